@@ -1,0 +1,1 @@
+//! `flows`: a declarative end-to-end flow runner.
