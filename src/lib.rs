@@ -1,1 +1,7 @@
 //! `flows`: a declarative end-to-end flow runner.
+//!
+//! Data flows one way: config → flow files (parse + check) → plan → executor → event stream →
+//! reporters. See docs/architecture.md.
+
+pub mod events;
+pub mod flowfile;

@@ -1,0 +1,255 @@
+//! The run's event stream: everything the executor tells the outside world.
+//!
+//! The executor emits [`RunEvent`]s in order; every reporter (terminal, JSON report, JUnit,
+//! HTML, trace writer, event log) is a consumer of this one stream and never reaches back into
+//! the executor. Every output can be rebuilt from the saved event log (`events.jsonl`).
+//!
+//! Values in events are already redacted: the executor redacts secrets at the source, before an
+//! event is built.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunEvent {
+    /// Wall-clock time the event was emitted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Milliseconds since the run started.
+    pub elapsed_ms: u64,
+    pub kind: RunEventKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunEventKind {
+    RunStarted {
+        run_id: String,
+        profile: String,
+        base_url: String,
+        runner_version: String,
+        output_dir: PathBuf,
+        flows: Vec<PlannedFlow>,
+    },
+    /// The health pre-check ran (or was skipped, with `skipped: true`).
+    HealthChecked {
+        passed: bool,
+        skipped: bool,
+        failing: Vec<String>,
+        summary: String,
+    },
+    /// A browser session was opened for a user.
+    BrowserStarted {
+        user: String,
+        browser: String,
+        version: String,
+        bidi: bool,
+    },
+    FlowStarted {
+        flow: String,
+        attempt: u32,
+    },
+    StepStarted {
+        flow: String,
+        index: usize,
+        kind: String,
+        line: u32,
+        summary: String,
+    },
+    StepFinished {
+        flow: String,
+        step: StepRecord,
+    },
+    /// A verdict on something the run was meant to prove ("OTP delivered by mail").
+    CriterionRecorded {
+        flow: Option<String>,
+        criterion: Criterion,
+    },
+    ArtifactWritten {
+        flow: Option<String>,
+        artifact: Artifact,
+    },
+    FlowFinished {
+        flow: String,
+        status: FlowStatus,
+        attempt: u32,
+        duration_ms: u64,
+        /// Why it was skipped or not run; the failing step's error when failed.
+        reason: Option<String>,
+    },
+    /// Something the person running should know that is not a flow result (a fixed OTP was
+    /// used, a retry happened, the web server was started).
+    Notice {
+        flow: Option<String>,
+        message: String,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        totals: Totals,
+        duration_ms: u64,
+    },
+}
+
+/// A flow as the plan lists it, before it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlannedFlow {
+    pub id: String,
+    pub title: String,
+    pub file: PathBuf,
+    pub user: Option<String>,
+    pub needs: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// How one step went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 0-based position in the flow.
+    pub index: usize,
+    pub kind: String,
+    /// Line of the step in its flow file.
+    pub line: u32,
+    /// One line saying what the step does, variables resolved and secrets redacted.
+    pub summary: String,
+    pub status: StepStatus,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub artifacts: Vec<Artifact>,
+    pub evidence: Vec<Evidence>,
+    /// WebDriver / BiDi round trips this step made.
+    pub round_trips: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    /// Not run because an earlier step failed.
+    Skipped,
+}
+
+/// What a step observed that backs a claim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Evidence {
+    Mail {
+        to: String,
+        subject: String,
+        message_id: String,
+        source: String,
+        /// From the start of the triggering step to the arrival the source recorded.
+        latency_source_ms: Option<u64>,
+        /// From the start of the triggering step to the runner first seeing the message.
+        latency_seen_ms: u64,
+    },
+    RealtimeFrame {
+        subscription: String,
+        channel: Option<String>,
+        event: String,
+        /// The event's data, redacted.
+        data: serde_json::Value,
+        /// Milliseconds since the run started.
+        received_ms: u64,
+    },
+    Http {
+        method: String,
+        url: String,
+        status: u16,
+        duration_ms: u64,
+    },
+}
+
+/// PASS / FAILED / UNVERIFIED for a claim, with what backs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Criterion {
+    pub name: String,
+    pub verdict: Verdict,
+    /// Human-readable pointers to the evidence (a message id, an artifact path, a frame).
+    pub evidence: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// A criterion without evidence is UNVERIFIED, never PASS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    Pass,
+    Failed,
+    Unverified,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Artifact {
+    pub kind: ArtifactKind,
+    /// Relative to the run's output directory.
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    Screenshot,
+    PageHtml,
+    Trace,
+    Log,
+    Report,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStatus {
+    Passed,
+    Failed,
+    /// Passed on a retry.
+    Flaky,
+    /// Not attempted, with a reason (a needed flow failed, not selected…).
+    Skipped,
+    /// The run ended (interrupt, run timeout) before the flow could run.
+    NotRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Completed,
+    /// Ctrl-C / SIGTERM.
+    Interrupted,
+    /// Stopped by the health pre-check or an infrastructure failure.
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub passed: u32,
+    pub failed: u32,
+    pub flaky: u32,
+    pub skipped: u32,
+    pub not_run: u32,
+}
+
+impl Totals {
+    pub fn add(&mut self, status: FlowStatus) {
+        match status {
+            FlowStatus::Passed => self.passed += 1,
+            FlowStatus::Failed => self.failed += 1,
+            FlowStatus::Flaky => self.flaky += 1,
+            FlowStatus::Skipped => self.skipped += 1,
+            FlowStatus::NotRun => self.not_run += 1,
+        }
+    }
+}
+
+/// Something that consumes the event stream. A reporter error is reported once and cancels the
+/// run (a half-written report is worse than none).
+pub trait EventSink: Send {
+    fn on_event(&mut self, event: &RunEvent) -> anyhow::Result<()>;
+    /// Called once after `RunFinished`, to flush and write final files.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}

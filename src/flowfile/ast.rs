@@ -1,0 +1,486 @@
+//! The flow file as written: the typed syntax tree that YAML deserializes into.
+//!
+//! Owns the shape of a flow file (and therefore the JSON Schema, which is derived from these
+//! types). Does not own checking (`check.rs`), variables (`template.rs`) or running anything.
+//! Every value a checker may complain about carries its source location (`Sp<T>`).
+//!
+//! Adding a step kind: add a variant to [`Step`] with its own struct, give it a `kind()` name,
+//! then teach `check.rs` which templates/locators it holds and `exec/step` how to run it.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::span::Sp;
+
+/// One flow file: one flow.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowFile {
+    /// Unique id, lowercase words joined by `-` (e.g. `create-ticket`). Used by `needs`,
+    /// `flows run ID` and in every report.
+    pub id: Sp<String>,
+    /// Human title shown in reports (e.g. "Create ticket (portal)").
+    pub title: Sp<String>,
+    /// What the flow proves, for the reader of a report.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The user (a key of `[users]` in flows.toml) whose browser session the flow runs in.
+    pub user: Option<Sp<String>>,
+    /// Flows that must pass before this one runs. Their captured variables are visible here.
+    #[serde(default)]
+    pub needs: Vec<Sp<String>>,
+    /// Free-form tags for selection (`flows run --tag mail`).
+    #[serde(default)]
+    pub tags: Vec<Sp<String>>,
+    /// `shared` (default): reuse the user's browser session for the run, so a login done by an
+    /// earlier flow carries over. `fresh`: a new browser session for this flow alone.
+    #[serde(default)]
+    pub session: SessionMode,
+    /// Deadline for each step unless the step sets its own (e.g. `10s`, `500ms`).
+    #[serde(default)]
+    pub step_timeout: Option<Sp<DurationText>>,
+    /// The steps, run in order; the first failure fails the flow.
+    pub steps: Vec<Sp<Step>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    #[default]
+    Shared,
+    Fresh,
+}
+
+/// A duration written as text: `250ms`, `5s`, `2m`, `1m30s`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("pattern" = "^([0-9]+(ms|s|m|h))+$"))]
+pub struct DurationText(pub String);
+
+/// One step. Written as a one-key map: `- click: { role: button, name: Send code }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Open a URL. A path (`/login`) is resolved against `base_url`.
+    Goto(Sp<String>),
+    /// Click an element once it is actionable.
+    Click(ClickStep),
+    /// Replace the value of a text field.
+    Fill(FillStep),
+    /// Choose an option of a `<select>` by its visible label (or `value`).
+    Select(SelectStep),
+    /// Check (or, with `checked: false`, uncheck) a checkbox or radio button.
+    Check(CheckStep),
+    /// Set the files of an `<input type=file>`; paths are relative to the flow file.
+    Upload(UploadStep),
+    /// Press a key or chord (`Enter`, `Control+A`), in the focused element or a located one.
+    Press(PressStep),
+    /// Assert something about the page or an element, retrying until the deadline.
+    Expect(ExpectStep),
+    /// Wait until an element reaches a state (or the URL matches) without asserting content.
+    WaitFor(WaitForStep),
+    /// Save a screenshot (PNG) under the flow's artifact directory.
+    Screenshot(ScreenshotStep),
+    /// Capture a value from the URL, the title or an element's text into a variable.
+    Capture(CaptureStep),
+    /// Call an HTTP endpoint, optionally with a user's browser cookies.
+    Http(HttpStep),
+    /// Wait for an e-mail to a user and extract a code or a link from it.
+    Mail(MailStep),
+    /// Open a realtime subscription (Pusher-protocol websocket or SSE stream).
+    Subscribe(SubscribeStep),
+    /// Expect an event on an open subscription within the deadline.
+    ExpectEvent(ExpectEventStep),
+}
+
+impl Step {
+    /// The name used in YAML and in reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Goto(_) => "goto",
+            Step::Click(_) => "click",
+            Step::Fill(_) => "fill",
+            Step::Select(_) => "select",
+            Step::Check(_) => "check",
+            Step::Upload(_) => "upload",
+            Step::Press(_) => "press",
+            Step::Expect(_) => "expect",
+            Step::WaitFor(_) => "wait_for",
+            Step::Screenshot(_) => "screenshot",
+            Step::Capture(_) => "capture",
+            Step::Http(_) => "http",
+            Step::Mail(_) => "mail",
+            Step::Subscribe(_) => "subscribe",
+            Step::ExpectEvent(_) => "expect_event",
+        }
+    }
+}
+
+/// Declares a step struct whose fields start with the locator fields, so a step reads
+/// `click: { role: button, name: Save }` rather than nesting a `locator:` map. (serde's
+/// `flatten` would lose both `deny_unknown_fields` and source locations.)
+macro_rules! located_step {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// ARIA role (`button`, `link`, `textbox`, `heading`, `checkbox`, …), usually with `name`.
+            #[serde(default)]
+            pub role: Option<Sp<String>>,
+            /// Accessible name for `role`: case-insensitive substring, `exact: true` for equality,
+            /// or `/regex/i`.
+            #[serde(default)]
+            pub name: Option<Sp<String>>,
+            /// With `name` or `text`: match the whole normalized string, case-sensitively.
+            #[serde(default)]
+            pub exact: Option<bool>,
+            /// A form control by its label (`<label for>`, a wrapping label, aria-label(ledby)).
+            #[serde(default)]
+            pub label: Option<Sp<String>>,
+            /// An element by its visible text (substring, `exact`, or `/regex/i`): the smallest
+            /// element containing it.
+            #[serde(default)]
+            pub text: Option<Sp<String>>,
+            /// An input by its placeholder.
+            #[serde(default)]
+            pub placeholder: Option<Sp<String>>,
+            /// An element by its `data-testid`.
+            #[serde(default)]
+            pub test_id: Option<Sp<String>>,
+            /// Escape hatch: a CSS selector.
+            #[serde(default)]
+            pub css: Option<Sp<String>>,
+            /// Escape hatch: an XPath expression.
+            #[serde(default)]
+            pub xpath: Option<Sp<String>>,
+            /// Look only inside the (unique) element this locator finds.
+            #[serde(default)]
+            pub within: Option<Box<Sp<Locator>>>,
+            /// Pick the n-th match (0-based; -1 for the last) instead of requiring a unique one.
+            #[serde(default)]
+            pub nth: Option<i64>,
+            /// This step's deadline (default: the flow's `step_timeout`, then the config's).
+            #[serde(default)]
+            pub timeout: Option<Sp<DurationText>>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The locator part of this step.
+            pub fn locator(&self) -> Locator {
+                Locator {
+                    role: self.role.clone(),
+                    name: self.name.clone(),
+                    exact: self.exact,
+                    label: self.label.clone(),
+                    text: self.text.clone(),
+                    placeholder: self.placeholder.clone(),
+                    test_id: self.test_id.clone(),
+                    css: self.css.clone(),
+                    xpath: self.xpath.clone(),
+                    within: self.within.clone(),
+                    nth: self.nth,
+                }
+            }
+        }
+    };
+}
+
+/// Where an element is: exactly one of `role`, `label`, `text`, `placeholder`, `test_id`,
+/// `css`, `xpath` (with `name`/`exact` refining `role` and `text`), optionally `within` another
+/// element and `nth`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Locator {
+    #[serde(default)]
+    pub role: Option<Sp<String>>,
+    #[serde(default)]
+    pub name: Option<Sp<String>>,
+    #[serde(default)]
+    pub exact: Option<bool>,
+    #[serde(default)]
+    pub label: Option<Sp<String>>,
+    #[serde(default)]
+    pub text: Option<Sp<String>>,
+    #[serde(default)]
+    pub placeholder: Option<Sp<String>>,
+    #[serde(default)]
+    pub test_id: Option<Sp<String>>,
+    #[serde(default)]
+    pub css: Option<Sp<String>>,
+    #[serde(default)]
+    pub xpath: Option<Sp<String>>,
+    #[serde(default)]
+    pub within: Option<Box<Sp<Locator>>>,
+    #[serde(default)]
+    pub nth: Option<i64>,
+}
+
+located_step!(ClickStep {});
+
+located_step!(FillStep {
+    /// The text to type (replaces the current value). May use `{{ variables }}`.
+    value: Sp<String>,
+});
+
+located_step!(SelectStep {
+    /// The option's visible label (or its `value` attribute).
+    option: Sp<String>,
+});
+
+located_step!(CheckStep {
+    /// `true` (default) to check, `false` to uncheck.
+    #[serde(default)]
+    checked: Option<bool>,
+});
+
+located_step!(UploadStep {
+    /// Files to attach, relative to the flow file's directory.
+    files: Vec<Sp<String>>,
+});
+
+located_step!(PressStep {
+    /// A key (`Enter`, `Tab`, `Escape`, `a`) or a chord (`Control+Enter`).
+    key: Sp<String>,
+});
+
+located_step!(
+    /// Page-level assertions (`url`, `title`) need no locator; element assertions do.
+    /// With a locator and no assertion, `visible: true` is implied.
+    ExpectStep {
+        /// The element is visible (`true`) or not (`false`, same as `hidden: true`).
+        #[serde(default)]
+        visible: Option<bool>,
+        /// The element is absent or not visible.
+        #[serde(default)]
+        hidden: Option<bool>,
+        /// The element's text contains this (or matches `/regex/i`).
+        #[serde(default)]
+        has_text: Option<Sp<String>>,
+        /// A form control's current value equals this (or matches `/regex/`).
+        #[serde(default)]
+        has_value: Option<Sp<String>>,
+        /// Exactly this many elements match the locator (no uniqueness required).
+        #[serde(default)]
+        count: Option<u32>,
+        /// The page URL: a path (`/dashboard`, compared with path+query), a full URL, or
+        /// `/regex/` matched against the full URL.
+        #[serde(default)]
+        url: Option<Sp<String>>,
+        /// The page title: substring, or `/regex/i`.
+        #[serde(default)]
+        title: Option<Sp<String>>,
+    }
+);
+
+located_step!(WaitForStep {
+    /// `visible` (default), `hidden`, `attached` or `detached`.
+    #[serde(default)]
+    state: Option<ElementState>,
+    /// Instead of an element: wait until the URL matches (as in `expect`).
+    #[serde(default)]
+    url: Option<Sp<String>>,
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ElementState {
+    Visible,
+    Hidden,
+    Attached,
+    Detached,
+}
+
+/// `screenshot: ticket-created` or `screenshot: { name: ticket-created, full_page: true }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ScreenshotStep {
+    Name(Sp<String>),
+    Options(ScreenshotOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenshotOptions {
+    /// File name without extension; `[a-z0-9-_]`.
+    pub name: Sp<String>,
+    /// Capture the whole scrollable page rather than the viewport.
+    #[serde(default)]
+    pub full_page: bool,
+}
+
+located_step!(
+    /// Captures into `var` the first group of `regex` (or the whole match) applied to the
+    /// source: `from: url`, `from: title`, or the text of the located element.
+    CaptureStep {
+        /// Variable name, usable as `{{ name }}` later in this flow and in flows that need it.
+        var: Sp<String>,
+        /// `url`, `title`, or omit and give a locator for an element's text.
+        #[serde(default)]
+        from: Option<CaptureSource>,
+        /// A regex; its first capture group (or whole match) is the value.
+        #[serde(default)]
+        regex: Option<Sp<String>>,
+        /// Treat the value as a secret: redacted in every report and log.
+        #[serde(default)]
+        secret: bool,
+    }
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureSource {
+    Url,
+    Title,
+}
+
+/// An HTTP request with expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStep {
+    /// `GET` (default), `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`.
+    #[serde(default)]
+    pub method: Option<Sp<String>>,
+    /// Absolute URL, or a path resolved against `api_url` (then `base_url`).
+    pub url: Sp<String>,
+    /// Send the cookies of this user's browser session (a key of `[users]`).
+    #[serde(default, rename = "as")]
+    pub as_user: Option<Sp<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Sp<String>>,
+    /// A JSON body (values may use `{{ variables }}` in strings).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// A form body (`application/x-www-form-urlencoded`).
+    #[serde(default)]
+    pub form: BTreeMap<String, Sp<String>>,
+    /// A raw text body.
+    #[serde(default)]
+    pub body: Option<Sp<String>>,
+    #[serde(default)]
+    pub expect: Option<HttpExpect>,
+    /// Variables from the JSON response: `{ var_name: "/json/pointer" }` (RFC 6901).
+    #[serde(default)]
+    pub capture: BTreeMap<String, Sp<String>>,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpExpect {
+    /// Expected status code (default: any 2xx).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Expected response headers: value substring, or `/regex/i`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Sp<String>>,
+    /// Expected JSON values by RFC 6901 pointer: `{ "/unread": 1 }`. A string value may be
+    /// `/regex/`.
+    #[serde(default)]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// The body contains this text (or matches `/regex/`).
+    #[serde(default)]
+    pub body: Option<Sp<String>>,
+}
+
+/// Wait for a message to a user and extract from it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailStep {
+    /// A user key of `[users]`, or an e-mail address.
+    pub to: Sp<String>,
+    /// The subject contains this (or matches `/regex/i`).
+    #[serde(default)]
+    pub subject: Option<Sp<String>>,
+    /// The text (or HTML-as-text) body contains this (or matches `/regex/i`).
+    #[serde(default)]
+    pub body: Option<Sp<String>>,
+    /// Only messages that arrived after this earlier step (1-based number) started.
+    /// Default: after the previous step started (the one that triggered the mail).
+    #[serde(default)]
+    pub after_step: Option<Sp<u32>>,
+    /// Extract a one-time code into a (secret) variable.
+    #[serde(default)]
+    pub otp: Option<OtpExtract>,
+    /// Extract a link into a (secret) variable.
+    #[serde(default)]
+    pub link: Option<LinkExtract>,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpExtract {
+    /// Variable name to hold the code.
+    pub var: Sp<String>,
+    /// Regex for the code (first group or whole match). Default: a standalone 6-digit number.
+    #[serde(default)]
+    pub regex: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkExtract {
+    /// Variable name to hold the URL.
+    pub var: Sp<String>,
+    /// Prefer the link whose text contains this (or matches `/regex/i`).
+    #[serde(default)]
+    pub text: Option<Sp<String>>,
+    /// Prefer the link whose URL matches this regex.
+    #[serde(default)]
+    pub regex: Option<Sp<String>>,
+}
+
+/// Open a realtime subscription under a name used by later `expect_event` steps.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeStep {
+    /// Name of this subscription, for `expect_event: { on: NAME }`.
+    pub id: Sp<String>,
+    /// A Pusher-protocol (Laravel Reverb) websocket channel.
+    #[serde(default)]
+    pub pusher: Option<PusherSubscribe>,
+    /// A Server-Sent Events stream URL (path resolved against `base_url`).
+    #[serde(default)]
+    pub sse: Option<Sp<String>>,
+    /// Authenticate (channel auth, SSE request) with this user's browser cookies.
+    #[serde(default, rename = "as")]
+    pub as_user: Option<Sp<String>>,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PusherSubscribe {
+    /// Websocket URL (`ws://…/app/KEY` or a path resolved against `base_url`).
+    pub url: Sp<String>,
+    /// Channel name; `private-…` channels are authorised through `auth_endpoint`.
+    pub channel: Sp<String>,
+    /// Auth endpoint for private channels (default `/broadcasting/auth`).
+    #[serde(default)]
+    pub auth_endpoint: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectEventStep {
+    /// The `id` of an earlier `subscribe` step.
+    pub on: Sp<String>,
+    /// Event name (`notification.created`).
+    pub event: Sp<String>,
+    /// Expected values in the event's JSON data by RFC 6901 pointer.
+    #[serde(default)]
+    pub data: BTreeMap<String, serde_json::Value>,
+    /// Only events received after this earlier step (1-based number) started. Default: the
+    /// previous step's start.
+    #[serde(default)]
+    pub after_step: Option<Sp<u32>>,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+}

@@ -1,0 +1,7 @@
+//! Flow files: parse YAML into a typed tree with source locations, check it, render errors.
+//!
+//! Owns everything that can be known about a suite before anything runs. Knows nothing about
+//! browsers, HTTP or reports (it could be its own crate, like hurl_core).
+
+pub mod ast;
+pub mod span;
