@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -94,7 +95,7 @@ pub enum RunEventKind {
 }
 
 /// A flow as the plan lists it, before it runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 pub struct PlannedFlow {
     pub id: String,
     pub title: String,
@@ -105,7 +106,7 @@ pub struct PlannedFlow {
 }
 
 /// How one step went.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 pub struct StepRecord {
     /// 0-based position in the flow.
     pub index: usize,
@@ -123,7 +124,7 @@ pub struct StepRecord {
     pub round_trips: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Passed,
@@ -133,7 +134,7 @@ pub enum StepStatus {
 }
 
 /// What a step observed that backs a claim.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Evidence {
     Mail {
@@ -164,7 +165,7 @@ pub enum Evidence {
 }
 
 /// PASS / FAILED / UNVERIFIED for a claim, with what backs it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 pub struct Criterion {
     pub name: String,
     pub verdict: Verdict,
@@ -174,7 +175,7 @@ pub struct Criterion {
 }
 
 /// A criterion without evidence is UNVERIFIED, never PASS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     Pass,
@@ -182,7 +183,7 @@ pub enum Verdict {
     Unverified,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 pub struct Artifact {
     pub kind: ArtifactKind,
     /// Relative to the run's output directory.
@@ -190,7 +191,7 @@ pub struct Artifact {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArtifactKind {
     Screenshot,
@@ -200,7 +201,7 @@ pub enum ArtifactKind {
     Report,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowStatus {
     Passed,
@@ -213,7 +214,7 @@ pub enum FlowStatus {
     NotRun,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     Completed,
@@ -223,7 +224,7 @@ pub enum RunOutcome {
     Aborted,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
 pub struct Totals {
     pub passed: u32,
     pub failed: u32,

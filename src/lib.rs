@@ -5,3 +5,6 @@
 
 pub mod events;
 pub mod flowfile;
+pub mod artifact;
+pub mod exit_code;
+pub mod redact;

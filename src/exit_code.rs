@@ -1,0 +1,14 @@
+//! Process exit codes: the one place that defines them (see README "Exit codes").
+
+/// All flows passed (flaky ones too, unless `--fail-on-flaky`).
+pub const SUCCESS: u8 = 0;
+/// At least one flow failed.
+pub const FLOW_FAILED: u8 = 1;
+/// Usage, config or flow-file error: nothing was started.
+pub const USAGE: u8 = 2;
+/// The health pre-check found the target unhealthy.
+pub const HEALTH_CHECK_FAILED: u8 = 3;
+/// Infrastructure error: no browser or driver, browser crash, web server did not start.
+pub const INFRASTRUCTURE: u8 = 4;
+/// Interrupted by Ctrl-C / SIGTERM.
+pub const INTERRUPTED: u8 = 130;
