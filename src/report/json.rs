@@ -1,0 +1,489 @@
+//! `staging-run-report.json`: the product's main artifact, always written.
+//!
+//! The report is built from the event stream only ([`RunState`]) and written atomically when
+//! `RunFinished` arrives. A run that ends without `RunFinished` (a crash, a second Ctrl-C) still
+//! gets a report from [`JsonReporter::finish`], saying `"outcome": "interrupted"`; the CLI can
+//! also write one mid-run with [`JsonReporter::write_partial`].
+//!
+//! The report's shape is versioned by [`SCHEMA_VERSION`]; [`report_schema_json`] prints its
+//! JSON Schema. Adding an optional field keeps the version; renaming or removing one bumps it.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::latency::LatencySummary;
+use super::run_state::{FlowState, RunState};
+use super::ReportError;
+use crate::events::{
+    Artifact, Criterion, Evidence, EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome,
+    StepRecord, Totals, Verdict,
+};
+
+/// The report's file name inside the output directory.
+pub const REPORT_FILE: &str = "staging-run-report.json";
+
+/// Version of the report's shape; see the module docs for when it changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What a run did and what it proved: one file per run, `staging-run-report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "flows staging run report")]
+pub struct StagingRunReport {
+    /// Version of this report's shape (1).
+    pub schema_version: u32,
+    pub run_id: String,
+    /// When the run started (RFC 3339); null if the run never said it started.
+    #[schemars(extend("format" = "date-time"))]
+    pub started_at: Option<String>,
+    /// When the run finished, or the time of the last event when it never said so (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub finished_at: Option<String>,
+    pub duration_ms: u64,
+    /// `completed`, `interrupted` (Ctrl-C / SIGTERM, or the run ended without finishing) or
+    /// `aborted` (health pre-check or infrastructure failure).
+    pub outcome: RunOutcome,
+    pub environment: EnvironmentReport,
+    /// The health pre-check; null when it did not run.
+    pub health: Option<HealthReport>,
+    /// Flow totals, counted from `flows`.
+    pub totals: Totals,
+    /// Criterion totals, counted from `criteria`.
+    pub criteria_totals: CriteriaTotals,
+    /// Every flow the plan listed, in plan order; a flow that never started is `not_run`.
+    pub flows: Vec<FlowReport>,
+    /// Every criterion of the run, with the flow that recorded it.
+    pub criteria: Vec<CriterionReport>,
+    pub mail: MailReport,
+    pub realtime: RealtimeReport,
+    /// Artifacts that belong to no flow (paths relative to the output directory).
+    pub artifacts: Vec<Artifact>,
+    /// What the person running should know that is not a flow result.
+    pub notices: Vec<NoticeReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct EnvironmentReport {
+    pub profile: String,
+    pub base_url: String,
+    pub runner_version: String,
+    /// One entry per browser session opened.
+    pub browsers: Vec<BrowserReport>,
+    /// The run's output directory; artifact paths are relative to it.
+    pub output_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BrowserReport {
+    pub user: String,
+    pub browser: String,
+    pub version: String,
+    /// Whether the session speaks WebDriver BiDi.
+    pub bidi: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HealthReport {
+    pub passed: bool,
+    pub skipped: bool,
+    /// Services reported unhealthy.
+    pub failing: Vec<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CriteriaTotals {
+    pub pass: u32,
+    pub failed: u32,
+    pub unverified: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FlowReport {
+    pub id: String,
+    pub title: String,
+    /// The flow file, as the plan named it.
+    pub file: PathBuf,
+    pub user: Option<String>,
+    pub needs: Vec<String>,
+    pub tags: Vec<String>,
+    pub status: FlowStatus,
+    /// Attempts made; 0 when the flow never started.
+    pub attempts: u32,
+    /// Null when the flow never finished.
+    pub duration_ms: Option<u64>,
+    /// Why the flow was skipped or not run; the failing step's error when it failed.
+    pub reason: Option<String>,
+    /// Index of the step that failed the flow.
+    pub failed_step: Option<usize>,
+    /// The steps of the last attempt.
+    pub steps: Vec<StepRecord>,
+    /// Every artifact of the flow, its steps' included (paths relative to the output directory).
+    pub artifacts: Vec<Artifact>,
+    pub criteria: Vec<Criterion>,
+    /// Attempts a retry replaced (a flaky flow's failures).
+    pub earlier_attempts: Vec<AttemptReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AttemptReport {
+    pub attempt: u32,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    pub steps: Vec<StepRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CriterionReport {
+    /// The flow that recorded it; null for a run-level criterion (e.g. health).
+    pub flow: Option<String>,
+    pub name: String,
+    pub verdict: Verdict,
+    pub evidence: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MailReport {
+    /// Every message a step read, in run order.
+    pub messages: Vec<MailMessageReport>,
+    /// Median (nearest rank) of `latency_seen_ms`; null when no message was read.
+    pub latency_p50_ms: Option<u64>,
+    /// Maximum of `latency_seen_ms`; null when no message was read.
+    pub latency_max_ms: Option<u64>,
+    /// Median (nearest rank) of the `latency_source_ms` the mail source recorded; null when
+    /// the source recorded none.
+    pub latency_source_p50_ms: Option<u64>,
+    pub latency_source_max_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MailMessageReport {
+    pub flow: String,
+    /// Index of the step that read it (0-based, as `flows[].steps[].index`).
+    pub step: usize,
+    /// Line of that step in its flow file.
+    pub line: u32,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    /// The mail source that delivered it (mail-report endpoint, Mailpit, ...).
+    pub source: String,
+    /// From the start of the triggering step to the arrival the source recorded.
+    pub latency_source_ms: Option<u64>,
+    /// From the start of the triggering step to the runner first seeing the message.
+    pub latency_seen_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RealtimeReport {
+    /// Every realtime frame a step kept as evidence, in run order.
+    pub frames: Vec<RealtimeFrameReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RealtimeFrameReport {
+    pub flow: String,
+    /// Index of the step that received it (0-based).
+    pub step: usize,
+    pub subscription: String,
+    pub channel: Option<String>,
+    pub event: String,
+    /// The event's data, redacted.
+    pub data: serde_json::Value,
+    /// Milliseconds since the run started.
+    pub received_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NoticeReport {
+    pub flow: Option<String>,
+    pub message: String,
+    /// Milliseconds since the run started.
+    pub elapsed_ms: u64,
+}
+
+/// The JSON Schema of [`StagingRunReport`], pretty-printed, for `flows schema --report` and for
+/// consumers of the report.
+pub fn report_schema_json() -> String {
+    let mut schema = schemars::schema_for!(StagingRunReport);
+    schema.insert(
+        "$id".to_owned(),
+        format!("urn:flows:staging-run-report:{SCHEMA_VERSION}").into(),
+    );
+    let mut text = serde_json::to_string_pretty(&schema)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the schema: {e}\"}}"));
+    text.push('\n');
+    text
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+}
+
+impl StagingRunReport {
+    /// The report the events so far add up to; `outcome_if_unfinished` is the outcome to state
+    /// when `RunFinished` never came.
+    pub(crate) fn from_state(state: &RunState, outcome_if_unfinished: RunOutcome) -> Self {
+        let outcome = state.outcome_or(outcome_if_unfinished);
+        let run = state.run.as_ref();
+        let mut notices: Vec<NoticeReport> = state
+            .notices
+            .iter()
+            .map(|n| NoticeReport {
+                flow: n.flow.clone(),
+                message: n.message.clone(),
+                elapsed_ms: n.elapsed_ms,
+            })
+            .collect();
+        if state.end.is_none() {
+            notices.push(NoticeReport {
+                flow: None,
+                message: format!(
+                    "the run ended without a final event; this report was written from the {} \
+                     events received",
+                    state.events_seen
+                ),
+                elapsed_ms: state.last_elapsed_ms,
+            });
+        }
+
+        let flows: Vec<FlowReport> = state
+            .flows
+            .iter()
+            .map(|f| flow_report(f, state))
+            .collect();
+
+        let mut criteria_totals = CriteriaTotals::default();
+        let criteria = state
+            .criteria
+            .iter()
+            .map(|c| {
+                match c.criterion.verdict {
+                    Verdict::Pass => criteria_totals.pass += 1,
+                    Verdict::Failed => criteria_totals.failed += 1,
+                    Verdict::Unverified => criteria_totals.unverified += 1,
+                }
+                CriterionReport {
+                    flow: c.flow.clone(),
+                    name: c.criterion.name.clone(),
+                    verdict: c.criterion.verdict,
+                    evidence: c.criterion.evidence.clone(),
+                    note: c.criterion.note.clone(),
+                }
+            })
+            .collect();
+
+        let (mail, realtime) = evidence_reports(state);
+
+        Self {
+            schema_version: SCHEMA_VERSION,
+            run_id: state.run_id().to_owned(),
+            started_at: run.map(|r| rfc3339(r.at)),
+            finished_at: state
+                .end
+                .map(|e| e.at)
+                .or(state.last_at)
+                .map(rfc3339),
+            duration_ms: state.end.map_or(state.last_elapsed_ms, |e| e.duration_ms),
+            outcome,
+            environment: EnvironmentReport {
+                profile: run.map(|r| r.profile.clone()).unwrap_or_default(),
+                base_url: run.map(|r| r.base_url.clone()).unwrap_or_default(),
+                runner_version: run.map(|r| r.runner_version.clone()).unwrap_or_default(),
+                browsers: state
+                    .browsers
+                    .iter()
+                    .map(|b| BrowserReport {
+                        user: b.user.clone(),
+                        browser: b.browser.clone(),
+                        version: b.version.clone(),
+                        bidi: b.bidi,
+                    })
+                    .collect(),
+                output_dir: run.map(|r| r.output_dir.clone()).unwrap_or_default(),
+            },
+            health: state.health.as_ref().map(|h| HealthReport {
+                passed: h.passed,
+                skipped: h.skipped,
+                failing: h.failing.clone(),
+                summary: h.summary.clone(),
+            }),
+            totals: state.totals(),
+            criteria_totals,
+            flows,
+            criteria,
+            mail,
+            realtime,
+            artifacts: state.run_artifacts.clone(),
+            notices,
+        }
+    }
+}
+
+fn flow_report(f: &FlowState, state: &RunState) -> FlowReport {
+    let status = f.status();
+    let reason = match status {
+        FlowStatus::Passed | FlowStatus::Flaky => f.end.as_ref().and_then(|e| e.reason.clone()),
+        _ => f.reason(state.outcome()),
+    };
+    FlowReport {
+        id: f.plan.id.clone(),
+        title: f.plan.title.clone(),
+        file: f.plan.file.clone(),
+        user: f.plan.user.clone(),
+        needs: f.plan.needs.clone(),
+        tags: f.plan.tags.clone(),
+        status,
+        attempts: f.attempt,
+        duration_ms: f.end.as_ref().map(|e| e.duration_ms),
+        reason,
+        failed_step: f.failed_step().map(|s| s.index),
+        steps: f.steps.clone(),
+        artifacts: f.artifacts.clone(),
+        criteria: state
+            .criteria
+            .iter()
+            .filter(|c| c.flow.as_deref() == Some(f.id()))
+            .map(|c| c.criterion.clone())
+            .collect(),
+        earlier_attempts: f
+            .earlier_attempts
+            .iter()
+            .map(|a| AttemptReport {
+                attempt: a.attempt,
+                duration_ms: a.duration_ms,
+                error: a.error.clone(),
+                steps: a.steps.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
+    let mut messages = Vec::new();
+    let mut frames = Vec::new();
+    for f in &state.flows {
+        for step in &f.steps {
+            for evidence in &step.evidence {
+                match evidence {
+                    Evidence::Mail {
+                        to,
+                        subject,
+                        message_id,
+                        source,
+                        latency_source_ms,
+                        latency_seen_ms,
+                    } => messages.push(MailMessageReport {
+                        flow: f.plan.id.clone(),
+                        step: step.index,
+                        line: step.line,
+                        to: to.clone(),
+                        subject: subject.clone(),
+                        message_id: message_id.clone(),
+                        source: source.clone(),
+                        latency_source_ms: *latency_source_ms,
+                        latency_seen_ms: *latency_seen_ms,
+                    }),
+                    Evidence::RealtimeFrame {
+                        subscription,
+                        channel,
+                        event,
+                        data,
+                        received_ms,
+                    } => frames.push(RealtimeFrameReport {
+                        flow: f.plan.id.clone(),
+                        step: step.index,
+                        subscription: subscription.clone(),
+                        channel: channel.clone(),
+                        event: event.clone(),
+                        data: data.clone(),
+                        received_ms: *received_ms,
+                    }),
+                    Evidence::Http { .. } => {}
+                }
+            }
+        }
+    }
+    let seen: Vec<u64> = messages.iter().map(|m| m.latency_seen_ms).collect();
+    let source: Vec<u64> = messages.iter().filter_map(|m| m.latency_source_ms).collect();
+    let seen = LatencySummary::of(&seen);
+    let source = LatencySummary::of(&source);
+    let mail = MailReport {
+        messages,
+        latency_p50_ms: seen.map(|l| l.p50_ms),
+        latency_max_ms: seen.map(|l| l.max_ms),
+        latency_source_p50_ms: source.map(|l| l.p50_ms),
+        latency_source_max_ms: source.map(|l| l.max_ms),
+    };
+    (mail, RealtimeReport { frames })
+}
+
+/// Writes `staging-run-report.json` into the output directory.
+pub struct JsonReporter {
+    path: PathBuf,
+    state: RunState,
+    /// Events arrived since the report was last written.
+    dirty: bool,
+}
+
+impl JsonReporter {
+    pub fn new(output_dir: &Path) -> Self {
+        Self {
+            path: output_dir.join(REPORT_FILE),
+            state: RunState::default(),
+            dirty: false,
+        }
+    }
+
+    /// Where the report is written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The report the events so far add up to, stating `outcome` if the run has not finished.
+    pub fn report(&self, outcome: RunOutcome) -> StagingRunReport {
+        StagingRunReport::from_state(&self.state, outcome)
+    }
+
+    /// Writes the report now, from the events so far, stating `outcome` if the run has not
+    /// finished (a `RunFinished` already received wins). Returns the file written.
+    pub fn write_partial(&self, outcome: RunOutcome) -> Result<PathBuf, ReportError> {
+        self.write(&self.report(outcome))?;
+        Ok(self.path.clone())
+    }
+
+    fn write(&self, report: &StagingRunReport) -> Result<(), ReportError> {
+        let mut bytes = serde_json::to_vec_pretty(report).map_err(ReportError::Json)?;
+        bytes.push(b'\n');
+        crate::artifact::write_atomic(&self.path, &bytes).map_err(|source| ReportError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+impl EventSink for JsonReporter {
+    fn on_event(&mut self, event: &RunEvent) -> anyhow::Result<()> {
+        self.state.apply(event);
+        self.dirty = true;
+        if matches!(event.kind, RunEventKind::RunFinished { .. }) {
+            self.write(&self.report(RunOutcome::Interrupted))?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Writes the report if anything arrived since it was last written: a run that never sent
+    /// `RunFinished` gets a report saying `interrupted`.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if self.dirty {
+            self.write(&self.report(RunOutcome::Interrupted))?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! The fan-out: one event in, every reporter fed, in a fixed order.
+
+use std::path::{Path, PathBuf};
+
+use super::event_log::EventLogWriter;
+use super::github::GithubReporter;
+use super::json::JsonReporter;
+use super::junit::JunitReporter;
+use super::shared_writer::SharedWriter;
+use super::terminal::TerminalReporter;
+use super::{ReportError, ReportOptions, ReporterKind};
+use crate::events::{EventSink, RunEvent, RunOutcome};
+
+/// Every reporter of a run behind one [`EventSink`].
+///
+/// Order: the event log, the JSON report, the other file reporters (JUnit, GitHub, sinks added
+/// with [`Reporters::push`]), the terminal last, so that the `report:` line is printed after
+/// the report was written. Every sink sees every event even when another one failed; the
+/// first error is returned (the CLI reports it once and cancels the run).
+pub struct Reporters {
+    event_log: EventLogWriter,
+    json: JsonReporter,
+    sinks: Vec<(String, Box<dyn EventSink>)>,
+    terminal: TerminalReporter,
+}
+
+/// Builds the reporters `kinds` asks for, beside the ones always on: the event log
+/// (`events.jsonl`), the JSON report (`staging-run-report.json`) and the terminal lines.
+pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters {
+    let out = SharedWriter::new(opts.writer);
+    let dir = opts.output_dir.as_path();
+    let mut sinks: Vec<(String, Box<dyn EventSink>)> = Vec::new();
+    let mut notes = Vec::new();
+    let mut seen = Vec::new();
+    for &kind in kinds {
+        if seen.contains(&kind) {
+            continue;
+        }
+        seen.push(kind);
+        match kind {
+            ReporterKind::List | ReporterKind::Json => {}
+            ReporterKind::Junit => {
+                sinks.push((kind.to_string(), Box::new(JunitReporter::new(dir))));
+            }
+            ReporterKind::Github => sinks.push((
+                kind.to_string(),
+                Box::new(GithubReporter::new(
+                    opts.github_step_summary.clone(),
+                    out.clone(),
+                )),
+            )),
+            ReporterKind::Html => notes.push(
+                "the html reporter is not available yet; the results are in \
+                 staging-run-report.json (and junit.xml with --reporter junit)"
+                    .to_owned(),
+            ),
+        }
+    }
+    Reporters {
+        event_log: EventLogWriter::new(dir),
+        json: JsonReporter::new(dir),
+        sinks,
+        terminal: TerminalReporter::new(out, dir, opts.color, opts.is_tty, opts.verbose, notes),
+    }
+}
+
+impl Reporters {
+    /// Adds a sink (e.g. the trace writer), fed after the built-in file reporters and before
+    /// the terminal.
+    pub fn push(&mut self, name: impl Into<String>, sink: Box<dyn EventSink>) {
+        self.sinks.push((name.into(), sink));
+    }
+
+    /// Where `staging-run-report.json` is written.
+    pub fn report_path(&self) -> &Path {
+        self.json.path()
+    }
+
+    /// Where `events.jsonl` is written.
+    pub fn event_log_path(&self) -> &Path {
+        self.event_log.path()
+    }
+
+    /// Writes `staging-run-report.json` now from the events so far, stating `outcome` unless
+    /// `RunFinished` already came (e.g. on a second Ctrl-C, before exiting hard).
+    pub fn write_partial(&self, outcome: RunOutcome) -> Result<PathBuf, ReportError> {
+        self.json.write_partial(outcome)
+    }
+
+    /// Feeds one event to every reporter (the same as [`EventSink::on_event`], callable without
+    /// importing the trait).
+    pub fn on_event(&mut self, event: &RunEvent) -> anyhow::Result<()> {
+        self.each(|sink| sink.on_event(event))
+    }
+
+    /// Flushes every reporter (the same as [`EventSink::finish`]). Call it once, always, even
+    /// after an error or an interrupt: a run that never sent `RunFinished` gets its report
+    /// (saying `interrupted`), its JUnit file and its closing terminal lines here.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        self.each(|sink| sink.finish())
+    }
+
+    fn each(
+        &mut self,
+        mut f: impl FnMut(&mut dyn EventSink) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut first: Option<anyhow::Error> = None;
+        let mut record = |name: &str, result: anyhow::Result<()>| {
+            if let Err(e) = result {
+                if first.is_none() {
+                    first = Some(e.context(format!("{name} reporter")));
+                }
+            }
+        };
+        record("event log", f(&mut self.event_log));
+        record("json", f(&mut self.json));
+        for (name, sink) in &mut self.sinks {
+            record(name, f(sink.as_mut()));
+        }
+        record("list", f(&mut self.terminal));
+        first.map_or(Ok(()), Err)
+    }
+}
+
+impl EventSink for Reporters {
+    fn on_event(&mut self, event: &RunEvent) -> anyhow::Result<()> {
+        Reporters::on_event(self, event)
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Reporters::finish(self)
+    }
+}

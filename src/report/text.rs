@@ -1,0 +1,122 @@
+//! Small pieces of text every human-facing reporter draws the same way: durations, a step's
+//! one-line description, status words.
+
+use std::path::Path;
+
+use crate::events::{ArtifactKind, FlowStatus, StepRecord, Verdict};
+
+/// `0.4s`, `10.2s`, `2m05s`.
+pub(crate) fn duration(ms: u64) -> String {
+    // Tenths, rounded half up, without going through floats.
+    let tenths = (ms + 50) / 100;
+    if tenths < 600 {
+        format!("{}.{}s", tenths / 10, tenths % 10)
+    } else {
+        let secs = (ms + 500) / 1000;
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+/// `step 5 (flows/create-ticket.yaml:12) click role=button ~"create ticket"`; steps are
+/// numbered from 1 for people, the index in the report stays 0-based.
+pub(crate) fn step_line(file: &Path, step: &StepRecord) -> String {
+    let location = if file.as_os_str().is_empty() {
+        format!("line {}", step.line)
+    } else {
+        format!("{}:{}", file.display(), step.line)
+    };
+    format!("step {} ({location}) {}", step.index + 1, step.summary)
+}
+
+/// The failing step with its error, or the flow's reason when no step failed.
+pub(crate) fn failure_headline(
+    file: &Path,
+    failed: Option<&StepRecord>,
+    reason: Option<&str>,
+) -> String {
+    match failed {
+        Some(step) => {
+            let error = step.error.as_deref().or(reason).unwrap_or("failed");
+            format!("{}: {error}", step_line(file, step))
+        }
+        None => reason.unwrap_or("failed").to_owned(),
+    }
+}
+
+pub(crate) fn status_word(status: FlowStatus) -> &'static str {
+    match status {
+        FlowStatus::Passed => "passed",
+        FlowStatus::Failed => "failed",
+        FlowStatus::Flaky => "flaky",
+        FlowStatus::Skipped => "skipped",
+        FlowStatus::NotRun => "not run",
+    }
+}
+
+pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Failed => "FAILED",
+        Verdict::Unverified => "UNVERIFIED",
+    }
+}
+
+pub(crate) fn artifact_label(kind: ArtifactKind) -> &'static str {
+    match kind {
+        ArtifactKind::Screenshot => "screenshot",
+        ArtifactKind::PageHtml => "page html",
+        ArtifactKind::Trace => "trace",
+        ArtifactKind::Log => "log",
+        ArtifactKind::Report => "report",
+    }
+}
+
+/// `N passed, N failed, N skipped`, then `, N flaky` and `, N not run` only when non-zero.
+pub(crate) fn totals_line(totals: &crate::events::Totals) -> String {
+    let mut line = format!(
+        "{} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.skipped
+    );
+    if totals.flaky > 0 {
+        line.push_str(&format!(", {} flaky", totals.flaky));
+    }
+    if totals.not_run > 0 {
+        line.push_str(&format!(", {} not run", totals.not_run));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Totals;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(duration(0), "0.0s");
+        assert_eq!(duration(449), "0.4s");
+        assert_eq!(duration(1_800), "1.8s");
+        assert_eq!(duration(10_249), "10.2s");
+        assert_eq!(duration(59_940), "59.9s");
+        assert_eq!(duration(59_960), "1m00s");
+        assert_eq!(duration(125_000), "2m05s");
+    }
+
+    #[test]
+    fn totals_line_adds_flaky_and_not_run_only_when_non_zero() {
+        let mut t = Totals {
+            passed: 3,
+            failed: 1,
+            skipped: 2,
+            ..Totals::default()
+        };
+        assert_eq!(totals_line(&t), "3 passed, 1 failed, 2 skipped");
+        t.not_run = 4;
+        assert_eq!(totals_line(&t), "3 passed, 1 failed, 2 skipped, 4 not run");
+        t.flaky = 1;
+        assert_eq!(
+            totals_line(&t),
+            "3 passed, 1 failed, 2 skipped, 1 flaky, 4 not run"
+        );
+    }
+}
