@@ -8,3 +8,4 @@ pub mod flowfile;
 pub mod artifact;
 pub mod exit_code;
 pub mod redact;
+pub mod report;
