@@ -5,3 +5,13 @@
 
 pub mod ast;
 pub mod span;
+pub mod check;
+pub mod diagnostic;
+pub mod duration;
+pub mod locate;
+pub mod parse;
+pub mod roles;
+pub mod schema;
+pub mod suggest;
+pub mod template;
+pub mod text;
