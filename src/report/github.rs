@@ -15,9 +15,7 @@ use super::latency::LatencySummary;
 use super::run_state::RunState;
 use super::shared_writer::SharedWriter;
 use super::{text, ReportError};
-use crate::events::{
-    Evidence, EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, Verdict,
-};
+use crate::events::{EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, RunOutcome, Verdict};
 
 pub(crate) struct GithubReporter {
     summary_path: Option<PathBuf>,
@@ -49,8 +47,7 @@ impl GithubReporter {
                     FlowStatus::Failed => {
                         let failed = f.failed_step();
                         let reason = f.reason(self.state.outcome());
-                        let message =
-                            text::failure_headline(file, failed, reason.as_deref());
+                        let message = text::failure_headline(file, failed, reason.as_deref());
                         annotation(
                             &mut out,
                             "error",
@@ -152,13 +149,21 @@ fn annotation(
 ) {
     let mut props = Vec::new();
     if !file.as_os_str().is_empty() {
-        props.push(format!("file={}", escape_property(&file.display().to_string())));
+        props.push(format!(
+            "file={}",
+            escape_property(&file.display().to_string())
+        ));
     }
     if let Some(line) = line {
         props.push(format!("line={line}"));
     }
     props.push(format!("title={}", escape_property(title)));
-    let _ = writeln!(out, "::{level} {}::{}", props.join(","), escape_data(message));
+    let _ = writeln!(
+        out,
+        "::{level} {}::{}",
+        props.join(","),
+        escape_data(message)
+    );
 }
 
 fn escape_data(s: &str) -> String {
@@ -173,7 +178,10 @@ fn escape_property(s: &str) -> String {
 
 /// A Markdown table cell: one line, pipes escaped.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\r', '\n'], " ")
 }
 
 /// The Markdown appended to `$GITHUB_STEP_SUMMARY`.
@@ -225,7 +233,12 @@ pub(crate) fn step_summary(state: &RunState) -> String {
         let duration = f
             .end
             .as_ref()
-            .filter(|_| matches!(status, FlowStatus::Passed | FlowStatus::Failed | FlowStatus::Flaky))
+            .filter(|_| {
+                matches!(
+                    status,
+                    FlowStatus::Passed | FlowStatus::Failed | FlowStatus::Flaky
+                )
+            })
             .map_or_else(String::new, |e| text::duration(e.duration_ms));
         let detail = match status {
             FlowStatus::Passed => String::new(),
@@ -249,7 +262,9 @@ pub(crate) fn step_summary(state: &RunState) -> String {
     }
 
     if !state.criteria.is_empty() {
-        md.push_str("\n### Criteria\n\n| Verdict | Criterion | Flow | Evidence |\n|---|---|---|---|\n");
+        md.push_str(
+            "\n### Criteria\n\n| Verdict | Criterion | Flow | Evidence |\n|---|---|---|---|\n",
+        );
         for c in &state.criteria {
             let mut evidence = c.criterion.evidence.join("; ");
             if let Some(note) = &c.criterion.note {
@@ -264,7 +279,9 @@ pub(crate) fn step_summary(state: &RunState) -> String {
                 "| {} | {} | {} | {} |",
                 text::verdict_word(c.criterion.verdict),
                 cell(&c.criterion.name),
-                c.flow.as_deref().map_or_else(String::new, |f| format!("`{f}`")),
+                c.flow
+                    .as_deref()
+                    .map_or_else(String::new, |f| format!("`{f}`")),
                 cell(&evidence)
             );
         }
@@ -290,7 +307,11 @@ pub(crate) fn step_summary(state: &RunState) -> String {
     md.push_str("\n### Mail\n\n");
     match LatencySummary::of(&seen) {
         Some(l) => {
-            let noun = if seen.len() == 1 { "message" } else { "messages" };
+            let noun = if seen.len() == 1 {
+                "message"
+            } else {
+                "messages"
+            };
             let _ = write!(
                 md,
                 "{} {noun} read · latency p50 {} · max {}",
@@ -337,6 +358,6 @@ mod tests {
 
     #[test]
     fn table_cells_stay_on_one_line() {
-        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(cell("a|b\nc <id>"), "a\\|b c &lt;id&gt;");
     }
 }

@@ -19,7 +19,7 @@ use super::latency::LatencySummary;
 use super::run_state::{FlowState, RunState};
 use super::ReportError;
 use crate::events::{
-    Artifact, Criterion, Evidence, EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome,
+    Artifact, Criterion, EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, RunOutcome,
     StepRecord, Totals, Verdict,
 };
 
@@ -113,7 +113,7 @@ pub struct FlowReport {
     pub status: FlowStatus,
     /// Attempts made; 0 when the flow never started.
     pub attempts: u32,
-    /// Null when the flow never finished.
+    /// Null when the flow did not run (skipped, not run).
     pub duration_ms: Option<u64>,
     /// Why the flow was skipped or not run; the failing step's error when it failed.
     pub reason: Option<String>,
@@ -251,11 +251,7 @@ impl StagingRunReport {
             });
         }
 
-        let flows: Vec<FlowReport> = state
-            .flows
-            .iter()
-            .map(|f| flow_report(f, state))
-            .collect();
+        let flows: Vec<FlowReport> = state.flows.iter().map(|f| flow_report(f, state)).collect();
 
         let mut criteria_totals = CriteriaTotals::default();
         let criteria = state
@@ -283,11 +279,7 @@ impl StagingRunReport {
             schema_version: SCHEMA_VERSION,
             run_id: state.run_id().to_owned(),
             started_at: run.map(|r| rfc3339(r.at)),
-            finished_at: state
-                .end
-                .map(|e| e.at)
-                .or(state.last_at)
-                .map(rfc3339),
+            finished_at: state.end.map(|e| e.at).or(state.last_at).map(rfc3339),
             duration_ms: state.end.map_or(state.last_elapsed_ms, |e| e.duration_ms),
             outcome,
             environment: EnvironmentReport {
@@ -339,7 +331,11 @@ fn flow_report(f: &FlowState, state: &RunState) -> FlowReport {
         tags: f.plan.tags.clone(),
         status,
         attempts: f.attempt,
-        duration_ms: f.end.as_ref().map(|e| e.duration_ms),
+        duration_ms: f
+            .end
+            .as_ref()
+            .filter(|_| !matches!(status, FlowStatus::Skipped | FlowStatus::NotRun))
+            .map(|e| e.duration_ms),
         reason,
         failed_step: f.failed_step().map(|s| s.index),
         steps: f.steps.clone(),
@@ -409,7 +405,10 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
         }
     }
     let seen: Vec<u64> = messages.iter().map(|m| m.latency_seen_ms).collect();
-    let source: Vec<u64> = messages.iter().filter_map(|m| m.latency_source_ms).collect();
+    let source: Vec<u64> = messages
+        .iter()
+        .filter_map(|m| m.latency_source_ms)
+        .collect();
     let seen = LatencySummary::of(&seen);
     let source = LatencySummary::of(&source);
     let mail = MailReport {

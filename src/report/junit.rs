@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use quick_junit::{
-    FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun,
-    TestSuite,
+    FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
 };
 
 use super::run_state::{FlowState, RunState};
@@ -121,15 +120,9 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
             criterion_details(&mut out, &c.criterion, "    ");
         }
     }
-    for n in &state.notices {
-        match &n.flow {
-            Some(flow) => {
-                let _ = writeln!(out, "note: {flow}: {}", n.message);
-            }
-            None => {
-                let _ = writeln!(out, "note: {}", n.message);
-            }
-        }
+    // A flow's notes go with its test case; the run's stay here.
+    for n in state.notices.iter().filter(|n| n.flow.is_none()) {
+        let _ = writeln!(out, "note: {}", n.message);
     }
     if !out.is_empty() {
         suite.set_system_out(out);
@@ -188,7 +181,10 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_message(text::failure_headline(file, failed, reason.as_deref()));
             status.set_type(failed.map_or("flow failed", |s| s.kind.as_str()));
-            if let Some(error) = failed.and_then(|s| s.error.as_deref()).or(reason.as_deref()) {
+            if let Some(error) = failed
+                .and_then(|s| s.error.as_deref())
+                .or(reason.as_deref())
+            {
                 status.set_description(error);
             }
             for earlier in &flow.earlier_attempts {
@@ -224,7 +220,11 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
     if !file.as_os_str().is_empty() {
         case.set_classname(file.display().to_string());
     }
-    if let Some(end) = &flow.end {
+    if let Some(end) = flow
+        .end
+        .as_ref()
+        .filter(|e| !matches!(e.status, FlowStatus::Skipped | FlowStatus::NotRun))
+    {
         case.set_time(Duration::from_millis(end.duration_ms));
     }
     case.add_property(Property::new("title", flow.plan.title.as_str()));
@@ -265,6 +265,13 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
             );
             criterion_details(&mut out, &c.criterion, "    ");
         }
+    }
+    for n in state
+        .notices
+        .iter()
+        .filter(|n| n.flow.as_deref() == Some(flow.id()))
+    {
+        let _ = writeln!(out, "note: {}", n.message);
     }
     case.set_system_out(out);
     case

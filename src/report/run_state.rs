@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::events::{
-    Artifact, Criterion, FlowStatus, PlannedFlow, RunEvent, RunEventKind, RunOutcome,
-    StepRecord, StepStatus, Totals,
+    Artifact, Criterion, FlowStatus, PlannedFlow, RunEvent, RunEventKind, RunOutcome, StepRecord,
+    StepStatus, Totals,
 };
 
 /// What `RunStarted` said about the run.
@@ -153,10 +153,10 @@ impl FlowState {
             let mut reason = String::from("the run ended while this flow was running");
             if let Some(step) = &self.running_step {
                 reason.push_str(&format!(
-                    " (step {}, line {}: {})",
+                    ", at step {}: {} on line {}",
                     step.index + 1,
-                    step.line,
-                    step.kind
+                    step.kind,
+                    step.line
                 ));
             }
             return Some(reason);
@@ -485,7 +485,7 @@ mod tests {
         assert_eq!(f.status(), FlowStatus::NotRun);
         assert_eq!(
             f.reason(None).as_deref(),
-            Some("the run ended while this flow was running (step 3, line 9: fill)")
+            Some("the run ended while this flow was running, at step 3: fill on line 9")
         );
         assert_eq!(s.totals().not_run, 1);
     }

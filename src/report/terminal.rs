@@ -159,7 +159,9 @@ impl TerminalReporter {
                 text::duration(end.duration_ms),
                 f.attempt
             ),
-            _ => reason.clone().unwrap_or_else(|| text::status_word(status).to_owned()),
+            _ => reason
+                .clone()
+                .unwrap_or_else(|| text::status_word(status).to_owned()),
         };
         let _ = writeln!(
             out,
@@ -270,7 +272,11 @@ impl TerminalReporter {
                     let noun = if totals.not_run == 1 { "flow" } else { "flows" };
                     let _ = write!(line, "; {} {noun} did not run", totals.not_run);
                 }
-                let _ = writeln!(out, "{}: {line}", self.paint(fail_style(), "run interrupted"));
+                let _ = writeln!(
+                    out,
+                    "{}: {line}",
+                    self.paint(fail_style(), "run interrupted")
+                );
             }
             Some(RunOutcome::Aborted) => {
                 let why = match &self.state.health {
@@ -297,7 +303,11 @@ impl TerminalReporter {
             Some(RunOutcome::Completed) => {}
         }
         let _ = writeln!(out, "{}", text::totals_line(&totals));
-        let _ = writeln!(out, "report: {}", self.output_dir.join(REPORT_FILE).display());
+        let _ = writeln!(
+            out,
+            "report: {}",
+            self.output_dir.join(REPORT_FILE).display()
+        );
     }
 
     /// The live line: which flows are running, and the step of the first one.
@@ -313,7 +323,13 @@ impl TerminalReporter {
             let _ = write!(line, " (+{}: {})", others.len(), others.join(", "));
         }
         if let Some(step) = &first.running_step {
-            let _ = write!(line, "  step {} ({}, line {})", step.index + 1, step.kind, step.line);
+            let _ = write!(
+                line,
+                "  step {} ({}, line {})",
+                step.index + 1,
+                step.kind,
+                step.line
+            );
         }
         let line = truncate_to_width(&line.replace(['\n', '\r'], " "), LIVE_LINE_WIDTH);
         Some(self.paint(Style::new().dimmed(), &line))
@@ -395,7 +411,13 @@ fn indent_continuation(text: &str, indent: &str) -> String {
     }
     text.lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { l.to_owned() } else { format!("{indent}{l}") })
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_owned()
+            } else {
+                format!("{indent}{l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -501,7 +523,8 @@ mod tests {
         }))
         .expect("event");
         assert!(
-            buf.text().ends_with("  RUN   a\r\x1b[2K  PASS  a  A (1.8s)\n"),
+            buf.text()
+                .ends_with("  RUN   a\r\x1b[2K  PASS  a  A (1.8s)\n"),
             "{:?}",
             buf.text()
         );
