@@ -631,6 +631,88 @@ fn report_schema_snapshot() {
 }
 
 #[test]
+fn event_log_is_written_as_events_arrive() {
+    let events = run_events();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reporters = build_reporters(
+        &[],
+        ReportOptions::new(dir.path(), Box::new(std::io::sink())),
+    );
+    for event in &events[..5] {
+        reporters.on_event(event).expect("event");
+    }
+    // No finish yet (as after a crash): the log already holds every event received.
+    let log = std::fs::read_to_string(reporters.event_log_path()).expect("events.jsonl");
+    assert_eq!(log.lines().count(), 5);
+    assert!(log.ends_with('\n'));
+}
+
+#[test]
+fn verbose_output_lists_every_step_and_the_passing_criteria() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let screen = Screen::default();
+    let mut opts = ReportOptions::new(dir.path(), Box::new(screen.clone()));
+    opts.verbose = true;
+    let mut reporters = build_reporters(&[], opts);
+    for event in &run_events() {
+        reporters.on_event(event).expect("event");
+    }
+    reporters.finish().expect("finish");
+    let text = screen.text();
+    for expected in [
+        "  browser: requester on chrome 156.0.7000.0, BiDi",
+        "    ok   step 1 (flows/otp-login.yaml:7) goto /login (0.4s)",
+        "    skip step 6 (flows/create-ticket.yaml:13) expect url ~/\\/tickets\\/\\d+$/",
+        "  PASS        magic-link-login: Magic link delivered by mail",
+        "    evidence: message <20260531020003.1@helpdesk.test> to requester@helpdesk.test",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn aborted_run_names_the_failing_services() {
+    let events = vec![
+        run_events().remove(0),
+        ev(
+            35,
+            RunEventKind::HealthChecked {
+                passed: false,
+                skipped: false,
+                failing: vec!["queue".into(), "reverb".into()],
+                summary: "4 of 6 services healthy".into(),
+            },
+        ),
+        ev(
+            36,
+            RunEventKind::RunFinished {
+                outcome: RunOutcome::Aborted,
+                totals: Totals::default(),
+                duration_ms: 36,
+            },
+        ),
+    ];
+    let (dir, screen) = run_reporters(&[], &events, false);
+    assert!(
+        screen.contains("  health: FAILING queue, reverb (4 of 6 services healthy)\n"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(
+            "run aborted: health pre-check failed: queue, reverb\n0 passed, 0 failed, 0 skipped, 6 not run\n"
+        ),
+        "{screen}"
+    );
+    let report: StagingRunReport =
+        serde_json::from_str(&read(dir.path(), REPORT_FILE)).expect("report");
+    assert_eq!(report.outcome, RunOutcome::Aborted);
+    assert!(report
+        .flows
+        .iter()
+        .all(|f| f.reason.as_deref() == Some("the run was aborted before this flow started")));
+}
+
+#[test]
 fn event_log_holds_every_event_one_per_line() {
     let events = run_events();
     let (dir, _) = run_reporters(&[], &events, false);
