@@ -113,9 +113,15 @@ impl Reporters {
             }
         };
         record("event log", f(&mut self.event_log));
-        record("json", f(&mut self.json));
+        let json = f(&mut self.json);
+        let json_failed = json.is_err();
+        record("json", json);
         for (name, sink) in &mut self.sinks {
             record(name, f(sink.as_mut()));
+        }
+        if json_failed {
+            // The terminal, fed last, must not point at a report that is not there.
+            self.terminal.report_unwritten();
         }
         record("list", f(&mut self.terminal));
         first.map_or(Ok(()), Err)

@@ -36,6 +36,8 @@ pub(crate) struct TerminalReporter {
     /// The live line as last drawn (on a TTY, while flows run).
     live_line: Option<String>,
     closed: bool,
+    /// The JSON report failed to write: say so instead of pointing at it.
+    report_unwritten: bool,
 }
 
 impl TerminalReporter {
@@ -57,7 +59,12 @@ impl TerminalReporter {
             state: RunState::default(),
             live_line: None,
             closed: false,
+            report_unwritten: false,
         }
+    }
+
+    pub fn report_unwritten(&mut self) {
+        self.report_unwritten = true;
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -303,11 +310,12 @@ impl TerminalReporter {
             Some(RunOutcome::Completed) => {}
         }
         let _ = writeln!(out, "{}", text::totals_line(&totals));
-        let _ = writeln!(
-            out,
-            "report: {}",
-            self.output_dir.join(REPORT_FILE).display()
-        );
+        let report = self.output_dir.join(REPORT_FILE);
+        if self.report_unwritten {
+            let _ = writeln!(out, "report: NOT WRITTEN ({})", report.display());
+        } else {
+            let _ = writeln!(out, "report: {}", report.display());
+        }
     }
 
     /// The live line: which flows are running, and the step of the first one.

@@ -713,6 +713,40 @@ fn aborted_run_names_the_failing_services() {
 }
 
 #[test]
+fn a_report_that_cannot_be_written_is_an_error_and_the_terminal_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The output "directory" is a file: nothing can be written under it.
+    let blocked = dir.path().join("blocked");
+    std::fs::write(&blocked, b"not a directory").expect("write");
+    let screen = Screen::default();
+    let mut reporters =
+        build_reporters(&[], ReportOptions::new(&blocked, Box::new(screen.clone())));
+    let events = run_events();
+    let mut errors = Vec::new();
+    for event in &events {
+        if let Err(e) = reporters.on_event(event) {
+            errors.push(format!("{e:#}"));
+        }
+    }
+    assert!(!errors.is_empty());
+    assert!(
+        errors[0].starts_with("event log reporter: cannot write "),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .last()
+            .is_some_and(|e| e.starts_with("event log reporter")),
+        "{errors:?}"
+    );
+    assert!(
+        screen.text().contains("report: NOT WRITTEN ("),
+        "{}",
+        screen.text()
+    );
+}
+
+#[test]
 fn event_log_holds_every_event_one_per_line() {
     let events = run_events();
     let (dir, _) = run_reporters(&[], &events, false);
