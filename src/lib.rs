@@ -5,6 +5,8 @@
 
 pub mod events;
 pub mod flowfile;
+pub mod mail;
+pub mod realtime;
 pub mod artifact;
 pub mod exit_code;
 pub mod redact;

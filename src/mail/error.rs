@@ -1,0 +1,204 @@
+//! Everything that can go wrong while waiting for, reading or parsing mail.
+//!
+//! Messages say what a person needs to act on: which mailbox, which source, how long, what did
+//! arrive instead. They never contain bodies, codes or links (only ids and subjects).
+
+use std::time::Duration;
+
+/// A mail error.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The deadline passed without a matching message.
+    #[error("{}", no_message(mailbox, criteria, *waited, source_name, arrived))]
+    NoMessage {
+        mailbox: String,
+        /// The source's name ("staging endpoint", "maildev", "mailpit").
+        source_name: String,
+        waited: Duration,
+        /// What was asked for, e.g. `subject ~"sign-in code"`; empty when nothing was.
+        criteria: String,
+        /// Subjects of the messages that did arrive in the window but did not match.
+        arrived: Vec<String>,
+    },
+    /// The message is not valid MIME.
+    #[error("message {id} is not valid MIME: {reason}")]
+    Malformed { id: String, reason: String },
+    /// The message arrived but no code could be found in it.
+    #[error("no code found in message {id} (subject {subject:?})")]
+    NoCode { id: String, subject: String },
+    /// The message arrived but has no link.
+    #[error("no link found in message {id} (subject {subject:?})")]
+    NoLink { id: String, subject: String },
+    /// The source answered 401 or 403.
+    #[error("the mail source ({source_name}) rejected the secret ({status})")]
+    Rejected { source_name: String, status: u16 },
+    /// The staging endpoint answered 404: the app's staging E2E mode is off (or the path is
+    /// wrong).
+    #[error(
+        "the mail source ({source_name}) answered 404 for {url}: is the app's staging E2E mode \
+         enabled, and is the path right?"
+    )]
+    NotEnabled { source_name: String, url: String },
+    /// Any other unexpected HTTP status.
+    #[error(
+        "the mail source ({source_name}) answered {status} for {url}{}",
+        excerpt(body)
+    )]
+    Status {
+        source_name: String,
+        url: String,
+        status: u16,
+        /// The start of the response body (error responses carry no mail).
+        body: String,
+    },
+    /// The request did not complete (connection refused, timeout, broken body).
+    #[error("could not reach the mail source ({source_name}) at {url}")]
+    Request {
+        source_name: String,
+        url: String,
+        #[source]
+        error: reqwest::Error,
+    },
+    /// No answer from the source before the deadline.
+    #[error("the mail source ({source_name}) did not answer within {}", human(*waited))]
+    Unresponsive {
+        source_name: String,
+        waited: Duration,
+    },
+    /// The source answered 200 with something its API does not document.
+    #[error("the mail source ({source_name}) sent an unexpected response from {url}: {reason}")]
+    Response {
+        source_name: String,
+        url: String,
+        reason: String,
+    },
+    /// The configured URL cannot be used.
+    #[error("the mail source ({source_name}) has an invalid url {url:?}: {reason}")]
+    BadUrl {
+        source_name: String,
+        url: String,
+        reason: String,
+    },
+}
+
+impl MailError {
+    /// Worth polling again: the source may answer next time (connection trouble, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            MailError::Request { .. } | MailError::Unresponsive { .. } => true,
+            MailError::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+fn no_message(
+    mailbox: &str,
+    criteria: &str,
+    waited: Duration,
+    source_name: &str,
+    arrived: &[String],
+) -> String {
+    let mut s = format!("no message to {mailbox}");
+    if !criteria.is_empty() {
+        s.push_str(" matching ");
+        s.push_str(criteria);
+    }
+    s.push_str(&format!(" within {} from {source_name}; ", human(waited)));
+    match arrived.len() {
+        0 => s.push_str("no other message arrived"),
+        n => {
+            let list: Vec<String> = arrived.iter().map(|a| format!("{a:?}")).collect();
+            let noun = if n == 1 { "message" } else { "messages" };
+            s.push_str(&format!("{n} other {noun} arrived: {}", list.join(", ")));
+        }
+    }
+    s
+}
+
+fn excerpt(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut cut: String = body.chars().take(200).collect();
+    if cut.len() < body.len() {
+        cut.push('…');
+    }
+    format!(": {cut}")
+}
+
+/// `10s`, `1.5s`, `250ms`, `2m5s`: how long a person would say.
+pub(crate) fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 59_950 {
+        // Tenths at most: a wait of 10.02s reads "10s".
+        let tenths = (ms + 50) / 100;
+        if tenths % 10 == 0 {
+            format!("{}s", tenths / 10)
+        } else {
+            format!("{}.{}s", tenths / 10, tenths % 10)
+        }
+    } else {
+        let s = d.as_secs();
+        match s % 60 {
+            0 => format!("{}m", s / 60),
+            r => format!("{}m{r}s", s / 60),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_message_says_what_arrived_instead() {
+        let e = MailError::NoMessage {
+            mailbox: "requester@x".into(),
+            source_name: "staging endpoint".into(),
+            waited: Duration::from_secs(10),
+            criteria: r#"subject ~"sign-in code""#.into(),
+            arrived: vec!["Welcome".into(), "You were added to ticket #1001".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"no message to requester@x matching subject ~"sign-in code" within 10s from staging endpoint; 2 other messages arrived: "Welcome", "You were added to ticket #1001""#
+        );
+        let e = MailError::NoMessage {
+            mailbox: "a@x".into(),
+            source_name: "maildev".into(),
+            waited: Duration::from_millis(1500),
+            criteria: String::new(),
+            arrived: vec![],
+        };
+        assert_eq!(
+            e.to_string(),
+            "no message to a@x within 1.5s from maildev; no other message arrived"
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_secs(5)), "5s");
+        assert_eq!(human(Duration::from_millis(10_020)), "10s");
+        assert_eq!(human(Duration::from_millis(1200)), "1.2s");
+        assert_eq!(human(Duration::from_secs(125)), "2m5s");
+        assert_eq!(human(Duration::from_secs(120)), "2m");
+    }
+
+    #[test]
+    fn rejection_names_the_status() {
+        let e = MailError::Rejected {
+            source_name: "staging endpoint".into(),
+            status: 403,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the mail source (staging endpoint) rejected the secret (403)"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! Mail: read captured messages from a mail source, parse them as MIME, wait for the one a flow
+//! asks for, and extract a one-time code or a link from it.
+//!
+//! Owns: the parser over mailparse ([`parse_message`]), extraction ([`extract_otp`],
+//! [`extract_link`]), the mail sources behind one trait ([`MailSource`]: the staging endpoint,
+//! MailDev, Mailpit) and the polling wait ([`wait_for_mail`]). Does not own: flow-file syntax,
+//! variables, redaction of values in reports (the executor marks extracted values secret) or
+//! the `mail` step itself (src/exec/step/mail.rs calls into this module).
+//!
+//! Message bodies, codes and links are secrets: nothing here logs them or prints them in
+//! `Debug` output. Logs carry message ids and subjects only.
+
+mod error;
+mod extract;
+mod html;
+mod matcher;
+mod parse;
+mod source;
+mod wait;
+
+pub use error::MailError;
+pub use extract::{extract_link, extract_otp, pick_link, LinkPick, DEFAULT_OTP_PATTERN};
+pub use matcher::Matcher;
+pub use parse::{parse_message, Link, LinkOrigin, ParsedMail};
+pub use source::{
+    build_source, MailDevSource, MailSource, MailSourceConfig, MailpitSource, RawMail, SourceHints,
+    StagingSource, DEFAULT_STAGING_HEADER, DEFAULT_STAGING_PATH,
+};
+pub use wait::{wait_for_mail, FoundMail, MailQuery, Trigger, DEFAULT_CLOCK_SKEW};

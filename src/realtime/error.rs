@@ -1,0 +1,164 @@
+//! Everything that can go wrong with a realtime subscription. Messages say what arrived
+//! instead, and when the server hung up.
+
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite;
+
+/// A realtime error.
+#[derive(Debug, thiserror::Error)]
+pub enum RealtimeError {
+    /// The URL cannot be used.
+    #[error("invalid realtime url {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The websocket could not be opened.
+    #[error("could not open the websocket {url}")]
+    Connect {
+        url: String,
+        #[source]
+        error: tungstenite::Error,
+    },
+    /// The server answered the upgrade request with a plain HTTP status.
+    #[error("the websocket endpoint {url} answered {status} instead of switching protocols")]
+    Upgrade { url: String, status: u16 },
+    /// Nothing answered in time.
+    #[error("no answer from {url} within {}", human(*waited))]
+    ConnectTimeout { url: String, waited: Duration },
+    /// The server sent `pusher:error`.
+    #[error("the server refused {what}: pusher:error{}{}", code.map(|c| format!(" {c}")).unwrap_or_default(), if message.is_empty() { String::new() } else { format!(" {message}") })]
+    Pusher {
+        /// "the connection" or "the subscription to private-…".
+        what: String,
+        code: Option<i64>,
+        message: String,
+    },
+    /// The auth endpoint refused to sign the channel.
+    #[error(
+        "the auth endpoint {url} refused channel {channel} ({status}); is the user logged in?"
+    )]
+    AuthRejected {
+        url: String,
+        channel: String,
+        status: u16,
+    },
+    #[error("could not reach the auth endpoint {url}")]
+    AuthRequest {
+        url: String,
+        #[source]
+        error: reqwest::Error,
+    },
+    /// The auth endpoint answered, but not with `{"auth": "key:signature"}`.
+    #[error("the auth endpoint {url} {reason}")]
+    AuthResponse { url: String, reason: String },
+    #[error("could not reach the SSE endpoint {url}")]
+    SseRequest {
+        url: String,
+        #[source]
+        error: reqwest::Error,
+    },
+    #[error("the SSE endpoint {url} answered {status}, expected 200{hint}")]
+    SseStatus {
+        url: String,
+        status: u16,
+        /// e.g. ` (redirected to /login: not logged in?)`.
+        hint: String,
+    },
+    #[error("the SSE endpoint {url} answered content-type {content_type:?}, expected text/event-stream{hint}")]
+    SseContentType {
+        url: String,
+        content_type: String,
+        hint: String,
+    },
+    /// The deadline passed without a matching event.
+    #[error("no {event}{} on {target} within {}; received: {received}", criteria_text(criteria), human(*waited))]
+    Timeout {
+        event: String,
+        /// e.g. `/type = "ticket.reply"`; empty when no data was asked for.
+        criteria: String,
+        target: String,
+        waited: Duration,
+        /// What did arrive, e.g. `pusher:ping ×2, ticket.updated {id:1001}`.
+        received: String,
+    },
+    /// The connection ended while waiting.
+    #[error("the server closed the {what} after {} ({reason}) while waiting for {event} on {target}; received: {received}", human(*after))]
+    Closed {
+        /// "connection" (websocket) or "stream" (SSE).
+        what: String,
+        /// Since the subscription opened.
+        after: Duration,
+        reason: String,
+        event: String,
+        target: String,
+        received: String,
+    },
+    /// An expected value in `data:` cannot be used.
+    #[error("bad expected value at {pointer}: {reason}")]
+    BadExpectation { pointer: String, reason: String },
+    /// The server spoke, but not the protocol.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+fn criteria_text(criteria: &str) -> String {
+    if criteria.is_empty() {
+        String::new()
+    } else {
+        format!(" with {criteria}")
+    }
+}
+
+/// `5s`, `1.2s`, `250ms`.
+pub(crate) fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let tenths = (ms + 50) / 100;
+    if tenths % 10 == 0 {
+        format!("{}s", tenths / 10)
+    } else {
+        format!("{}.{}s", tenths / 10, tenths % 10)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_says_what_arrived() {
+        let e = RealtimeError::Timeout {
+            event: "notification.created".into(),
+            criteria: String::new(),
+            target: "private-App.Models.User.3".into(),
+            waited: Duration::from_secs(5),
+            received: "pusher:ping ×2, ticket.updated {id:1001}".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "no notification.created on private-App.Models.User.3 within 5s; received: pusher:ping ×2, ticket.updated {id:1001}"
+        );
+        let e = RealtimeError::Closed {
+            what: "connection".into(),
+            after: Duration::from_millis(1240),
+            reason: "code 4200: Server closed the connection".into(),
+            event: "x".into(),
+            target: "c".into(),
+            received: "nothing".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the server closed the connection after 1.2s (code 4200: Server closed the connection) while waiting for x on c; received: nothing"
+        );
+        let e = RealtimeError::Pusher {
+            what: "the subscription to private-a".into(),
+            code: Some(4009),
+            message: "Connection is unauthorized".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the server refused the subscription to private-a: pusher:error 4009 Connection is unauthorized"
+        );
+    }
+}
