@@ -1,1 +1,2395 @@
-//! todo
+//! Checking a suite of flows before anything runs: every rule that can be decided from the
+//! files and the configuration, with every problem reported at once (not just the first).
+//!
+//! Owns the rules of docs/flow-format.md that the YAML types cannot express: ids and `needs`
+//! (unknown, cycles), users, locators (one kind, known ARIA roles, valid patterns), the shape of
+//! each step, durations, upload files, and variables (every `{{ name }}` must be known at that
+//! point of the flow). Does not parse YAML (`parse.rs`) nor run anything.
+//!
+//! Adding a step kind: add its arm to `FlowChecker::step`: which strings it holds (and how they
+//! match), which users, durations, variables it captures, and whether it needs a browser.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ast::{
+    CaptureStep, DurationText, ExpectEventStep, ExpectStep, FlowFile, HttpStep, Locator, MailStep,
+    ScreenshotStep, Step, SubscribeStep, WaitForStep,
+};
+use super::diagnostic::{token_len, Diagnostic, Diagnostics};
+use super::locate::SourceText;
+use super::parse::parse_flow;
+use super::roles::{is_aria_role, role_for_alias, ARIA_ROLES};
+use super::span::{Loc, Sp};
+use super::suggest::{did_you_mean, did_you_mean_prefix, list};
+use super::template::Template;
+use super::text::{compile_regex, split_regex_literal, RegexLiteral, TextPattern};
+
+/// What the configuration says exists, for checking names against it.
+pub struct CheckEnv {
+    /// Keys of `[users]`.
+    pub users: BTreeSet<String>,
+    /// Keys of `[vars]`.
+    pub vars: BTreeSet<String>,
+    /// Whether a staging E2E secret is configured (for `{{ secret }}`).
+    pub has_secret: bool,
+    /// Whether an environment variable is set (for `{{ env.NAME }}`).
+    pub env_is_set: Box<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl CheckEnv {
+    /// Users and vars as given, no secret, environment variables from this process.
+    pub fn new<U, V>(users: U, vars: V) -> Self
+    where
+        U: IntoIterator,
+        U::Item: Into<String>,
+        V: IntoIterator,
+        V::Item: Into<String>,
+    {
+        CheckEnv {
+            users: users.into_iter().map(Into::into).collect(),
+            vars: vars.into_iter().map(Into::into).collect(),
+            has_secret: false,
+            env_is_set: Box::new(|name| std::env::var_os(name).is_some()),
+        }
+    }
+}
+
+impl Default for CheckEnv {
+    fn default() -> Self {
+        CheckEnv::new(Vec::<String>::new(), Vec::<String>::new())
+    }
+}
+
+impl fmt::Debug for CheckEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckEnv")
+            .field("users", &self.users)
+            .field("vars", &self.vars)
+            .field("has_secret", &self.has_secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A checked suite: every flow is well-formed and every name in it resolves.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// In file name order.
+    pub flows: Vec<CheckedFlow>,
+}
+
+impl Suite {
+    /// The flow with this id.
+    pub fn get(&self, id: &str) -> Option<&CheckedFlow> {
+        self.flows.iter().find(|f| f.ast.id.value == id)
+    }
+}
+
+/// One checked flow.
+#[derive(Debug, Clone)]
+pub struct CheckedFlow {
+    pub file: PathBuf,
+    pub source: Arc<str>,
+    pub ast: FlowFile,
+    /// The variables this flow captures (capture, http capture, mail otp/link).
+    pub captures: BTreeMap<String, CaptureInfo>,
+    /// Every flow this one needs, directly or through others (not itself).
+    pub needs_closure: BTreeSet<String>,
+}
+
+impl CheckedFlow {
+    pub fn id(&self) -> &str {
+        &self.ast.id.value
+    }
+}
+
+/// A variable a flow captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureInfo {
+    /// Mail extractions and `capture … secret: true`: redacted everywhere.
+    pub secret: bool,
+    /// Where it is captured (the first place, if several steps capture it).
+    pub loc: Loc,
+}
+
+/// Names a flow may not capture into: they would hide built-in variables.
+pub const RESERVED_NAMES: &[&str] = &[
+    "base_url", "api_url", "run", "user", "users", "vars", "secret", "env",
+];
+
+const LOCATOR_KINDS: &[&str] = &[
+    "role",
+    "label",
+    "text",
+    "placeholder",
+    "test_id",
+    "css",
+    "xpath",
+];
+
+const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// Reads every `*.yaml` / `*.yml` file directly in `dir` (sorted by name), parses and checks
+/// them all, and reports every problem found.
+pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::new(
+                dir,
+                format!("cannot read the flow directory: {}", io_words(&e)),
+            )
+            .hint("flows are the `*.yaml` files next to flows.toml"),
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            let yaml = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e == "yaml" || e == "yml");
+            yaml && !hidden && p.is_file()
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Diagnostic::new(dir, "no flow files here")
+            .hint("a flow is a `*.yaml` file in this directory; see docs/flow-format.md")
+            .into());
+    }
+
+    let mut diags = Vec::new();
+    let mut parsed = Vec::new();
+    let mut broken_ids = BTreeSet::new();
+    for path in paths {
+        let source = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                diags.push(Diagnostic::new(
+                    &path,
+                    format!("cannot read the flow file: {}", io_words(&e)),
+                ));
+                continue;
+            }
+        };
+        match parse_flow(&path, &source) {
+            Ok(ast) => parsed.push((path, Arc::<str>::from(source), ast)),
+            Err(d) => {
+                if let Some(id) = guess_id(&source) {
+                    broken_ids.insert(id);
+                }
+                diags.push(d);
+            }
+        }
+    }
+    check_all(parsed, &broken_ids, env, diags)
+}
+
+/// Checks flows that are already parsed (e.g. from memory); same rules as [`load_suite`].
+pub fn check_flows(
+    files: Vec<(PathBuf, Arc<str>, FlowFile)>,
+    env: &CheckEnv,
+) -> Result<Suite, Diagnostics> {
+    check_all(files, &BTreeSet::new(), env, Vec::new())
+}
+
+fn io_words(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not found".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+        _ => e.to_string().to_lowercase(),
+    }
+}
+
+/// The `id:` of a file that failed to parse, so that flows needing it are not told it does not
+/// exist (its own error is reported already).
+fn guess_id(source: &str) -> Option<String> {
+    source.lines().find_map(|l| {
+        let rest = l.strip_prefix("id:")?;
+        let rest = rest
+            .split(" #")
+            .next()
+            .unwrap_or(rest)
+            .trim()
+            .trim_matches(['"', '\'']);
+        is_flow_id(rest).then(|| rest.to_string())
+    })
+}
+
+fn is_flow_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_capture_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn check_all(
+    mut files: Vec<(PathBuf, Arc<str>, FlowFile)>,
+    broken_ids: &BTreeSet<String>,
+    env: &CheckEnv,
+    mut diags: Vec<Diagnostic>,
+) -> Result<Suite, Diagnostics> {
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+
+    // 1. Each flow on its own.
+    let mut facts: Vec<FlowFacts> = Vec::with_capacity(files.len());
+    for (path, source, ast) in &files {
+        let mut checker = FlowChecker::new(path, source, ast, env);
+        checker.run();
+        diags.append(&mut checker.diags);
+        facts.push(checker.facts);
+    }
+
+    // 2. Across flows: ids, needs, cycles.
+    let mut first_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (path, source, ast)) in files.iter().enumerate() {
+        let id = ast.id.value.as_str();
+        match first_of.get(id) {
+            Some(&j) => {
+                let (first_path, _, first_ast) = &files[j];
+                diags.push(
+                    Diagnostic::new(path, format!("duplicate flow id `{id}`"))
+                        .at(ast.id.loc, value_len(source, ast.id.loc, id))
+                        .label(format!("also the id of {}", shown(first_path)))
+                        .note(first_path, first_ast.id.loc, "first defined here")
+                        .hint("each flow needs its own id: rename one of them"),
+                );
+            }
+            None => {
+                first_of.insert(id, i);
+            }
+        }
+    }
+    let known_ids: Vec<&str> = first_of.keys().copied().collect();
+    let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
+    let mut lenient: BTreeSet<&str> = BTreeSet::new();
+    for (i, (path, source, ast)) in files.iter().enumerate() {
+        let id = ast.id.value.as_str();
+        let own = first_of.get(id) == Some(&i);
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for need in &ast.needs {
+            let n = need.value.as_str();
+            let len = value_len(source, need.loc, n);
+            if !seen.insert(n) {
+                diags.push(
+                    Diagnostic::new(path, format!("`{n}` is listed twice in `needs`"))
+                        .at(need.loc, len)
+                        .hint("remove the second one"),
+                );
+                continue;
+            }
+            if n == id {
+                diags.push(
+                    Diagnostic::new(path, format!("flow `{id}` needs itself"))
+                        .at(need.loc, len)
+                        .label("this flow's own id")
+                        .hint("remove it from `needs`"),
+                );
+                continue;
+            }
+            if !first_of.contains_key(n) {
+                if broken_ids.contains(n) {
+                    lenient.insert(id);
+                } else {
+                    let others: Vec<&str> =
+                        known_ids.iter().copied().filter(|k| *k != id).collect();
+                    let hint = if others.is_empty() {
+                        "no other flow is defined in this suite".to_string()
+                    } else {
+                        format!(
+                            "{}flows are: {}",
+                            did_you_mean_prefix(n, others.iter().copied()),
+                            list(others.iter().copied(), 12)
+                        )
+                    };
+                    diags.push(
+                        Diagnostic::new(path, format!("unknown flow `{n}` in `needs`"))
+                            .at(need.loc, len)
+                            .label("no flow has this id")
+                            .hint(hint),
+                    );
+                    lenient.insert(id);
+                }
+                continue;
+            }
+            if own {
+                edges.entry(id).or_default().push((n, need.loc));
+            }
+        }
+    }
+    for cycle in find_cycles(&known_ids, &edges) {
+        let start = cycle[0];
+        let next = cycle[1];
+        let i = first_of[start];
+        let (path, source, _) = &files[i];
+        let loc = edges[start]
+            .iter()
+            .find(|(n, _)| *n == next)
+            .map(|(_, l)| *l)
+            .unwrap_or_default();
+        diags.push(
+            Diagnostic::new(path, format!("needs cycle: {}", cycle.join(" → ")))
+                .at(loc, value_len(source, loc, next))
+                .label(format!("`{start}` needs `{next}`"))
+                .hint("flows in a cycle can never run: remove one of these `needs`"),
+        );
+    }
+
+    // 3. Closures and who captures what.
+    let closure_of = |id: &str| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            for (n, _) in edges.get(cur).map(Vec::as_slice).unwrap_or(&[]) {
+                if *n != id && out.insert(n.to_string()) {
+                    stack.push(n);
+                }
+            }
+        }
+        out
+    };
+    let mut captured_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (i, (_, _, ast)) in files.iter().enumerate() {
+        if first_of.get(ast.id.value.as_str()) != Some(&i) {
+            continue;
+        }
+        for c in &facts[i].captures {
+            let who = captured_by.entry(c.name.as_str()).or_default();
+            if !who.contains(&ast.id.value.as_str()) {
+                who.push(ast.id.value.as_str());
+            }
+        }
+    }
+
+    // 4. Variables, flow by flow.
+    let mut closures = Vec::with_capacity(files.len());
+    for (i, (path, source, ast)) in files.iter().enumerate() {
+        let id = ast.id.value.as_str();
+        let closure = closure_of(id);
+        let is_lenient =
+            lenient.contains(id) || closure.iter().any(|n| lenient.contains(n.as_str()));
+        let mut from_needs: BTreeMap<&str, &str> = BTreeMap::new();
+        for n in &closure {
+            if let Some(&j) = first_of.get(n.as_str()) {
+                for c in &facts[j].captures {
+                    from_needs
+                        .entry(c.name.as_str())
+                        .or_insert(files[j].2.id.value.as_str());
+                }
+            }
+        }
+        let scope = VarScope {
+            env,
+            flow: ast,
+            own: &facts[i].captures,
+            from_needs: &from_needs,
+            captured_by: &captured_by,
+            lenient: is_lenient,
+        };
+        let text = SourceText::new(source);
+        for use_ in &facts[i].uses {
+            for var in use_.template.vars() {
+                if let Some((message, hint)) = scope.check(&var.name, use_.step) {
+                    let loc = use_.loc_of(&text, var.offset);
+                    diags.push(
+                        Diagnostic::new(path, message)
+                            .at(loc, var.name.chars().count())
+                            .label("unknown here")
+                            .maybe_hint(hint),
+                    );
+                }
+            }
+        }
+        closures.push(closure);
+    }
+
+    if !diags.is_empty() {
+        let mut d = Diagnostics(diags);
+        d.sort();
+        d.0.dedup();
+        return Err(d);
+    }
+    let flows = files
+        .into_iter()
+        .zip(facts)
+        .zip(closures)
+        .map(|(((file, source, ast), facts), needs_closure)| {
+            let mut captures: BTreeMap<String, CaptureInfo> = BTreeMap::new();
+            for c in facts.captures {
+                captures
+                    .entry(c.name)
+                    .and_modify(|info| info.secret |= c.secret)
+                    .or_insert(CaptureInfo {
+                        secret: c.secret,
+                        loc: c.loc,
+                    });
+            }
+            CheckedFlow {
+                file,
+                source,
+                ast,
+                captures,
+                needs_closure,
+            }
+        })
+        .collect();
+    Ok(Suite { flows })
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}
+
+/// Simple cycles of the `needs` graph, one per strongly connected component, each starting at
+/// its smallest id and ending where it started (`[a, b, a]`).
+fn find_cycles<'a>(
+    ids: &[&'a str],
+    edges: &BTreeMap<&'a str, Vec<(&'a str, Loc)>>,
+) -> Vec<Vec<&'a str>> {
+    // Tarjan's algorithm, iteratively small enough for suites: recursion depth = chain length.
+    struct Tarjan<'a, 'e> {
+        edges: &'e BTreeMap<&'a str, Vec<(&'a str, Loc)>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        on_stack: BTreeSet<&'a str>,
+        stack: Vec<&'a str>,
+        next: usize,
+        sccs: Vec<Vec<&'a str>>,
+    }
+    impl<'a> Tarjan<'a, '_> {
+        fn visit(&mut self, v: &'a str) {
+            self.index.insert(v, self.next);
+            self.low.insert(v, self.next);
+            self.next += 1;
+            self.stack.push(v);
+            self.on_stack.insert(v);
+            let edges = self.edges;
+            for (w, _) in edges.get(v).map(Vec::as_slice).unwrap_or(&[]) {
+                if !self.index.contains_key(w) {
+                    self.visit(w);
+                    let lw = self.low[w];
+                    let lv = self.low.get_mut(v).expect("visited");
+                    *lv = (*lv).min(lw);
+                } else if self.on_stack.contains(w) {
+                    let iw = self.index[w];
+                    let lv = self.low.get_mut(v).expect("visited");
+                    *lv = (*lv).min(iw);
+                }
+            }
+            if self.low[v] == self.index[v] {
+                let mut scc = Vec::new();
+                while let Some(w) = self.stack.pop() {
+                    self.on_stack.remove(w);
+                    scc.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                self.sccs.push(scc);
+            }
+        }
+    }
+    let mut t = Tarjan {
+        edges,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        on_stack: BTreeSet::new(),
+        stack: Vec::new(),
+        next: 0,
+        sccs: Vec::new(),
+    };
+    for id in ids {
+        if !t.index.contains_key(id) {
+            t.visit(id);
+        }
+    }
+    let mut cycles = Vec::new();
+    for scc in t.sccs {
+        if scc.len() < 2 {
+            continue;
+        }
+        let members: BTreeSet<&str> = scc.iter().copied().collect();
+        let Some(&start) = members.iter().next() else {
+            continue;
+        };
+        // Shortest way back to `start` inside the component (BFS), so the message is short.
+        let mut prev: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut end = None;
+        'bfs: while let Some(cur) = queue.pop_front() {
+            for (n, _) in edges.get(cur).map(Vec::as_slice).unwrap_or(&[]) {
+                if !members.contains(n) {
+                    continue;
+                }
+                if *n == start {
+                    end = Some(cur);
+                    break 'bfs;
+                }
+                if !prev.contains_key(n) {
+                    prev.insert(n, cur);
+                    queue.push_back(n);
+                }
+            }
+        }
+        let Some(mut cur) = end else { continue };
+        let mut path = vec![cur];
+        while cur != start {
+            cur = prev[cur];
+            path.push(cur);
+        }
+        path.reverse();
+        path.push(start);
+        cycles.push(path);
+    }
+    cycles.sort();
+    cycles
+}
+
+/// A variable captured by a step.
+#[derive(Debug, Clone)]
+struct Capture {
+    step: usize,
+    name: String,
+    secret: bool,
+    loc: Loc,
+}
+
+/// A string that may hold `{{ variables }}`, with where it is.
+struct StrUse {
+    step: usize,
+    template: Template,
+    text: String,
+    /// Where the value starts, when known exactly.
+    value_loc: Option<Loc>,
+    /// Otherwise: the step (and the line to search up to).
+    fallback: Loc,
+    last_line: u32,
+}
+
+impl StrUse {
+    fn loc_of(&self, text: &SourceText<'_>, offset: usize) -> Loc {
+        match self.value_loc {
+            Some(l) => text.loc_in_value(l, &self.text, offset),
+            None => {
+                // Search for the `{{ … name` in the step's lines.
+                let before = &self.text[..offset];
+                let open = before.rfind("{{").unwrap_or(0);
+                let needle = &self.text[open..];
+                let needle = needle.lines().next().unwrap_or(needle);
+                match text.find(self.fallback, self.last_line, needle) {
+                    Some(l) => Loc {
+                        line: l.line,
+                        col: l.col + count(&self.text[open..offset]),
+                    },
+                    None => self.fallback,
+                }
+            }
+        }
+    }
+}
+
+fn count(s: &str) -> u32 {
+    u32::try_from(s.chars().count()).unwrap_or(u32::MAX)
+}
+
+/// What checking one flow found out, for the suite-wide checks.
+#[derive(Default)]
+struct FlowFacts {
+    captures: Vec<Capture>,
+    uses: Vec<StrUse>,
+}
+
+/// How a string value is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Sent or typed as is.
+    Plain,
+    /// Must not be empty either (selectors, URLs, names).
+    NonEmpty,
+    /// A text pattern (`exact` applies when true).
+    Text { exact: bool },
+    /// A URL pattern: a path, a full URL, or `/regex/`.
+    Url,
+    /// A raw regular expression (no slashes).
+    Regex,
+    /// Any text; checked only when written `/regex/` (expected JSON values).
+    MaybeRegex,
+}
+
+struct FlowChecker<'a> {
+    file: &'a Path,
+    source: &'a str,
+    text: SourceText<'a>,
+    flow: &'a FlowFile,
+    env: &'a CheckEnv,
+    diags: Vec<Diagnostic>,
+    facts: FlowFacts,
+    /// The last line of each step (its first line is its `loc`).
+    step_end: Vec<u32>,
+    subscriptions: BTreeMap<String, (usize, Loc)>,
+    screenshots: BTreeMap<String, usize>,
+    browser_without_user: Option<usize>,
+}
+
+impl<'a> FlowChecker<'a> {
+    fn new(file: &'a Path, source: &'a str, flow: &'a FlowFile, env: &'a CheckEnv) -> Self {
+        let text = SourceText::new(source);
+        let last = text.line_count();
+        let step_end = (0..flow.steps.len())
+            .map(|i| {
+                flow.steps.get(i + 1).map_or(last, |next| {
+                    next.loc.line.saturating_sub(1).max(flow.steps[i].loc.line)
+                })
+            })
+            .collect();
+        FlowChecker {
+            file,
+            source,
+            text,
+            flow,
+            env,
+            diags: Vec::new(),
+            facts: FlowFacts::default(),
+            step_end,
+            subscriptions: BTreeMap::new(),
+            screenshots: BTreeMap::new(),
+            browser_without_user: None,
+        }
+    }
+
+    fn error(&mut self, loc: Loc, len: usize, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(self.file, message).at(loc, len));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn len_at(&self, loc: Loc, value: &str) -> usize {
+        value_len_in(&self.text, self.source, loc, value)
+    }
+
+    /// Where a value without a usable span is: found in the step's lines, else the step.
+    fn fix_loc(&self, step: usize, sp: &Sp<String>) -> Loc {
+        if sp.loc.line > 0 {
+            return sp.loc;
+        }
+        let start = self.flow.steps[step].loc;
+        if !sp.value.is_empty() && !sp.value.contains('\n') {
+            if let Some(l) = self.text.find(start, self.step_end[step], &sp.value) {
+                // Include an opening quote, as serde-saphyr's spans do.
+                let before = self
+                    .text
+                    .line(l.line)
+                    .and_then(|line| line.chars().nth(l.col as usize - 2));
+                return match before {
+                    Some('"' | '\'') if l.col > 1 => Loc {
+                        line: l.line,
+                        col: l.col - 1,
+                    },
+                    _ => l,
+                };
+            }
+        }
+        start
+    }
+
+    /// Where `key:` is written in the step (for values without spans), else the step.
+    fn key_loc(&self, step: usize, key: &str) -> Loc {
+        let start = self.flow.steps[step].loc;
+        self.text
+            .find_key(start, self.step_end[step], key)
+            .unwrap_or(start)
+    }
+
+    fn run(&mut self) {
+        let flow = self.flow;
+        if !is_flow_id(&flow.id.value) {
+            let slug = slugify(&flow.id.value);
+            let hint = if slug.is_empty() || slug == flow.id.value {
+                "use lowercase letters, digits and `-`, starting with a letter or digit (e.g. `create-ticket`)".to_string()
+            } else {
+                format!("use lowercase letters, digits and `-`, e.g. `{slug}`")
+            };
+            let len = self.len_at(flow.id.loc, &flow.id.value);
+            self.error(
+                flow.id.loc,
+                len,
+                format!("invalid flow id `{}`", flow.id.value),
+            )
+            .hint = Some(hint);
+        }
+        if flow.title.value.trim().is_empty() {
+            let len = self.len_at(flow.title.loc, &flow.title.value);
+            self.error(flow.title.loc, len, "empty title").hint = Some(
+                "a title names the flow in reports, e.g. `title: Create ticket (portal)`"
+                    .to_string(),
+            );
+        }
+        if let Some(user) = &flow.user {
+            self.check_user(user, "`user`");
+        }
+        if let Some(t) = &flow.step_timeout {
+            self.check_duration(t);
+        }
+        if flow.steps.is_empty() {
+            let loc = self
+                .text
+                .find_key(Loc { line: 1, col: 1 }, self.text.line_count(), "steps")
+                .unwrap_or_default();
+            self.error(loc, 5, "a flow needs at least one step").hint =
+                Some("add steps under `steps:`, e.g. `- goto: /login`".to_string());
+        }
+        for i in 0..flow.steps.len() {
+            self.step(i);
+        }
+        if flow.user.is_none() {
+            if let Some(i) = self.browser_without_user {
+                let step = &flow.steps[i];
+                let kind = step.value.kind();
+                let users = list(self.env.users.iter().map(String::as_str), 8);
+                self.error(
+                    step.loc,
+                    kind.chars().count(),
+                    "this flow has browser steps but no `user`",
+                )
+                .label = Some(format!("`{kind}` runs in a user's browser session"));
+                let last = self.diags.len() - 1;
+                self.diags[last].hint = Some(if users.is_empty() {
+                    "add `user: KEY` to the flow (and the user to [users] in flows.toml)"
+                        .to_string()
+                } else {
+                    format!("add `user: KEY` to the flow (one of: {users}), or `as: KEY` to each browser step")
+                });
+            }
+        }
+    }
+
+    fn step(&mut self, i: usize) {
+        let flow = self.flow;
+        let step = &flow.steps[i];
+        match &step.value {
+            Step::Goto(g) => {
+                let url = g.url();
+                let loc = self.fix_loc(i, url);
+                self.string(i, &url.value, Some(loc), Kind::NonEmpty, "url");
+                self.browser(i, g.as_user());
+            }
+            Step::Click(s) => {
+                self.located(i, &s.locator(), true);
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Fill(s) => {
+                self.located(i, &s.locator(), true);
+                self.sp_string(i, &s.value, Kind::Plain, "value");
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Select(s) => {
+                self.located(i, &s.locator(), true);
+                self.sp_string(i, &s.option, Kind::NonEmpty, "option");
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Check(s) => {
+                self.located(i, &s.locator(), true);
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Upload(s) => {
+                self.located(i, &s.locator(), true);
+                if s.files.is_empty() {
+                    let loc = self.key_loc(i, "files");
+                    self.error(loc, 5, "`files` is empty").hint =
+                        Some("list at least one file, relative to the flow file: `files: [files/report.pdf]`".to_string());
+                }
+                for f in &s.files {
+                    self.sp_string(i, f, Kind::NonEmpty, "files");
+                    if !f.value.contains("{{") && !f.value.trim().is_empty() {
+                        self.check_upload_file(f);
+                    }
+                }
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Press(s) => {
+                self.located(i, &s.locator(), false);
+                let key = &s.key;
+                let bad = key.value.is_empty() || key.value.split('+').any(|p| p.trim().is_empty());
+                if bad && !key.value.contains("{{") {
+                    let len = self.len_at(key.loc, &key.value);
+                    self.error(key.loc, len, format!("invalid key `{}`", key.value))
+                        .hint = Some(
+                        "a key (`Enter`, `Tab`, `a`) or a chord joined by `+` (`Control+A`)"
+                            .to_string(),
+                    );
+                }
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Expect(s) => self.expect(i, s),
+            Step::WaitFor(s) => self.wait_for(i, s),
+            Step::Screenshot(s) => self.screenshot(i, s),
+            Step::Capture(s) => self.capture(i, s),
+            Step::Http(h) => self.http(i, h),
+            Step::Mail(m) => self.mail(i, m),
+            Step::Subscribe(s) => self.subscribe(i, s),
+            Step::ExpectEvent(e) => self.expect_event(i, e),
+        }
+    }
+
+    /// Marks step `i` as a browser step: it needs the flow's user unless it names its own.
+    fn browser(&mut self, i: usize, as_user: Option<&Sp<String>>) {
+        match as_user {
+            Some(u) => {
+                let loc = if u.loc.line == 0 {
+                    self.value_after_key(i, "as")
+                } else {
+                    u.loc
+                };
+                self.check_user(&Sp::new(u.value.clone(), loc), "`as`");
+            }
+            None => {
+                if self.browser_without_user.is_none() {
+                    self.browser_without_user = Some(i);
+                }
+            }
+        }
+    }
+
+    /// Where the value of `key:` starts in step `i` (for values without spans), else the step.
+    fn value_after_key(&self, i: usize, key: &str) -> Loc {
+        let k = self.key_loc(i, key);
+        if k == self.flow.steps[i].loc {
+            return k;
+        }
+        let rest = self.text.rest_at(k).unwrap_or("");
+        let colon = rest.find(':').map_or(0, |c| c + 1);
+        let spaces = rest[colon..].len() - rest[colon..].trim_start().len();
+        Loc {
+            line: k.line,
+            col: k.col + count(&rest[..colon + spaces]),
+        }
+    }
+
+    fn common(
+        &mut self,
+        i: usize,
+        as_user: Option<&Sp<String>>,
+        timeout: Option<&Sp<DurationText>>,
+    ) {
+        self.browser(i, as_user);
+        if let Some(t) = timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn check_user(&mut self, user: &Sp<String>, what: &str) {
+        if self.env.users.contains(&user.value) {
+            return;
+        }
+        let users = list(self.env.users.iter().map(String::as_str), 12);
+        let hint = if users.is_empty() {
+            "no users are configured: add `[users.KEY]` to flows.toml".to_string()
+        } else {
+            format!(
+                "{}users are: {users} (from [users] in flows.toml)",
+                did_you_mean_prefix(&user.value, self.env.users.iter().map(String::as_str))
+            )
+        };
+        let len = self.len_at(user.loc, &user.value);
+        let d = self.error(
+            user.loc,
+            len,
+            format!("unknown user `{}` in {what}", user.value),
+        );
+        d.label = Some("not a key of [users]".to_string());
+        d.hint = Some(hint);
+    }
+
+    fn check_duration(&mut self, d: &Sp<DurationText>) {
+        if let Err(e) = d.value.parse() {
+            let len = self.len_at(d.loc, &d.value.0);
+            let diag = self.error(d.loc, len, e.message);
+            diag.hint = Some(e.hint);
+        }
+    }
+
+    fn check_upload_file(&mut self, f: &Sp<String>) {
+        let dir = self.file.parent().unwrap_or(Path::new(""));
+        let path = dir.join(&f.value);
+        if path.is_file() {
+            return;
+        }
+        let len = self.len_at(f.loc, &f.value);
+        let message = if path.exists() {
+            format!("upload file `{}` is a directory", f.value)
+        } else {
+            format!("upload file `{}` not found", f.value)
+        };
+        let d = self.error(f.loc, len, message);
+        d.hint = Some(format!(
+            "paths are relative to the flow file's directory; looked for `{}`",
+            shown(&path)
+        ));
+    }
+
+    fn check_var_name(&mut self, name: &str, loc: Loc) -> bool {
+        let len = self.len_at(loc, name);
+        if !is_capture_name(name) {
+            let suggestion = slugify(name).replace('-', "_");
+            let d = self.error(loc, len, format!("invalid variable name `{name}`"));
+            d.hint = Some(if suggestion.is_empty() || !is_capture_name(&suggestion) {
+                "use lowercase letters, digits and `_`, starting with a letter or `_`".to_string()
+            } else {
+                format!("use lowercase letters, digits and `_`, e.g. `{suggestion}`")
+            });
+            return false;
+        }
+        if RESERVED_NAMES.contains(&name) {
+            let d = self.error(loc, len, format!("`{name}` is a reserved variable name"));
+            d.hint = Some(format!(
+                "it would hide the built-in `{{{{ {name} }}}}` variables; choose another name, e.g. `{name}_value`"
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn add_capture(&mut self, step: usize, name: &str, loc: Loc, secret: bool) {
+        if self.check_var_name(name, loc) {
+            self.facts.captures.push(Capture {
+                step,
+                name: name.to_string(),
+                secret,
+                loc,
+            });
+        }
+    }
+
+    /// A string value with a span.
+    fn sp_string(&mut self, step: usize, s: &Sp<String>, kind: Kind, what: &str) {
+        let loc = self.fix_loc(step, s);
+        self.string(step, &s.value, Some(loc), kind, what);
+    }
+
+    /// Checks one string value: template syntax, then (without templates) its own syntax.
+    fn string(&mut self, step: usize, value: &str, loc: Option<Loc>, kind: Kind, what: &str) {
+        let fallback = self
+            .flow
+            .steps
+            .get(step)
+            .map_or_else(Loc::default, |s| s.loc);
+        let last_line = self.step_end.get(step).copied().unwrap_or(fallback.line);
+        // A value without a span (inside JSON): find it in the step's lines.
+        let loc = loc.or_else(|| {
+            if value.is_empty() || value.contains('\n') {
+                None
+            } else {
+                self.text.find(fallback, last_line, value)
+            }
+        });
+        if value.contains("{{") {
+            match Template::parse(value) {
+                Ok(template) => {
+                    if template.vars().next().is_some() {
+                        self.facts.uses.push(StrUse {
+                            step,
+                            template,
+                            text: value.to_string(),
+                            value_loc: loc,
+                            fallback,
+                            last_line,
+                        });
+                        return;
+                    }
+                    // Only `{{ "literal" }}` parts: check the text it stands for below, at the value.
+                    let literal = template.as_literal().unwrap_or_default();
+                    self.check_string_syntax(&literal, loc.unwrap_or(fallback), None, kind, what);
+                }
+                Err(e) => {
+                    let at = match loc {
+                        Some(l) => self.text.loc_in_value(l, value, e.offset),
+                        None => fallback,
+                    };
+                    let len = value
+                        .get(e.offset..e.offset + e.len)
+                        .map_or(1, |s| s.chars().count());
+                    let d = self.error(at, len, e.message);
+                    d.label = Some("template error".to_string());
+                    d.hint = e.hint;
+                }
+            }
+            return;
+        }
+        self.check_string_syntax(value, loc.unwrap_or(fallback), Some(value), kind, what);
+    }
+
+    /// `raw` is the value as written (for mapping offsets into the source), when it is.
+    fn check_string_syntax(
+        &mut self,
+        value: &str,
+        loc: Loc,
+        raw: Option<&str>,
+        kind: Kind,
+        what: &str,
+    ) {
+        let len = self.len_at(loc, raw.unwrap_or(value));
+        match kind {
+            Kind::Plain => {}
+            Kind::NonEmpty => {
+                if value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some(format!("give `{what}` a value, or remove it"));
+                }
+            }
+            Kind::Text { exact } => {
+                if value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint = Some(
+                        "an empty text matches everything; write the text to look for".to_string(),
+                    );
+                    return;
+                }
+                if let Err(message) = TextPattern::parse(value, exact) {
+                    self.regex_literal_error(value, loc, raw, len, message);
+                }
+            }
+            Kind::Url | Kind::MaybeRegex => {
+                if kind == Kind::Url && value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some("write a path (`/dashboard`), a full URL, or `/regex/`".to_string());
+                    return;
+                }
+                if matches!(
+                    split_regex_literal(value),
+                    RegexLiteral::Regex { .. } | RegexLiteral::BadFlag { .. } | RegexLiteral::Empty
+                ) {
+                    if let Err(message) = TextPattern::parse(value, false) {
+                        self.regex_literal_error(value, loc, raw, len, message);
+                    }
+                }
+            }
+            Kind::Regex => {
+                if value.is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some("write a regular expression, e.g. `(\\d+)`".to_string());
+                    return;
+                }
+                if let Err(e) = compile_regex(value, "") {
+                    let (at, l) = match (e.offset, raw) {
+                        (Some(off), Some(raw)) => (
+                            self.text.loc_in_value(loc, raw, off),
+                            raw.get(off..off + e.len).map_or(1, |s| s.chars().count()),
+                        ),
+                        _ => (loc, len),
+                    };
+                    let d = self.error(at, l, format!("invalid regex in `{what}`: {}", e.message));
+                    d.label = Some(e.message.clone());
+                    let mut hint =
+                        "the syntax is Rust's `regex` crate (no look-around or backreferences)"
+                            .to_string();
+                    if value.starts_with('/') && value.len() > 1 && value.ends_with('/') {
+                        hint = format!(
+                            "`{what}` is a plain regex, without slashes: write `{}`",
+                            &value[1..value.len() - 1]
+                        );
+                    }
+                    d.hint = Some(hint);
+                }
+            }
+        }
+    }
+
+    fn regex_literal_error(
+        &mut self,
+        value: &str,
+        loc: Loc,
+        raw: Option<&str>,
+        len: usize,
+        message: String,
+    ) {
+        let (at, l, label) = match split_regex_literal(value) {
+            RegexLiteral::Regex { source, flags } => match compile_regex(source, flags) {
+                Err(e) => match (e.offset, raw) {
+                    (Some(off), Some(raw)) => (
+                        self.text.loc_in_value(loc, raw, off + 1),
+                        raw.get(off + 1..off + 1 + e.len)
+                            .map_or(1, |s| s.chars().count()),
+                        e.message,
+                    ),
+                    _ => (loc, len, e.message),
+                },
+                Ok(_) => (loc, len, "invalid".to_string()),
+            },
+            RegexLiteral::BadFlag { .. } => (loc, len, "unsupported flag".to_string()),
+            _ => (loc, len, "invalid".to_string()),
+        };
+        let d = self.error(at, l, message);
+        d.label = Some(label);
+        d.hint = Some(
+            "a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"
+                .to_string(),
+        );
+    }
+
+    /// Checks a locator; `required`: the step must have one. Returns whether it has a kind.
+    fn located(&mut self, step: usize, l: &Locator, required: bool) -> bool {
+        self.locator(step, l, required, None)
+    }
+
+    fn locator(
+        &mut self,
+        step: usize,
+        l: &Locator,
+        required: bool,
+        within_loc: Option<Loc>,
+    ) -> bool {
+        let kinds: Vec<(&str, &Sp<String>)> = [
+            ("role", &l.role),
+            ("label", &l.label),
+            ("text", &l.text),
+            ("placeholder", &l.placeholder),
+            ("test_id", &l.test_id),
+            ("css", &l.css),
+            ("xpath", &l.xpath),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        let kind_name = self.flow.steps[step].value.kind();
+        if kinds.is_empty() {
+            let refinements: Vec<&str> = [
+                ("name", l.name.is_some()),
+                ("exact", l.exact.is_some()),
+                ("within", l.within.is_some()),
+                ("nth", l.nth.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(k, present)| present.then_some(k))
+            .collect();
+            if required || !refinements.is_empty() || within_loc.is_some() {
+                let (loc, len) = match within_loc {
+                    Some(loc) => (loc, 1),
+                    None => (self.flow.steps[step].loc, kind_name.chars().count()),
+                };
+                let message = if within_loc.is_some() {
+                    "`within` needs a locator".to_string()
+                } else if refinements.is_empty() || required {
+                    format!("`{kind_name}` needs a locator")
+                } else {
+                    format!("`{}` needs a locator to refine", refinements[0])
+                };
+                let d = self.error(loc, len, message);
+                d.label =
+                    Some("no role, label, text, placeholder, test_id, css or xpath".to_string());
+                d.hint = Some(
+                    "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"
+                        .to_string(),
+                );
+            }
+            if let Some(w) = &l.within {
+                self.locator(step, &w.value, true, Some(w.loc));
+            }
+            return false;
+        }
+        if kinds.len() > 1 {
+            let (second, sp) = kinds[1];
+            let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
+            let len = second.len();
+            let loc = self
+                .text
+                .find_key(
+                    Loc {
+                        line: sp.loc.line,
+                        col: 1,
+                    },
+                    sp.loc.line,
+                    second,
+                )
+                .unwrap_or(sp.loc);
+            let d = self.error(loc, len, format!("a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has {}", names.join(" and ")));
+            d.label = Some(format!("second locator kind `{second}`"));
+            d.hint = Some(format!(
+                "keep one; to search inside another element, move the other into `within: {{ {}: … }}`",
+                kinds[0].0
+            ));
+        }
+        if let Some(name) = &l.name {
+            if l.role.is_none() {
+                let loc = name.loc;
+                let len = self.len_at(loc, &name.value);
+                let d = self.error(
+                    loc,
+                    len,
+                    "`name` refines `role`, and this locator has no `role`",
+                );
+                d.hint = Some(format!(
+                    "add a role (`role: button, name: {0}`) or find the element by its text (`text: {0}`)",
+                    name.value
+                ));
+            }
+            self.sp_string(
+                step,
+                name,
+                Kind::Text {
+                    exact: l.exact == Some(true),
+                },
+                "name",
+            );
+        }
+        if l.exact.is_some()
+            && l.name.is_none()
+            && l.text.is_none()
+            && l.label.is_none()
+            && l.placeholder.is_none()
+        {
+            let loc = self.key_loc(step, "exact");
+            self.error(
+                loc,
+                5,
+                "`exact` applies to name, text, label or placeholder, and this locator has none",
+            )
+            .hint = Some("remove `exact`, or match by `text`/`name` instead".to_string());
+        }
+        if let Some(role) = &l.role {
+            self.check_role(role);
+        }
+        let exact = l.exact == Some(true);
+        for (k, v) in &kinds {
+            match *k {
+                "role" => {}
+                "label" | "text" | "placeholder" => {
+                    self.sp_string(step, v, Kind::Text { exact }, k)
+                }
+                _ => self.sp_string(step, v, Kind::NonEmpty, k),
+            }
+        }
+        if let Some(w) = &l.within {
+            self.locator(step, &w.value, true, Some(w.loc));
+        }
+        true
+    }
+
+    fn check_role(&mut self, role: &Sp<String>) {
+        let r = role.value.as_str();
+        if is_aria_role(r) {
+            return;
+        }
+        let len = self.len_at(role.loc, r);
+        let lower = r.to_ascii_lowercase();
+        let hint = if is_aria_role(&lower) {
+            format!("roles are lower case: `{lower}`")
+        } else if LOCATOR_KINDS.contains(&lower.as_str()) && lower != "role" {
+            format!("to find an element by its {lower}, write `{lower}: …` instead of `role:`")
+        } else if let Some(alias) = role_for_alias(r) {
+            format!("did you mean `{alias}`? (the ARIA role of that element)")
+        } else if let Some(s) = did_you_mean(r, ARIA_ROLES.iter().copied()) {
+            format!("did you mean `{s}`? roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox")
+        } else {
+            "roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region".to_string()
+        };
+        let d = self.error(role.loc, len, format!("unknown ARIA role `{r}`"));
+        d.label = Some("not a WAI-ARIA role".to_string());
+        d.hint = Some(hint);
+    }
+
+    fn expect(&mut self, i: usize, s: &ExpectStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        let assertions: Vec<(&str, Loc)> = [
+            ("visible", s.visible.is_some()),
+            ("hidden", s.hidden.is_some()),
+            ("has_text", s.has_text.is_some()),
+            ("has_value", s.has_value.is_some()),
+            ("count", s.count.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| (k, self.key_loc(i, k)))
+        .collect();
+        let page: Vec<(&str, &Sp<String>)> = [("url", &s.url), ("title", &s.title)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .collect();
+        if has_kind {
+            for (k, _) in &page {
+                let loc = self.key_loc(i, k);
+                let d = self.error(
+                    loc,
+                    k.len(),
+                    format!("`{k}` checks the page and cannot be combined with a locator"),
+                );
+                d.hint = Some(format!(
+                    "split it into two steps: `- expect: {{ {k}: … }}` and one with the locator"
+                ));
+            }
+        } else if let Some((k, loc)) = assertions.first() {
+            let d = self.error(*loc, k.len(), format!("`{k}` needs a locator"));
+            d.label = Some("checks an element".to_string());
+            d.hint = Some(if page.is_empty() {
+                "add the element: one of role, label, text, placeholder, test_id, css, xpath"
+                    .to_string()
+            } else {
+                "add a locator in a step of its own; `url` and `title` check the page".to_string()
+            });
+        } else if page.is_empty() {
+            let kind = "expect";
+            let d = self.error(
+                self.flow.steps[i].loc,
+                kind.len(),
+                "`expect` needs a locator, `url` or `title`",
+            );
+            d.hint = Some("e.g. `expect: { role: heading, name: Dashboard }` or `expect: { url: /dashboard }`".to_string());
+        }
+        if assertions.len() > 1 {
+            let (k, loc) = assertions[1];
+            let names: Vec<String> = assertions.iter().map(|(k, _)| format!("`{k}`")).collect();
+            let d = self.error(
+                loc,
+                k.len(),
+                format!(
+                    "an `expect` checks one thing; this one has {}",
+                    names.join(" and ")
+                ),
+            );
+            d.hint = Some("split it into one `expect` step per check".to_string());
+        }
+        if s.count.is_some() && s.nth.is_some() {
+            let loc = self.key_loc(i, "nth");
+            self.error(
+                loc,
+                3,
+                "`count` counts every match, so `nth` does not apply",
+            )
+            .hint = Some("remove `nth`".to_string());
+        }
+        if let Some(v) = &s.has_text {
+            self.sp_string(i, v, Kind::Text { exact: false }, "has_text");
+        }
+        if let Some(v) = &s.has_value {
+            self.sp_string(i, v, Kind::Text { exact: true }, "has_value");
+        }
+        if let Some(v) = &s.url {
+            self.sp_string(i, v, Kind::Url, "url");
+        }
+        if let Some(v) = &s.title {
+            self.sp_string(i, v, Kind::Text { exact: false }, "title");
+        }
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn wait_for(&mut self, i: usize, s: &WaitForStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        match (&s.url, has_kind) {
+            (Some(_), true) => {
+                let loc = self.key_loc(i, "url");
+                self.error(
+                    loc,
+                    3,
+                    "`wait_for` waits for an element or a `url`, not both",
+                )
+                .hint = Some("split it into two `wait_for` steps".to_string());
+            }
+            (None, false) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "wait_for".len(),
+                    "`wait_for` needs a locator or `url`",
+                );
+                d.hint = Some("e.g. `wait_for: { text: Saved, state: hidden }` or `wait_for: { url: /dashboard }`".to_string());
+            }
+            (Some(_), false) => {
+                if s.state.is_some() {
+                    let loc = self.key_loc(i, "state");
+                    self.error(loc, 5, "`state` applies to an element, not to `url`")
+                        .hint = Some("remove `state`, or wait for an element instead".to_string());
+                }
+            }
+            (None, true) => {}
+        }
+        if let Some(url) = &s.url {
+            self.sp_string(i, url, Kind::Url, "url");
+        }
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn screenshot(&mut self, i: usize, s: &ScreenshotStep) {
+        let name = match s {
+            ScreenshotStep::Name(n) => n,
+            ScreenshotStep::Options(o) => &o.name,
+        };
+        let loc = self.fix_loc(i, name);
+        let n = name.value.as_str();
+        let valid = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let len = self.len_at(loc, n);
+        if !valid {
+            let slug = slugify(n);
+            let d = self.error(loc, len, format!("invalid screenshot name `{n}`"));
+            d.label = Some("becomes a file name".to_string());
+            d.hint = Some(if slug.is_empty() {
+                "use lowercase letters, digits, `-` and `_`".to_string()
+            } else {
+                format!("use lowercase letters, digits, `-` and `_`, e.g. `{slug}`")
+            });
+        } else if let Some(&first) = self.screenshots.get(n) {
+            let d = self.error(
+                loc,
+                len,
+                format!(
+                    "screenshot name `{n}` is already used by step {}",
+                    first + 1
+                ),
+            );
+            d.hint = Some(
+                "each screenshot of a flow needs its own name, or it overwrites the earlier one"
+                    .to_string(),
+            );
+        } else {
+            self.screenshots.insert(n.to_string(), i);
+        }
+        self.browser(i, None);
+    }
+
+    fn capture(&mut self, i: usize, s: &CaptureStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        match (s.from, has_kind) {
+            (Some(from), true) => {
+                let loc = self.key_loc(i, "from");
+                let what = match from {
+                    super::ast::CaptureSource::Url => "url",
+                    super::ast::CaptureSource::Title => "title",
+                };
+                self.error(loc, 4, format!("`from: {what}` reads the page, and this capture also has a locator")).hint =
+                    Some("use `from` to read the URL or title, or a locator to read an element's text: not both".to_string());
+            }
+            (None, false) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "capture".len(),
+                    "`capture` needs `from: url`, `from: title` or a locator",
+                );
+                d.hint = Some(
+                    "e.g. `capture: { var: ticket, from: url, regex: '/tickets/(\\d+)' }`"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(attr) = &s.attribute {
+            if !has_kind {
+                let len = self.len_at(attr.loc, &attr.value);
+                self.error(
+                    attr.loc,
+                    len,
+                    "`attribute` reads an element, and this capture has no locator",
+                )
+                .hint = Some("add a locator for the element whose attribute to read".to_string());
+            }
+            self.sp_string(i, attr, Kind::NonEmpty, "attribute");
+        }
+        if let Some(re) = &s.regex {
+            self.sp_string(i, re, Kind::Regex, "regex");
+        }
+        self.add_capture(i, &s.var.value, s.var.loc, s.secret);
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn http(&mut self, i: usize, h: &HttpStep) {
+        if let Some(m) = &h.method {
+            if !HTTP_METHODS.contains(&m.value.as_str()) {
+                let len = self.len_at(m.loc, &m.value);
+                let upper = m.value.to_ascii_uppercase();
+                let hint = if HTTP_METHODS.contains(&upper.as_str()) {
+                    format!("write it in upper case: `{upper}`")
+                } else {
+                    format!(
+                        "{}methods are: {}",
+                        did_you_mean_prefix(&upper, HTTP_METHODS.iter().copied()),
+                        HTTP_METHODS.join(", ")
+                    )
+                };
+                self.error(m.loc, len, format!("unknown HTTP method `{}`", m.value))
+                    .hint = Some(hint);
+            }
+        }
+        self.sp_string(i, &h.url, Kind::NonEmpty, "url");
+        if let Some(u) = &h.as_user {
+            self.check_user(u, "`as`");
+        }
+        for (name, v) in &h.headers {
+            self.check_header_name(i, name);
+            self.sp_string(i, v, Kind::Plain, "headers");
+        }
+        let bodies: Vec<&str> = [
+            ("json", h.json.is_some()),
+            ("form", !h.form.is_empty()),
+            ("body", h.body.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.then_some(k))
+        .collect();
+        if bodies.len() > 1 {
+            let loc = self.key_loc(i, bodies[1]);
+            let names: Vec<String> = bodies.iter().map(|b| format!("`{b}`")).collect();
+            self.error(
+                loc,
+                bodies[1].len(),
+                format!(
+                    "a request has one body; this one has {}",
+                    names.join(" and ")
+                ),
+            )
+            .hint = Some("keep one of `json`, `form` and `body`".to_string());
+        }
+        if let Some(json) = &h.json {
+            for (_, s) in super::template::json_strings(json) {
+                self.string(i, s, None, Kind::Plain, "json");
+            }
+        }
+        for v in h.form.values() {
+            self.sp_string(i, v, Kind::Plain, "form");
+        }
+        if let Some(b) = &h.body {
+            self.sp_string(i, b, Kind::Plain, "body");
+        }
+        if let Some(e) = &h.expect {
+            if let Some(status) = e.status {
+                if !(100..=599).contains(&status) {
+                    let loc = self.key_loc(i, "status");
+                    self.error(loc, 6, format!("`{status}` is not an HTTP status code"))
+                        .hint = Some("status codes are 100 to 599, e.g. `200`".to_string());
+                }
+            }
+            for (name, v) in &e.headers {
+                self.check_header_name(i, name);
+                self.sp_string(i, v, Kind::Text { exact: false }, "headers");
+            }
+            for (pointer, v) in &e.json {
+                self.check_pointer(i, pointer);
+                self.json_expectation(i, v);
+            }
+            if let Some(b) = &e.body {
+                self.sp_string(i, b, Kind::Text { exact: false }, "body");
+            }
+        }
+        for (var, pointer) in &h.capture {
+            let loc = self.key_loc(i, var);
+            self.add_capture(i, var, loc, false);
+            let ploc = pointer.loc;
+            if !pointer.value.starts_with('/') {
+                let len = self.len_at(ploc, &pointer.value);
+                self.error(
+                    ploc,
+                    len,
+                    format!("`{}` is not a JSON pointer", pointer.value),
+                )
+                .hint = Some(format!(
+                    "a JSON pointer starts with `/`, e.g. `/{}`",
+                    pointer.value.trim_start_matches(['.', '$'])
+                ));
+            } else {
+                self.check_pointer_escapes(ploc, &pointer.value);
+            }
+        }
+        if let Some(t) = &h.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn check_header_name(&mut self, i: usize, name: &str) {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid {
+            let loc = self.key_loc(i, name);
+            self.error(
+                loc,
+                name.chars().count(),
+                format!("invalid header name `{name}`"),
+            )
+            .hint =
+                Some("header names are letters, digits and `-`, e.g. `Content-Type`".to_string());
+        }
+    }
+
+    /// A key of `expect.json` or `data`: an RFC 6901 pointer.
+    fn check_pointer(&mut self, i: usize, pointer: &str) {
+        let loc = self.key_loc(i, pointer);
+        if !pointer.starts_with('/') {
+            self.error(
+                loc,
+                pointer.chars().count().max(1),
+                format!("`{pointer}` is not a JSON pointer"),
+            )
+            .hint = Some(format!(
+                "a JSON pointer starts with `/`, e.g. `/{}`",
+                pointer.trim_start_matches(['.', '$'])
+            ));
+            return;
+        }
+        self.check_pointer_escapes(loc, pointer);
+    }
+
+    fn check_pointer_escapes(&mut self, loc: Loc, pointer: &str) {
+        let bytes = pointer.as_bytes();
+        let bad = bytes
+            .iter()
+            .enumerate()
+            .any(|(k, b)| *b == b'~' && !matches!(bytes.get(k + 1), Some(b'0' | b'1')));
+        if bad {
+            self.error(
+                loc,
+                pointer.chars().count(),
+                format!("invalid escape in JSON pointer `{pointer}`"),
+            )
+            .hint = Some("in a JSON pointer, `~0` stands for `~` and `~1` for `/`".to_string());
+        }
+    }
+
+    /// An expected JSON value: strings may hold variables or be `/regex/`.
+    fn json_expectation(&mut self, i: usize, v: &serde_json::Value) {
+        for (_, s) in super::template::json_strings(v) {
+            self.string(i, s, None, Kind::MaybeRegex, "json");
+        }
+    }
+
+    fn after_step(&mut self, i: usize, after: Option<&Sp<u32>>) {
+        let Some(a) = after else { return };
+        let n = a.value;
+        let this = i + 1;
+        if n == 0 || n as usize >= this {
+            let len = token_len(self.source, a.loc);
+            let message = if n == 0 {
+                "`after_step` counts steps from 1".to_string()
+            } else {
+                format!("`after_step: {n}` must name an earlier step; this is step {this}")
+            };
+            let d = self.error(a.loc, len, message);
+            d.hint = Some(if this > 1 {
+                format!("use a number from 1 to {}", this - 1)
+            } else {
+                "the first step has no earlier step: remove `after_step`".to_string()
+            });
+        }
+    }
+
+    fn mail(&mut self, i: usize, m: &MailStep) {
+        let to = &m.to;
+        if to.value.contains("{{") {
+            self.sp_string(i, to, Kind::NonEmpty, "to");
+        } else if !to.value.contains('@') && !self.env.users.contains(&to.value) {
+            let len = self.len_at(to.loc, &to.value);
+            let users = self.env.users.iter().map(String::as_str);
+            let hint = format!(
+                "{}write a user key ({}) or an e-mail address",
+                did_you_mean_prefix(&to.value, users),
+                list(self.env.users.iter().map(String::as_str), 8)
+            );
+            let d = self.error(
+                to.loc,
+                len,
+                format!(
+                    "`{}` is neither a configured user nor an e-mail address",
+                    to.value
+                ),
+            );
+            d.hint = Some(hint);
+        }
+        if let Some(s) = &m.subject {
+            self.sp_string(i, s, Kind::Text { exact: false }, "subject");
+        }
+        if let Some(b) = &m.body {
+            self.sp_string(i, b, Kind::Text { exact: false }, "body");
+        }
+        self.after_step(i, m.after_step.as_ref());
+        if let Some(otp) = &m.otp {
+            if let Some(re) = &otp.regex {
+                self.sp_string(i, re, Kind::Regex, "regex");
+            }
+            self.add_capture(i, &otp.var.value, otp.var.loc, true);
+        }
+        if let Some(link) = &m.link {
+            if let Some(t) = &link.text {
+                self.sp_string(i, t, Kind::Text { exact: false }, "text");
+            }
+            if let Some(re) = &link.regex {
+                self.sp_string(i, re, Kind::Regex, "regex");
+            }
+            self.add_capture(i, &link.var.value, link.var.loc, true);
+        }
+        if let Some(t) = &m.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn subscribe(&mut self, i: usize, s: &SubscribeStep) {
+        match (&s.pusher, &s.sse) {
+            (Some(_), Some(_)) => {
+                let loc = self.key_loc(i, "sse");
+                self.error(
+                    loc,
+                    3,
+                    "a subscription is either `pusher` or `sse`, not both",
+                )
+                .hint = Some("use two `subscribe` steps with different ids".to_string());
+            }
+            (None, None) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "subscribe".len(),
+                    "`subscribe` needs `pusher` or `sse`",
+                );
+                d.hint = Some(
+                    "e.g. `sse: /events`, or `pusher: { url: /app/KEY, channel: private-… }`"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        let id = &s.id;
+        let len = self.len_at(id.loc, &id.value);
+        if id.value.trim().is_empty() {
+            self.error(id.loc, len, "empty subscription id").hint = Some(
+                "name it, e.g. `id: bell`, to refer to it in `expect_event: { on: bell }`"
+                    .to_string(),
+            );
+        } else if let Some(&(first, first_loc)) = self.subscriptions.get(&id.value) {
+            let file = self.file.to_path_buf();
+            let d = self.error(
+                id.loc,
+                len,
+                format!(
+                    "subscription id `{}` is already used by step {}",
+                    id.value,
+                    first + 1
+                ),
+            );
+            d.note = Some((file, first_loc, "first used here".to_string()));
+            d.hint = Some("give each subscription of a flow its own id".to_string());
+        } else {
+            self.subscriptions.insert(id.value.clone(), (i, id.loc));
+        }
+        if let Some(u) = &s.as_user {
+            self.check_user(u, "`as`");
+        }
+        if let Some(p) = &s.pusher {
+            self.sp_string(i, &p.url, Kind::NonEmpty, "url");
+            self.sp_string(i, &p.channel, Kind::NonEmpty, "channel");
+            if let Some(a) = &p.auth_endpoint {
+                self.sp_string(i, a, Kind::NonEmpty, "auth_endpoint");
+            }
+        }
+        if let Some(sse) = &s.sse {
+            self.sp_string(i, sse, Kind::NonEmpty, "sse");
+        }
+        if let Some(t) = &s.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn expect_event(&mut self, i: usize, e: &ExpectEventStep) {
+        let on = &e.on;
+        if !self.subscriptions.contains_key(&on.value) {
+            let len = self.len_at(on.loc, &on.value);
+            let later = self.flow.steps[i + 1..]
+                .iter()
+                .enumerate()
+                .find_map(|(k, st)| match &st.value {
+                    Step::Subscribe(s) if s.id.value == on.value => Some(i + 1 + k),
+                    _ => None,
+                });
+            let known: Vec<&str> = self.subscriptions.keys().map(String::as_str).collect();
+            let hint = match later {
+                Some(k) => format!(
+                    "it is opened later, by step {}: move that `subscribe` before this step",
+                    k + 1
+                ),
+                None if known.is_empty() => {
+                    "open one first with `- subscribe: { id: NAME, … }` earlier in this flow"
+                        .to_string()
+                }
+                None => format!(
+                    "{}subscriptions opened before this step: {}",
+                    did_you_mean_prefix(&on.value, known.iter().copied()),
+                    list(known.iter().copied(), 8)
+                ),
+            };
+            let d = self.error(
+                on.loc,
+                len,
+                format!("no subscription `{}` before this step", on.value),
+            );
+            d.label = Some("not opened by an earlier `subscribe`".to_string());
+            d.hint = Some(hint);
+        }
+        self.sp_string(i, &e.event, Kind::NonEmpty, "event");
+        for (pointer, v) in &e.data {
+            self.check_pointer(i, pointer);
+            self.json_expectation(i, v);
+        }
+        self.after_step(i, e.after_step.as_ref());
+        if let Some(t) = &e.timeout {
+            self.check_duration(t);
+        }
+    }
+}
+
+/// The characters a value covers at `loc`: its own length when the source shows it as written
+/// (quotes included), else the YAML token there.
+fn value_len(source: &str, loc: Loc, value: &str) -> usize {
+    value_len_in(&SourceText::new(source), source, loc, value)
+}
+
+fn value_len_in(text: &SourceText<'_>, source: &str, loc: Loc, value: &str) -> usize {
+    if let Some(rest) = text.rest_at(loc) {
+        if !value.is_empty() && !value.contains('\n') {
+            if rest.starts_with(value) {
+                return value.chars().count();
+            }
+            if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                if rest[1..].starts_with(value) && rest[1 + value.len()..].starts_with(q) {
+                    return value.chars().count() + 2;
+                }
+            }
+        }
+    }
+    token_len(source, loc)
+}
+
+/// `Create Ticket!` → `create-ticket`.
+fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// What names a flow may use at a step.
+struct VarScope<'a> {
+    env: &'a CheckEnv,
+    flow: &'a FlowFile,
+    own: &'a [Capture],
+    /// Captured by a flow in the `needs` closure: name → that flow.
+    from_needs: &'a BTreeMap<&'a str, &'a str>,
+    /// Every flow that captures a name.
+    captured_by: &'a BTreeMap<&'a str, Vec<&'a str>>,
+    /// A needed flow did not parse: do not report unknown bare names.
+    lenient: bool,
+}
+
+impl VarScope<'_> {
+    /// `None` when `name` is known at `step`; else the message and a hint.
+    fn check(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
+        let parts: Vec<&str> = name.split('.').collect();
+        let unknown = || format!("unknown variable `{name}`");
+        match parts.as_slice() {
+            ["base_url"] | ["api_url"] => None,
+            ["secret"] => (!self.env.has_secret).then(|| {
+                (
+                    "no secret configured; set STAGING_E2E_SECRET".to_string(),
+                    Some("`{{ secret }}` is the staging E2E secret, read from the environment variable named by `secret_env` in flows.toml".to_string()),
+                )
+            }),
+            ["run", "id" | "date"] => None,
+            ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
+            ["user", field] => {
+                if !matches!(*field, "email" | "name" | "key") {
+                    let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(field, ["email", "name", "key"]));
+                    return Some((unknown(), Some(hint)));
+                }
+                self.flow.user.is_none().then(|| {
+                    (
+                        format!("`{name}` needs the flow's `user`, and this flow has none"),
+                        Some("add `user: KEY` to the flow, or use `users.KEY.email`".to_string()),
+                    )
+                })
+            }
+            ["users", key, field] => {
+                if !self.env.users.contains(*key) {
+                    let hint = format!(
+                        "{}users are: {}",
+                        did_you_mean_prefix(key, self.env.users.iter().map(String::as_str)),
+                        list(self.env.users.iter().map(String::as_str), 12)
+                    );
+                    return Some((format!("unknown user `{key}` in `{name}`"), Some(hint)));
+                }
+                (!matches!(*field, "email" | "name")).then(|| {
+                    (
+                        unknown(),
+                        Some(format!(
+                            "{}a user has `users.{key}.email` and `users.{key}.name`",
+                            did_you_mean_prefix(field, ["email", "name"])
+                        )),
+                    )
+                })
+            }
+            ["vars", var] => (!self.env.vars.contains(*var)).then(|| {
+                let hint = if self.env.vars.is_empty() {
+                    "no [vars] are configured in flows.toml".to_string()
+                } else {
+                    format!(
+                        "{}[vars] in flows.toml has: {}",
+                        did_you_mean_prefix(var, self.env.vars.iter().map(String::as_str)),
+                        list(self.env.vars.iter().map(String::as_str), 12)
+                    )
+                };
+                (format!("unknown variable `{name}`"), Some(hint))
+            }),
+            ["env", var] => (!(self.env.env_is_set)(var)).then(|| {
+                (
+                    format!("environment variable `{var}` is not set"),
+                    Some(format!("set `{var}` before running flows (it is read when the run starts)")),
+                )
+            }),
+            [ns, ..] if parts.len() == 1 && RESERVED_NAMES.contains(ns) => {
+                let hint = match *ns {
+                    "user" => "use `user.email`, `user.name` or `user.key`",
+                    "users" => "use `users.KEY.email` or `users.KEY.name`",
+                    "vars" => "use `vars.NAME`",
+                    "env" => "use `env.NAME`",
+                    _ => "use `run.id` or `run.date`",
+                };
+                Some((format!("`{name}` is a namespace, not a variable"), Some(hint.to_string())))
+            }
+            [ns, ..] if RESERVED_NAMES.contains(ns) => {
+                let hint = match *ns {
+                    "user" => "`user` has `user.email`, `user.name` and `user.key`",
+                    "users" => "write `users.KEY.email` or `users.KEY.name`",
+                    "vars" => "write `vars.NAME`",
+                    "env" => "write `env.NAME`",
+                    _ => "`base_url`, `api_url` and `secret` have no fields",
+                };
+                Some((unknown(), Some(hint.to_string())))
+            }
+            [bare] => self.check_bare(bare, step),
+            _ => Some((
+                unknown(),
+                Some("variables are base_url, api_url, run.*, user.*, users.KEY.*, vars.NAME, secret, env.NAME, and captured names".to_string()),
+            )),
+        }
+    }
+
+    fn check_bare(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
+        if self.own.iter().any(|c| c.name == name && c.step < step)
+            || self.from_needs.contains_key(name)
+        {
+            return None;
+        }
+        if let Some(later) = self.own.iter().find(|c| c.name == name) {
+            let message = if later.step == step {
+                format!("`{name}` is captured by this same step, so it is not known yet")
+            } else {
+                format!(
+                    "`{name}` is captured by step {}, after this one",
+                    later.step + 1
+                )
+            };
+            return Some((
+                message,
+                Some("a variable can be used only after the step that captures it".to_string()),
+            ));
+        }
+        if self.lenient {
+            return None;
+        }
+        let own_id = self.flow.id.value.as_str();
+        if let Some(flows) = self.captured_by.get(name) {
+            if let Some(other) = flows.iter().find(|f| **f != own_id) {
+                return Some((
+                    format!("unknown variable `{name}`"),
+                    Some(format!("`{name}` is captured by flow `{other}`: add `{other}` to this flow's `needs`")),
+                ));
+            }
+        }
+        let mut known: Vec<String> = vec![
+            "base_url".into(),
+            "api_url".into(),
+            "run.id".into(),
+            "run.date".into(),
+        ];
+        if self.flow.user.is_some() {
+            known.extend(["user.email", "user.name", "user.key"].map(String::from));
+        }
+        known.extend(self.env.vars.iter().map(|v| format!("vars.{v}")));
+        if self.env.has_secret {
+            known.push("secret".into());
+        }
+        let visible: Vec<String> = self
+            .own
+            .iter()
+            .filter(|c| c.step < step)
+            .map(|c| c.name.clone())
+            .chain(self.from_needs.keys().map(|k| k.to_string()))
+            .collect();
+        let suggestion = did_you_mean(name, visible.iter().chain(known.iter()).map(String::as_str))
+            .or_else(|| did_you_mean(name, self.env.vars.iter().map(String::as_str)));
+        let hint = match suggestion {
+            Some(s) if self.env.vars.contains(s) && !visible.iter().any(|v| v == s) => {
+                format!("did you mean `vars.{s}`?")
+            }
+            Some(s) => format!("did you mean `{s}`?"),
+            None if visible.is_empty() => {
+                "no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`".to_string()
+            }
+            None => format!("captured before this step: {}", list(visible.iter().map(String::as_str), 10)),
+        };
+        Some((format!("unknown variable `{name}`"), Some(hint)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> CheckEnv {
+        let mut env = CheckEnv::new(["requester", "head", "collaborator"], ["portal_slug"]);
+        env.env_is_set = Box::new(|n| n == "HOME_SET");
+        env
+    }
+
+    fn files(list: &[(&str, &str)]) -> Vec<(PathBuf, Arc<str>, FlowFile)> {
+        list.iter()
+            .map(|(name, src)| {
+                let path = PathBuf::from(name);
+                let ast = parse_flow(&path, src)
+                    .unwrap_or_else(|d| panic!("{}", d.render(Some(src), false)));
+                (path, Arc::from(*src), ast)
+            })
+            .collect()
+    }
+
+    /// `file:line:col [the text under the carets] message`.
+    fn messages(list: &[(&str, &str)]) -> Vec<String> {
+        let sources: BTreeMap<&str, &str> = list.iter().copied().collect();
+        match check_flows(files(list), &env()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let file = d.file.display().to_string();
+                    let under = d.loc.map_or_else(String::new, |l| {
+                        let line =
+                            crate::flowfile::diagnostic::line_of(sources[file.as_str()], l.line)
+                                .unwrap_or("");
+                        let text: String =
+                            line.chars().skip(l.col as usize - 1).take(d.len).collect();
+                        format!("{l} [{text}]")
+                    });
+                    format!("{file}:{under} {}", d.message)
+                })
+                .collect(),
+        }
+    }
+
+    /// Runs every case (a flow's steps, or a whole flow when it starts with `id:`), then fails
+    /// listing every case whose diagnostics differ.
+    fn cases(cases: &[(&str, &[&str])]) {
+        let mut failures = Vec::new();
+        for (src, expected) in cases {
+            let got = if src.starts_with("id:") {
+                one(src)
+            } else {
+                steps(src)
+            };
+            if got != *expected {
+                failures.push(format!(
+                    "case {src:?}\n  expected {expected:?}\n  got      {got:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    fn one(src: &str) -> Vec<String> {
+        messages(&[("a.yaml", src)])
+    }
+
+    const HEAD: &str = "id: a\ntitle: A\nuser: requester\nsteps:\n";
+
+    fn steps(s: &str) -> Vec<String> {
+        one(&format!("{HEAD}{s}"))
+    }
+
+    #[test]
+    fn a_good_flow_checks_clean() {
+        let suite = check_flows(
+            files(&[
+                (
+                    "a.yaml",
+                    "id: create-ticket\ntitle: Create\nuser: requester\nsteps:\n  - goto: /d/{{ vars.portal_slug }}\n  - fill: { label: Subject, value: \"x ({{ run.id }})\" }\n  - capture: { var: ticket, from: url, regex: '/tickets/(\\d+)' }\n  - expect: { test_id: n, has_text: \"#{{ ticket }}\" }\n",
+                ),
+                ("b.yaml", "id: view\ntitle: View\nuser: head\nneeds: [create-ticket]\nsteps:\n  - goto: /tickets/{{ ticket }}\n"),
+            ]),
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(suite.flows.len(), 2);
+        assert_eq!(
+            suite.flows[0].captures["ticket"],
+            CaptureInfo {
+                secret: false,
+                loc: Loc { line: 7, col: 21 }
+            }
+        );
+        assert_eq!(
+            suite.get("view").unwrap().needs_closure,
+            BTreeSet::from(["create-ticket".to_string()])
+        );
+    }
+
+    #[test]
+    fn ids_titles_users() {
+        cases(&[
+            ("id: Bad Id\ntitle: ' '\nuser: requestr\nsteps:\n  - goto: /\n", &[
+                "a.yaml:1:5 [Bad Id] invalid flow id `Bad Id`",
+                "a.yaml:2:8 [' '] empty title",
+                "a.yaml:3:7 [requestr] unknown user `requestr` in `user`",
+            ]),
+            ("id: a\ntitle: A\nsteps:\n  - goto: /\n", &["a.yaml:4:5 [goto] this flow has browser steps but no `user`"]),
+            ("id: a\ntitle: A\nsteps:\n  - goto: { url: /, as: head }\n  - click: { css: x, as: headd }\n", &[
+                "a.yaml:5:26 [headd] unknown user `headd` in `as`",
+            ]),
+            ("id: a\ntitle: A\nsteps:\n  - goto: { url: /, as: hed }\n", &["a.yaml:4:25 [hed] unknown user `hed` in `as`"]),
+            ("id: a\ntitle: A\nsteps: []\n", &["a.yaml:3:1 [steps] a flow needs at least one step"]),
+        ]);
+    }
+
+    #[test]
+    fn duplicate_ids_and_needs() {
+        let m = messages(&[
+            (
+                "a.yaml",
+                "id: x\ntitle: A\nneeds: [y, nope, x, y]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            ("b.yaml", "id: x\ntitle: B\nsteps:\n  - http: { url: /a }\n"),
+            ("c.yaml", "id: y\ntitle: C\nsteps:\n  - http: { url: /a }\n"),
+        ]);
+        assert_eq!(
+            m,
+            [
+                "a.yaml:3:12 [nope] unknown flow `nope` in `needs`",
+                "a.yaml:3:18 [x] flow `x` needs itself",
+                "a.yaml:3:21 [y] `y` is listed twice in `needs`",
+                "b.yaml:1:5 [x] duplicate flow id `x`",
+            ]
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported_once() {
+        let m = messages(&[
+            (
+                "a.yaml",
+                "id: a\ntitle: A\nneeds: [b]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            (
+                "b.yaml",
+                "id: b\ntitle: B\nneeds: [c]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            (
+                "c.yaml",
+                "id: c\ntitle: C\nneeds: [a, d]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            ("d.yaml", "id: d\ntitle: D\nsteps:\n  - http: { url: /a }\n"),
+        ]);
+        assert_eq!(m, ["a.yaml:3:9 [b] needs cycle: a → b → c → a"]);
+        let m = messages(&[
+            (
+                "a.yaml",
+                "id: a\ntitle: A\nneeds: [b]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            (
+                "b.yaml",
+                "id: b\ntitle: B\nneeds: [a]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            (
+                "c.yaml",
+                "id: c\ntitle: C\nneeds: [d]\nsteps:\n  - http: { url: /a }\n",
+            ),
+            (
+                "d.yaml",
+                "id: d\ntitle: D\nneeds: [c]\nsteps:\n  - http: { url: /a }\n",
+            ),
+        ]);
+        assert_eq!(
+            m,
+            [
+                "a.yaml:3:9 [b] needs cycle: a → b → a",
+                "c.yaml:3:9 [d] needs cycle: c → d → c"
+            ]
+        );
+    }
+
+    #[test]
+    fn find_cycles_shortest() {
+        let l = Loc::default();
+        let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
+        edges.insert("a", vec![("b", l)]);
+        edges.insert("b", vec![("c", l), ("a", l)]);
+        edges.insert("c", vec![("a", l)]);
+        assert_eq!(
+            find_cycles(&["a", "b", "c"], &edges),
+            vec![vec!["a", "b", "a"]]
+        );
+        edges.insert("b", vec![("c", l)]);
+        assert_eq!(
+            find_cycles(&["a", "b", "c"], &edges),
+            vec![vec!["a", "b", "c", "a"]]
+        );
+        edges.clear();
+        assert!(find_cycles(&["a"], &edges).is_empty());
+    }
+
+    #[test]
+    fn locators() {
+        cases(&[
+            ("  - click: {}\n", &["a.yaml:5:5 [click] `click` needs a locator"]),
+            ("  - click: { role: button, text: Save }\n", &[
+                "a.yaml:5:28 [text] a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has `role` and `text`",
+            ]),
+            ("  - click: { text: Save, name: x }\n", &["a.yaml:5:32 [x] `name` refines `role`, and this locator has no `role`"]),
+            ("  - click: { css: a, exact: true }\n", &[
+                "a.yaml:5:22 [exact] `exact` applies to name, text, label or placeholder, and this locator has none",
+            ]),
+            ("  - click: { role: buton }\n", &["a.yaml:5:20 [buton] unknown ARIA role `buton`"]),
+            ("  - click: { role: button, name: '/(x/' }\n", &["a.yaml:5:36 [(] invalid regex `/(x/`: unclosed group"]),
+            ("  - click: { css: '' }\n", &["a.yaml:5:19 [''] `css` is empty"]),
+            ("  - click: { css: a, within: { name: x } }\n", &["a.yaml:5:30 [{] `within` needs a locator"]),
+            ("  - press: { key: Enter }\n  - press: { key: 'Control+' }\n", &["a.yaml:6:19 ['Control+'] invalid key `Control+`"]),
+        ]);
+    }
+
+    #[test]
+    fn expects_and_waits() {
+        cases(&[
+            ("  - expect: { url: /a, css: b }\n", &["a.yaml:5:15 [url] `url` checks the page and cannot be combined with a locator"]),
+            ("  - expect: { has_text: a }\n", &["a.yaml:5:15 [has_text] `has_text` needs a locator"]),
+            ("  - expect: { css: a, has_text: b, count: 2 }\n", &[
+                "a.yaml:5:36 [count] an `expect` checks one thing; this one has `has_text` and `count`",
+            ]),
+            ("  - expect: {}\n", &["a.yaml:5:5 [expect] `expect` needs a locator, `url` or `title`"]),
+            ("  - expect: { url: '/(a/' }\n", &["a.yaml:5:22 [(] invalid regex `/(a/`: unclosed group"]),
+            ("  - expect: { url: /tickets/new }\n", &[]),
+            ("  - wait_for: { url: /a, css: b }\n", &["a.yaml:5:17 [url] `wait_for` waits for an element or a `url`, not both"]),
+            ("  - wait_for: { url: /a, state: hidden }\n", &["a.yaml:5:26 [state] `state` applies to an element, not to `url`"]),
+            ("  - wait_for: { timeout: 5 }\n", &[
+                "a.yaml:5:5 [wait_for] `wait_for` needs a locator or `url`",
+                "a.yaml:5:26 [5] missing unit in duration `5`",
+            ]),
+        ]);
+    }
+
+    #[test]
+    fn captures() {
+        cases(&[
+            ("  - capture: { var: Ticket, from: url }\n", &["a.yaml:5:21 [Ticket] invalid variable name `Ticket`"]),
+            ("  - capture: { var: user, from: url }\n", &["a.yaml:5:21 [user] `user` is a reserved variable name"]),
+            ("  - capture: { var: t, from: url, css: a }\n", &[
+                "a.yaml:5:24 [from] `from: url` reads the page, and this capture also has a locator",
+            ]),
+            ("  - capture: { var: t }\n", &["a.yaml:5:5 [capture] `capture` needs `from: url`, `from: title` or a locator"]),
+            ("  - capture: { var: t, from: url, regex: 'a(b' }\n", &["a.yaml:5:44 [(] invalid regex in `regex`: unclosed group"]),
+        ]);
+    }
+
+    #[test]
+    fn http_mail_realtime() {
+        cases(&[
+            ("  - http: { method: get, url: /a, json: {a: 1}, body: x }\n", &[
+                "a.yaml:5:21 [get] unknown HTTP method `get`",
+                "a.yaml:5:49 [body] a request has one body; this one has `json` and `body`",
+            ]),
+            ("  - http: { url: /a, capture: { n: unread }, expect: { json: { unread: 1 } } }\n", &[
+                "a.yaml:5:36 [unread] `unread` is not a JSON pointer",
+                "a.yaml:5:64 [unread] `unread` is not a JSON pointer",
+            ]),
+            ("  - http: { url: /a, as: nobody }\n", &["a.yaml:5:26 [nobody] unknown user `nobody` in `as`"]),
+            ("  - mail: { to: someone, after_step: 1 }\n", &[
+                "a.yaml:5:17 [someone] `someone` is neither a configured user nor an e-mail address",
+                "a.yaml:5:38 [1] `after_step: 1` must name an earlier step; this is step 1",
+            ]),
+            ("  - goto: /\n  - mail: { to: a@b.c, after_step: 1, otp: { var: code } }\n  - fill: { label: C, value: '{{ code }}' }\n", &[]),
+            ("  - subscribe: { id: bell, sse: /e }\n  - subscribe: { id: bell, sse: /e }\n", &[
+                "a.yaml:6:22 [bell] subscription id `bell` is already used by step 1",
+            ]),
+            ("  - subscribe: { id: bell }\n", &["a.yaml:5:5 [subscribe] `subscribe` needs `pusher` or `sse`"]),
+            ("  - expect_event: { on: bel, event: x }\n  - subscribe: { id: bel, sse: /e }\n", &[
+                "a.yaml:5:25 [bel] no subscription `bel` before this step",
+            ]),
+        ]);
+    }
+
+    #[test]
+    fn variables() {
+        cases(&[
+            ("  - goto: /{{ nope }}\n", &["a.yaml:5:15 [nope] unknown variable `nope`"]),
+            ("  - goto: /{{ user.emial }}\n", &["a.yaml:5:15 [user.emial] unknown variable `user.emial`"]),
+            ("  - goto: /{{ users.hed.email }}\n", &["a.yaml:5:15 [users.hed.email] unknown user `hed` in `users.hed.email`"]),
+            ("  - goto: /{{ vars.slug }}\n", &["a.yaml:5:15 [vars.slug] unknown variable `vars.slug`"]),
+            ("  - goto: /{{ secret }}\n", &["a.yaml:5:15 [secret] no secret configured; set STAGING_E2E_SECRET"]),
+            ("  - goto: /{{ env.NOPE }}{{ env.HOME_SET }}\n", &["a.yaml:5:15 [env.NOPE] environment variable `NOPE` is not set"]),
+            ("  - goto: /{{ t }}\n  - capture: { var: t, from: url }\n", &["a.yaml:5:15 [t] `t` is captured by step 2, after this one"]),
+            ("  - goto: '/{{ x'\n", &["a.yaml:5:13 [{{] unclosed `{{`"]),
+            ("  - http: { url: /a, json: { a: [\"{{ nope }}\"] } }\n", &["a.yaml:5:38 [nope] unknown variable `nope`"]),
+            ("  - fill:\n      label: x\n      value: |\n        line one\n        {{ nope }}\n", &["a.yaml:9:12 [nope] unknown variable `nope`"]),
+            ("id: a\ntitle: A\nsteps:\n  - http: { url: '/{{ user.email }}' }\n", &[
+                "a.yaml:4:23 [user.email] `user.email` needs the flow's `user`, and this flow has none",
+            ]),
+        ]);
+        let two = [
+            (
+                "a.yaml",
+                "id: a\ntitle: A\nsteps:\n  - http: { url: /a, capture: { ticket: /id } }\n",
+            ),
+            (
+                "b.yaml",
+                "id: b\ntitle: B\nsteps:\n  - http: { url: '/t/{{ ticket }}' }\n",
+            ),
+        ];
+        assert_eq!(
+            messages(&two),
+            ["b.yaml:4:25 [ticket] unknown variable `ticket`"]
+        );
+        let d = check_flows(files(&two), &env()).unwrap_err();
+        assert_eq!(
+            d.0[0].hint.as_deref(),
+            Some("`ticket` is captured by flow `a`: add `a` to this flow's `needs`")
+        );
+    }
+
+    #[test]
+    fn durations_and_uploads() {
+        cases(&[
+            ("id: a\ntitle: A\nstep_timeout: 10 s\nsteps:\n  - http: { url: /a, timeout: 1.5s }\n", &[
+                "a.yaml:3:15 [10 s] unexpected space in duration `10 s`",
+                "a.yaml:5:31 [1.5s] fractions are not supported in duration `1.5s`",
+            ]),
+            ("  - upload: { label: F, files: [nope.pdf] }\n", &["a.yaml:5:33 [nope.pdf] upload file `nope.pdf` not found"]),
+            ("  - screenshot: Big Shot\n  - screenshot: a\n  - screenshot: { name: a }\n", &[
+                "a.yaml:5:17 [Big Shot] invalid screenshot name `Big Shot`",
+                "a.yaml:7:20 [a] screenshot name `a` is already used by step 2",
+            ]),
+        ]);
+    }
+}

@@ -104,17 +104,41 @@ impl Diagnostic {
         let pad = " ".repeat(width + 1);
 
         let mut out = String::new();
-        let _ = writeln!(out, "{}: {}", style.error("error"), style.bold(&self.message));
-        let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), location(&self.file, self.loc));
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.error("error"),
+            style.bold(&self.message)
+        );
+        let _ = writeln!(
+            out,
+            "{pad}{} {}",
+            style.blue("-->"),
+            location(&self.file, self.loc)
+        );
         if let (Some(loc), Some(text)) = (self.loc, own.as_deref()) {
-            snippet(&mut out, &style, &pad, text, loc, self.len, self.label.as_deref(), true);
+            snippet(
+                &mut out,
+                &style,
+                &pad,
+                text,
+                loc,
+                self.len,
+                self.label.as_deref(),
+                true,
+            );
         }
         if let Some((file, loc, message)) = &self.note {
             match note_source.as_deref() {
                 Some(text) if line_of(text, loc.line).is_some() => {
                     let _ = writeln!(out, "{pad} {}", style.blue("|"));
                     let _ = writeln!(out, "{}: {}", style.note("note"), message);
-                    let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), location(file, Some(*loc)));
+                    let _ = writeln!(
+                        out,
+                        "{pad}{} {}",
+                        style.blue("-->"),
+                        location(file, Some(*loc))
+                    );
                     let len = token_len(text, *loc);
                     snippet(&mut out, &style, &pad, text, *loc, len, None, false);
                 }
@@ -136,7 +160,12 @@ impl Diagnostic {
             }
             let mut lines = hint.lines();
             if let Some(first) = lines.next() {
-                let _ = writeln!(out, "{pad} {} {}: {first}", style.blue("="), style.hint("hint"));
+                let _ = writeln!(
+                    out,
+                    "{pad} {} {}: {first}",
+                    style.blue("="),
+                    style.hint("hint")
+                );
             }
             for more in lines {
                 let _ = writeln!(out, "{pad}         {more}");
@@ -165,7 +194,9 @@ fn snippet(
     label: Option<&str>,
     primary: bool,
 ) {
-    let Some(line) = line_of(text, loc.line) else { return };
+    let Some(line) = line_of(text, loc.line) else {
+        return;
+    };
     let width = pad.len() - 1;
     let _ = writeln!(out, "{pad} {}", style.blue("|"));
     let _ = writeln!(
@@ -173,21 +204,38 @@ fn snippet(
         " {} {}{}",
         style.blue(&format!("{:>width$}", loc.line)),
         style.blue("|"),
-        if line.is_empty() { String::new() } else { format!(" {}", expand_tabs(line)) }
+        if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", expand_tabs(line))
+        }
     );
     let chars: Vec<char> = line.chars().collect();
     let start = (loc.col.max(1) as usize - 1).min(chars.len());
     let end = start.saturating_add(len.max(1)).min(chars.len());
     let indent: usize = chars[..start].iter().map(|c| char_width(*c)).sum();
-    let under: usize = chars[start..end].iter().map(|c| char_width(*c)).sum::<usize>().max(1);
+    let under: usize = chars[start..end]
+        .iter()
+        .map(|c| char_width(*c))
+        .sum::<usize>()
+        .max(1);
     let carets = "^".repeat(under);
-    let marks = if primary { style.error(&carets) } else { style.note(&carets) };
+    let marks = if primary {
+        style.error(&carets)
+    } else {
+        style.note(&carets)
+    };
     let label = match label {
         Some(l) if primary => format!(" {}", style.error(l)),
         Some(l) => format!(" {l}"),
         None => String::new(),
     };
-    let _ = writeln!(out, "{pad} {} {}{marks}{label}", style.blue("|"), " ".repeat(indent));
+    let _ = writeln!(
+        out,
+        "{pad} {} {}{marks}{label}",
+        style.blue("|"),
+        " ".repeat(indent)
+    );
 }
 
 /// The text of 1-based `line` in `text`, without its line ending.
@@ -195,7 +243,9 @@ pub fn line_of(text: &str, line: u32) -> Option<&str> {
     if line == 0 {
         return None;
     }
-    text.split('\n').nth(line as usize - 1).map(|l| l.strip_suffix('\r').unwrap_or(l))
+    text.split('\n')
+        .nth(line as usize - 1)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
 }
 
 fn char_width(c: char) -> usize {
@@ -214,9 +264,13 @@ fn expand_tabs(line: &str) -> String {
 /// closing quote, a flow collection up to its closing bracket (on the same line), otherwise a
 /// plain scalar up to `,`, `}`, `]`, ` #` or the end of the line.
 pub fn token_len(text: &str, loc: Loc) -> usize {
-    let Some(line) = line_of(text, loc.line) else { return 1 };
+    let Some(line) = line_of(text, loc.line) else {
+        return 1;
+    };
     let chars: Vec<char> = line.chars().skip(loc.col.max(1) as usize - 1).collect();
-    let Some(&first) = chars.first() else { return 1 };
+    let Some(&first) = chars.first() else {
+        return 1;
+    };
     let n = match first {
         '"' | '\'' => {
             let mut i = 1;
@@ -258,7 +312,6 @@ pub fn token_len(text: &str, loc: Loc) -> usize {
                     break;
                 }
             }
-            let mut n = n;
             while n > 0 && chars[n - 1].is_whitespace() {
                 n -= 1;
             }
@@ -291,12 +344,17 @@ impl Diagnostics {
 
     /// Sorts by file, then line and column (problems without a location first); stable.
     pub fn sort(&mut self) {
-        self.0.sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
+        self.0
+            .sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
     }
 
     /// Renders every diagnostic, separated by blank lines; `sources` gives a file's text.
     pub fn render_all(&self, sources: &dyn Fn(&Path) -> Option<Arc<str>>, color: bool) -> String {
-        let rendered: Vec<String> = self.0.iter().map(|d| d.render_with(sources, color)).collect();
+        let rendered: Vec<String> = self
+            .0
+            .iter()
+            .map(|d| d.render_with(sources, color))
+            .collect();
         rendered.join("\n")
     }
 
@@ -435,7 +493,10 @@ mod tests {
         let src = "a\n".repeat(120);
         let d = Diagnostic::new("a.yaml", "m").at(loc(110, 1), 1).hint("h");
         let out = d.render(Some(&src), false);
-        assert!(out.starts_with("error: m\n    --> a.yaml:110:1\n     |\n 110 | a\n     | ^\n"), "{out}");
+        assert!(
+            out.starts_with("error: m\n    --> a.yaml:110:1\n     |\n 110 | a\n     | ^\n"),
+            "{out}"
+        );
         let out = d.render(None, false);
         assert_eq!(out, "error: m\n    --> a.yaml:110:1\n     = hint: h\n");
     }
@@ -448,19 +509,35 @@ mod tests {
         let a: Arc<str> = Arc::from("id: x\n");
         let b: Arc<str> = Arc::from("id: x\n");
         let out = d.render_with(
-            &|p: &Path| if p == Path::new("a.yaml") { Some(a.clone()) } else { Some(b.clone()) },
+            &|p: &Path| {
+                if p == Path::new("a.yaml") {
+                    Some(a.clone())
+                } else {
+                    Some(b.clone())
+                }
+            },
             false,
         );
-        assert!(out.contains("note: first defined here\n  --> a.yaml:1:5\n   |\n 1 | id: x\n   |     ^\n"), "{out}");
+        assert!(
+            out.contains(
+                "note: first defined here\n  --> a.yaml:1:5\n   |\n 1 | id: x\n   |     ^\n"
+            ),
+            "{out}"
+        );
         let out = d.render(Some("id: x\n"), false);
-        assert!(out.contains("= note: first defined here (a.yaml:1:5)"), "{out}");
+        assert!(
+            out.contains("= note: first defined here (a.yaml:1:5)"),
+            "{out}"
+        );
     }
 
     #[test]
     fn colour_only_when_asked() {
         let d = Diagnostic::new("a.yaml", "m").at(loc(1, 1), 1);
         assert!(!d.render(Some("x\n"), false).contains('\x1b'));
-        assert!(d.render(Some("x\n"), true).contains("\x1b[1;31merror\x1b[0m"));
+        assert!(d
+            .render(Some("x\n"), true)
+            .contains("\x1b[1;31merror\x1b[0m"));
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub struct DurationError {
 
 impl DurationError {
     fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        DurationError { message: message.into(), hint: hint.into() }
+        DurationError {
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 }
 
@@ -42,9 +45,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         if i == start {
             let rest = &s[start..];
             return Err(if rest.starts_with(' ') {
-                DurationError::new(format!("unexpected space in duration `{s}`"), "write it without spaces, e.g. `1m30s`")
+                DurationError::new(
+                    format!("unexpected space in duration `{s}`"),
+                    "write it without spaces, e.g. `1m30s`",
+                )
             } else {
-                DurationError::new(format!("expected a number in duration `{s}`, found `{rest}`"), UNITS_HINT)
+                DurationError::new(
+                    format!("expected a number in duration `{s}`, found `{rest}`"),
+                    UNITS_HINT,
+                )
             });
         }
         let digits = &s[start..i];
@@ -86,10 +95,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
                     "min" | "mins" | "minute" | "minutes" => format!("write `{digits}m`"),
                     "hr" | "hrs" | "hour" | "hours" => format!("write `{digits}h`"),
                     "msec" | "millis" | "milliseconds" => format!("write `{digits}ms`"),
-                    "d" | "day" | "days" => "days are not supported; write hours, e.g. `24h`".to_string(),
+                    "d" | "day" | "days" => {
+                        "days are not supported; write hours, e.g. `24h`".to_string()
+                    }
                     _ => "units are `ms`, `s`, `m` and `h`".to_string(),
                 };
-                return Err(DurationError::new(format!("unknown unit `{other}` in duration `{s}`"), hint));
+                return Err(DurationError::new(
+                    format!("unknown unit `{other}` in duration `{s}`"),
+                    hint,
+                ));
             }
         };
         if last_rank != usize::MAX && rank <= last_rank {
@@ -99,15 +113,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             ));
         }
         last_rank = rank;
-        let n: u32 = digits
-            .parse()
-            .map_err(|_| DurationError::new(format!("duration `{s}` is too long"), "use at most a few hours"))?;
-        let part = per_unit
-            .checked_mul(n)
-            .ok_or_else(|| DurationError::new(format!("duration `{s}` is too long"), "use at most a few hours"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| DurationError::new(format!("duration `{s}` is too long"), "use at most a few hours"))?;
+        let n: u32 = digits.parse().map_err(|_| {
+            DurationError::new(
+                format!("duration `{s}` is too long"),
+                "use at most a few hours",
+            )
+        })?;
+        let part = per_unit.checked_mul(n).ok_or_else(|| {
+            DurationError::new(
+                format!("duration `{s}` is too long"),
+                "use at most a few hours",
+            )
+        })?;
+        total = total.checked_add(part).ok_or_else(|| {
+            DurationError::new(
+                format!("duration `{s}` is too long"),
+                "use at most a few hours",
+            )
+        })?;
     }
     if total.is_zero() {
         return Err(DurationError::new(
@@ -166,14 +189,32 @@ mod tests {
         let e = parse_duration("5sec").unwrap_err();
         assert_eq!(e.hint, "write `5s`");
         assert!(parse_duration("1.5s").unwrap_err().hint.contains("1500ms"));
-        assert!(parse_duration("30s1m").unwrap_err().message.contains("out of order"));
-        assert!(parse_duration("1s1s").unwrap_err().message.contains("out of order"));
+        assert!(parse_duration("30s1m")
+            .unwrap_err()
+            .message
+            .contains("out of order"));
+        assert!(parse_duration("1s1s")
+            .unwrap_err()
+            .message
+            .contains("out of order"));
         assert!(parse_duration("0s").unwrap_err().message.contains("zero"));
         assert!(parse_duration("").unwrap_err().message.contains("empty"));
-        assert!(parse_duration("s").unwrap_err().message.contains("expected a number"));
-        assert!(parse_duration("1m 30s").unwrap_err().message.contains("space"));
-        assert!(parse_duration("30 s").unwrap_err().message.contains("space"));
-        assert!(parse_duration("99999999999h").unwrap_err().message.contains("too long"));
+        assert!(parse_duration("s")
+            .unwrap_err()
+            .message
+            .contains("expected a number"));
+        assert!(parse_duration("1m 30s")
+            .unwrap_err()
+            .message
+            .contains("space"));
+        assert!(parse_duration("30 s")
+            .unwrap_err()
+            .message
+            .contains("space"));
+        assert!(parse_duration("99999999999h")
+            .unwrap_err()
+            .message
+            .contains("too long"));
         assert!(parse_duration("3d").unwrap_err().hint.contains("24h"));
     }
 
@@ -186,6 +227,9 @@ mod tests {
 
     #[test]
     fn duration_text_parses() {
-        assert_eq!(DurationText("10s".into()).parse(), Ok(Duration::from_secs(10)));
+        assert_eq!(
+            DurationText("10s".into()).parse(),
+            Ok(Duration::from_secs(10))
+        );
     }
 }

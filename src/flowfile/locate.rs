@@ -14,7 +14,12 @@ pub struct SourceText<'a> {
 impl<'a> SourceText<'a> {
     pub fn new(text: &'a str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        SourceText { lines: text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect() }
+        SourceText {
+            lines: text
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .collect(),
+        }
     }
 
     /// Number of lines.
@@ -59,14 +64,22 @@ impl<'a> SourceText<'a> {
                     return None;
                 }
                 let col = loc.col + count(&rest[..start]) + count(&value[..offset]);
-                Some(Loc { line: loc.line, col })
+                Some(Loc {
+                    line: loc.line,
+                    col,
+                })
             };
             let first = rest.chars().next();
             let quoted = match first {
                 Some(q @ ('"' | '\'')) => {
                     let tail = &rest[1..];
-                    let escape_free = if q == '"' { !value.contains(['\\', '"']) } else { !value.contains('\'') };
-                    if escape_free && tail.starts_with(value) && tail[value.len()..].starts_with(q) {
+                    let escape_free = if q == '"' {
+                        !value.contains(['\\', '"'])
+                    } else {
+                        !value.contains('\'')
+                    };
+                    if escape_free && tail.starts_with(value) && tail[value.len()..].starts_with(q)
+                    {
                         inline(1, rest)
                     } else {
                         None
@@ -74,13 +87,21 @@ impl<'a> SourceText<'a> {
                 }
                 _ => None,
             };
-            if let Some(l) = quoted.or_else(|| if value.contains('\n') { None } else { inline(0, rest) }) {
+            if let Some(l) = quoted.or_else(|| {
+                if value.contains('\n') {
+                    None
+                } else {
+                    inline(0, rest)
+                }
+            }) {
                 return l;
             }
         }
         // Search for the value's line of text around `offset` in the lines that follow.
         let line_start = value[..offset].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = value[offset..].find('\n').map_or(value.len(), |i| offset + i);
+        let line_end = value[offset..]
+            .find('\n')
+            .map_or(value.len(), |i| offset + i);
         let fragment = value[line_start..line_end].trim_end();
         let lead = fragment.len() - fragment.trim_start().len();
         let fragment = fragment.trim_start();
@@ -91,10 +112,15 @@ impl<'a> SourceText<'a> {
         let span = u32::try_from(value.matches('\n').count()).unwrap_or(0) + 3;
         for n in loc.line..=loc.line.saturating_add(span).min(self.line_count()) {
             let Some(line) = self.line(n) else { break };
-            let from = if n == loc.line { self.before(loc).map_or(0, str::len) } else { 0 };
+            let from = if n == loc.line {
+                self.before(loc).map_or(0, str::len)
+            } else {
+                0
+            };
             if let Some(i) = line[from..].find(fragment) {
                 let at = from + i;
-                let col = 1 + count(&line[..at]) + count(&fragment[..in_fragment.min(fragment.len())]);
+                let col =
+                    1 + count(&line[..at]) + count(&fragment[..in_fragment.min(fragment.len())]);
                 return Loc { line: n, col };
             }
         }
@@ -109,9 +135,16 @@ impl<'a> SourceText<'a> {
         }
         for n in start.line..=to_line.min(self.line_count()) {
             let line = self.line(n)?;
-            let from = if n == start.line { self.before(start).map_or(0, str::len) } else { 0 };
+            let from = if n == start.line {
+                self.before(start).map_or(0, str::len)
+            } else {
+                0
+            };
             if let Some(i) = line[from..].find(needle) {
-                return Some(Loc { line: n, col: 1 + count(&line[..from + i]) });
+                return Some(Loc {
+                    line: n,
+                    col: 1 + count(&line[..from + i]),
+                });
             }
         }
         None
@@ -121,16 +154,27 @@ impl<'a> SourceText<'a> {
     pub fn find_key(&self, start: Loc, to_line: u32, key: &str) -> Option<Loc> {
         for n in start.line..=to_line.min(self.line_count()) {
             let line = self.line(n)?;
-            let from = if n == start.line { self.before(start).map_or(0, str::len) } else { 0 };
+            let from = if n == start.line {
+                self.before(start).map_or(0, str::len)
+            } else {
+                0
+            };
             let mut search = from;
             while let Some(i) = line[search..].find(key) {
                 let at = search + i;
-                let before_ok = at == 0 || line[..at].ends_with([' ', '{', ',', '-', '\t', '"', '\'']);
-                let after = line[at + key.len()..].trim_start_matches(['"', '\'']).trim_start();
+                let before_ok =
+                    at == 0 || line[..at].ends_with([' ', '{', ',', '-', '\t', '"', '\'']);
+                let after = line[at + key.len()..]
+                    .trim_start_matches(['"', '\''])
+                    .trim_start();
                 if before_ok && after.starts_with(':') {
                     let col = 1 + count(&line[..at]);
                     // Point at the opening quote of a quoted key.
-                    let col = if at > 0 && line[..at].ends_with(['"', '\'']) { col - 1 } else { col };
+                    let col = if at > 0 && line[..at].ends_with(['"', '\'']) {
+                        col - 1
+                    } else {
+                        col
+                    };
                     return Some(Loc { line: n, col });
                 }
                 search = at + key.len();
@@ -227,8 +271,11 @@ fn strip_comment(line: &str) -> &str {
 
 fn last_word(s: &str) -> Option<String> {
     let s = s.trim_end().trim_end_matches(['"', '\'']);
-    let word: String =
-        s.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '/').collect();
+    let word: String = s
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '/')
+        .collect();
     let word: String = word.chars().rev().collect();
     (!word.is_empty()).then_some(word)
 }
@@ -259,7 +306,8 @@ mod tests {
 
     #[test]
     fn columns_inside_values() {
-        let src = SourceText::new("a: x {{ y }}\nb: \"q {{ z }}\"\nc: 'é {{ w }}'\nd: \"e\\t{{ v }}\"\n");
+        let src =
+            SourceText::new("a: x {{ y }}\nb: \"q {{ z }}\"\nc: 'é {{ w }}'\nd: \"e\\t{{ v }}\"\n");
         assert_eq!(src.loc_in_value(loc(1, 4), "x {{ y }}", 5), loc(1, 9));
         assert_eq!(src.loc_in_value(loc(2, 4), "q {{ z }}", 5), loc(2, 10));
         assert_eq!(src.loc_in_value(loc(3, 4), "é {{ w }}", 6), loc(3, 10));
@@ -276,7 +324,9 @@ mod tests {
 
     #[test]
     fn finds_keys() {
-        let src = SourceText::new("steps:\n  - click: { css: a, exact: true }\n  - expect:\n      count: 2\n");
+        let src = SourceText::new(
+            "steps:\n  - click: { css: a, exact: true }\n  - expect:\n      count: 2\n",
+        );
         assert_eq!(src.find_key(loc(2, 1), 2, "exact"), Some(loc(2, 22)));
         assert_eq!(src.find_key(loc(3, 1), 4, "count"), Some(loc(4, 7)));
         assert_eq!(src.find_key(loc(1, 1), 4, "coun"), None);

@@ -36,6 +36,10 @@ pub const STEP_KINDS: &[&str] = &[
 ];
 
 /// Parses one flow file. `file` is only used to label the diagnostic.
+#[expect(
+    clippy::result_large_err,
+    reason = "one diagnostic per file, on the cold path"
+)]
 pub fn parse_flow(file: &Path, source: &str) -> Result<FlowFile, Diagnostic> {
     if is_blank(source) {
         return Err(Diagnostic::new(file, "empty flow file")
@@ -73,16 +77,21 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
     let word_len = |w: &str| w.chars().count();
 
     match err {
-        YamlError::SerdeUnknownVariant { variant, expected, .. } => {
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
             if is_step_list(expected) {
                 let hint = format!(
                     "{}steps are: {}",
                     did_you_mean_prefix(variant, expected.iter().copied()),
                     STEP_KINDS.join(", ")
                 );
-                at(Diagnostic::new(file, format!("unknown step `{variant}`")), word_len(variant))
-                    .label("unknown step")
-                    .hint(hint)
+                at(
+                    Diagnostic::new(file, format!("unknown step `{variant}`")),
+                    word_len(variant),
+                )
+                .label("unknown step")
+                .hint(hint)
             } else {
                 let field = key_of_value().map_or_else(String::new, |k| format!(" for `{k}`"));
                 let hint = format!(
@@ -90,17 +99,31 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
                     did_you_mean_prefix(variant, expected.iter().copied()),
                     expected.join(", ")
                 );
-                at(Diagnostic::new(file, format!("unknown value `{variant}`{field}")), word_len(variant))
-                    .label("unknown value")
-                    .hint(hint)
+                at(
+                    Diagnostic::new(file, format!("unknown value `{variant}`{field}")),
+                    word_len(variant),
+                )
+                .label("unknown value")
+                .hint(hint)
             }
         }
-        YamlError::SerdeUnknownField { field, expected, .. } => {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => {
             let owner = enclosing();
             let (message, takes) = match owner.as_deref() {
-                Some(k) if STEP_KINDS.contains(&k) => (format!("unknown field `{field}` in `{k}` step"), format!("`{k}` takes")),
-                Some(k) => (format!("unknown field `{field}` in `{k}`"), format!("`{k}` takes")),
-                None => (format!("unknown field `{field}` in the flow"), "a flow has".to_string()),
+                Some(k) if STEP_KINDS.contains(&k) => (
+                    format!("unknown field `{field}` in `{k}` step"),
+                    format!("`{k}` takes"),
+                ),
+                Some(k) => (
+                    format!("unknown field `{field}` in `{k}`"),
+                    format!("`{k}` takes"),
+                ),
+                None => (
+                    format!("unknown field `{field}` in the flow"),
+                    "a flow has".to_string(),
+                ),
             };
             let mut hint = format!(
                 "{}{takes}: {}",
@@ -108,14 +131,20 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
                 expected.join(", ")
             );
             if owner.is_none() && STEP_KINDS.contains(&field.as_str()) {
-                hint = format!("`{field}` is a step: put it in the list under `steps:` as `- {field}: …`");
+                hint = format!(
+                    "`{field}` is a step: put it in the list under `steps:` as `- {field}: …`"
+                );
             }
-            at(Diagnostic::new(file, message), word_len(field)).label("unknown field").hint(hint)
+            at(Diagnostic::new(file, message), word_len(field))
+                .label("unknown field")
+                .hint(hint)
         }
         YamlError::SerdeMissingField { field, .. } => {
             let owner = enclosing();
             let message = match owner.as_deref() {
-                Some(k) if STEP_KINDS.contains(&k) => format!("missing field `{field}` in `{k}` step"),
+                Some(k) if STEP_KINDS.contains(&k) => {
+                    format!("missing field `{field}` in `{k}` step")
+                }
                 Some(k) => format!("missing field `{field}` in `{k}`"),
                 None => format!("missing field `{field}` in the flow"),
             };
@@ -135,19 +164,30 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
         YamlError::Unexpected { expected, .. } => {
             let at_top = loc.is_some_and(|l| l.line == 1 && l.col == 1) || key_of_value().is_none();
             if at_top && expected.contains("mapping") {
-                let found = if source.trim_start().starts_with('-') { "a list" } else { "a single value" };
-                return at(Diagnostic::new(file, format!("a flow file must be a mapping, not {found}")), span_len)
-                    .hint("start with `id: …`, `title: …` and `steps:`; see docs/flow-format.md");
+                let found = if source.trim_start().starts_with('-') {
+                    "a list"
+                } else {
+                    "a single value"
+                };
+                return at(
+                    Diagnostic::new(file, format!("a flow file must be a mapping, not {found}")),
+                    span_len,
+                )
+                .hint("start with `id: …`, `title: …` and `steps:`; see docs/flow-format.md");
             }
             let what = expected_words(expected);
             match key_of_value() {
-                Some(k) if STEP_KINDS.contains(&k.as_str()) => {
-                    at(Diagnostic::new(file, format!("`{k}` takes {what}")), span_len)
-                        .label(format!("expected {what}"))
-                        .hint(step_example(&k))
-                }
-                Some(k) => at(Diagnostic::new(file, format!("`{k}` must be {what}")), span_len)
-                    .label(format!("expected {what}")),
+                Some(k) if STEP_KINDS.contains(&k.as_str()) => at(
+                    Diagnostic::new(file, format!("`{k}` takes {what}")),
+                    span_len,
+                )
+                .label(format!("expected {what}"))
+                .hint(step_example(&k)),
+                Some(k) => at(
+                    Diagnostic::new(file, format!("`{k}` must be {what}")),
+                    span_len,
+                )
+                .label(format!("expected {what}")),
                 None => at(Diagnostic::new(file, format!("expected {what}")), span_len),
             }
         }
@@ -161,11 +201,21 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
             let len = loc.map_or(1, |l| super::diagnostic::token_len(source, l));
             at(Diagnostic::new(file, message), len).label(format!("expected {what}"))
         }
-        YamlError::SerdeInvalidType { unexpected, expected, .. }
-        | YamlError::SerdeInvalidValue { unexpected, expected, .. } => {
+        YamlError::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        }
+        | YamlError::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => {
             let key = key_of_value();
             let message = match &key {
-                Some(k) => format!("invalid value for `{k}`: expected {expected}, found {unexpected}"),
+                Some(k) => {
+                    format!("invalid value for `{k}`: expected {expected}, found {unexpected}")
+                }
                 None => format!("invalid value: expected {expected}, found {unexpected}"),
             };
             let len = loc.map_or(1, |l| super::diagnostic::token_len(source, l));
@@ -177,39 +227,50 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
                 Some(k) => format!("`{k}` has no value"),
                 None => "missing value".to_string(),
             };
-            at(Diagnostic::new(file, message), 1).hint("write a value after the colon, or remove the key")
+            at(Diagnostic::new(file, message), 1)
+                .hint("write a value after the colon, or remove the key")
         }
         YamlError::ExpectedMappingEndAfterEnumVariantValue { .. } => {
             let len = loc.and_then(|l| text.rest_at(l)).map_or(1, |r| {
-                r.split(':').next().map_or(1, |k| k.trim_end().chars().count())
+                r.split(':')
+                    .next()
+                    .map_or(1, |k| k.trim_end().chars().count())
             });
             at(Diagnostic::new(file, "a step has exactly one key, its kind"), len)
                 .label("a second key in the same step")
                 .hint("start a new step with `- `, or move this option inside the step's value (`- click: { css: …, timeout: 5s }`)")
         }
         YamlError::ExpectedStringKeyForExternallyTaggedEnum { .. }
-        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
-            at(Diagnostic::new(file, "a step must be a one-key mapping such as `- click: { … }`"), span_len)
-                .hint(format!("steps are: {}", STEP_KINDS.join(", ")))
-        }
+        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => at(
+            Diagnostic::new(
+                file,
+                "a step must be a one-key mapping such as `- click: { … }`",
+            ),
+            span_len,
+        )
+        .hint(format!("steps are: {}", STEP_KINDS.join(", "))),
         YamlError::DuplicateMappingKey { key, .. } => {
             let name = key.as_deref().unwrap_or("?");
-            at(Diagnostic::new(file, format!("duplicate key `{name}`")), word_len(name))
-                .label("written twice in this mapping")
-                .hint("a key can appear once per mapping; to run a step twice, add a second `- ` item")
+            at(
+                Diagnostic::new(file, format!("duplicate key `{name}`")),
+                word_len(name),
+            )
+            .label("written twice in this mapping")
+            .hint("a key can appear once per mapping; to run a step twice, add a second `- ` item")
         }
         YamlError::MultipleDocuments { .. } => {
             // Point at the `---` that starts the second document, not at its first key.
             let marker = loc.and_then(|l| {
-                (1..=l.line).rev().find(|n| text.line(*n).is_some_and(|t| t.starts_with("---")))
+                (1..=l.line)
+                    .rev()
+                    .find(|n| text.line(*n).is_some_and(|t| t.starts_with("---")))
             });
             let d = Diagnostic::new(file, "more than one YAML document in a flow file");
             let d = match marker {
                 Some(line) => d.at(Loc { line, col: 1 }, 3),
                 None => at(d, 1),
             };
-            d
-                .label("a second document starts here")
+            d.label("a second document starts here")
                 .hint("one flow per file: move what follows `---` into a file of its own")
         }
         YamlError::Eof { .. } => at(Diagnostic::new(file, "unexpected end of file"), 1)
@@ -225,9 +286,15 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
         other => {
             let message = message_text(other);
             let syntax = matches!(other, YamlError::ExternalMessage { .. });
-            let message = if syntax { format!("yaml syntax error: {message}") } else { message };
-            at(Diagnostic::new(file, message), span_len.max(1))
-                .maybe_hint(syntax.then(|| "check the indentation and quoting here (tabs are not allowed for indentation)".to_string()))
+            let message = if syntax {
+                format!("yaml syntax error: {message}")
+            } else {
+                message
+            };
+            at(Diagnostic::new(file, message), span_len.max(1)).maybe_hint(syntax.then(|| {
+                "check the indentation and quoting here (tabs are not allowed for indentation)"
+                    .to_string()
+            }))
         }
     }
 }
@@ -284,7 +351,9 @@ fn scalar_words(ty: &str) -> &'static str {
 
 fn missing_field_hint(field: &str) -> String {
     match field {
-        "id" => "add `id: my-flow` (lowercase words joined by `-`), unique in the suite".to_string(),
+        "id" => {
+            "add `id: my-flow` (lowercase words joined by `-`), unique in the suite".to_string()
+        }
         "title" => "add `title: …`, the name shown in reports".to_string(),
         "steps" => "add `steps:` followed by a list of steps (`- goto: /login`)".to_string(),
         "value" => "add `value: …`, the text to type".to_string(),
@@ -335,7 +404,13 @@ mod tests {
 
     fn head(src: &str) -> String {
         let d = err(src);
-        format!("{} @{:?}+{} | {}", d.message, d.loc.map(|l| (l.line, l.col)), d.len, d.hint.unwrap_or_default())
+        format!(
+            "{} @{:?}+{} | {}",
+            d.message,
+            d.loc.map(|l| (l.line, l.col)),
+            d.len,
+            d.hint.unwrap_or_default()
+        )
     }
 
     #[test]
@@ -343,7 +418,11 @@ mod tests {
         for kind in STEP_KINDS {
             let src = format!("id: a\ntitle: t\nsteps:\n  - {kind}: 1\n");
             let d = err(&src);
-            assert!(!d.message.starts_with("unknown step"), "{kind}: {}", d.message);
+            assert!(
+                !d.message.starts_with("unknown step"),
+                "{kind}: {}",
+                d.message
+            );
         }
     }
 
@@ -353,7 +432,11 @@ mod tests {
         assert_eq!(d.message, "unknown step `clik`");
         assert_eq!(d.loc, Some(Loc { line: 4, col: 5 }));
         assert_eq!(d.len, 4);
-        assert!(d.hint.as_deref().unwrap().starts_with("did you mean `click`? steps are: goto, click,"));
+        assert!(d
+            .hint
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `click`? steps are: goto, click,"));
     }
 
     #[test]
@@ -361,17 +444,29 @@ mod tests {
         let h = head("id: a\ntitle: t\nsteps:\n  - click: { rol: button, name: Send code }\n");
         assert!(h.starts_with("unknown field `rol` in `click` step @Some((4, 14))+3 | did you mean `role`? `click` takes: role,"), "{h}");
         let h = head("id: a\ntitle: t\nsteps: []\ntilte: x\n");
-        assert!(h.starts_with("unknown field `tilte` in the flow @Some((4, 1))+5 | did you mean `title`?"), "{h}");
+        assert!(
+            h.starts_with(
+                "unknown field `tilte` in the flow @Some((4, 1))+5 | did you mean `title`?"
+            ),
+            "{h}"
+        );
         let h = head("id: a\ntitle: t\nclick: x\nsteps: []\n");
         assert!(h.contains("put it in the list under `steps:`"), "{h}");
-        let h = head("id: a\ntitle: t\nsteps:\n  - click:\n      css: x\n      within: { rol: x }\n");
-        assert!(h.starts_with("unknown field `rol` in `within` @Some((6, 17))"), "{h}");
+        let h =
+            head("id: a\ntitle: t\nsteps:\n  - click:\n      css: x\n      within: { rol: x }\n");
+        assert!(
+            h.starts_with("unknown field `rol` in `within` @Some((6, 17))"),
+            "{h}"
+        );
     }
 
     #[test]
     fn missing_fields() {
         let h = head("id: a\ntitle: t\nsteps:\n  - fill: { label: x }\n");
-        assert!(h.starts_with("missing field `value` in `fill` step @Some((4, 13))"), "{h}");
+        assert!(
+            h.starts_with("missing field `value` in `fill` step @Some((4, 13))"),
+            "{h}"
+        );
         let h = head("title: t\nsteps: []\n");
         assert!(h.starts_with("missing field `id` in the flow @None"), "{h}");
     }
@@ -380,14 +475,20 @@ mod tests {
     fn shapes_and_values() {
         assert!(head("- a\n").starts_with("a flow file must be a mapping, not a list"));
         assert!(head("hello\n").starts_with("a flow file must be a mapping, not a single value"));
-        assert!(head("id: a\ntitle: t\nsteps: foo\n").starts_with("`steps` must be a list @Some((3, 8))"));
-        assert!(head("id: a\ntitle: t\nsteps:\n  - click: x\n").starts_with("`click` takes a mapping"));
+        assert!(head("id: a\ntitle: t\nsteps: foo\n")
+            .starts_with("`steps` must be a list @Some((3, 8))"));
+        assert!(
+            head("id: a\ntitle: t\nsteps:\n  - click: x\n").starts_with("`click` takes a mapping")
+        );
         let h = head("id: a\ntitle: t\nsession: old\nsteps: []\n");
         assert!(h.starts_with("unknown value `old` for `session` @Some((3, 10))+3 | expected one of: shared, fresh"), "{h}");
         let h = head("id: a\ntitle: t\nsteps:\n  - mail: { to: x, after_step: -1 }\n");
         assert!(h.starts_with("invalid value for `after_step`: expected a whole number (0 or more) @Some((4, 32))+2"), "{h}");
         let h = head("id: a\ntitle: t\nsteps:\n  - goto: /a\n    click: {css: x}\n");
-        assert!(h.starts_with("a step has exactly one key, its kind @Some((5, 5))+5"), "{h}");
+        assert!(
+            h.starts_with("a step has exactly one key, its kind @Some((5, 5))+5"),
+            "{h}"
+        );
         let h = head("id: a\ntitle: t\nsteps:\n  - screenshot: { nam: x }\n");
         assert!(h.starts_with("invalid `screenshot` step"), "{h}");
         let h = head("id: a\nid: b\ntitle: t\nsteps: []\n");
@@ -400,7 +501,10 @@ mod tests {
         assert_eq!((d.message.as_str(), d.loc), ("empty flow file", None));
         assert_eq!(err("# nothing\n---\n").message, "empty flow file");
         let h = head("id: a\ntitle: t\nsteps: []\n---\nid: b\n");
-        assert!(h.starts_with("more than one YAML document in a flow file @Some((4, 1))"), "{h}");
+        assert!(
+            h.starts_with("more than one YAML document in a flow file @Some((4, 1))"),
+            "{h}"
+        );
         let h = head("id: a\ntitle: t\nsteps:\n  - goto: \"/a\n");
         assert!(h.starts_with("yaml syntax error: "), "{h}");
         let h = head("id: a\ntitle: t\nsteps:\n\t- goto: /a\n");

@@ -96,7 +96,9 @@ pub fn is_aria_role(role: &str) -> bool {
 pub fn role_for_alias(word: &str) -> Option<&'static str> {
     Some(match word.to_ascii_lowercase().as_str() {
         "a" | "anchor" | "hyperlink" => "link",
-        "input" | "text" | "textarea" | "textfield" | "field" | "text_field" | "text-field" => "textbox",
+        "input" | "text" | "textarea" | "textfield" | "field" | "text_field" | "text-field" => {
+            "textbox"
+        }
         "image" | "picture" | "icon" => "img",
         "select" | "dropdown" | "drop-down" | "combo" => "combobox",
         "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "title" | "header" => "heading",

@@ -10,8 +10,14 @@ pub const SCHEMA_ID: &str = "urn:flows:flow-file";
 /// is stable: the same types always give the same text.
 pub fn schema_json() -> String {
     let mut schema = schemars::schema_for!(FlowFile);
-    schema.insert("$id".to_string(), serde_json::Value::String(SCHEMA_ID.to_string()));
-    schema.insert("title".to_string(), serde_json::Value::String("flows: flow file".to_string()));
+    schema.insert(
+        "$id".to_string(),
+        serde_json::Value::String(SCHEMA_ID.to_string()),
+    );
+    schema.insert(
+        "title".to_string(),
+        serde_json::Value::String("flows: flow file".to_string()),
+    );
     let value = sort_keys(schema.to_value());
     let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
     out.push('\n');
@@ -25,9 +31,16 @@ fn sort_keys(value: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(map) => {
             let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
         }
-        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sort_keys).collect()),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sort_keys).collect())
+        }
         other => other,
     }
 }
@@ -43,7 +56,11 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&a).unwrap();
         assert_eq!(v["$id"], SCHEMA_ID);
         assert_eq!(v["title"], "flows: flow file");
-        assert!(v["required"].as_array().unwrap().iter().any(|r| r == "steps"));
+        assert!(v["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "steps"));
         assert!(a.contains("\"wait_for\""));
         assert!(a.contains("^([0-9]+(ms|s|m|h))+$"));
     }

@@ -58,7 +58,9 @@ pub fn did_you_mean_prefix<'a, I>(word: &str, candidates: I) -> String
 where
     I: IntoIterator<Item = &'a str>,
 {
-    did_you_mean(word, candidates).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default()
+    did_you_mean(word, candidates)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -67,13 +69,18 @@ mod tests {
 
     #[test]
     fn typos() {
-        let steps = ["goto", "click", "fill", "select", "check", "expect", "wait_for"];
+        let steps = [
+            "goto", "click", "fill", "select", "check", "expect", "wait_for",
+        ];
         assert_eq!(did_you_mean("clik", steps), Some("click"));
         assert_eq!(did_you_mean("Click", steps), Some("click"));
         assert_eq!(did_you_mean("waitfor", steps), Some("wait_for"));
         assert_eq!(did_you_mean("expcet", steps), Some("expect"));
         assert_eq!(did_you_mean("navigate", steps), None);
-        assert_eq!(did_you_mean("requestr", ["requester", "head", "collaborator"]), Some("requester"));
+        assert_eq!(
+            did_you_mean("requestr", ["requester", "head", "collaborator"]),
+            Some("requester")
+        );
         assert_eq!(did_you_mean("pass", ["password", "user"]), Some("password"));
     }
 

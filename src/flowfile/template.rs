@@ -57,10 +57,16 @@ pub struct Resolved {
 
 impl Resolved {
     pub fn plain(value: impl Into<String>) -> Self {
-        Resolved { value: value.into(), secret: false }
+        Resolved {
+            value: value.into(),
+            secret: false,
+        }
     }
     pub fn secret(value: impl Into<String>) -> Self {
-        Resolved { value: value.into(), secret: true }
+        Resolved {
+            value: value.into(),
+            secret: true,
+        }
     }
 }
 
@@ -101,12 +107,17 @@ pub fn has_template(s: &str) -> bool {
 /// Whether `name` is a valid (dotted) variable name.
 pub fn is_var_name(name: &str) -> bool {
     let mut segments = name.split('.');
-    let Some(first) = segments.next() else { return false };
+    let Some(first) = segments.next() else {
+        return false;
+    };
     let mut chars = first.chars();
-    let head_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let head_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     head_ok
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && segments.all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        && segments
+            .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 const LITERAL_HINT: &str = "to write `{{` as text, use `{{ \"{{\" }}`";
@@ -142,7 +153,9 @@ impl Template {
                     offset: open,
                     len: 2,
                     message: "unclosed `{{`".to_string(),
-                    hint: Some(format!("close it with `}}}}`, e.g. `{{{{ run.id }}}}`; {LITERAL_HINT}")),
+                    hint: Some(format!(
+                        "close it with `}}}}`, e.g. `{{{{ run.id }}}}`; {LITERAL_HINT}"
+                    )),
                 });
             };
             let close = inner_start + close_rel;
@@ -153,7 +166,9 @@ impl Template {
                     offset: open,
                     len: close + 2 - open,
                     message: "empty `{{ }}`".to_string(),
-                    hint: Some(format!("write a variable name inside, e.g. `{{{{ run.id }}}}`; {LITERAL_HINT}")),
+                    hint: Some(format!(
+                        "write a variable name inside, e.g. `{{{{ run.id }}}}`; {LITERAL_HINT}"
+                    )),
                 });
             }
             let name_offset = inner_start + (inner.len() - inner.trim_start().len());
@@ -161,7 +176,8 @@ impl Template {
                 let hint = if name.contains("{{") {
                     format!("a `{{{{` is not closed before this one; {LITERAL_HINT}")
                 } else if name.contains('|') || name.contains('(') {
-                    "templates hold a variable name only; filters and calls are not supported".to_string()
+                    "templates hold a variable name only; filters and calls are not supported"
+                        .to_string()
                 } else {
                     "a name is letters, digits and `_`, in parts joined by `.` (e.g. `users.head.email`)"
                         .to_string()
@@ -176,7 +192,10 @@ impl Template {
             if !lit.is_empty() {
                 parts.push(Part::Lit(std::mem::take(&mut lit)));
             }
-            parts.push(Part::Var(VarRef { name: name.to_string(), offset: name_offset }));
+            parts.push(Part::Var(VarRef {
+                name: name.to_string(),
+                offset: name_offset,
+            }));
             rest_start = close + 2;
         }
         lit.push_str(&text[rest_start..]);
@@ -216,7 +235,10 @@ impl Template {
     }
 
     /// Substitutes every variable; secrets show as [`REDACTED`] in `redacted`.
-    pub fn render(&self, resolve: &dyn Fn(&str) -> Option<Resolved>) -> Result<Rendered, UnknownVariable> {
+    pub fn render(
+        &self,
+        resolve: &dyn Fn(&str) -> Option<Resolved>,
+    ) -> Result<Rendered, UnknownVariable> {
         let mut value = String::new();
         let mut redacted = String::new();
         let mut has_secret = false;
@@ -227,8 +249,10 @@ impl Template {
                     redacted.push_str(s);
                 }
                 Part::Var(v) => {
-                    let r = resolve(&v.name)
-                        .ok_or_else(|| UnknownVariable { name: v.name.clone(), offset: v.offset })?;
+                    let r = resolve(&v.name).ok_or_else(|| UnknownVariable {
+                        name: v.name.clone(),
+                        offset: v.offset,
+                    })?;
                     value.push_str(&r.value);
                     if r.secret {
                         has_secret = true;
@@ -239,7 +263,11 @@ impl Template {
                 }
             }
         }
-        Ok(Rendered { value, redacted, has_secret })
+        Ok(Rendered {
+            value,
+            redacted,
+            has_secret,
+        })
     }
 }
 
@@ -384,11 +412,18 @@ pub fn render_json(
     }
     let mut has_secret = false;
     let (value, redacted) = walk(value, resolve, &mut has_secret)?;
-    Ok(RenderedJson { value, redacted, has_secret })
+    Ok(RenderedJson {
+        value,
+        redacted,
+        has_secret,
+    })
 }
 
 /// Parses and renders `text` in one go.
-pub fn render_str(text: &str, resolve: &dyn Fn(&str) -> Option<Resolved>) -> Result<Rendered, RenderError> {
+pub fn render_str(
+    text: &str,
+    resolve: &dyn Fn(&str) -> Option<Resolved>,
+) -> Result<Rendered, RenderError> {
     Ok(Template::parse(text)?.render(resolve)?)
 }
 
@@ -397,7 +432,11 @@ mod tests {
     use super::*;
 
     fn names(t: &str) -> Vec<String> {
-        Template::parse(t).unwrap().var_names().map(str::to_string).collect()
+        Template::parse(t)
+            .unwrap()
+            .var_names()
+            .map(str::to_string)
+            .collect()
     }
 
     fn resolver(name: &str) -> Option<Resolved> {
@@ -413,7 +452,10 @@ mod tests {
     fn parses_names_and_offsets() {
         assert_eq!(names("plain"), Vec::<String>::new());
         assert_eq!(names("{{run.id}}"), ["run.id"]);
-        assert_eq!(names("a {{ users.head.email }} b {{ code }}"), ["users.head.email", "code"]);
+        assert_eq!(
+            names("a {{ users.head.email }} b {{ code }}"),
+            ["users.head.email", "code"]
+        );
         let t = Template::parse("ab {{  x_1 }}").unwrap();
         assert_eq!(t.vars().next().unwrap().offset, 7);
         assert_eq!(t.parts()[0], Part::Lit("ab ".into()));
@@ -434,11 +476,20 @@ mod tests {
     #[test]
     fn errors_point_at_the_problem() {
         let e = Template::parse("ab {{ x").unwrap_err();
-        assert_eq!((e.offset, e.len, e.message.as_str()), (3, 2, "unclosed `{{`"));
+        assert_eq!(
+            (e.offset, e.len, e.message.as_str()),
+            (3, 2, "unclosed `{{`")
+        );
         let e = Template::parse("{{ }}").unwrap_err();
-        assert_eq!((e.offset, e.len, e.message.as_str()), (0, 5, "empty `{{ }}`"));
+        assert_eq!(
+            (e.offset, e.len, e.message.as_str()),
+            (0, 5, "empty `{{ }}`")
+        );
         let e = Template::parse("x{{ a-b }}").unwrap_err();
-        assert_eq!((e.offset, e.len, e.message.as_str()), (4, 3, "`a-b` is not a variable name"));
+        assert_eq!(
+            (e.offset, e.len, e.message.as_str()),
+            (4, 3, "`a-b` is not a variable name")
+        );
         let e = Template::parse("{{ 1a }}").unwrap_err();
         assert_eq!(e.offset, 3);
         let e = Template::parse("{{ a. }}").unwrap_err();
@@ -462,8 +513,17 @@ mod tests {
         assert!(r.has_secret);
         let r = render_str("no vars", &resolver).unwrap();
         assert!(!r.has_secret);
-        let e = Template::parse("x {{ nope }}").unwrap().render(&resolver).unwrap_err();
-        assert_eq!(e, UnknownVariable { name: "nope".into(), offset: 5 });
+        let e = Template::parse("x {{ nope }}")
+            .unwrap()
+            .render(&resolver)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            UnknownVariable {
+                name: "nope".into(),
+                offset: 5
+            }
+        );
         assert_eq!(e.to_string(), "unknown variable `nope`");
     }
 
@@ -471,17 +531,30 @@ mod tests {
     fn renders_json_strings() {
         let v = serde_json::json!({"to": "{{ users.head.email }}", "n": [1, "{{ code }}", {"k": "x"}], "t": true});
         let r = render_json(&v, &resolver).unwrap();
-        assert_eq!(r.value, serde_json::json!({"to": "head@example.test", "n": [1, "123456", {"k": "x"}], "t": true}));
+        assert_eq!(
+            r.value,
+            serde_json::json!({"to": "head@example.test", "n": [1, "123456", {"k": "x"}], "t": true})
+        );
         assert_eq!(r.redacted["n"][1], "[redacted]");
         assert!(r.has_secret);
         let mut strings = json_strings(&v);
         strings.sort();
         assert_eq!(
             strings,
-            vec![("/n/1".to_string(), "{{ code }}"), ("/n/2/k".to_string(), "x"), ("/to".to_string(), "{{ users.head.email }}")]
+            vec![
+                ("/n/1".to_string(), "{{ code }}"),
+                ("/n/2/k".to_string(), "x"),
+                ("/to".to_string(), "{{ users.head.email }}")
+            ]
         );
-        assert!(matches!(render_json(&serde_json::json!(["{{ x"]), &resolver), Err(RenderError::Syntax(_))));
-        assert!(matches!(render_json(&serde_json::json!(["{{ x }}"]), &resolver), Err(RenderError::Unknown(_))));
+        assert!(matches!(
+            render_json(&serde_json::json!(["{{ x"]), &resolver),
+            Err(RenderError::Syntax(_))
+        ));
+        assert!(matches!(
+            render_json(&serde_json::json!(["{{ x }}"]), &resolver),
+            Err(RenderError::Unknown(_))
+        ));
     }
 
     #[test]

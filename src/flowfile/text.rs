@@ -44,7 +44,10 @@ impl TextPattern {
         match split_regex_literal(s) {
             RegexLiteral::Regex { source, flags } => {
                 compile_regex(source, flags).map_err(|e| format!("invalid regex `{s}`: {e}"))?;
-                Ok(TextPattern::Regex { source: source.to_string(), flags: flags.to_string() })
+                Ok(TextPattern::Regex {
+                    source: source.to_string(),
+                    flags: flags.to_string(),
+                })
             }
             RegexLiteral::BadFlag { flag } => Err(format!(
                 "unsupported regex flag `{flag}` in `{s}`; flags are i, m, s and u"
@@ -61,9 +64,9 @@ impl TextPattern {
         match self {
             TextPattern::Substring(p) => text.to_lowercase().contains(&p.to_lowercase()),
             TextPattern::Exact(p) => text == *p,
-            TextPattern::Regex { source, flags } => {
-                compile_regex(source, flags).map(|re| re.is_match(&text)).unwrap_or(false)
-            }
+            TextPattern::Regex { source, flags } => compile_regex(source, flags)
+                .map(|re| re.is_match(&text))
+                .unwrap_or(false),
         }
     }
 
@@ -114,8 +117,12 @@ pub enum RegexLiteral<'a> {
 /// Splits `/source/flags`. A value is a regex when it starts with `/`, has another `/` later,
 /// and everything after the last `/` is flags among `imsu`.
 pub fn split_regex_literal(s: &str) -> RegexLiteral<'_> {
-    let Some(body) = s.strip_prefix('/') else { return RegexLiteral::NotRegex };
-    let Some(last) = body.rfind('/') else { return RegexLiteral::NotRegex };
+    let Some(body) = s.strip_prefix('/') else {
+        return RegexLiteral::NotRegex;
+    };
+    let Some(last) = body.rfind('/') else {
+        return RegexLiteral::NotRegex;
+    };
     let (source, flags) = (&body[..last], &body[last + 1..]);
     if flags.chars().all(|c| REGEX_FLAGS.contains(c)) && !has_repeat(flags) {
         if source.is_empty() {
@@ -160,11 +167,18 @@ pub fn compile_regex(source: &str, flags: &str) -> Result<Regex, RegexError> {
         let (message, span) = match &e {
             regex_syntax::Error::Parse(e) => (e.kind().to_string(), *e.span()),
             regex_syntax::Error::Translate(e) => (e.kind().to_string(), *e.span()),
-            other => (other.to_string(), regex_syntax::ast::Span::splat(regex_syntax::ast::Position::new(0, 1, 1))),
+            other => (
+                other.to_string(),
+                regex_syntax::ast::Span::splat(regex_syntax::ast::Position::new(0, 1, 1)),
+            ),
         };
         let offset = span.start.offset.min(source.len());
         let len = span.end.offset.saturating_sub(span.start.offset).max(1);
-        return Err(RegexError { message: first_line_lower(&message), offset: Some(offset), len });
+        return Err(RegexError {
+            message: first_line_lower(&message),
+            offset: Some(offset),
+            len,
+        });
     }
     regex::RegexBuilder::new(source)
         .case_insensitive(flags.contains('i'))
@@ -247,7 +261,13 @@ mod tests {
     #[test]
     fn regex_literals() {
         let pat = p("/closed|resolved/i");
-        assert_eq!(pat, TextPattern::Regex { source: "closed|resolved".into(), flags: "i".into() });
+        assert_eq!(
+            pat,
+            TextPattern::Regex {
+                source: "closed|resolved".into(),
+                flags: "i".into()
+            }
+        );
         assert!(pat.matches("Status: RESOLVED"));
         assert!(!pat.matches("open"));
         assert_eq!(pat.to_string(), "/closed|resolved/i");
@@ -263,9 +283,18 @@ mod tests {
     #[test]
     fn paths_are_not_regexes() {
         assert_eq!(p("/login"), TextPattern::Substring("/login".into()));
-        assert_eq!(p("/tickets/new"), TextPattern::Substring("/tickets/new".into()));
+        assert_eq!(
+            p("/tickets/new"),
+            TextPattern::Substring("/tickets/new".into())
+        );
         assert_eq!(p("/"), TextPattern::Substring("/".into()));
-        assert_eq!(split_regex_literal("/d/ms"), RegexLiteral::Regex { source: "d", flags: "ms" });
+        assert_eq!(
+            split_regex_literal("/d/ms"),
+            RegexLiteral::Regex {
+                source: "d",
+                flags: "ms"
+            }
+        );
     }
 
     #[test]
@@ -276,7 +305,10 @@ mod tests {
         assert!(e.contains("unsupported regex flag `g`"), "{e}");
         assert!(TextPattern::parse("//", false).is_err());
         let e = compile_regex("ab[c", "").unwrap_err();
-        assert_eq!((e.offset, e.message.as_str()), (Some(2), "unclosed character class"));
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (Some(2), "unclosed character class")
+        );
         let e = compile_regex("a(?=b)", "").unwrap_err();
         assert!(e.message.contains("look-around"), "{}", e.message);
         assert!(compile_regex(r"\p{Greekk}", "").is_err());
@@ -284,7 +316,10 @@ mod tests {
 
     #[test]
     fn js_shape() {
-        assert_eq!(p("Save").to_js(), serde_json::json!({"kind": "substring", "value": "Save"}));
+        assert_eq!(
+            p("Save").to_js(),
+            serde_json::json!({"kind": "substring", "value": "Save"})
+        );
         assert_eq!(
             TextPattern::parse("Save", true).unwrap().to_js(),
             serde_json::json!({"kind": "exact", "value": "Save"})
