@@ -40,7 +40,7 @@ test.describe.serial('ticket lifecycle', () => {
 
     test('05 upload attachment', async ({ page }, testInfo) => {
       await page.goto(`/tickets/${ticket}`);
-      await page.getByLabel('Attachment').setInputFiles(path.join(filesDir, 'error-log.txt'));
+      await page.getByLabel('Attachment', { exact: true }).setInputFiles(path.join(filesDir, 'error-log.txt'));
       await page.getByRole('button', { name: 'Upload' }).click();
       const link = page.getByRole('link', { name: 'error-log.txt' });
       await expect(link).toBeVisible();
@@ -185,7 +185,10 @@ test.describe.serial('ticket lifecycle', () => {
         await expect(page.getByTestId('unread-count')).toHaveText(/^[1-9][0-9]*$/);
         await page.getByTestId('notification-bell').click();
         await expect(page.getByRole('heading', { name: 'Notifications' })).toBeVisible();
-        await expect(page.getByText(reply)).toBeVisible();
+        // The list shows who did what ("Harper Head replied to ticket #1001"), not the reply's body.
+        await expect(
+          page.getByRole('list', { name: 'Notification list' }).getByRole('link', { name: `${users.head.name} replied to ticket #${ticket}` }),
+        ).toBeVisible();
         await page.getByRole('button', { name: 'Mark all as read' }).click();
         await expect(page.getByTestId('unread-count')).toHaveText('0');
       } finally {
