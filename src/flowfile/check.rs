@@ -585,23 +585,8 @@ struct StrUse {
 
 impl StrUse {
     fn loc_of(&self, text: &SourceText<'_>, offset: usize) -> Loc {
-        match self.value_loc {
-            Some(l) => text.loc_in_value(l, &self.text, offset),
-            None => {
-                // Search for the `{{ … name` in the step's lines.
-                let before = &self.text[..offset];
-                let open = before.rfind("{{").unwrap_or(0);
-                let needle = &self.text[open..];
-                let needle = needle.lines().next().unwrap_or(needle);
-                match text.find(self.fallback, self.last_line, needle) {
-                    Some(l) => Loc {
-                        line: l.line,
-                        col: l.col + count(&self.text[open..offset]),
-                    },
-                    None => self.fallback,
-                }
-            }
-        }
+        let base = self.value_loc.unwrap_or(self.fallback);
+        text.loc_in_value_within(base, &self.text, offset, self.last_line)
     }
 }
 
@@ -685,29 +670,29 @@ impl<'a> FlowChecker<'a> {
         value_len_in(&self.text, self.source, loc, value)
     }
 
-    /// Where a value without a usable span is: found in the step's lines, else the step.
-    fn fix_loc(&self, step: usize, sp: &Sp<String>) -> Loc {
+    /// Where a value without a usable span is: found in the step's lines, if it is written
+    /// there as is (`None` otherwise; callers then search for the part they point at).
+    fn fix_loc(&self, step: usize, sp: &Sp<String>) -> Option<Loc> {
         if sp.loc.line > 0 {
-            return sp.loc;
+            return Some(sp.loc);
         }
         let start = self.flow.steps[step].loc;
-        if !sp.value.is_empty() && !sp.value.contains('\n') {
-            if let Some(l) = self.text.find(start, self.step_end[step], &sp.value) {
-                // Include an opening quote, as serde-saphyr's spans do.
-                let before = self
-                    .text
-                    .line(l.line)
-                    .and_then(|line| line.chars().nth(l.col as usize - 2));
-                return match before {
-                    Some('"' | '\'') if l.col > 1 => Loc {
-                        line: l.line,
-                        col: l.col - 1,
-                    },
-                    _ => l,
-                };
-            }
+        if sp.value.is_empty() || sp.value.contains('\n') {
+            return None;
         }
-        start
+        let l = self.text.find(start, self.step_end[step], &sp.value)?;
+        // Include an opening quote, as serde-saphyr's spans do.
+        let before = self
+            .text
+            .line(l.line)
+            .and_then(|line| line.chars().nth((l.col as usize).checked_sub(2)?));
+        Some(match before {
+            Some('"' | '\'') => Loc {
+                line: l.line,
+                col: l.col - 1,
+            },
+            _ => l,
+        })
     }
 
     /// Where `key:` is written in the step (for values without spans), else the step.
@@ -788,7 +773,7 @@ impl<'a> FlowChecker<'a> {
             Step::Goto(g) => {
                 let url = g.url();
                 let loc = self.fix_loc(i, url);
-                self.string(i, &url.value, Some(loc), Kind::NonEmpty, "url");
+                self.string(i, &url.value, loc, Kind::NonEmpty, "url");
                 self.browser(i, g.as_user());
             }
             Step::Click(s) => {
@@ -981,7 +966,7 @@ impl<'a> FlowChecker<'a> {
     /// A string value with a span.
     fn sp_string(&mut self, step: usize, s: &Sp<String>, kind: Kind, what: &str) {
         let loc = self.fix_loc(step, s);
-        self.string(step, &s.value, Some(loc), kind, what);
+        self.string(step, &s.value, loc, kind, what);
     }
 
     /// Checks one string value: template syntax, then (without templates) its own syntax.
@@ -1019,10 +1004,12 @@ impl<'a> FlowChecker<'a> {
                     self.check_string_syntax(&literal, loc.unwrap_or(fallback), None, kind, what);
                 }
                 Err(e) => {
-                    let at = match loc {
-                        Some(l) => self.text.loc_in_value(l, value, e.offset),
-                        None => fallback,
-                    };
+                    let at = self.text.loc_in_value_within(
+                        loc.unwrap_or(fallback),
+                        value,
+                        e.offset,
+                        last_line,
+                    );
                     let len = value
                         .get(e.offset..e.offset + e.len)
                         .map_or(1, |s| s.chars().count());
@@ -1099,7 +1086,12 @@ impl<'a> FlowChecker<'a> {
                     let mut hint =
                         "the syntax is Rust's `regex` crate (no look-around or backreferences)"
                             .to_string();
-                    if value.starts_with('/') && value.len() > 1 && value.ends_with('/') {
+                    let inner = value.get(1..value.len().saturating_sub(1)).unwrap_or("");
+                    if value.starts_with('/')
+                        && value.len() > 2
+                        && value.ends_with('/')
+                        && compile_regex(inner, "").is_ok()
+                    {
                         hint = format!(
                             "`{what}` is a plain regex, without slashes: write `{}`",
                             &value[1..value.len() - 1]
@@ -1220,10 +1212,18 @@ impl<'a> FlowChecker<'a> {
                 .unwrap_or(sp.loc);
             let d = self.error(loc, len, format!("a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has {}", names.join(" and ")));
             d.label = Some(format!("second locator kind `{second}`"));
-            d.hint = Some(format!(
-                "keep one; to search inside another element, move the other into `within: {{ {}: … }}`",
-                kinds[0].0
-            ));
+            let names_only: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+            d.hint = Some(match (names_only.as_slice(), kinds.iter().find(|(k, _)| *k != "role")) {
+                (["role", ..], Some((other @ ("text" | "label"), v))) => format!(
+                    "to match the accessible name of a `role`, use `name` instead of `{other}`: `role: {}, name: {}`",
+                    l.role.as_ref().map_or("…", |r| r.value.as_str()),
+                    v.value
+                ),
+                _ => format!(
+                    "keep one; to search inside another element, put that one in `within: {{ {}: … }}`",
+                    kinds[0].0
+                ),
+            });
         }
         if let Some(name) = &l.name {
             if l.role.is_none() {
@@ -1430,7 +1430,7 @@ impl<'a> FlowChecker<'a> {
             ScreenshotStep::Name(n) => n,
             ScreenshotStep::Options(o) => &o.name,
         };
-        let loc = self.fix_loc(i, name);
+        let loc = self.fix_loc(i, name).unwrap_or(self.flow.steps[i].loc);
         let n = name.value.as_str();
         let valid = !n.is_empty()
             && n.chars()
@@ -1682,7 +1682,11 @@ impl<'a> FlowChecker<'a> {
             };
             let d = self.error(a.loc, len, message);
             d.hint = Some(if this > 1 {
-                format!("use a number from 1 to {}", this - 1)
+                if this == 2 {
+                    "the only earlier step is step 1".to_string()
+                } else {
+                    format!("use a number from 1 to {}", this - 1)
+                }
             } else {
                 "the first step has no earlier step: remove `after_step`".to_string()
             });
@@ -1915,7 +1919,7 @@ impl VarScope<'_> {
             ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
             ["user", field] => {
                 if !matches!(*field, "email" | "name" | "key") {
-                    let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(field, ["email", "name", "key"]));
+                    let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key"]));
                     return Some((unknown(), Some(hint)));
                 }
                 self.flow.user.is_none().then(|| {
@@ -1939,7 +1943,12 @@ impl VarScope<'_> {
                         unknown(),
                         Some(format!(
                             "{}a user has `users.{key}.email` and `users.{key}.name`",
-                            did_you_mean_prefix(field, ["email", "name"])
+                            did_you_mean_prefix(
+                                name,
+                                [format!("users.{key}.email"), format!("users.{key}.name")]
+                                    .iter()
+                                    .map(String::as_str)
+                            )
                         )),
                     )
                 })

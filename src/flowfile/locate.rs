@@ -57,6 +57,12 @@ impl<'a> SourceText<'a> {
     /// scalars and the like, found by searching the following lines for the text of the
     /// value's line; else `loc` itself.
     pub fn loc_in_value(&self, loc: Loc, value: &str, offset: usize) -> Loc {
+        let lines = u32::try_from(value.matches('\n').count()).unwrap_or(0) + 3;
+        self.loc_in_value_within(loc, value, offset, loc.line.saturating_add(lines))
+    }
+
+    /// [`Self::loc_in_value`], searching no further than `last_line`.
+    pub fn loc_in_value_within(&self, loc: Loc, value: &str, offset: usize, last_line: u32) -> Loc {
         let offset = floor_char_boundary(value, offset);
         if let Some(rest) = self.rest_at(loc) {
             let inline = |start: usize, rest: &str| -> Option<Loc> {
@@ -97,31 +103,34 @@ impl<'a> SourceText<'a> {
                 return l;
             }
         }
-        // Search for the value's line of text around `offset` in the lines that follow.
+        // Search the following lines for the value's line of text around `offset`, then (for
+        // folded or escaped values, whose text differs from the source) for the `{{ … }}`
+        // around it alone.
         let line_start = value[..offset].rfind('\n').map_or(0, |i| i + 1);
         let line_end = value[offset..]
             .find('\n')
             .map_or(value.len(), |i| offset + i);
-        let fragment = value[line_start..line_end].trim_end();
-        let lead = fragment.len() - fragment.trim_start().len();
-        let fragment = fragment.trim_start();
-        if fragment.is_empty() || offset < line_start + lead {
-            return loc;
+        let mut fragments = vec![(line_start, line_end)];
+        if let (Some(open), Some(close)) = (value[..offset].rfind("{{"), value[offset..].find("}}"))
+        {
+            fragments.push((open, offset + close + 2));
         }
-        let in_fragment = offset - line_start - lead;
-        let span = u32::try_from(value.matches('\n').count()).unwrap_or(0) + 3;
-        for n in loc.line..=loc.line.saturating_add(span).min(self.line_count()) {
-            let Some(line) = self.line(n) else { break };
-            let from = if n == loc.line {
-                self.before(loc).map_or(0, str::len)
-            } else {
-                0
-            };
-            if let Some(i) = line[from..].find(fragment) {
-                let at = from + i;
-                let col =
-                    1 + count(&line[..at]) + count(&fragment[..in_fragment.min(fragment.len())]);
-                return Loc { line: n, col };
+        for (start, end) in fragments {
+            let raw = &value[start..end];
+            let lead = raw.len() - raw.trim_start().len();
+            let fragment = raw.trim();
+            if fragment.is_empty()
+                || offset < start + lead
+                || offset > start + lead + fragment.len()
+            {
+                continue;
+            }
+            let in_fragment = offset - start - lead;
+            if let Some(found) = self.find(loc, last_line.min(self.line_count()), fragment) {
+                return Loc {
+                    line: found.line,
+                    col: found.col + count(&fragment[..in_fragment]),
+                };
             }
         }
         loc
@@ -197,6 +206,11 @@ impl<'a> SourceText<'a> {
     /// The key of the mapping (or sequence) that contains the node at `loc`: `click` for the
     /// `rol` in `- click: { rol: x }`. `None` at the top level.
     pub fn enclosing_key(&self, loc: Loc) -> Option<String> {
+        self.enclosing_key_at(loc).map(|(k, _)| k)
+    }
+
+    /// [`Self::enclosing_key`] and where that key is written.
+    pub fn enclosing_key_at(&self, loc: Loc) -> Option<(String, Loc)> {
         let before = self.before(loc)?;
         // Flow style: the nearest unmatched `{` or `[` on this line.
         let mut depth = 0i32;
@@ -207,7 +221,7 @@ impl<'a> SourceText<'a> {
                 '{' | '[' => {
                     let head = before[..i].trim_end();
                     if let Some(stripped) = head.strip_suffix(':') {
-                        return last_word(stripped);
+                        return key_at(stripped, loc.line);
                     }
                     // `- { … }` or `[ { … } ]`: the key of the enclosing block.
                     let indent = leading_indent(before);
@@ -227,7 +241,7 @@ impl<'a> SourceText<'a> {
         self.block_parent(loc.line, indent)
     }
 
-    fn block_parent(&self, line: u32, indent: u32) -> Option<String> {
+    fn block_parent(&self, line: u32, indent: u32) -> Option<(String, Loc)> {
         let mut n = line;
         while n > 1 {
             n -= 1;
@@ -240,17 +254,29 @@ impl<'a> SourceText<'a> {
             if lead < indent {
                 let no_comment = strip_comment(text).trim_end();
                 if let Some(stripped) = no_comment.strip_suffix(':') {
-                    return last_word(stripped);
+                    return key_at(stripped, n);
                 }
-                if let Some((key, _)) = content.trim_start_matches("- ").split_once(':') {
-                    // `- click: { … }` on one line contains this one only in flow style.
-                    return Some(key.trim().to_string());
-                }
-                return None;
+                // `- click: { … }` on one line contains this one only in flow style.
+                let colon = text.find(':')?;
+                return key_at(&text[..colon], n);
             }
         }
         None
     }
+}
+
+/// The key that ends `head` (a line up to its colon) and its location on line `line`.
+fn key_at(head: &str, line: u32) -> Option<(String, Loc)> {
+    let key = last_word(head)?;
+    let trimmed = head.trim_end().trim_end_matches(['"', '\'']);
+    let start = trimmed.len() - key.len();
+    Some((
+        key,
+        Loc {
+            line,
+            col: 1 + count(&head[..start]),
+        },
+    ))
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -311,8 +337,8 @@ mod tests {
         assert_eq!(src.loc_in_value(loc(1, 4), "x {{ y }}", 5), loc(1, 9));
         assert_eq!(src.loc_in_value(loc(2, 4), "q {{ z }}", 5), loc(2, 10));
         assert_eq!(src.loc_in_value(loc(3, 4), "é {{ w }}", 6), loc(3, 10));
-        // An escape in a double-quoted string: the text differs, so search for the fragment.
-        assert_eq!(src.loc_in_value(loc(4, 4), "e\t{{ v }}", 5), loc(4, 4));
+        // An escape in a double-quoted string: the text differs, so the `{{ v }}` is searched.
+        assert_eq!(src.loc_in_value(loc(4, 4), "e\t{{ v }}", 5), loc(4, 11));
     }
 
     #[test]
@@ -320,6 +346,16 @@ mod tests {
         let src = SourceText::new("v: |\n  hello\n  {{ x }} there\nw: 1\n");
         let value = "hello\n{{ x }} there\n";
         assert_eq!(src.loc_in_value(loc(2, 3), value, 9), loc(3, 6));
+    }
+
+    #[test]
+    fn columns_in_folded_and_escaped_values() {
+        let src = SourceText::new("v: >-\n  folded {{ x }}\n  text\nw: \"a\\tb {{ y }}\"\n");
+        assert_eq!(
+            src.loc_in_value(loc(2, 3), "folded {{ x }} text", 10),
+            loc(2, 13)
+        );
+        assert_eq!(src.loc_in_value(loc(4, 4), "a\tb {{ y }}", 7), loc(4, 13));
     }
 
     #[test]
@@ -342,6 +378,14 @@ mod tests {
         assert_eq!(src.enclosing_key(loc(6, 7)), Some("fill".into()));
         assert_eq!(src.enclosing_key(loc(1, 1)), None);
         assert_eq!(src.enclosing_key(loc(4, 5)), Some("steps".into()));
+        assert_eq!(
+            src.enclosing_key_at(loc(3, 34)),
+            Some(("within".into(), loc(3, 22)))
+        );
+        assert_eq!(
+            src.enclosing_key_at(loc(6, 7)),
+            Some(("fill".into(), loc(4, 5)))
+        );
         assert_eq!(src.key_of_value(loc(7, 12)), Some("click".into()));
         assert_eq!(src.key_of_value(loc(1, 5)), Some("id".into()));
     }

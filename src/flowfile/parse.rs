@@ -140,7 +140,8 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
                 .hint(hint)
         }
         YamlError::SerdeMissingField { field, .. } => {
-            let owner = enclosing();
+            let owner_at = loc.and_then(|l| text.enclosing_key_at(l));
+            let owner = owner_at.as_ref().map(|(k, _)| k.clone());
             let message = match owner.as_deref() {
                 Some(k) if STEP_KINDS.contains(&k) => {
                     format!("missing field `{field}` in `{k}` step")
@@ -155,10 +156,11 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
             let d = Diagnostic::new(file, message).hint(missing_field_hint(field));
             // serde-saphyr points at a key of the mapping; for the flow itself that is some
             // unrelated top-level key, so point at the file instead.
-            if owner.is_none() {
-                d
-            } else {
-                at(d, span_len.max(1)).label(label)
+            match owner_at {
+                None => d,
+                // Point at the key of the mapping that lacks the field (`fill`), not at
+                // whichever of its keys serde-saphyr stopped on.
+                Some((key, key_loc)) => d.at(key_loc, key.chars().count()).label(label),
             }
         }
         YamlError::Unexpected { expected, .. } => {
@@ -286,15 +288,13 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
         other => {
             let message = message_text(other);
             let syntax = matches!(other, YamlError::ExternalMessage { .. });
+            let hint = syntax.then(|| syntax_hint(&message).to_string());
             let message = if syntax {
                 format!("yaml syntax error: {message}")
             } else {
                 message
             };
-            at(Diagnostic::new(file, message), span_len.max(1)).maybe_hint(syntax.then(|| {
-                "check the indentation and quoting here (tabs are not allowed for indentation)"
-                    .to_string()
-            }))
+            at(Diagnostic::new(file, message), span_len.max(1)).maybe_hint(hint)
         }
     }
 }
@@ -311,7 +311,17 @@ fn innermost(err: &YamlError) -> &YamlError {
 fn message_text(err: &YamlError) -> String {
     let formatter = DefaultMessageFormatter;
     let text: Cow<'_, str> = formatter.format_message(err);
-    let text: String = text.escape_debug().collect();
+    // Keep the text on one line and free of terminal control characters.
+    let text: String = text
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
     let text = text.strip_prefix("error: ").unwrap_or(&text).to_string();
     let mut chars = text.chars();
     match chars.next() {
@@ -319,6 +329,20 @@ fn message_text(err: &YamlError) -> String {
             c.to_lowercase().chain(text.chars().skip(1)).collect()
         }
         _ => text,
+    }
+}
+
+fn syntax_hint(message: &str) -> &'static str {
+    if message.contains("tab") {
+        "indent with spaces: YAML does not allow tabs for indentation"
+    } else if message.contains("quote") {
+        "close the quote on the same line, or quote the whole value with the other kind of quote"
+    } else if message.contains("bracket") || message.contains("brace") {
+        "close the `{ … }` or `[ … ]` on the same line, or write the mapping or list in block style"
+    } else if message.contains("indicator") || message.contains("indent") {
+        "check the indentation: items of one list, and keys of one mapping, start in the same column"
+    } else {
+        "check the indentation and quoting here"
     }
 }
 
@@ -464,7 +488,7 @@ mod tests {
     fn missing_fields() {
         let h = head("id: a\ntitle: t\nsteps:\n  - fill: { label: x }\n");
         assert!(
-            h.starts_with("missing field `value` in `fill` step @Some((4, 13))"),
+            h.starts_with("missing field `value` in `fill` step @Some((4, 5))+4"),
             "{h}"
         );
         let h = head("title: t\nsteps: []\n");

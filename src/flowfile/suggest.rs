@@ -7,7 +7,8 @@ where
 {
     let lower = word.to_lowercase();
     let mut best: Option<(usize, f64, &'a str)> = None;
-    for cand in candidates {
+    let all: Vec<&'a str> = candidates.into_iter().collect();
+    for &cand in &all {
         let cl = cand.to_lowercase();
         if cl == lower {
             return Some(cand);
@@ -27,6 +28,19 @@ where
         };
         if better {
             best = Some((dist, sim, cand));
+        }
+    }
+    if best.is_none() && lower.chars().count() >= 3 {
+        // One name inside the other: `department-head` for `head`, `bell` for `bell-feed`.
+        let mut contained: Vec<&'a str> = Vec::new();
+        for cand in &all {
+            let cl = cand.to_lowercase();
+            if cl.chars().count() >= 3 && (lower.contains(&cl) || cl.contains(&lower)) {
+                contained.push(cand);
+            }
+        }
+        if contained.len() == 1 {
+            return contained.pop();
         }
     }
     best.map(|(_, _, c)| c)
@@ -82,6 +96,10 @@ mod tests {
             Some("requester")
         );
         assert_eq!(did_you_mean("pass", ["password", "user"]), Some("password"));
+        assert_eq!(
+            did_you_mean("department-head", ["requester", "head"]),
+            Some("head")
+        );
     }
 
     #[test]

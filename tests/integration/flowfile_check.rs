@@ -1,0 +1,128 @@
+//! `flows check` on small suites: one directory per case under `cases/check/`, each with one
+//! problem (or, `good-suite`, none). The rendered errors are snapshots: what a user reads.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use flows::flowfile::check::{load_suite, CheckEnv};
+use flows::flowfile::schema::schema_json;
+
+const CASES: &str = "tests/integration/cases/check";
+
+/// The configuration every case is checked against: three users, one var, a secret, and one
+/// environment variable that is "set".
+fn env() -> CheckEnv {
+    let mut env = CheckEnv::new(["requester", "head", "collaborator"], ["portal_slug"]);
+    env.has_secret = true;
+    env.env_is_set = Box::new(|name| name == "PUSHER_KEY");
+    env
+}
+
+fn case_dir(case: &str) -> PathBuf {
+    Path::new(CASES).join(case)
+}
+
+/// Checks a case that must fail; returns its rendered errors with the case directory shown as
+/// `flows/`, as a user running `flows check` in their repository sees it.
+fn errors(case: &str) -> String {
+    let dir = case_dir(case);
+    match load_suite(&dir, &env()) {
+        Ok(suite) => panic!("case {case} checked clean ({} flows)", suite.flows.len()),
+        Err(diags) => {
+            let prefix = format!("{}/", dir.display()).replace('\\', "/");
+            diags.render_all_from_disk(false).replace(&prefix, "flows/")
+        }
+    }
+}
+
+macro_rules! error_cases {
+    ($($test:ident => $case:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                insta::assert_snapshot!(stringify!($test), errors($case));
+            }
+        )*
+
+        /// Every case directory has a test, and every test a directory.
+        #[test]
+        fn every_case_dir_is_tested() {
+            let mut named: BTreeSet<&str> = [$($case),*].into_iter().collect();
+            named.insert("good-suite");
+            let on_disk: BTreeSet<String> = std::fs::read_dir(CASES)
+                .expect("cases dir")
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            let on_disk: BTreeSet<&str> = on_disk.iter().map(String::as_str).collect();
+            assert_eq!(named, on_disk);
+        }
+    };
+}
+
+error_cases! {
+    check_yaml_syntax_error => "yaml-syntax-error",
+    check_unknown_step => "unknown-step",
+    check_unknown_field => "unknown-field",
+    check_missing_field => "missing-field",
+    check_unknown_user => "unknown-user",
+    check_unknown_needs => "unknown-needs",
+    check_needs_cycle => "needs-cycle",
+    check_duplicate_id => "duplicate-id",
+    check_two_locator_kinds => "two-locator-kinds",
+    check_unknown_role => "unknown-role",
+    check_bad_regex => "bad-regex",
+    check_unknown_variable => "unknown-variable",
+    check_template_syntax_error => "template-syntax-error",
+    check_bad_duration => "bad-duration",
+    check_unknown_subscription => "unknown-subscription",
+    check_several_problems => "several-problems",
+}
+
+#[test]
+fn check_good_suite_is_clean() {
+    let suite = match load_suite(&case_dir("good-suite"), &env()) {
+        Ok(suite) => suite,
+        Err(d) => panic!("{}", d.render_all_from_disk(false)),
+    };
+    let ids: Vec<&str> = suite.flows.iter().map(|f| f.id()).collect();
+    assert_eq!(ids, ["otp-login", "create-ticket", "notifications"]);
+
+    let login = suite.get("otp-login").expect("otp-login");
+    assert!(login.captures["code"].secret, "mail codes are secrets");
+    let create = suite.get("create-ticket").expect("create-ticket");
+    assert!(!create.captures["ticket"].secret);
+    let notify = suite.get("notifications").expect("notifications");
+    assert_eq!(
+        notify.needs_closure,
+        BTreeSet::from(["create-ticket".to_string(), "otp-login".to_string()])
+    );
+    assert_eq!(notify.captures.keys().collect::<Vec<_>>(), ["me_id"]);
+}
+
+#[test]
+fn check_errors_are_coloured_only_on_request() {
+    let dir = case_dir("unknown-step");
+    let diags = load_suite(&dir, &env()).expect_err("unknown step");
+    assert!(!diags.render_all_from_disk(false).contains('\x1b'));
+    assert!(diags
+        .render_all_from_disk(true)
+        .contains("\x1b[1;31merror\x1b[0m"));
+}
+
+#[test]
+fn check_missing_directory() {
+    let diags =
+        load_suite(Path::new("tests/integration/cases/no-such-dir"), &env()).expect_err("no dir");
+    assert_eq!(diags.len(), 1);
+    assert_eq!(
+        diags.0[0].message,
+        "cannot read the flow directory: not found"
+    );
+}
+
+#[test]
+fn flow_schema() {
+    insta::assert_snapshot!("flow_schema", schema_json());
+}
