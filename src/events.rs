@@ -58,7 +58,6 @@ pub enum RunEventKind {
         index: usize,
         kind: String,
         line: u32,
-        summary: String,
     },
     StepFinished {
         flow: String,

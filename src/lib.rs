@@ -11,3 +11,7 @@ pub mod artifact;
 pub mod exit_code;
 pub mod redact;
 pub mod report;
+pub mod cli;
+pub mod config;
+pub mod exec;
+pub mod plan;

@@ -64,7 +64,7 @@ pub struct DurationText(pub String);
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Open a URL. A path (`/login`) is resolved against `base_url`.
-    Goto(Sp<String>),
+    Goto(GotoStep),
     /// Click an element once it is actionable.
     Click(ClickStep),
     /// Replace the value of a text field.
@@ -165,6 +165,10 @@ macro_rules! located_step {
             /// This step's deadline (default: the flow's `step_timeout`, then the config's).
             #[serde(default)]
             pub timeout: Option<Sp<DurationText>>,
+            /// Run this step in another user's browser session (a key of `[users]`), e.g. a
+            /// department head replying while the flow watches the requester's notifications.
+            #[serde(default, rename = "as")]
+            pub as_user: Option<Sp<String>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
@@ -294,6 +298,38 @@ pub enum ElementState {
     Detached,
 }
 
+/// `goto: /login` or `goto: { url: /login, as: head }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum GotoStep {
+    Url(Sp<String>),
+    Options(GotoOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GotoOptions {
+    pub url: Sp<String>,
+    /// Open it in this user's browser session instead of the flow's user.
+    #[serde(default, rename = "as")]
+    pub as_user: Option<Sp<String>>,
+}
+
+impl GotoStep {
+    pub fn url(&self) -> &Sp<String> {
+        match self {
+            GotoStep::Url(u) => u,
+            GotoStep::Options(o) => &o.url,
+        }
+    }
+    pub fn as_user(&self) -> Option<&Sp<String>> {
+        match self {
+            GotoStep::Url(_) => None,
+            GotoStep::Options(o) => o.as_user.as_ref(),
+        }
+    }
+}
+
 /// `screenshot: ticket-created` or `screenshot: { name: ticket-created, full_page: true }`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -321,6 +357,9 @@ located_step!(
         /// `url`, `title`, or omit and give a locator for an element's text.
         #[serde(default)]
         from: Option<CaptureSource>,
+        /// With a locator: read this attribute (e.g. `href`) instead of the element's text.
+        #[serde(default)]
+        attribute: Option<Sp<String>>,
         /// A regex; its first capture group (or whole match) is the value.
         #[serde(default)]
         regex: Option<Sp<String>>,
@@ -400,7 +439,7 @@ pub struct MailStep {
     #[serde(default)]
     pub body: Option<Sp<String>>,
     /// Only messages that arrived after this earlier step (1-based number) started.
-    /// Default: after the previous step started (the one that triggered the mail).
+    /// Default: after the last acting step before it (click, fill, goto, http…) started.
     #[serde(default)]
     pub after_step: Option<Sp<u32>>,
     /// Extract a one-time code into a (secret) variable.

@@ -1,0 +1,696 @@
+//! Suite configuration: `flows/flows.toml` + a profile + environment + CLI → [`Config`].
+//!
+//! Precedence, highest first: CLI flags, environment variables, the selected profile's table,
+//! the file's top-level tables, built-in defaults. Owns nothing that runs.
+//!
+//! Profiles work like cargo-nextest's: `[profiles.staging]` is deep-merged over the top-level
+//! tables when `--profile staging` (or `PLAYWRIGHT_STAGING=1`) selects it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::flowfile::duration::parse_duration;
+
+/// Environment lookups go through this, so tests can supply their own environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: unknown profile `{profile}`; profiles in this file: {known}")]
+    UnknownProfile {
+        path: PathBuf,
+        profile: String,
+        known: String,
+    },
+    #[error("{what}: {message}")]
+    Invalid { what: String, message: String },
+}
+
+/// The file as written. Every table is optional; defaults fill the rest.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    suite: SuiteFile,
+    #[serde(default)]
+    target: TargetFile,
+    #[serde(default)]
+    users: BTreeMap<String, UserFile>,
+    #[serde(default)]
+    vars: BTreeMap<String, VarFile>,
+    #[serde(default)]
+    timeouts: TimeoutsFile,
+    #[serde(default)]
+    web_server: Option<WebServerFile>,
+    #[serde(default)]
+    browser: BrowserFile,
+    #[serde(default)]
+    mail: MailFile,
+    #[serde(default)]
+    health: HealthFile,
+    #[serde(default)]
+    artifacts: ArtifactsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    name: Option<String>,
+    /// Directory of flow files, relative to the config file (default: its own directory).
+    flows_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    base_url: Option<String>,
+    api_url: Option<String>,
+    /// Name of the env var holding the staging E2E secret.
+    secret_env: Option<String>,
+    /// Header the secret travels in.
+    secret_header: Option<String>,
+    /// Generate a random secret for this run when the env var is unset (local profile: the
+    /// runner starts the app and hands it the secret).
+    generate_secret: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    email: Option<String>,
+    /// Env var that overrides the e-mail (seed 000: PLAYWRIGHT_STAGING_EMAIL, …).
+    email_env: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum VarFile {
+    Plain(String),
+    WithEnv {
+        value: Option<String>,
+        env: Option<String>,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimeoutsFile {
+    step: Option<String>,
+    navigation: Option<String>,
+    flow: Option<String>,
+    mail: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebServerFile {
+    /// Shell-free command line; `{port}` is replaced by a free port the runner picked.
+    command: Option<String>,
+    /// Working directory, relative to the config file's directory.
+    cwd: Option<PathBuf>,
+    /// Path probed until it answers 2xx (default `/up`).
+    ready_path: Option<String>,
+    startup_timeout: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// `false` disables the web server (as the staging profile does).
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrowserFile {
+    /// Path or name of chromedriver (default: `chromedriver` on PATH).
+    chromedriver: Option<String>,
+    /// The browser binary (default: chromedriver's choice; `/usr/bin/chromium` if present).
+    binary: Option<String>,
+    /// Connect to this WebDriver server (a Selenium Grid) instead of starting chromedriver.
+    webdriver_url: Option<String>,
+    headless: Option<bool>,
+    window_width: Option<u32>,
+    window_height: Option<u32>,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailFile {
+    /// `staging_endpoint` (default), `maildev`, `mailpit`.
+    source: Option<String>,
+    /// Base URL of MailDev / Mailpit.
+    url: Option<String>,
+    /// Path of the staging mail report.
+    report_path: Option<String>,
+    /// Env var whose value, when set, is used as every OTP instead of reading mail.
+    fixed_otp_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthFile {
+    enabled: Option<bool>,
+    path: Option<String>,
+    staging_path: Option<String>,
+    timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArtifactsFile {
+    dir: Option<PathBuf>,
+}
+
+/// Overrides from the command line (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub profile: Option<String>,
+    pub base_url: Option<String>,
+    pub output_dir: Option<PathBuf>,
+    pub headed: bool,
+    pub webdriver_url: Option<String>,
+    pub skip_web_server: bool,
+    pub skip_health_check: bool,
+}
+
+/// The resolved configuration the rest of the runner uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub root: PathBuf,
+    pub suite_name: String,
+    pub profile: String,
+    pub flows_dir: PathBuf,
+    /// `None` until the web server picks a port (then filled in by the runner).
+    pub base_url: Option<String>,
+    pub api_url: Option<String>,
+    pub secret: Option<Secret>,
+    pub secret_header: String,
+    pub users: BTreeMap<String, User>,
+    pub vars: BTreeMap<String, String>,
+    pub timeouts: Timeouts,
+    pub web_server: Option<WebServer>,
+    pub browser: BrowserConfig,
+    pub mail: MailConfig,
+    pub health: HealthConfig,
+    pub output_root: PathBuf,
+}
+
+/// A secret value; `Debug` never prints it.
+#[derive(Clone)]
+pub struct Secret {
+    pub value: String,
+    /// Where it came from, for messages: `env STAGING_E2E_SECRET` or `generated`.
+    pub origin: String,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({})", self.origin)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub key: String,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub step: Duration,
+    pub navigation: Duration,
+    pub flow: Duration,
+    pub mail: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebServer {
+    pub command: Vec<String>,
+    pub cwd: PathBuf,
+    pub ready_path: String,
+    pub startup_timeout: Duration,
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BrowserConfig {
+    pub chromedriver: String,
+    pub binary: Option<String>,
+    pub webdriver_url: Option<String>,
+    pub headless: bool,
+    pub window: (u32, u32),
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub source: MailSourceKind,
+    pub url: Option<String>,
+    pub report_path: String,
+    pub fixed_otp: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailSourceKind {
+    StagingEndpoint,
+    MailDev,
+    Mailpit,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    pub enabled: bool,
+    pub path: String,
+    pub staging_path: String,
+    pub timeout: Duration,
+}
+
+/// Env names from seed 000 that work as they are.
+pub const ENV_BASE_URL: [&str; 2] = ["PLAYWRIGHT_BASE_URL", "STAGING_BASE_URL"];
+pub const ENV_API_URL: &str = "PLAYWRIGHT_STAGING_API_URL";
+pub const ENV_SKIP_WEBSERVER: &str = "PLAYWRIGHT_SKIP_WEBSERVER";
+pub const ENV_STAGING_PROFILE: &str = "PLAYWRIGHT_STAGING";
+
+impl Config {
+    /// Loads `path` and resolves it with `env` and `cli`.
+    pub fn load(path: &Path, env: EnvLookup<'_>, cli: &CliOverrides) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_str(path, &text, env, cli)
+    }
+
+    pub fn from_str(
+        path: &Path,
+        text: &str,
+        env: EnvLookup<'_>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        let profiles = match table.remove("profiles") {
+            Some(toml::Value::Table(t)) => t,
+            Some(_) => return Err(parse_err("`profiles` must be a table of tables".into())),
+            None => toml::Table::new(),
+        };
+        let env_true = |name: &str| {
+            env(name).is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+        };
+        let profile = cli.profile.clone().unwrap_or_else(|| {
+            if env_true(ENV_STAGING_PROFILE) {
+                "staging".to_owned()
+            } else {
+                "local".to_owned()
+            }
+        });
+        match profiles.get(&profile) {
+            Some(toml::Value::Table(overlay)) => merge(&mut table, overlay),
+            Some(_) => return Err(parse_err(format!("`profiles.{profile}` must be a table"))),
+            None if profile == "local" => {}
+            None => {
+                return Err(ConfigError::UnknownProfile {
+                    path: path.to_owned(),
+                    profile,
+                    known: if profiles.is_empty() {
+                        "none (define [profiles.NAME])".to_owned()
+                    } else {
+                        profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                });
+            }
+        }
+        let file: FileConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        resolve(path, root, profile, file, env, cli)
+    }
+
+    /// The user with this key; the checker guarantees flows name only configured users.
+    pub fn user(&self, key: &str) -> Option<&User> {
+        self.users.get(key)
+    }
+}
+
+fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+    for (k, v) in overlay {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn duration(what: &str, text: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+    match text {
+        None => Ok(default),
+        Some(t) => parse_duration(t).map_err(|e| ConfigError::Invalid {
+            what: what.to_owned(),
+            message: format!("{}: {}", e.message, e.hint),
+        }),
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+fn resolve(
+    path: &Path,
+    root: PathBuf,
+    profile: String,
+    file: FileConfig,
+    env: EnvLookup<'_>,
+    cli: &CliOverrides,
+) -> Result<Config, ConfigError> {
+    let env_true = |name: &str| {
+        env(name).is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+    };
+    let base_url = nonempty(cli.base_url.clone())
+        .or_else(|| ENV_BASE_URL.iter().find_map(|n| nonempty(env(n))))
+        .or(nonempty(file.target.base_url))
+        .map(|u| u.trim_end_matches('/').to_owned());
+    let api_url = nonempty(env(ENV_API_URL))
+        .or(nonempty(file.target.api_url))
+        .map(|u| u.trim_end_matches('/').to_owned());
+    for (what, url) in [("base URL", &base_url), ("API URL", &api_url)] {
+        if let Some(u) = url {
+            let parsed = url::Url::parse(u).map_err(|e| ConfigError::Invalid {
+                what: what.to_owned(),
+                message: format!("`{u}` is not a URL ({e}); write it as http(s)://host[:port]"),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid {
+                    what: what.to_owned(),
+                    message: format!("`{u}` must start with http:// or https://"),
+                });
+            }
+        }
+    }
+
+    let secret_env = file
+        .target
+        .secret_env
+        .unwrap_or_else(|| "STAGING_E2E_SECRET".to_owned());
+    let secret = match nonempty(env(&secret_env)) {
+        Some(value) => Some(Secret {
+            value,
+            origin: format!("env {secret_env}"),
+        }),
+        None if file.target.generate_secret.unwrap_or(false) => Some(Secret {
+            value: random_token(32),
+            origin: "generated for this run".to_owned(),
+        }),
+        None => None,
+    };
+
+    let mut users = BTreeMap::new();
+    for (key, u) in file.users {
+        let email = u
+            .email_env
+            .as_deref()
+            .and_then(|n| nonempty(env(n)))
+            .or(u.email)
+            .ok_or_else(|| ConfigError::Invalid {
+                what: format!("users.{key}"),
+                message: match &u.email_env {
+                    Some(n) => format!("no e-mail: set `email` in flows.toml or the env var {n}"),
+                    None => "no e-mail: set `email = \"…\"`".to_owned(),
+                },
+            })?;
+        let name = u.name.unwrap_or_else(|| key.clone());
+        users.insert(key.clone(), User { key, email, name });
+    }
+
+    let mut vars = BTreeMap::new();
+    for (name, v) in file.vars {
+        let value = match v {
+            VarFile::Plain(s) => Some(s),
+            VarFile::WithEnv { value, env: var_env } => {
+                var_env.as_deref().and_then(|n| nonempty(env(n))).or(value)
+            }
+        };
+        let value = value.ok_or_else(|| ConfigError::Invalid {
+            what: format!("vars.{name}"),
+            message: "no value: give `value` or set its env var".to_owned(),
+        })?;
+        vars.insert(name, value);
+    }
+
+    let timeouts = Timeouts {
+        step: duration("timeouts.step", file.timeouts.step.as_deref(), Duration::from_secs(10))?,
+        navigation: duration(
+            "timeouts.navigation",
+            file.timeouts.navigation.as_deref(),
+            Duration::from_secs(30),
+        )?,
+        flow: duration("timeouts.flow", file.timeouts.flow.as_deref(), Duration::from_secs(120))?,
+        mail: duration("timeouts.mail", file.timeouts.mail.as_deref(), Duration::from_secs(30))?,
+    };
+
+    let skip_web_server = cli.skip_web_server || env_true(ENV_SKIP_WEBSERVER);
+    let web_server = match file.web_server {
+        Some(ws) if ws.enabled.unwrap_or(true) && !skip_web_server => {
+            let command_line = ws.command.ok_or_else(|| ConfigError::Invalid {
+                what: "web_server.command".to_owned(),
+                message: "missing: the command that starts the app, e.g. \"target/release/helpdesk --listen 127.0.0.1:{port}\"".to_owned(),
+            })?;
+            let command: Vec<String> = command_line.split_whitespace().map(str::to_owned).collect();
+            if command.is_empty() {
+                return Err(ConfigError::Invalid {
+                    what: "web_server.command".to_owned(),
+                    message: "is empty".to_owned(),
+                });
+            }
+            Some(WebServer {
+                command,
+                cwd: root.join(ws.cwd.unwrap_or_default()),
+                ready_path: ws.ready_path.unwrap_or_else(|| "/up".to_owned()),
+                startup_timeout: duration(
+                    "web_server.startup_timeout",
+                    ws.startup_timeout.as_deref(),
+                    Duration::from_secs(30),
+                )?,
+                env: ws.env,
+            })
+        }
+        _ => None,
+    };
+    // With a web server the base URL is the server's; without one, it must be given.
+    if web_server.is_none() && base_url.is_none() {
+        return Err(ConfigError::Invalid {
+            what: "base URL".to_owned(),
+            message: "not set: pass --base-url, set PLAYWRIGHT_BASE_URL (or STAGING_BASE_URL), or set target.base_url in flows.toml".to_owned(),
+        });
+    }
+
+    let browser = BrowserConfig {
+        chromedriver: file.browser.chromedriver.unwrap_or_else(|| "chromedriver".to_owned()),
+        binary: file.browser.binary,
+        webdriver_url: nonempty(cli.webdriver_url.clone()).or(file.browser.webdriver_url),
+        headless: !cli.headed && file.browser.headless.unwrap_or(true),
+        window: (
+            file.browser.window_width.unwrap_or(1280),
+            file.browser.window_height.unwrap_or(900),
+        ),
+        args: file.browser.args,
+    };
+
+    let source = match file.mail.source.as_deref().unwrap_or("staging_endpoint") {
+        "staging_endpoint" => MailSourceKind::StagingEndpoint,
+        "maildev" => MailSourceKind::MailDev,
+        "mailpit" => MailSourceKind::Mailpit,
+        other => {
+            return Err(ConfigError::Invalid {
+                what: "mail.source".to_owned(),
+                message: format!("unknown source `{other}`; use staging_endpoint, maildev or mailpit"),
+            })
+        }
+    };
+    if source != MailSourceKind::StagingEndpoint && file.mail.url.is_none() {
+        return Err(ConfigError::Invalid {
+            what: "mail.url".to_owned(),
+            message: "the maildev and mailpit sources need the catcher's base URL".to_owned(),
+        });
+    }
+    let fixed_otp_env = file
+        .mail
+        .fixed_otp_env
+        .unwrap_or_else(|| "STAGING_E2E_FIXED_OTP".to_owned());
+    let mail = MailConfig {
+        source,
+        url: file.mail.url,
+        report_path: file
+            .mail
+            .report_path
+            .unwrap_or_else(|| "/staging/e2e/mail-report".to_owned()),
+        fixed_otp: nonempty(env(&fixed_otp_env)).map(|value| Secret {
+            value,
+            origin: format!("env {fixed_otp_env}"),
+        }),
+    };
+
+    let health = HealthConfig {
+        enabled: !cli.skip_health_check && file.health.enabled.unwrap_or(true),
+        path: file.health.path.unwrap_or_else(|| "/health".to_owned()),
+        staging_path: file
+            .health
+            .staging_path
+            .unwrap_or_else(|| "/staging/e2e/health".to_owned()),
+        timeout: duration("health.timeout", file.health.timeout.as_deref(), Duration::from_secs(10))?,
+    };
+
+    let output_root = cli
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| file.artifacts.dir.map(|d| root.join(d)).unwrap_or_else(|| root.join("../artifacts")));
+    let flows_dir = root.join(file.suite.flows_dir.unwrap_or_default());
+
+    Ok(Config {
+        file: path.to_owned(),
+        suite_name: file.suite.name.unwrap_or_else(|| "flows".to_owned()),
+        profile,
+        flows_dir,
+        base_url,
+        api_url,
+        secret,
+        secret_header: file
+            .target
+            .secret_header
+            .unwrap_or_else(|| "X-Staging-E2E-Secret".to_owned()),
+        users,
+        vars,
+        timeouts,
+        web_server,
+        browser,
+        mail,
+        health,
+        output_root,
+        root,
+    })
+}
+
+/// A random URL-safe token (secrets generated for a run).
+pub fn random_token(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[target]
+base_url = "http://file.example"
+generate_secret = true
+
+[users.requester]
+email = "file@x.test"
+email_env = "PLAYWRIGHT_STAGING_EMAIL"
+
+[vars]
+portal_slug = { value = "it-support", env = "PLAYWRIGHT_STAGING_PORTAL_SLUG" }
+
+[web_server]
+command = "helpdesk --listen 127.0.0.1:{port}"
+
+[profiles.staging]
+web_server = { enabled = false }
+target = { generate_secret = false }
+"#;
+
+    fn load(env: &[(&str, &str)], cli: &CliOverrides) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_str(Path::new("flows/flows.toml"), FILE, &|k| env.get(k).cloned(), cli)
+    }
+
+    #[test]
+    fn precedence_is_cli_then_env_then_file() {
+        let c = load(&[], &CliOverrides::default()).expect("config");
+        assert_eq!(c.base_url.as_deref(), Some("http://file.example"));
+        assert_eq!(c.users["requester"].email, "file@x.test");
+        assert_eq!(c.vars["portal_slug"], "it-support");
+        assert_eq!(c.profile, "local");
+        assert!(c.web_server.is_some());
+        assert_eq!(c.secret.as_ref().map(|s| s.value.len()), Some(32));
+
+        let env = [
+            ("PLAYWRIGHT_BASE_URL", "http://env.example/"),
+            ("PLAYWRIGHT_STAGING_EMAIL", "env@x.test"),
+            ("PLAYWRIGHT_STAGING_PORTAL_SLUG", "facilities"),
+            ("STAGING_E2E_SECRET", "from-env-secret"),
+        ];
+        let c = load(&env, &CliOverrides::default()).expect("config");
+        assert_eq!(c.base_url.as_deref(), Some("http://env.example"));
+        assert_eq!(c.users["requester"].email, "env@x.test");
+        assert_eq!(c.vars["portal_slug"], "facilities");
+        assert_eq!(c.secret.as_ref().map(|s| s.value.as_str()), Some("from-env-secret"));
+
+        let cli = CliOverrides {
+            base_url: Some("http://cli.example".into()),
+            ..Default::default()
+        };
+        let c = load(&env, &cli).expect("config");
+        assert_eq!(c.base_url.as_deref(), Some("http://cli.example"));
+    }
+
+    #[test]
+    fn staging_profile_from_env_disables_web_server() {
+        let c = load(&[("PLAYWRIGHT_STAGING", "1")], &CliOverrides::default()).expect("config");
+        assert_eq!(c.profile, "staging");
+        assert!(c.web_server.is_none());
+        assert!(c.secret.is_none());
+        let c = load(&[("PLAYWRIGHT_SKIP_WEBSERVER", "1")], &CliOverrides::default()).expect("config");
+        assert!(c.web_server.is_none());
+    }
+
+    #[test]
+    fn unknown_profile_names_the_known_ones() {
+        let cli = CliOverrides {
+            profile: Some("prod".into()),
+            ..Default::default()
+        };
+        let err = load(&[], &cli).expect_err("unknown profile");
+        assert_eq!(
+            err.to_string(),
+            "flows/flows.toml: unknown profile `prod`; profiles in this file: staging"
+        );
+    }
+
+    #[test]
+    fn bad_base_url_says_what_to_write() {
+        let err = load(&[("PLAYWRIGHT_BASE_URL", "staging.example.com")], &CliOverrides::default())
+            .expect_err("bad url");
+        assert!(err.to_string().contains("is not a URL"), "{err}");
+    }
+}

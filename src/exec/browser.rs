@@ -1,0 +1,489 @@
+//! The browser: a chromedriver process (or a remote WebDriver server) and one session per user.
+//!
+//! Every WebDriver command goes through [`BrowserSession::cmd`], which counts round trips so a
+//! step can report how many it made. Actions follow the two-round-trip shape: one script that
+//! locates the element and checks it is actionable (waiting inside the page), then one command
+//! that acts (W3C Perform Actions, or Chrome's `Input.insertText` when the driver offers it).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use super::process::{find_executable, free_port, ManagedChild};
+use crate::config::BrowserConfig;
+
+const PAGE_JS: &str = include_str!("page.js");
+const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a44495f5a4e";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("chromedriver not found (looked for `{0}` on PATH); install it (Debian: apt-get install chromium chromium-driver) or set browser.chromedriver in flows.toml")]
+    DriverNotFound(String),
+    #[error("could not start chromedriver: {0}")]
+    DriverSpawn(#[source] std::io::Error),
+    #[error("chromedriver did not become ready within {0:?} (log: {1})")]
+    DriverNotReady(Duration, PathBuf),
+    #[error("could not open a browser session: {0}")]
+    Session(String),
+    #[error("webdriver: {0}")]
+    Command(String),
+    #[error("the browser is gone: {0}")]
+    Lost(String),
+}
+
+impl BrowserError {
+    fn from_cmd(e: fantoccini::error::CmdError) -> BrowserError {
+        use fantoccini::error::CmdError;
+        match &e {
+            CmdError::Lost(_) => BrowserError::Lost(e.to_string()),
+            CmdError::Standard(wd) if wd.error.to_string().contains("invalid session id") => {
+                BrowserError::Lost(e.to_string())
+            }
+            _ => BrowserError::Command(e.to_string()),
+        }
+    }
+}
+
+/// The WebDriver server: a chromedriver we started, or a remote one.
+pub struct Driver {
+    pub url: String,
+    process: Option<ManagedChild>,
+}
+
+impl Driver {
+    /// Starts chromedriver on a free port and waits until `/status` says ready.
+    pub async fn start(cfg: &BrowserConfig, log_path: &Path) -> Result<Driver, BrowserError> {
+        if let Some(url) = &cfg.webdriver_url {
+            return Ok(Driver {
+                url: url.trim_end_matches('/').to_owned(),
+                process: None,
+            });
+        }
+        let exe = find_executable(&cfg.chromedriver)
+            .ok_or_else(|| BrowserError::DriverNotFound(cfg.chromedriver.clone()))?;
+        let port = free_port().map_err(BrowserError::DriverSpawn)?;
+        if let Some(parent) = log_path.parent() {
+            std::fs::create_dir_all(parent).map_err(BrowserError::DriverSpawn)?;
+        }
+        let process = ManagedChild::spawn(
+            "chromedriver",
+            &exe,
+            &[
+                format!("--port={port}"),
+                "--allowed-ips=127.0.0.1".to_owned(),
+                // The log path also marks the process as this run's (tests look for it).
+                format!("--log-path={}", log_path.display()),
+            ],
+            None,
+            &[],
+            None,
+            false,
+        )
+        .map_err(BrowserError::DriverSpawn)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let mut driver = Driver {
+            url,
+            process: Some(process),
+        };
+        let ready_within = Duration::from_secs(10);
+        let started = Instant::now();
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(resp) = http.get(format!("{}/status", driver.url)).send().await {
+                if let Ok(v) = resp.json::<Value>().await {
+                    if v.pointer("/value/ready").and_then(Value::as_bool) == Some(true) {
+                        return Ok(driver);
+                    }
+                }
+            }
+            if let Some(p) = driver.process.as_mut() {
+                if let Some(status) = p.exited() {
+                    return Err(BrowserError::Session(format!(
+                        "chromedriver exited during start-up ({status}); see {}",
+                        log_path.display()
+                    )));
+                }
+            }
+            if started.elapsed() > ready_within {
+                driver.stop().await;
+                return Err(BrowserError::DriverNotReady(ready_within, log_path.to_owned()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.stop(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// A WebDriver command given as method + path (relative to the session) + JSON body.
+#[derive(Debug)]
+struct RawCmd {
+    method: http::Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl WebDriverCompatibleCommand for RawCmd {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        let sid = session.unwrap_or_default();
+        base.join(&format!("session/{sid}/{}", self.path))
+    }
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (self.method.clone(), self.body.as_ref().map(Value::to_string))
+    }
+}
+
+/// Outcome of one in-page locate/check/assert attempt.
+#[derive(Debug, Clone)]
+pub struct PageResult {
+    pub ok: bool,
+    /// Non-retryable (wrong element type, script error).
+    pub fatal: bool,
+    pub reason: Option<String>,
+    pub value: Value,
+}
+
+/// One browser session (one user's cookies and storage).
+pub struct BrowserSession {
+    client: Client,
+    pub user: String,
+    pub browser_name: String,
+    pub browser_version: String,
+    round_trips: Arc<AtomicU32>,
+    chrome_cdp: bool,
+    _profile_dir: Option<tempfile::TempDir>,
+}
+
+impl BrowserSession {
+    pub async fn open(
+        driver: &Driver,
+        cfg: &BrowserConfig,
+        user: &str,
+    ) -> Result<BrowserSession, BrowserError> {
+        let local = cfg.webdriver_url.is_none();
+        let profile_dir = if local {
+            Some(tempfile::Builder::new().prefix("flows-profile-").tempdir().map_err(|e| {
+                BrowserError::Session(format!("cannot create a browser profile dir: {e}"))
+            })?)
+        } else {
+            None
+        };
+        let mut args: Vec<String> = vec![
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-extensions".into(),
+            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection".into(),
+            "--password-store=basic".into(),
+            format!("--window-size={},{}", cfg.window.0, cfg.window.1),
+        ];
+        if cfg.headless {
+            args.push("--headless=new".into());
+        }
+        if let Some(dir) = &profile_dir {
+            args.push(format!("--user-data-dir={}", dir.path().display()));
+        }
+        args.extend(cfg.args.iter().cloned());
+        let mut chrome_options = json!({ "args": args, "prefs": {
+            "credentials_enable_service": false,
+            "profile.password_manager_enabled": false,
+            "download.prompt_for_download": false,
+        }});
+        let binary = cfg.binary.clone().or_else(|| {
+            if !local {
+                return None;
+            }
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .find_map(|n| find_executable(n))
+                .map(|p| p.display().to_string())
+        });
+        if let Some(b) = binary {
+            chrome_options["binary"] = json!(b);
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), chrome_options);
+        caps.insert("pageLoadStrategy".into(), json!("normal"));
+        caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
+        caps.insert(
+            "timeouts".into(),
+            json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .map_err(|e| BrowserError::Session(e.to_string()))?;
+        let returned = client.capabilities().cloned().unwrap_or_default();
+        let browser_name = returned
+            .get("browserName")
+            .and_then(Value::as_str)
+            .unwrap_or("chrome")
+            .to_owned();
+        let browser_version = returned
+            .get("browserVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned();
+        Ok(BrowserSession {
+            client,
+            user: user.to_owned(),
+            chrome_cdp: browser_name.contains("chrom"),
+            browser_name,
+            browser_version,
+            round_trips: Arc::new(AtomicU32::new(0)),
+            _profile_dir: profile_dir,
+        })
+    }
+
+    /// Round trips made so far (a step takes the difference).
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    fn tick(&self) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn cmd(&self, method: http::Method, path: &str, body: Option<Value>) -> Result<Value, BrowserError> {
+        self.tick();
+        self.client
+            .issue_cmd(RawCmd {
+                method,
+                path: path.to_owned(),
+                body,
+            })
+            .await
+            .map_err(BrowserError::from_cmd)
+    }
+
+    pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        self.tick();
+        self.client.goto(url).await.map_err(BrowserError::from_cmd)
+    }
+
+    pub async fn current_url(&self) -> Result<String, BrowserError> {
+        self.tick();
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .map_err(BrowserError::from_cmd)
+    }
+
+    pub async fn title(&self) -> Result<String, BrowserError> {
+        self.tick();
+        self.client.title().await.map_err(BrowserError::from_cmd)
+    }
+
+    /// Runs one in-page request (see page.js), waiting inside the page up to `slice`.
+    pub async fn page(&self, mut request: Value, slice: Duration) -> Result<PageResult, BrowserError> {
+        request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
+        self.tick();
+        let result = self
+            .client
+            .execute_async(PAGE_JS, vec![request])
+            .await;
+        let v = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let msg = e.to_string();
+                // A navigation replaced the document mid-script: not a failure, try again.
+                if msg.contains("unload") || msg.contains("navigat") || msg.contains("execution context")
+                    || msg.contains("detached") || msg.contains("script timeout") {
+                    return Ok(PageResult {
+                        ok: false,
+                        fatal: false,
+                        reason: Some("the page was navigating".to_owned()),
+                        value: Value::Null,
+                    });
+                }
+                return Err(BrowserError::from_cmd(e));
+            }
+        };
+        Ok(PageResult {
+            ok: v.get("ok").and_then(Value::as_bool).unwrap_or(false),
+            fatal: v.get("fatal").and_then(Value::as_bool).unwrap_or(false),
+            reason: v.get("reason").and_then(Value::as_str).map(str::to_owned),
+            value: v,
+        })
+    }
+
+    /// A pointer click at viewport coordinates (one round trip).
+    pub async fn click_at(&self, x: f64, y: f64, clicks: u32) -> Result<(), BrowserError> {
+        let mut actions = vec![json!({"type": "pointerMove", "duration": 0, "origin": "viewport",
+            "x": x.round() as i64, "y": y.round() as i64})];
+        for _ in 0..clicks.max(1) {
+            actions.push(json!({"type": "pointerDown", "button": 0}));
+            actions.push(json!({"type": "pointerUp", "button": 0}));
+        }
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": actions}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Types text into the focused element: Chrome's `Input.insertText` (one round trip, any
+    /// length) when available, else W3C key actions.
+    pub async fn insert_text(&self, text: &str) -> Result<(), BrowserError> {
+        if self.chrome_cdp {
+            let body = json!({"cmd": "Input.insertText", "params": {"text": text}});
+            match self.cmd(http::Method::POST, "goog/cdp/execute", Some(body)).await {
+                Ok(_) => return Ok(()),
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(e) => tracing::debug!("cdp insertText unavailable, using key actions: {e}"),
+            }
+        }
+        let mut actions = Vec::new();
+        for ch in text.chars() {
+            actions.push(json!({"type": "keyDown", "value": ch.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": ch.to_string()}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Presses a key or chord (`Control+A`) with W3C key actions.
+    pub async fn press(&self, chord: &str) -> Result<(), BrowserError> {
+        let keys: Vec<String> = chord.split('+').map(key_value).collect();
+        let mut actions = Vec::new();
+        for k in &keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+        }
+        for k in keys.iter().rev() {
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Sets the files of a file input (W3C Element Send Keys with newline-separated paths).
+    pub async fn set_files(&self, element: &Value, files: &[PathBuf]) -> Result<(), BrowserError> {
+        let id = element
+            .get(W3C_ELEMENT_KEY)
+            .and_then(Value::as_str)
+            .ok_or_else(|| BrowserError::Command("the page returned no element reference".into()))?;
+        let text = files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.cmd(
+            http::Method::POST,
+            &format!("element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// PNG bytes of the viewport.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        self.tick();
+        self.client.screenshot().await.map_err(BrowserError::from_cmd)
+    }
+
+    /// PNG bytes of the whole page (Chrome: CDP `Page.captureScreenshot` beyond the viewport).
+    pub async fn full_page_screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        if self.chrome_cdp {
+            let body = json!({"cmd": "Page.captureScreenshot", "params": {"format": "png", "captureBeyondViewport": true}});
+            if let Ok(v) = self.cmd(http::Method::POST, "goog/cdp/execute", Some(body)).await {
+                if let Some(data) = v.get("data").and_then(Value::as_str) {
+                    use base64::Engine;
+                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
+                        return Ok(bytes);
+                    }
+                }
+            }
+        }
+        self.screenshot().await
+    }
+
+    /// A plain synchronous script (one round trip).
+    pub async fn execute_value(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
+        self.tick();
+        self.client.execute(script, args).await.map_err(BrowserError::from_cmd)
+    }
+
+    pub async fn page_source(&self) -> Result<String, BrowserError> {
+        self.tick();
+        self.client.source().await.map_err(BrowserError::from_cmd)
+    }
+
+    /// The session's cookies as a `Cookie:` header value for `url`'s host.
+    pub async fn cookie_header(&self) -> Result<String, BrowserError> {
+        let v = self.cmd(http::Method::GET, "cookie", None).await?;
+        let pairs: Vec<String> = v
+            .as_array()
+            .map(|cookies| {
+                cookies
+                    .iter()
+                    .filter_map(|c| {
+                        Some(format!(
+                            "{}={}",
+                            c.get("name")?.as_str()?,
+                            c.get("value")?.as_str()?
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(pairs.join("; "))
+    }
+
+    /// Ends the WebDriver session (closes the browser).
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
+    }
+}
+
+/// W3C key values for named keys (WebDriver §17.4.2); single characters pass through.
+fn key_value(name: &str) -> String {
+    let code = match name.trim().to_ascii_lowercase().as_str() {
+        "enter" | "return" => '\u{E007}',
+        "tab" => '\u{E004}',
+        "escape" | "esc" => '\u{E00C}',
+        "backspace" => '\u{E003}',
+        "delete" => '\u{E017}',
+        "space" => '\u{E00D}',
+        "arrowup" | "up" => '\u{E013}',
+        "arrowdown" | "down" => '\u{E015}',
+        "arrowleft" | "left" => '\u{E012}',
+        "arrowright" | "right" => '\u{E014}',
+        "home" => '\u{E011}',
+        "end" => '\u{E010}',
+        "pageup" => '\u{E00E}',
+        "pagedown" => '\u{E00F}',
+        "shift" => '\u{E008}',
+        "control" | "ctrl" => '\u{E009}',
+        "alt" => '\u{E00A}',
+        "meta" | "command" | "cmd" => '\u{E03D}',
+        _ => return name.to_owned(),
+    };
+    code.to_string()
+}
+
+/// Whether a key name is one `press` understands (a named key or a single character).
+pub fn is_known_key(name: &str) -> bool {
+    name.split('+')
+        .all(|k| k.chars().count() == 1 || key_value(k).chars().count() == 1)
+}

@@ -1,0 +1,610 @@
+//! The executor: runs a plan and emits the event stream. It never formats output for people;
+//! reporters do that from the events.
+//!
+//! Life cycle of a run: web server (start or reuse) → health pre-check → flows in plan order
+//! (browser sessions opened per user on first need) → shutdown of everything started. The
+//! `RunFinished` event is emitted on every path: success, failure, abort and interrupt.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::browser::{BrowserSession, Driver};
+use super::health;
+use super::steps::{StepContext, StepFailure, StepOutcome};
+use super::vars::Vars;
+use super::webserver::{self, RunningWebServer};
+use crate::artifact;
+use crate::config::Config;
+use crate::events::*;
+use crate::exit_code;
+use crate::flowfile::ast::SessionMode;
+use crate::flowfile::check::{CheckedFlow, Suite};
+use crate::plan::Plan;
+use crate::redact::Redactor;
+
+/// Options of one run that are not suite configuration.
+pub struct RunOptions {
+    pub run_id: String,
+    /// `<output root>/<run id>`.
+    pub output_dir: PathBuf,
+    /// Becomes `true` on Ctrl-C / SIGTERM.
+    pub cancel: watch::Receiver<bool>,
+    pub retries: u32,
+}
+
+/// Where the event stream goes. An error from the sink stops the run.
+pub type Emit<'a> = &'a mut (dyn FnMut(&RunEvent) -> anyhow::Result<()> + Send);
+
+pub struct RunResult {
+    pub exit_code: u8,
+    pub outcome: RunOutcome,
+    pub totals: Totals,
+}
+
+struct Emitter<'a> {
+    sink: Emit<'a>,
+    started: Instant,
+    failed: Option<String>,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, kind: RunEventKind) {
+        let event = RunEvent {
+            at: OffsetDateTime::now_utc(),
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            kind,
+        };
+        if let Err(e) = (self.sink)(&event) {
+            if self.failed.is_none() {
+                tracing::error!("a reporter failed: {e:#}");
+                self.failed = Some(format!("{e:#}"));
+            }
+        }
+    }
+}
+
+/// Everything started for this run, stopped in `shutdown` whatever happened.
+struct Resources {
+    web_server: Option<RunningWebServer>,
+    driver: Option<Driver>,
+    sessions: HashMap<String, BrowserSession>,
+}
+
+impl Resources {
+    async fn shutdown(&mut self) {
+        for (_, s) in self.sessions.drain() {
+            s.close().await;
+        }
+        if let Some(mut d) = self.driver.take() {
+            d.stop().await;
+        }
+        if let Some(ws) = self.web_server.take() {
+            ws.stop().await;
+        }
+    }
+}
+
+pub async fn run(
+    config: &Config,
+    suite: &Suite,
+    plan: &Plan,
+    mut opts: RunOptions,
+    redactor: Redactor,
+    sink: Emit<'_>,
+) -> RunResult {
+    let mut em = Emitter {
+        sink,
+        started: Instant::now(),
+        failed: None,
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("flows/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default();
+    if let Some(s) = &config.secret {
+        redactor.add(&s.value);
+    }
+    if let Some(s) = &config.mail.fixed_otp {
+        redactor.add(&s.value);
+    }
+    let logs_dir = opts.output_dir.join("logs");
+    let mut res = Resources {
+        web_server: None,
+        driver: None,
+        sessions: HashMap::new(),
+    };
+    let planned: Vec<PlannedFlow> = plan
+        .order
+        .iter()
+        .map(|&i| planned_flow(&suite.flows[i]))
+        .collect();
+
+    // 1. The app: reuse it if the configured URL answers, else start it.
+    let mut base_url = config.base_url.clone();
+    let mut startup_error = None;
+    if let Some(ws) = &config.web_server {
+        let reuse = match &base_url {
+            Some(u) => webserver::answers(&http, u).await,
+            None => false,
+        };
+        if !reuse {
+            let secret = config.secret.as_ref().map(|s| s.value.as_str());
+            let log = logs_dir.join("web-server.log");
+            let started = tokio::select! {
+                r = webserver::start(ws, secret, &log, &http) => Some(r),
+                _ = cancelled(&mut opts.cancel) => None,
+            };
+            match started {
+                Some(Ok(server)) => {
+                    base_url = Some(server.base_url.clone());
+                    res.web_server = Some(server);
+                }
+                Some(Err(e)) => startup_error = Some(e.to_string()),
+                None => startup_error = Some("interrupted while starting the web server".into()),
+            }
+        }
+    }
+    let base = base_url.clone().unwrap_or_default();
+    em.emit(RunEventKind::RunStarted {
+        run_id: opts.run_id.clone(),
+        profile: config.profile.clone(),
+        base_url: base.clone(),
+        runner_version: env!("CARGO_PKG_VERSION").to_owned(),
+        output_dir: opts.output_dir.clone(),
+        flows: planned.clone(),
+    });
+    if res.web_server.is_some() {
+        em.emit(RunEventKind::Notice {
+            flow: None,
+            message: format!("started the web server at {base} (log: {})", logs_dir.join("web-server.log").display()),
+        });
+    }
+    if let Some(err) = startup_error {
+        let interrupted = *opts.cancel.borrow();
+        em.emit(RunEventKind::Notice {
+            flow: None,
+            message: redactor.redact(&err),
+        });
+        return finish(
+            &mut em,
+            &mut res,
+            &planned,
+            &BTreeSet::new(),
+            Totals::default(),
+            if interrupted { RunOutcome::Interrupted } else { RunOutcome::Aborted },
+            if interrupted { exit_code::INTERRUPTED } else { exit_code::INFRASTRUCTURE },
+            "the web server did not start",
+        )
+        .await;
+    }
+
+    // 2. Health pre-check, before any browser starts.
+    if config.health.enabled {
+        let report = health::run(config, &base, &http, &redactor).await;
+        let path = opts.output_dir.join("health-pre-check.json");
+        if let Err(e) = artifact::write_json_atomic(&path, &report) {
+            tracing::error!("cannot write {}: {e}", path.display());
+        } else {
+            em.emit(RunEventKind::ArtifactWritten {
+                flow: None,
+                artifact: Artifact {
+                    kind: ArtifactKind::Report,
+                    path: PathBuf::from("health-pre-check.json"),
+                    bytes: file_len(&path),
+                },
+            });
+        }
+        em.emit(RunEventKind::HealthChecked {
+            passed: report.passed,
+            skipped: false,
+            failing: report.failing.clone(),
+            summary: report.summary(),
+        });
+        for c in &report.checks {
+            em.emit(RunEventKind::CriterionRecorded {
+                flow: None,
+                criterion: Criterion {
+                    name: format!("{} answers healthy", c.url),
+                    verdict: match c.verdict {
+                        "PASS" => Verdict::Pass,
+                        "FAILED" => Verdict::Failed,
+                        _ => Verdict::Unverified,
+                    },
+                    evidence: vec![format!(
+                        "health-pre-check.json: {} → {}",
+                        c.name,
+                        c.status.map_or("no answer".to_owned(), |s| s.to_string())
+                    )],
+                    note: c.error.clone(),
+                },
+            });
+        }
+        if !report.passed {
+            return finish(
+                &mut em,
+                &mut res,
+                &planned,
+                &BTreeSet::new(),
+                Totals::default(),
+                RunOutcome::Aborted,
+                exit_code::HEALTH_CHECK_FAILED,
+                &format!("health pre-check failed: {}", report.failing.join(", ")),
+            )
+            .await;
+        }
+    } else {
+        em.emit(RunEventKind::HealthChecked {
+            passed: true,
+            skipped: true,
+            failing: vec![],
+            summary: "skipped (--skip-health-check)".into(),
+        });
+    }
+
+    // 3. The flows.
+    let now = OffsetDateTime::now_utc();
+    let run_date = format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day());
+    let mut vars = Vars::new(config, &base, &opts.run_id, &run_date);
+    vars.register_secrets(&redactor);
+    let mut totals = Totals::default();
+    let mut outcomes: HashMap<String, FlowStatus> = HashMap::new();
+    let mut finished_ids = BTreeSet::new();
+    let mut infra_failure = false;
+    for &i in &plan.order {
+        let flow = &suite.flows[i];
+        let id = flow.ast.id.value.clone();
+        if *opts.cancel.borrow() || em.failed.is_some() {
+            break;
+        }
+        // A needed flow that did not pass (or was not part of this run and has no state).
+        let blocked = flow.ast.needs.iter().find_map(|n| match outcomes.get(&n.value) {
+            Some(FlowStatus::Passed | FlowStatus::Flaky) => None,
+            Some(other) => Some(format!("needs {}, which {}", n.value, status_phrase(*other))),
+            None if plan.order.iter().any(|&j| suite.flows[j].ast.id.value == n.value) => {
+                Some(format!("needs {}, which did not run", n.value))
+            }
+            None => None, // --no-deps: the user chose to run without it
+        });
+        if let Some(reason) = blocked {
+            em.emit(RunEventKind::FlowFinished {
+                flow: id.clone(),
+                status: FlowStatus::Skipped,
+                attempt: 0,
+                duration_ms: 0,
+                reason: Some(reason),
+            });
+            totals.add(FlowStatus::Skipped);
+            outcomes.insert(id.clone(), FlowStatus::Skipped);
+            finished_ids.insert(id);
+            continue;
+        }
+        let mut attempt = 0;
+        let status = loop {
+            attempt += 1;
+            vars.clear_flow(&id);
+            let started = Instant::now();
+            em.emit(RunEventKind::FlowStarted {
+                flow: id.clone(),
+                attempt,
+            });
+            let mut runner = FlowRunner {
+                config,
+                flow,
+                base_url: &base,
+                output_dir: &opts.output_dir,
+                logs_dir: &logs_dir,
+                http: &http,
+                redactor: &redactor,
+                vars: &mut vars,
+                res: &mut res,
+                em: &mut em,
+                infra_failure: false,
+                step_start: Vec::new(),
+            };
+            let flow_deadline = config.timeouts.flow;
+            let result = tokio::select! {
+                r = tokio::time::timeout(flow_deadline, runner.run()) => Some(r),
+                _ = cancelled(&mut opts.cancel) => None,
+            };
+            let infra = runner.infra_failure;
+            let (st, reason) = match result {
+                Some(Ok(Ok(()))) => (
+                    if attempt > 1 { FlowStatus::Flaky } else { FlowStatus::Passed },
+                    None,
+                ),
+                Some(Ok(Err(msg))) => (FlowStatus::Failed, Some(msg)),
+                Some(Err(_)) => (
+                    FlowStatus::Failed,
+                    Some(format!("the flow did not finish within timeouts.flow ({flow_deadline:?})")),
+                ),
+                None => (FlowStatus::NotRun, Some("interrupted while running".into())),
+            };
+            infra_failure |= infra;
+            if st == FlowStatus::Failed && attempt <= opts.retries && !*opts.cancel.borrow() {
+                em.emit(RunEventKind::Notice {
+                    flow: Some(id.clone()),
+                    message: format!("attempt {attempt} failed; retrying"),
+                });
+                continue;
+            }
+            em.emit(RunEventKind::FlowFinished {
+                flow: id.clone(),
+                status: st,
+                attempt,
+                duration_ms: started.elapsed().as_millis() as u64,
+                reason: reason.map(|r| redactor.redact(&r)),
+            });
+            break st;
+        };
+        if status == FlowStatus::NotRun {
+            // Counted among the not-run flows in `finish`.
+            break;
+        }
+        totals.add(status);
+        outcomes.insert(id.clone(), status);
+        finished_ids.insert(id);
+    }
+    let interrupted = *opts.cancel.borrow();
+    let (outcome, code, why) = if interrupted {
+        (RunOutcome::Interrupted, exit_code::INTERRUPTED, "interrupted (Ctrl-C / SIGTERM)")
+    } else if em.failed.is_some() {
+        (RunOutcome::Aborted, exit_code::INFRASTRUCTURE, "a reporter failed")
+    } else if totals.failed > 0 && infra_failure {
+        (RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
+    } else if totals.failed > 0 {
+        (RunOutcome::Completed, exit_code::FLOW_FAILED, "")
+    } else {
+        (RunOutcome::Completed, exit_code::SUCCESS, "")
+    };
+    finish(&mut em, &mut res, &planned, &finished_ids, totals, outcome, code, why).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    em: &mut Emitter<'_>,
+    res: &mut Resources,
+    planned: &[PlannedFlow],
+    finished: &BTreeSet<String>,
+    mut totals: Totals,
+    outcome: RunOutcome,
+    code: u8,
+    why: &str,
+) -> RunResult {
+    for f in planned.iter().filter(|f| !finished.contains(&f.id)) {
+        em.emit(RunEventKind::FlowFinished {
+            flow: f.id.clone(),
+            status: FlowStatus::NotRun,
+            attempt: 0,
+            duration_ms: 0,
+            reason: Some(if why.is_empty() { "not run".into() } else { why.to_owned() }),
+        });
+        totals.add(FlowStatus::NotRun);
+    }
+    // Stop everything before the final event, so "finished" means nothing is left running.
+    res.shutdown().await;
+    em.emit(RunEventKind::RunFinished {
+        outcome,
+        totals,
+        duration_ms: em.started.elapsed().as_millis() as u64,
+    });
+    let code = if em.failed.is_some() && code == exit_code::SUCCESS {
+        exit_code::INFRASTRUCTURE
+    } else {
+        code
+    };
+    RunResult {
+        exit_code: code,
+        outcome,
+        totals,
+    }
+}
+
+fn status_phrase(s: FlowStatus) -> &'static str {
+    match s {
+        FlowStatus::Failed => "failed",
+        FlowStatus::Skipped => "was skipped",
+        FlowStatus::NotRun => "did not run",
+        FlowStatus::Passed | FlowStatus::Flaky => "passed",
+    }
+}
+
+async fn cancelled(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            // Sender gone: never cancelled.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+pub fn planned_flow(f: &CheckedFlow) -> PlannedFlow {
+    PlannedFlow {
+        id: f.ast.id.value.clone(),
+        title: f.ast.title.value.clone(),
+        file: f.file.clone(),
+        user: f.ast.user.as_ref().map(|u| u.value.clone()),
+        needs: f.ast.needs.iter().map(|n| n.value.clone()).collect(),
+        tags: f.ast.tags.iter().map(|t| t.value.clone()).collect(),
+    }
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Runs the steps of one flow attempt.
+struct FlowRunner<'a, 'e> {
+    config: &'a Config,
+    flow: &'a CheckedFlow,
+    base_url: &'a str,
+    output_dir: &'a Path,
+    logs_dir: &'a Path,
+    http: &'a reqwest::Client,
+    redactor: &'a Redactor,
+    vars: &'a mut Vars,
+    res: &'a mut Resources,
+    em: &'a mut Emitter<'e>,
+    infra_failure: bool,
+    /// Start time of each step run so far (wall clock and monotonic), for `after_step`.
+    step_start: Vec<(OffsetDateTime, Instant)>,
+}
+
+impl FlowRunner<'_, '_> {
+    async fn run(&mut self) -> Result<(), String> {
+        let flow_id = self.flow.ast.id.value.clone();
+        let fresh = self.flow.ast.session == SessionMode::Fresh;
+        let user = self.flow.ast.user.as_ref().map(|u| u.value.clone());
+        // A fresh session replaces the user's shared one for this flow and later ones, so a
+        // second login method starts logged out.
+        if fresh {
+            if let Some(u) = &user {
+                if let Some(old) = self.res.sessions.remove(u) {
+                    old.close().await;
+                }
+            }
+        }
+        let steps = &self.flow.ast.steps;
+        let mut failure: Option<String> = None;
+        for (index, step) in steps.iter().enumerate() {
+            if failure.is_some() {
+                self.em.emit(RunEventKind::StepFinished {
+                    flow: flow_id.clone(),
+                    step: StepRecord {
+                        index,
+                        kind: step.value.kind().to_owned(),
+                        line: step.loc.line,
+                        summary: String::new(),
+                        status: StepStatus::Skipped,
+                        duration_ms: 0,
+                        error: None,
+                        artifacts: vec![],
+                        evidence: vec![],
+                        round_trips: 0,
+                    },
+                });
+                continue;
+            }
+            let started = Instant::now();
+            self.step_start.push((OffsetDateTime::now_utc(), started));
+            self.em.emit(RunEventKind::StepStarted {
+                flow: flow_id.clone(),
+                index,
+                kind: step.value.kind().to_owned(),
+                line: step.loc.line,
+            });
+            let mut ctx = StepContext {
+                config: self.config,
+                flow: self.flow,
+                index,
+                base_url: self.base_url,
+                output_dir: self.output_dir,
+                logs_dir: self.logs_dir,
+                http: self.http,
+                redactor: self.redactor,
+                vars: self.vars,
+                sessions: &mut self.res.sessions,
+                driver: &mut self.res.driver,
+                user: user.as_deref(),
+                actor: None,
+                step_start: &self.step_start,
+                events: Vec::new(),
+                round_trips: 0,
+            };
+            let result = super::steps::run_step(&mut ctx, &step.value).await;
+            let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
+            for kind in extra_events {
+                self.em.emit(kind);
+            }
+            let (status, summary, error, artifacts, evidence) = match result {
+                Ok(StepOutcome {
+                    summary,
+                    artifacts,
+                    evidence,
+                }) => (StepStatus::Passed, summary, None, artifacts, evidence),
+                Err(StepFailure {
+                    summary,
+                    message,
+                    infrastructure,
+                }) => {
+                    self.infra_failure |= infrastructure;
+                    let artifacts = self.failure_evidence(index, user.as_deref()).await;
+                    let msg = message;
+                    let located = format!(
+                        "step {} ({}:{}) {}: {}",
+                        index + 1,
+                        self.flow.file.display(),
+                        step.loc.line,
+                        summary,
+                        msg
+                    );
+                    failure = Some(self.redactor.redact(&located));
+                    (StepStatus::Failed, summary, Some(msg), artifacts, vec![])
+                }
+            };
+            self.em.emit(RunEventKind::StepFinished {
+                flow: flow_id.clone(),
+                step: StepRecord {
+                    index,
+                    kind: step.value.kind().to_owned(),
+                    line: step.loc.line,
+                    summary: self.redactor.redact(&summary),
+                    status,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    error: error.map(|e| self.redactor.redact(&e)),
+                    artifacts,
+                    evidence,
+                    round_trips,
+                },
+            });
+        }
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    /// A failing step always leaves a screenshot and the page's HTML (when a browser is open).
+    async fn failure_evidence(&mut self, index: usize, user: Option<&str>) -> Vec<Artifact> {
+        let Some(session) = user.and_then(|u| self.res.sessions.get(u)) else {
+            return vec![];
+        };
+        let flow_id = &self.flow.ast.id.value;
+        let mut out = Vec::new();
+        let base = format!("{:02}-failure", index + 1);
+        if let Ok(Ok(png)) = tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await {
+            let rel = PathBuf::from(flow_id).join(format!("{base}.png"));
+            if artifact::write_atomic(&self.output_dir.join(&rel), &png).is_ok() {
+                out.push(Artifact {
+                    kind: ArtifactKind::Screenshot,
+                    path: rel,
+                    bytes: png.len() as u64,
+                });
+            }
+        }
+        if let Ok(Ok(html)) = tokio::time::timeout(Duration::from_secs(10), session.page_source()).await {
+            let html = self.redactor.redact(&html);
+            let rel = PathBuf::from(flow_id).join(format!("{base}.html"));
+            if artifact::write_atomic(&self.output_dir.join(&rel), html.as_bytes()).is_ok() {
+                out.push(Artifact {
+                    kind: ArtifactKind::PageHtml,
+                    path: rel,
+                    bytes: html.len() as u64,
+                });
+            }
+        }
+        for a in &out {
+            self.em.emit(RunEventKind::ArtifactWritten {
+                flow: Some(flow_id.clone()),
+                artifact: a.clone(),
+            });
+        }
+        out
+    }
+}

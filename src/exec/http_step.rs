@@ -1,0 +1,156 @@
+//! The `http` step: a request with expectations, optionally carrying a user's browser cookies.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::steps::{human, StepContext, StepFailure, StepOutcome};
+use crate::events::Evidence;
+use crate::flowfile::ast::HttpStep;
+use crate::flowfile::template::Resolved;
+use crate::flowfile::text::TextPattern;
+
+fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
+    StepFailure {
+        summary: summary.to_owned(),
+        message: message.into(),
+        infrastructure: false,
+    }
+}
+
+pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome, StepFailure> {
+    let method_text = s.method.as_ref().map(|m| m.value.to_ascii_uppercase()).unwrap_or_else(|| "GET".into());
+    let (url, shown_url) = ctx.render_shown(&s.url.value).map_err(|e| fail("http", e))?;
+    let url = ctx.resolve_url(&url, true);
+    let shown_url = ctx.resolve_url(&shown_url, true);
+    let summary = format!("http {method_text} {shown_url}");
+    let method = reqwest::Method::from_bytes(method_text.as_bytes())
+        .map_err(|_| fail(&summary, format!("unknown method {method_text}")))?;
+    let mut req = ctx.http.request(method, &url).timeout(ctx.timeout(s.timeout.as_ref()));
+    for (k, v) in &s.headers {
+        let (value, _) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
+        req = req.header(k.as_str(), value);
+    }
+    if let Some(user) = &s.as_user {
+        let cookies = ctx
+            .cookies_of(&user.value)
+            .await
+            .map_err(|e| fail(&summary, e))?;
+        for c in cookies.split("; ") {
+            if let Some((_, v)) = c.split_once('=') {
+                ctx.redactor.add(v);
+            }
+        }
+        req = req.header("Cookie", cookies);
+    }
+    if let Some(json) = &s.json {
+        let body = ctx.render_json(json).map_err(|e| fail(&summary, e))?;
+        req = req.json(&body);
+    } else if !s.form.is_empty() {
+        let mut pairs = Vec::new();
+        for (k, v) in &s.form {
+            let (value, _) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
+            pairs.push((k.clone(), value));
+        }
+        req = req.form(&pairs);
+    } else if let Some(body) = &s.body {
+        let (value, _) = ctx.render_shown(&body.value).map_err(|e| fail(&summary, e))?;
+        req = req.body(value);
+    }
+    let started = Instant::now();
+    let resp = req.send().await.map_err(|e| {
+        fail(
+            &summary,
+            if e.is_timeout() {
+                format!("no response within {}", human(ctx.timeout(s.timeout.as_ref())))
+            } else {
+                format!("request failed: {}", ctx.redactor.redact(&e.to_string()))
+            },
+        )
+    })?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let evidence = Evidence::Http {
+        method: method_text.clone(),
+        url: ctx.redactor.redact(&shown_url),
+        status: status.as_u16(),
+        duration_ms,
+    };
+    let snippet = || {
+        let t = ctx.redactor.redact(&text);
+        let t: String = t.chars().take(300).collect();
+        t.replace('\n', " ")
+    };
+    let expect = s.expect.clone().unwrap_or_default();
+    match expect.status {
+        Some(want) if status.as_u16() != want => {
+            return Err(fail(&summary, format!("status {} (expected {want}); body: {}", status.as_u16(), snippet())));
+        }
+        None if !status.is_success() => {
+            return Err(fail(&summary, format!("status {} (expected 2xx); body: {}", status.as_u16(), snippet())));
+        }
+        _ => {}
+    }
+    for (name, want) in &expect.headers {
+        let (want, _) = ctx.render_shown(&want.value).map_err(|e| fail(&summary, e))?;
+        let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
+        let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
+        match got {
+            Some(g) if pattern.matches(g) => {}
+            Some(g) => return Err(fail(&summary, format!("header {name} is \"{g}\", expected {pattern}"))),
+            None => return Err(fail(&summary, format!("header {name} is missing"))),
+        }
+    }
+    if let Some(b) = &expect.body {
+        let (want, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
+        let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
+        if !pattern.matches(&text) {
+            return Err(fail(&summary, format!("body does not match {pattern}: {}", snippet())));
+        }
+    }
+    let needs_json = !expect.json.is_empty() || !s.capture.is_empty();
+    let json: Value = if needs_json {
+        serde_json::from_str(&text).map_err(|e| fail(&summary, format!("the response is not JSON ({e}): {}", snippet())))?
+    } else {
+        Value::Null
+    };
+    for (pointer, want) in &expect.json {
+        let want = ctx.render_json(want).map_err(|e| fail(&summary, e))?;
+        let got = json.pointer(pointer);
+        let matches = match (&want, got) {
+            (Value::String(w), Some(Value::String(g))) => match TextPattern::parse(w, true) {
+                Ok(p @ TextPattern::Regex { .. }) => p.matches(g),
+                _ => w == g,
+            },
+            (w, Some(g)) => w == g,
+            (_, None) => false,
+        };
+        if !matches {
+            let got_text = got.map_or("nothing".to_owned(), |g| ctx.redactor.redact(&g.to_string()));
+            return Err(fail(&summary, format!("{pointer} is {got_text}, expected {want}")));
+        }
+    }
+    let mut captured = Vec::new();
+    for (var, pointer) in &s.capture {
+        let got = json
+            .pointer(&pointer.value)
+            .ok_or_else(|| fail(&summary, format!("cannot capture {var}: the response has nothing at {}", pointer.value)))?;
+        let value = match got {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        captured.push(format!("{var}={}", ctx.redactor.redact(&value)));
+        ctx.set_capture(var, Resolved { value, secret: false });
+    }
+    let mut summary = format!("{summary} → {}", status.as_u16());
+    if !captured.is_empty() {
+        summary = format!("{summary}; captured {}", captured.join(", "));
+    }
+    Ok(StepOutcome {
+        summary,
+        artifacts: vec![],
+        evidence: vec![evidence],
+    })
+}

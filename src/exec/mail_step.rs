@@ -1,0 +1,219 @@
+//! The `mail` step: wait for a message to a user, parse it ourselves, extract a code or a link.
+//!
+//! With a fixed OTP configured (`STAGING_E2E_FIXED_OTP`), an `otp:` extraction takes the fixed
+//! code instead of waiting for mail; the step passes, but the criterion "delivered by mail" is
+//! recorded UNVERIFIED, never PASS, because nothing proved delivery.
+
+use std::time::Instant;
+
+use super::steps::{trigger_time, StepContext, StepFailure, StepOutcome};
+use crate::config::MailSourceKind;
+use crate::events::{Criterion, RunEventKind, Verdict};
+use crate::flowfile::ast::MailStep;
+use crate::flowfile::duration::parse_duration;
+use crate::flowfile::template::Resolved;
+use crate::flowfile::text::TextPattern;
+use crate::mail::{build_source, wait_for_mail, MailQuery, MailSourceConfig, Matcher, Trigger};
+
+fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
+    StepFailure {
+        summary: summary.to_owned(),
+        message: message.into(),
+        infrastructure: false,
+    }
+}
+
+fn matcher(pattern: TextPattern) -> Matcher {
+    Matcher::new(pattern.to_string(), move |hay| pattern.matches(hay))
+}
+
+/// Registers a link's secret parts: the whole URL and any long token-like path segment or query
+/// value (a magic-link token), but not short ids such as a ticket number.
+fn register_link_secret(ctx: &StepContext<'_>, link: &str) {
+    ctx.redactor.add(link);
+    if let Ok(url) = url::Url::parse(link) {
+        for seg in url.path_segments().into_iter().flatten() {
+            if seg.len() >= 16 {
+                ctx.redactor.add(seg);
+            }
+        }
+        for (_, v) in url.query_pairs() {
+            if v.len() >= 16 {
+                ctx.redactor.add(&v);
+            }
+        }
+    }
+}
+
+pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome, StepFailure> {
+    let (to, _) = ctx.render_shown(&s.to.value).map_err(|e| fail("mail", e))?;
+    let mailbox = if to.contains('@') {
+        to.clone()
+    } else {
+        match ctx.config.user(&to) {
+            Some(u) => u.email.clone(),
+            None => return Err(fail("mail", format!("unknown user `{to}`"))),
+        }
+    };
+    let subject = match &s.subject {
+        Some(p) => Some(
+            TextPattern::parse(&ctx.render_shown(&p.value).map_err(|e| fail("mail", e))?.0, false)
+                .map_err(|e| fail("mail", e))?,
+        ),
+        None => None,
+    };
+    let mut summary = format!("mail to {mailbox}");
+    if let Some(p) = &subject {
+        summary.push_str(&format!(" subject{p}"));
+    }
+    let flow = ctx.flow.ast.id.value.clone();
+
+    // A fixed OTP replaces the mail only for code extraction, and only when configured.
+    if let (Some(otp), Some(fixed)) = (&s.otp, &ctx.config.mail.fixed_otp) {
+        if s.link.is_none() {
+            ctx.redactor.add(&fixed.value);
+            ctx.set_capture(
+                &otp.var.value,
+                Resolved {
+                    value: fixed.value.clone(),
+                    secret: true,
+                },
+            );
+            ctx.events.push(RunEventKind::Notice {
+                flow: Some(flow.clone()),
+                message: format!(
+                    "using the fixed OTP from {} for {mailbox}: this login does not prove mail delivery",
+                    fixed.origin
+                ),
+            });
+            ctx.events.push(RunEventKind::CriterionRecorded {
+                flow: Some(flow),
+                criterion: Criterion {
+                    name: format!("sign-in code delivered by mail to {mailbox}"),
+                    verdict: Verdict::Unverified,
+                    evidence: vec![],
+                    note: Some(format!("a fixed OTP ({}) was used instead of reading mail", fixed.origin)),
+                },
+            });
+            return Ok(StepOutcome {
+                summary: format!("{summary} (fixed OTP, mail not read)"),
+                artifacts: vec![],
+                evidence: vec![],
+            });
+        }
+    }
+
+    let source_cfg = match ctx.config.mail.source {
+        MailSourceKind::StagingEndpoint => {
+            let secret = ctx.config.secret.as_ref().ok_or_else(|| {
+                fail(&summary, "the staging mail report needs the E2E secret: set STAGING_E2E_SECRET")
+            })?;
+            MailSourceConfig::StagingEndpoint {
+                base_url: ctx.config.api_url.clone().unwrap_or_else(|| ctx.base_url.to_owned()),
+                path: ctx.config.mail.report_path.clone(),
+                header: ctx.config.secret_header.clone(),
+                secret: secret.value.clone(),
+            }
+        }
+        MailSourceKind::MailDev => MailSourceConfig::MailDev {
+            url: ctx.config.mail.url.clone().unwrap_or_default(),
+        },
+        MailSourceKind::Mailpit => MailSourceConfig::Mailpit {
+            url: ctx.config.mail.url.clone().unwrap_or_default(),
+        },
+    };
+    let source = build_source(&source_cfg, ctx.http.clone());
+    let (wall, at) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
+    let mut query = MailQuery::new(mailbox.clone(), Trigger { at, wall });
+    if let Some(p) = subject {
+        query = query.subject(matcher(p));
+    }
+    if let Some(b) = &s.body {
+        let (v, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
+        query = query.body(matcher(TextPattern::parse(&v, false).map_err(|e| fail(&summary, e))?));
+    }
+    let limit = s
+        .timeout
+        .as_ref()
+        .and_then(|t| parse_duration(&t.value.0).ok())
+        .unwrap_or(ctx.config.timeouts.mail);
+    let found = wait_for_mail(source.as_ref(), &query, Instant::now() + limit)
+        .await
+        .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+
+    let mut extracted = Vec::new();
+    if let Some(otp) = &s.otp {
+        let re = match &otp.regex {
+            Some(r) => Some(regex::Regex::new(&r.value).map_err(|e| fail(&summary, format!("bad otp regex: {e}")))?),
+            None => None,
+        };
+        let code = found.otp(re.as_ref()).map_err(|e| fail(&summary, e.to_string()))?;
+        ctx.redactor.add(&code);
+        if found.source_agrees_on_otp(&code) == Some(false) {
+            ctx.events.push(RunEventKind::Notice {
+                flow: Some(flow.clone()),
+                message: format!("the mail source's pre-extracted code differs from the one parsed from message {}; using the parsed one", found.message_id()),
+            });
+        }
+        ctx.set_capture(&otp.var.value, Resolved { value: code, secret: true });
+        extracted.push(format!("code → {}", otp.var.value));
+    }
+    if let Some(link) = &s.link {
+        let text = match &link.text {
+            Some(t) => Some(
+                TextPattern::parse(&ctx.render_shown(&t.value).map_err(|e| fail(&summary, e))?.0, false)
+                    .map_err(|e| fail(&summary, e))?,
+            ),
+            None => None,
+        };
+        let re = match &link.regex {
+            Some(r) => {
+                let (v, _) = ctx.render_shown(&r.value).map_err(|e| fail(&summary, e))?;
+                Some(regex::Regex::new(&v).map_err(|e| fail(&summary, format!("bad link regex: {e}")))?)
+            }
+            None => None,
+        };
+        let text_fn = text.as_ref().map(|p| move |s: &str| p.matches(s));
+        let pick = found
+            .link(text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool), re.as_ref())
+            .map_err(|e| fail(&summary, e.to_string()))?;
+        if !pick.matched {
+            return Err(fail(
+                &summary,
+                format!(
+                    "message {} (\"{}\") has no link matching what the step asks for; it has {} link(s)",
+                    found.message_id(),
+                    found.parsed.subject,
+                    found.parsed.links.len()
+                ),
+            ));
+        }
+        let url = pick.link.url.clone();
+        register_link_secret(ctx, &url);
+        ctx.set_capture(&link.var.value, Resolved { value: url, secret: true });
+        extracted.push(format!("link → {}", link.var.value));
+    }
+    let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
+    ctx.events.push(RunEventKind::CriterionRecorded {
+        flow: Some(flow),
+        criterion: Criterion {
+            name: format!("mail \"{}\" delivered to {mailbox}", found.parsed.subject),
+            verdict: Verdict::Pass,
+            evidence: vec![format!(
+                "message {} from {} after {latency} ms, parsed from its raw source",
+                found.message_id(),
+                found.source
+            )],
+            note: None,
+        },
+    });
+    let mut summary = format!("{summary}: \"{}\" after {latency} ms", found.parsed.subject);
+    if !extracted.is_empty() {
+        summary.push_str(&format!(" ({})", extracted.join(", ")));
+    }
+    Ok(StepOutcome {
+        summary: ctx.redactor.redact(&summary),
+        artifacts: vec![],
+        evidence: vec![found.evidence()],
+    })
+}

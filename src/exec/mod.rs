@@ -1,0 +1,15 @@
+//! Running a plan: processes, the browser, steps, and the event stream.
+//!
+//! Owns everything that has side effects during a run. Reads config and checked flows; emits
+//! events; never formats output for people.
+
+pub mod browser;
+pub mod executor;
+pub mod health;
+mod http_step;
+mod mail_step;
+pub mod process;
+mod realtime_step;
+pub mod steps;
+mod vars;
+pub mod webserver;

@@ -1,0 +1,110 @@
+//! Variable values during a run: built-ins from config, captures of earlier flows and steps.
+//!
+//! Which names a flow may use was settled by the checker; here we only look values up.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::config::Config;
+use crate::flowfile::template::{Rendered, Resolved, Template};
+use crate::redact::Redactor;
+
+#[derive(Default)]
+pub struct Vars {
+    builtins: HashMap<String, Resolved>,
+    /// Captures by the flow that made them.
+    by_flow: HashMap<String, HashMap<String, Resolved>>,
+}
+
+impl Vars {
+    pub fn new(config: &Config, base_url: &str, run_id: &str, run_date: &str) -> Vars {
+        let mut b = HashMap::new();
+        let plain = |v: &str| Resolved {
+            value: v.to_owned(),
+            secret: false,
+        };
+        b.insert("base_url".into(), plain(base_url));
+        b.insert(
+            "api_url".into(),
+            plain(config.api_url.as_deref().unwrap_or(base_url)),
+        );
+        b.insert("run.id".into(), plain(run_id));
+        b.insert("run.date".into(), plain(run_date));
+        for (key, u) in &config.users {
+            b.insert(format!("users.{key}.email"), plain(&u.email));
+            b.insert(format!("users.{key}.name"), plain(&u.name));
+            b.insert(format!("users.{key}.key"), plain(key));
+        }
+        for (k, v) in &config.vars {
+            b.insert(format!("vars.{k}"), plain(v));
+        }
+        if let Some(s) = &config.secret {
+            b.insert(
+                "secret".into(),
+                Resolved {
+                    value: s.value.clone(),
+                    secret: true,
+                },
+            );
+        }
+        Vars {
+            builtins: b,
+            by_flow: HashMap::new(),
+        }
+    }
+
+    pub fn set_capture(&mut self, flow: &str, name: &str, value: Resolved) {
+        self.by_flow
+            .entry(flow.to_owned())
+            .or_default()
+            .insert(name.to_owned(), value);
+    }
+
+    /// Forget a flow's captures (before a retry).
+    pub fn clear_flow(&mut self, flow: &str) {
+        self.by_flow.remove(flow);
+    }
+
+    /// Looks a name up as seen from `flow` running as `user`.
+    pub fn lookup(&self, flow: &str, needs: &BTreeSet<String>, user: Option<&str>, name: &str) -> Option<Resolved> {
+        if let Some(v) = self.by_flow.get(flow).and_then(|m| m.get(name)) {
+            return Some(v.clone());
+        }
+        for need in needs {
+            if let Some(v) = self.by_flow.get(need).and_then(|m| m.get(name)) {
+                return Some(v.clone());
+            }
+        }
+        if let Some(rest) = name.strip_prefix("user.") {
+            return self.builtins.get(&format!("users.{}.{rest}", user?)).cloned();
+        }
+        if let Some(env_name) = name.strip_prefix("env.") {
+            return std::env::var(env_name).ok().map(|value| Resolved {
+                value,
+                secret: false,
+            });
+        }
+        self.builtins.get(name).cloned()
+    }
+
+    /// Renders a template string as seen from a flow; registers nothing (secrets are already
+    /// registered with the redactor when they are captured).
+    pub fn render(
+        &self,
+        text: &str,
+        flow: &str,
+        needs: &BTreeSet<String>,
+        user: Option<&str>,
+    ) -> Result<Rendered, String> {
+        let template = Template::parse(text).map_err(|e| e.to_string())?;
+        template
+            .render(&|name| self.lookup(flow, needs, user, name))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Registers every secret built-in with the redactor.
+    pub fn register_secrets(&self, redactor: &Redactor) {
+        for v in self.builtins.values().filter(|v| v.secret) {
+            redactor.add(&v.value);
+        }
+    }
+}

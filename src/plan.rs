@@ -1,0 +1,134 @@
+//! The plan: which flows run, in which order. Immutable once built.
+//!
+//! Selection (ids, `--grep`, `--tag`) picks flows; their `needs` are added (a flow cannot run
+//! without what it needs, unless `--no-deps`), and the result is ordered so every flow comes
+//! after its needs, keeping file order otherwise.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::flowfile::check::Suite;
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Flow ids named on the command line (empty with `--all`).
+    pub ids: Vec<String>,
+    pub grep: Option<regex::Regex>,
+    pub tags: Vec<String>,
+    /// Do not add needed flows.
+    pub no_deps: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Indices into `suite.flows`, in run order.
+    pub order: Vec<usize>,
+    /// Flows added only because a selected flow needs them.
+    pub added_as_dependency: BTreeSet<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("no flow with id `{id}`{hint}")]
+    UnknownFlow { id: String, hint: String },
+    #[error("no flow matches the selection ({0})")]
+    Empty(String),
+}
+
+pub fn build(suite: &Suite, selection: &Selection) -> Result<Plan, PlanError> {
+    let index: HashMap<&str, usize> = suite
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.ast.id.value.as_str(), i))
+        .collect();
+    let mut selected = BTreeSet::new();
+    for id in &selection.ids {
+        match index.get(id.as_str()) {
+            Some(&i) => {
+                selected.insert(i);
+            }
+            None => {
+                let close = suite
+                    .flows
+                    .iter()
+                    .map(|f| f.ast.id.value.as_str())
+                    .min_by_key(|known| strsim::levenshtein(known, id));
+                let hint = match close {
+                    Some(c) if strsim::levenshtein(c, id) <= 3 => format!("; did you mean `{c}`? (`flows list` shows all)"),
+                    _ => "; `flows list` shows the flows".to_owned(),
+                };
+                return Err(PlanError::UnknownFlow { id: id.clone(), hint });
+            }
+        }
+    }
+    let filtering = selection.grep.is_some() || !selection.tags.is_empty();
+    if selection.ids.is_empty() {
+        for (i, f) in suite.flows.iter().enumerate() {
+            let grep_ok = selection
+                .grep
+                .as_ref()
+                .is_none_or(|re| re.is_match(&f.ast.id.value) || re.is_match(&f.ast.title.value));
+            let tags_ok = selection.tags.is_empty()
+                || selection
+                    .tags
+                    .iter()
+                    .any(|t| f.ast.tags.iter().any(|ft| ft.value == *t));
+            if grep_ok && tags_ok {
+                selected.insert(i);
+            }
+        }
+    }
+    if selected.is_empty() {
+        let mut what = Vec::new();
+        if let Some(g) = &selection.grep {
+            what.push(format!("--grep {}", g.as_str()));
+        }
+        if !selection.tags.is_empty() {
+            what.push(format!("--tag {}", selection.tags.join(",")));
+        }
+        if !filtering {
+            what.push("the suite has no flows".to_owned());
+        }
+        return Err(PlanError::Empty(what.join(", ")));
+    }
+    let mut included = selected.clone();
+    let mut added = BTreeSet::new();
+    if !selection.no_deps {
+        let mut stack: Vec<usize> = selected.iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            for need in &suite.flows[i].ast.needs {
+                if let Some(&j) = index.get(need.value.as_str()) {
+                    if included.insert(j) {
+                        added.insert(j);
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+    }
+    // Stable topological order: repeatedly take the first (in file order) flow whose needs
+    // are all placed. The checker has ruled out cycles.
+    let mut order = Vec::with_capacity(included.len());
+    let mut placed = BTreeSet::new();
+    while order.len() < included.len() {
+        let next = included.iter().copied().find(|&i| {
+            !placed.contains(&i)
+                && suite.flows[i].ast.needs.iter().all(|n| {
+                    index
+                        .get(n.value.as_str())
+                        .is_none_or(|j| placed.contains(j) || !included.contains(j))
+                })
+        });
+        match next {
+            Some(i) => {
+                placed.insert(i);
+                order.push(i);
+            }
+            None => break, // unreachable with a checked suite; never loop forever
+        }
+    }
+    Ok(Plan {
+        order,
+        added_as_dependency: added,
+    })
+}
