@@ -103,13 +103,10 @@ impl Diagnostic {
         let width = max_line.to_string().len();
         let pad = " ".repeat(width + 1);
 
+        // One line per message, whatever the values quoted in it contain.
+        let message = self.message.replace('\r', "").replace('\n', "⏎");
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}: {}",
-            style.error("error"),
-            style.bold(&self.message)
-        );
+        let _ = writeln!(out, "{}: {}", style.error("error"), style.bold(&message));
         let _ = writeln!(
             out,
             "{pad}{} {}",
@@ -529,6 +526,14 @@ mod tests {
             out.contains("= note: first defined here (a.yaml:1:5)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        let d = Diagnostic::new("a.yaml", "invalid flow id `a\nb`");
+        assert!(d
+            .render(None, false)
+            .starts_with("error: invalid flow id `a⏎b`\n"));
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl Template {
                 let close_at = skip_ws(text, end_quote);
                 if !text[close_at..].starts_with("}}") {
                     return Err(TemplateError {
-                        offset: close_at.min(text.len().saturating_sub(1)),
+                        offset: close_at,
                         len: 1,
                         message: "expected `}}` after the string literal".to_string(),
                         hint: Some("a literal is written `{{ \"text\" }}`".to_string()),
@@ -185,7 +185,7 @@ impl Template {
                 return Err(TemplateError {
                     offset: name_offset,
                     len: name.len(),
-                    message: format!("`{name}` is not a variable name"),
+                    message: format!("`{}` is not a variable name", shorten(name)),
                     hint: Some(hint),
                 });
             }
@@ -290,6 +290,16 @@ impl fmt::Display for Template {
         }
         Ok(())
     }
+}
+
+/// The first line of `s`, at most 40 characters, for a message.
+fn shorten(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    let mut out: String = line.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn skip_ws(text: &str, mut i: usize) -> usize {
@@ -490,6 +500,8 @@ mod tests {
             (e.offset, e.len, e.message.as_str()),
             (4, 3, "`a-b` is not a variable name")
         );
+        let e = Template::parse("{{ a\nb }}").unwrap_err();
+        assert_eq!(e.message, "`a…` is not a variable name");
         let e = Template::parse("{{ 1a }}").unwrap_err();
         assert_eq!(e.offset, 3);
         let e = Template::parse("{{ a. }}").unwrap_err();
