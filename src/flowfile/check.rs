@@ -167,7 +167,9 @@ pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
 
     let mut diags = Vec::new();
     let mut parsed = Vec::new();
-    let mut broken_ids = BTreeSet::new();
+    // Flows that did not parse: their id and the words in them (the variables they may
+    // capture), so that flows needing them get no follow-on errors.
+    let mut broken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in paths {
         let source = match std::fs::read_to_string(&path) {
             Ok(s) => s,
@@ -183,13 +185,13 @@ pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
             Ok(ast) => parsed.push((path, Arc::<str>::from(source), ast)),
             Err(d) => {
                 if let Some(id) = guess_id(&source) {
-                    broken_ids.insert(id);
+                    broken.insert(id, words(&source));
                 }
                 diags.push(d);
             }
         }
     }
-    check_all(parsed, &broken_ids, env, diags)
+    check_all(parsed, &broken, env, diags)
 }
 
 /// Checks flows that are already parsed (e.g. from memory); same rules as [`load_suite`].
@@ -197,7 +199,7 @@ pub fn check_flows(
     files: Vec<(PathBuf, Arc<str>, FlowFile)>,
     env: &CheckEnv,
 ) -> Result<Suite, Diagnostics> {
-    check_all(files, &BTreeSet::new(), env, Vec::new())
+    check_all(files, &BTreeMap::new(), env, Vec::new())
 }
 
 fn io_words(e: &std::io::Error) -> String {
@@ -224,6 +226,15 @@ fn guess_id(source: &str) -> Option<String> {
     })
 }
 
+/// The identifier-like words of a text.
+fn words(source: &str) -> BTreeSet<String> {
+    source
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 fn is_flow_id(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -242,7 +253,7 @@ fn is_capture_name(s: &str) -> bool {
 
 fn check_all(
     mut files: Vec<(PathBuf, Arc<str>, FlowFile)>,
-    broken_ids: &BTreeSet<String>,
+    broken: &BTreeMap<String, BTreeSet<String>>,
     env: &CheckEnv,
     mut diags: Vec<Diagnostic>,
 ) -> Result<Suite, Diagnostics> {
@@ -279,7 +290,9 @@ fn check_all(
     }
     let known_ids: Vec<&str> = first_of.keys().copied().collect();
     let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
+    // Flows with a `needs` entry that is unknown (`lenient`) or that did not parse.
     let mut lenient: BTreeSet<&str> = BTreeSet::new();
+    let mut needs_broken: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (i, (path, source, ast)) in files.iter().enumerate() {
         let id = ast.id.value.as_str();
         let own = first_of.get(id) == Some(&i);
@@ -305,8 +318,8 @@ fn check_all(
                 continue;
             }
             if !first_of.contains_key(n) {
-                if broken_ids.contains(n) {
-                    lenient.insert(id);
+                if let Some((broken_id, _)) = broken.get_key_value(n) {
+                    needs_broken.entry(id).or_default().push(broken_id.as_str());
                 } else {
                     let others: Vec<&str> =
                         known_ids.iter().copied().filter(|k| *k != id).collect();
@@ -385,6 +398,12 @@ fn check_all(
         let closure = closure_of(id);
         let is_lenient =
             lenient.contains(id) || closure.iter().any(|n| lenient.contains(n.as_str()));
+        let mut maybe_from_broken: BTreeSet<&str> = BTreeSet::new();
+        for who in std::iter::once(id).chain(closure.iter().map(String::as_str)) {
+            for b in needs_broken.get(who).map(Vec::as_slice).unwrap_or(&[]) {
+                maybe_from_broken.extend(broken[*b].iter().map(String::as_str));
+            }
+        }
         let mut from_needs: BTreeMap<&str, &str> = BTreeMap::new();
         for n in &closure {
             if let Some(&j) = first_of.get(n.as_str()) {
@@ -402,6 +421,7 @@ fn check_all(
             from_needs: &from_needs,
             captured_by: &captured_by,
             lenient: is_lenient,
+            maybe_from_broken: &maybe_from_broken,
         };
         let text = SourceText::new(source);
         for use_ in &facts[i].uses {
@@ -953,10 +973,19 @@ impl<'a> FlowChecker<'a> {
     }
 
     fn add_capture(&mut self, step: usize, name: &str, loc: Loc, secret: bool) {
-        if self.check_var_name(name, loc) {
+        let mut names = vec![name.to_string()];
+        if !self.check_var_name(name, loc) {
+            // Reported; still known under the name as written and as the hint spells it, so
+            // its uses are not reported again (the suite fails anyway).
+            let fixed = slugify(name).replace('-', "_");
+            if !fixed.is_empty() && fixed != name {
+                names.push(fixed);
+            }
+        }
+        for name in names {
             self.facts.captures.push(Capture {
                 step,
-                name: name.to_string(),
+                name,
                 secret,
                 loc,
             });
@@ -1798,6 +1827,9 @@ impl<'a> FlowChecker<'a> {
             if let Some(a) = &p.auth_endpoint {
                 self.sp_string(i, a, Kind::NonEmpty, "auth_endpoint");
             }
+            for v in p.auth_headers.values() {
+                self.sp_string(i, v, Kind::Plain, "auth_headers");
+            }
         }
         if let Some(sse) = &s.sse {
             self.sp_string(i, sse, Kind::NonEmpty, "sse");
@@ -1898,8 +1930,10 @@ struct VarScope<'a> {
     from_needs: &'a BTreeMap<&'a str, &'a str>,
     /// Every flow that captures a name.
     captured_by: &'a BTreeMap<&'a str, Vec<&'a str>>,
-    /// A needed flow did not parse: do not report unknown bare names.
+    /// A `needs` entry is unknown: do not report unknown bare names (they follow from it).
     lenient: bool,
+    /// Words of needed flows that did not parse: a bare name among them may be captured there.
+    maybe_from_broken: &'a BTreeSet<&'a str>,
 }
 
 impl VarScope<'_> {
@@ -2019,7 +2053,7 @@ impl VarScope<'_> {
                 Some("a variable can be used only after the step that captures it".to_string()),
             ));
         }
-        if self.lenient {
+        if self.lenient || self.maybe_from_broken.contains(name) {
             return None;
         }
         let own_id = self.flow.id.value.as_str();
