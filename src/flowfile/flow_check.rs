@@ -1,0 +1,1384 @@
+//! Checking one flow on its own: its id, title and user, and each step's shape, locators,
+//! patterns, durations, files and captured variables. Collects the strings that use variables
+//! and the variables the flow captures, for the suite-wide checks in `check.rs`.
+//!
+//! Adding a step kind: add its arm to `FlowChecker::step`: which strings it holds (and how they
+//! match), which users, durations, variables it captures, and whether it needs a browser.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::ast::{
+    CaptureStep, DurationText, ExpectEventStep, ExpectStep, FlowFile, HttpStep, Locator, MailStep,
+    ScreenshotStep, Step, SubscribeStep, WaitForStep,
+};
+use super::check::{is_capture_name, is_flow_id, CheckEnv, RESERVED_NAMES};
+use super::diagnostic::{token_len, Diagnostic};
+use super::locate::SourceText;
+use super::roles::{is_aria_role, role_for_alias, ARIA_ROLES};
+use super::span::{Loc, Sp};
+use super::suggest::{did_you_mean, did_you_mean_prefix, list};
+use super::template::Template;
+use super::text::{compile_regex, split_regex_literal, RegexLiteral, TextPattern};
+
+const LOCATOR_KINDS: &[&str] = &[
+    "role",
+    "label",
+    "text",
+    "placeholder",
+    "test_id",
+    "css",
+    "xpath",
+];
+
+const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// A path as shown in messages (forward slashes).
+pub(super) fn shown(path: &Path) -> String {
+    path.display().to_string().replace('\\', "/")
+}
+
+/// A variable captured by a step.
+#[derive(Debug, Clone)]
+pub(super) struct Capture {
+    pub(super) step: usize,
+    pub(super) name: String,
+    pub(super) secret: bool,
+    pub(super) loc: Loc,
+}
+
+/// A string that may hold `{{ variables }}`, with where it is.
+pub(super) struct StrUse {
+    pub(super) step: usize,
+    pub(super) template: Template,
+    text: String,
+    /// Where the value starts, when known exactly.
+    value_loc: Option<Loc>,
+    /// Otherwise: the step (and the line to search up to).
+    fallback: Loc,
+    last_line: u32,
+}
+
+impl StrUse {
+    pub(super) fn loc_of(&self, text: &SourceText<'_>, offset: usize) -> Loc {
+        let base = self.value_loc.unwrap_or(self.fallback);
+        text.loc_in_value_within(base, &self.text, offset, self.last_line)
+    }
+}
+
+pub(super) fn count(s: &str) -> u32 {
+    u32::try_from(s.chars().count()).unwrap_or(u32::MAX)
+}
+
+/// What checking one flow found out, for the suite-wide checks.
+#[derive(Default)]
+pub(super) struct FlowFacts {
+    pub(super) captures: Vec<Capture>,
+    pub(super) uses: Vec<StrUse>,
+}
+
+/// How a string value is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Sent or typed as is.
+    Plain,
+    /// Must not be empty either (selectors, URLs, names).
+    NonEmpty,
+    /// A text pattern (`exact` applies when true).
+    Text { exact: bool },
+    /// A URL pattern: a path, a full URL, or `/regex/`.
+    Url,
+    /// A raw regular expression (no slashes).
+    Regex,
+    /// Any text; checked only when written `/regex/` (expected JSON values).
+    MaybeRegex,
+}
+
+/// Checks one flow on its own, collecting what the suite-wide checks need.
+pub(super) struct FlowChecker<'a> {
+    file: &'a Path,
+    source: &'a str,
+    text: SourceText<'a>,
+    flow: &'a FlowFile,
+    env: &'a CheckEnv,
+    pub(super) diags: Vec<Diagnostic>,
+    pub(super) facts: FlowFacts,
+    /// The last line of each step (its first line is its `loc`).
+    step_end: Vec<u32>,
+    subscriptions: BTreeMap<String, (usize, Loc)>,
+    screenshots: BTreeMap<String, usize>,
+    browser_without_user: Option<usize>,
+}
+
+impl<'a> FlowChecker<'a> {
+    pub(super) fn new(
+        file: &'a Path,
+        source: &'a str,
+        flow: &'a FlowFile,
+        env: &'a CheckEnv,
+    ) -> Self {
+        let text = SourceText::new(source);
+        let last = text.line_count();
+        let step_end = (0..flow.steps.len())
+            .map(|i| {
+                flow.steps.get(i + 1).map_or(last, |next| {
+                    next.loc.line.saturating_sub(1).max(flow.steps[i].loc.line)
+                })
+            })
+            .collect();
+        FlowChecker {
+            file,
+            source,
+            text,
+            flow,
+            env,
+            diags: Vec::new(),
+            facts: FlowFacts::default(),
+            step_end,
+            subscriptions: BTreeMap::new(),
+            screenshots: BTreeMap::new(),
+            browser_without_user: None,
+        }
+    }
+
+    fn error(&mut self, loc: Loc, len: usize, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(self.file, message).at(loc, len));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn len_at(&self, loc: Loc, value: &str) -> usize {
+        value_len_in(&self.text, self.source, loc, value)
+    }
+
+    /// Where a value without a usable span is: found in the step's lines, if it is written
+    /// there as is (`None` otherwise; callers then search for the part they point at).
+    fn fix_loc(&self, step: usize, sp: &Sp<String>) -> Option<Loc> {
+        if sp.loc.line > 0 {
+            return Some(sp.loc);
+        }
+        let start = self.flow.steps[step].loc;
+        if sp.value.is_empty() || sp.value.contains('\n') {
+            return None;
+        }
+        let l = self.text.find(start, self.step_end[step], &sp.value)?;
+        // Include an opening quote, as serde-saphyr's spans do.
+        let before = self
+            .text
+            .line(l.line)
+            .and_then(|line| line.chars().nth((l.col as usize).checked_sub(2)?));
+        Some(match before {
+            Some('"' | '\'') => Loc {
+                line: l.line,
+                col: l.col - 1,
+            },
+            _ => l,
+        })
+    }
+
+    /// Where `key:` is written in the step (for values without spans), else the step.
+    fn key_loc(&self, step: usize, key: &str) -> Loc {
+        let start = self.flow.steps[step].loc;
+        self.text
+            .find_key(start, self.step_end[step], key)
+            .unwrap_or(start)
+    }
+
+    pub(super) fn run(&mut self) {
+        let flow = self.flow;
+        if !is_flow_id(&flow.id.value) {
+            let slug = slugify(&flow.id.value);
+            let hint = if slug.is_empty() || slug == flow.id.value {
+                "use lowercase letters, digits and `-`, starting with a letter or digit (e.g. `create-ticket`)".to_string()
+            } else {
+                format!("use lowercase letters, digits and `-`, e.g. `{slug}`")
+            };
+            let len = self.len_at(flow.id.loc, &flow.id.value);
+            self.error(
+                flow.id.loc,
+                len,
+                format!("invalid flow id `{}`", flow.id.value),
+            )
+            .hint = Some(hint);
+        }
+        if flow.title.value.trim().is_empty() {
+            let len = self.len_at(flow.title.loc, &flow.title.value);
+            self.error(flow.title.loc, len, "empty title").hint = Some(
+                "a title names the flow in reports, e.g. `title: Create ticket (portal)`"
+                    .to_string(),
+            );
+        }
+        if let Some(user) = &flow.user {
+            self.check_user(user, "`user`");
+        }
+        if let Some(t) = &flow.step_timeout {
+            self.check_duration(t);
+        }
+        if flow.steps.is_empty() {
+            let loc = self
+                .text
+                .find_key(Loc { line: 1, col: 1 }, self.text.line_count(), "steps")
+                .unwrap_or_default();
+            self.error(loc, 5, "a flow needs at least one step").hint =
+                Some("add steps under `steps:`, e.g. `- goto: /login`".to_string());
+        }
+        for i in 0..flow.steps.len() {
+            self.step(i);
+        }
+        if flow.user.is_none() {
+            if let Some(i) = self.browser_without_user {
+                let step = &flow.steps[i];
+                let kind = step.value.kind();
+                let users = list(self.env.users.iter().map(String::as_str), 8);
+                self.error(
+                    step.loc,
+                    kind.chars().count(),
+                    "this flow has browser steps but no `user`",
+                )
+                .label = Some(format!("`{kind}` runs in a user's browser session"));
+                let last = self.diags.len() - 1;
+                self.diags[last].hint = Some(if users.is_empty() {
+                    "add `user: KEY` to the flow (and the user to [users] in flows.toml)"
+                        .to_string()
+                } else {
+                    format!("add `user: KEY` to the flow (one of: {users}), or `as: KEY` to each browser step")
+                });
+            }
+        }
+    }
+
+    fn step(&mut self, i: usize) {
+        let flow = self.flow;
+        let step = &flow.steps[i];
+        match &step.value {
+            Step::Goto(g) => {
+                let url = g.url();
+                let loc = self.fix_loc(i, url);
+                self.string(i, &url.value, loc, Kind::NonEmpty, "url");
+                self.browser(i, g.as_user());
+            }
+            Step::Click(s) => {
+                self.located(i, &s.locator(), true);
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Fill(s) => {
+                self.located(i, &s.locator(), true);
+                self.sp_string(i, &s.value, Kind::Plain, "value");
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Select(s) => {
+                self.located(i, &s.locator(), true);
+                self.sp_string(i, &s.option, Kind::NonEmpty, "option");
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Check(s) => {
+                self.located(i, &s.locator(), true);
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Upload(s) => {
+                self.located(i, &s.locator(), true);
+                if s.files.is_empty() {
+                    let loc = self.key_loc(i, "files");
+                    self.error(loc, 5, "`files` is empty").hint =
+                        Some("list at least one file, relative to the flow file: `files: [files/report.pdf]`".to_string());
+                }
+                for f in &s.files {
+                    self.sp_string(i, f, Kind::NonEmpty, "files");
+                    if !f.value.contains("{{") && !f.value.trim().is_empty() {
+                        self.check_upload_file(f);
+                    }
+                }
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Press(s) => {
+                self.located(i, &s.locator(), false);
+                let key = &s.key;
+                let bad = key.value.is_empty() || key.value.split('+').any(|p| p.trim().is_empty());
+                if bad && !key.value.contains("{{") {
+                    let len = self.len_at(key.loc, &key.value);
+                    self.error(key.loc, len, format!("invalid key `{}`", key.value))
+                        .hint = Some(
+                        "a key (`Enter`, `Tab`, `a`) or a chord joined by `+` (`Control+A`)"
+                            .to_string(),
+                    );
+                }
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Expect(s) => self.expect(i, s),
+            Step::WaitFor(s) => self.wait_for(i, s),
+            Step::Screenshot(s) => self.screenshot(i, s),
+            Step::Capture(s) => self.capture(i, s),
+            Step::Http(h) => self.http(i, h),
+            Step::Mail(m) => self.mail(i, m),
+            Step::Subscribe(s) => self.subscribe(i, s),
+            Step::ExpectEvent(e) => self.expect_event(i, e),
+        }
+    }
+
+    /// Marks step `i` as a browser step: it needs the flow's user unless it names its own.
+    fn browser(&mut self, i: usize, as_user: Option<&Sp<String>>) {
+        match as_user {
+            Some(u) => {
+                let loc = if u.loc.line == 0 {
+                    self.value_after_key(i, "as")
+                } else {
+                    u.loc
+                };
+                self.check_user(&Sp::new(u.value.clone(), loc), "`as`");
+            }
+            None => {
+                if self.browser_without_user.is_none() {
+                    self.browser_without_user = Some(i);
+                }
+            }
+        }
+    }
+
+    /// Where the value of `key:` starts in step `i` (for values without spans), else the step.
+    fn value_after_key(&self, i: usize, key: &str) -> Loc {
+        let k = self.key_loc(i, key);
+        if k == self.flow.steps[i].loc {
+            return k;
+        }
+        let rest = self.text.rest_at(k).unwrap_or("");
+        let colon = rest.find(':').map_or(0, |c| c + 1);
+        let spaces = rest[colon..].len() - rest[colon..].trim_start().len();
+        Loc {
+            line: k.line,
+            col: k.col + count(&rest[..colon + spaces]),
+        }
+    }
+
+    fn common(
+        &mut self,
+        i: usize,
+        as_user: Option<&Sp<String>>,
+        timeout: Option<&Sp<DurationText>>,
+    ) {
+        self.browser(i, as_user);
+        if let Some(t) = timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn check_user(&mut self, user: &Sp<String>, what: &str) {
+        if self.env.users.contains(&user.value) {
+            return;
+        }
+        let users = list(self.env.users.iter().map(String::as_str), 12);
+        let hint = if users.is_empty() {
+            "no users are configured: add `[users.KEY]` to flows.toml".to_string()
+        } else {
+            format!(
+                "{}users are: {users} (from [users] in flows.toml)",
+                did_you_mean_prefix(&user.value, self.env.users.iter().map(String::as_str))
+            )
+        };
+        let len = self.len_at(user.loc, &user.value);
+        let d = self.error(
+            user.loc,
+            len,
+            format!("unknown user `{}` in {what}", user.value),
+        );
+        d.label = Some("not a key of [users]".to_string());
+        d.hint = Some(hint);
+    }
+
+    fn check_duration(&mut self, d: &Sp<DurationText>) {
+        if let Err(e) = d.value.parse() {
+            let len = self.len_at(d.loc, &d.value.0);
+            let diag = self.error(d.loc, len, e.message);
+            diag.hint = Some(e.hint);
+        }
+    }
+
+    fn check_upload_file(&mut self, f: &Sp<String>) {
+        let dir = self.file.parent().unwrap_or(Path::new(""));
+        let path = dir.join(&f.value);
+        if path.is_file() {
+            return;
+        }
+        let len = self.len_at(f.loc, &f.value);
+        let message = if path.exists() {
+            format!("upload file `{}` is a directory", f.value)
+        } else {
+            format!("upload file `{}` not found", f.value)
+        };
+        let d = self.error(f.loc, len, message);
+        d.hint = Some(format!(
+            "paths are relative to the flow file's directory; looked for `{}`",
+            shown(&path)
+        ));
+    }
+
+    fn check_var_name(&mut self, name: &str, loc: Loc) -> bool {
+        let len = self.len_at(loc, name);
+        if !is_capture_name(name) {
+            let suggestion = slugify(name).replace('-', "_");
+            let d = self.error(loc, len, format!("invalid variable name `{name}`"));
+            d.hint = Some(if suggestion.is_empty() || !is_capture_name(&suggestion) {
+                "use lowercase letters, digits and `_`, starting with a letter or `_`".to_string()
+            } else {
+                format!("use lowercase letters, digits and `_`, e.g. `{suggestion}`")
+            });
+            return false;
+        }
+        if RESERVED_NAMES.contains(&name) {
+            let d = self.error(loc, len, format!("`{name}` is a reserved variable name"));
+            d.hint = Some(format!(
+                "it would hide the built-in `{{{{ {name} }}}}` variables; choose another name, e.g. `{name}_value`"
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn add_capture(&mut self, step: usize, name: &str, loc: Loc, secret: bool) {
+        let mut names = vec![name.to_string()];
+        if !self.check_var_name(name, loc) {
+            // Reported; still known under the name as written and as the hint spells it, so
+            // its uses are not reported again (the suite fails anyway).
+            let fixed = slugify(name).replace('-', "_");
+            if !fixed.is_empty() && fixed != name {
+                names.push(fixed);
+            }
+        }
+        for name in names {
+            self.facts.captures.push(Capture {
+                step,
+                name,
+                secret,
+                loc,
+            });
+        }
+    }
+
+    /// A string value with a span.
+    fn sp_string(&mut self, step: usize, s: &Sp<String>, kind: Kind, what: &str) {
+        let loc = self.fix_loc(step, s);
+        self.string(step, &s.value, loc, kind, what);
+    }
+
+    /// Checks one string value: template syntax, then (without templates) its own syntax.
+    fn string(&mut self, step: usize, value: &str, loc: Option<Loc>, kind: Kind, what: &str) {
+        let fallback = self
+            .flow
+            .steps
+            .get(step)
+            .map_or_else(Loc::default, |s| s.loc);
+        let last_line = self.step_end.get(step).copied().unwrap_or(fallback.line);
+        // A value without a span (inside JSON): find it in the step's lines.
+        let loc = loc.or_else(|| {
+            if value.is_empty() || value.contains('\n') {
+                None
+            } else {
+                self.text.find(fallback, last_line, value)
+            }
+        });
+        if value.contains("{{") {
+            match Template::parse(value) {
+                Ok(template) => {
+                    if template.vars().next().is_some() {
+                        self.facts.uses.push(StrUse {
+                            step,
+                            template,
+                            text: value.to_string(),
+                            value_loc: loc,
+                            fallback,
+                            last_line,
+                        });
+                        return;
+                    }
+                    // Only `{{ "literal" }}` parts: check the text it stands for below, at the value.
+                    let literal = template.as_literal().unwrap_or_default();
+                    self.check_string_syntax(&literal, loc.unwrap_or(fallback), None, kind, what);
+                }
+                Err(e) => {
+                    let at = self.text.loc_in_value_within(
+                        loc.unwrap_or(fallback),
+                        value,
+                        e.offset,
+                        last_line,
+                    );
+                    let len = value
+                        .get(e.offset..e.offset + e.len)
+                        .map_or(1, |s| s.chars().count());
+                    let d = self.error(at, len, e.message);
+                    d.label = Some("template error".to_string());
+                    d.hint = e.hint;
+                }
+            }
+            return;
+        }
+        self.check_string_syntax(value, loc.unwrap_or(fallback), Some(value), kind, what);
+    }
+
+    /// `raw` is the value as written (for mapping offsets into the source), when it is.
+    fn check_string_syntax(
+        &mut self,
+        value: &str,
+        loc: Loc,
+        raw: Option<&str>,
+        kind: Kind,
+        what: &str,
+    ) {
+        let len = self.len_at(loc, raw.unwrap_or(value));
+        match kind {
+            Kind::Plain => {}
+            Kind::NonEmpty => {
+                if value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some(format!("give `{what}` a value, or remove it"));
+                }
+            }
+            Kind::Text { exact } => {
+                if value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint = Some(
+                        "an empty text matches everything; write the text to look for".to_string(),
+                    );
+                    return;
+                }
+                if let Err(message) = TextPattern::parse(value, exact) {
+                    self.regex_literal_error(value, loc, raw, len, message);
+                }
+            }
+            Kind::Url | Kind::MaybeRegex => {
+                if kind == Kind::Url && value.trim().is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some("write a path (`/dashboard`), a full URL, or `/regex/`".to_string());
+                    return;
+                }
+                if matches!(
+                    split_regex_literal(value),
+                    RegexLiteral::Regex { .. } | RegexLiteral::BadFlag { .. } | RegexLiteral::Empty
+                ) {
+                    if let Err(message) = TextPattern::parse(value, false) {
+                        self.regex_literal_error(value, loc, raw, len, message);
+                    }
+                }
+            }
+            Kind::Regex => {
+                if value.is_empty() {
+                    self.error(loc, len, format!("`{what}` is empty")).hint =
+                        Some("write a regular expression, e.g. `(\\d+)`".to_string());
+                    return;
+                }
+                if let Err(e) = compile_regex(value, "") {
+                    let (at, l) = match (e.offset, raw) {
+                        (Some(off), Some(raw)) => (
+                            self.text.loc_in_value(loc, raw, off),
+                            raw.get(off..off + e.len).map_or(1, |s| s.chars().count()),
+                        ),
+                        _ => (loc, len),
+                    };
+                    let d = self.error(at, l, format!("invalid regex in `{what}`: {}", e.message));
+                    d.label = Some(e.message.clone());
+                    let mut hint =
+                        "the syntax is Rust's `regex` crate (no look-around or backreferences)"
+                            .to_string();
+                    let inner = value.get(1..value.len().saturating_sub(1)).unwrap_or("");
+                    if value.starts_with('/')
+                        && value.len() > 2
+                        && value.ends_with('/')
+                        && compile_regex(inner, "").is_ok()
+                    {
+                        hint = format!(
+                            "`{what}` is a plain regex, without slashes: write `{}`",
+                            &value[1..value.len() - 1]
+                        );
+                    }
+                    d.hint = Some(hint);
+                }
+            }
+        }
+    }
+
+    fn regex_literal_error(
+        &mut self,
+        value: &str,
+        loc: Loc,
+        raw: Option<&str>,
+        len: usize,
+        message: String,
+    ) {
+        let (at, l, label) = match split_regex_literal(value) {
+            RegexLiteral::Regex { source, flags } => match compile_regex(source, flags) {
+                Err(e) => match (e.offset, raw) {
+                    (Some(off), Some(raw)) => (
+                        self.text.loc_in_value(loc, raw, off + 1),
+                        raw.get(off + 1..off + 1 + e.len)
+                            .map_or(1, |s| s.chars().count()),
+                        e.message,
+                    ),
+                    _ => (loc, len, e.message),
+                },
+                Ok(_) => (loc, len, "invalid".to_string()),
+            },
+            RegexLiteral::BadFlag { .. } => (loc, len, "unsupported flag".to_string()),
+            _ => (loc, len, "invalid".to_string()),
+        };
+        let d = self.error(at, l, message);
+        d.label = Some(label);
+        d.hint = Some(
+            "a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"
+                .to_string(),
+        );
+    }
+
+    /// Checks a locator; `required`: the step must have one. Returns whether it has a kind.
+    fn located(&mut self, step: usize, l: &Locator, required: bool) -> bool {
+        self.locator(step, l, required, None)
+    }
+
+    fn locator(
+        &mut self,
+        step: usize,
+        l: &Locator,
+        required: bool,
+        within_loc: Option<Loc>,
+    ) -> bool {
+        let kinds: Vec<(&str, &Sp<String>)> = [
+            ("role", &l.role),
+            ("label", &l.label),
+            ("text", &l.text),
+            ("placeholder", &l.placeholder),
+            ("test_id", &l.test_id),
+            ("css", &l.css),
+            ("xpath", &l.xpath),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        let kind_name = self.flow.steps[step].value.kind();
+        if kinds.is_empty() {
+            let refinements: Vec<&str> = [
+                ("name", l.name.is_some()),
+                ("exact", l.exact.is_some()),
+                ("within", l.within.is_some()),
+                ("nth", l.nth.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(k, present)| present.then_some(k))
+            .collect();
+            if required || !refinements.is_empty() || within_loc.is_some() {
+                let (loc, len) = match within_loc {
+                    Some(loc) => (loc, 1),
+                    None => (self.flow.steps[step].loc, kind_name.chars().count()),
+                };
+                let message = if within_loc.is_some() {
+                    "`within` needs a locator".to_string()
+                } else if refinements.is_empty() || required {
+                    format!("`{kind_name}` needs a locator")
+                } else {
+                    format!("`{}` needs a locator to refine", refinements[0])
+                };
+                let d = self.error(loc, len, message);
+                d.label =
+                    Some("no role, label, text, placeholder, test_id, css or xpath".to_string());
+                d.hint = Some(
+                    "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"
+                        .to_string(),
+                );
+            }
+            if let Some(w) = &l.within {
+                self.locator(step, &w.value, true, Some(w.loc));
+            }
+            return false;
+        }
+        if kinds.len() > 1 {
+            let (second, sp) = kinds[1];
+            let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
+            let len = second.len();
+            let loc = self
+                .text
+                .find_key(
+                    Loc {
+                        line: sp.loc.line,
+                        col: 1,
+                    },
+                    sp.loc.line,
+                    second,
+                )
+                .unwrap_or(sp.loc);
+            let d = self.error(loc, len, format!("a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has {}", names.join(" and ")));
+            d.label = Some(format!("second locator kind `{second}`"));
+            let names_only: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+            d.hint = Some(match (names_only.as_slice(), kinds.iter().find(|(k, _)| *k != "role")) {
+                (["role", ..], Some((other @ ("text" | "label"), v))) => format!(
+                    "to match the accessible name of a `role`, use `name` instead of `{other}`: `role: {}, name: {}`",
+                    l.role.as_ref().map_or("…", |r| r.value.as_str()),
+                    v.value
+                ),
+                _ => format!(
+                    "keep one; to search inside another element, put that one in `within: {{ {}: … }}`",
+                    kinds[0].0
+                ),
+            });
+        }
+        if let Some(name) = &l.name {
+            if l.role.is_none() {
+                let loc = name.loc;
+                let len = self.len_at(loc, &name.value);
+                let d = self.error(
+                    loc,
+                    len,
+                    "`name` refines `role`, and this locator has no `role`",
+                );
+                d.hint = Some(format!(
+                    "add a role (`role: button, name: {0}`) or find the element by its text (`text: {0}`)",
+                    name.value
+                ));
+            }
+            self.sp_string(
+                step,
+                name,
+                Kind::Text {
+                    exact: l.exact == Some(true),
+                },
+                "name",
+            );
+        }
+        if l.exact.is_some()
+            && l.name.is_none()
+            && l.text.is_none()
+            && l.label.is_none()
+            && l.placeholder.is_none()
+        {
+            let loc = self.key_loc(step, "exact");
+            self.error(
+                loc,
+                5,
+                "`exact` applies to name, text, label or placeholder, and this locator has none",
+            )
+            .hint = Some("remove `exact`, or match by `text`/`name` instead".to_string());
+        }
+        if let Some(role) = &l.role {
+            self.check_role(role);
+        }
+        let exact = l.exact == Some(true);
+        for (k, v) in &kinds {
+            match *k {
+                "role" => {}
+                "label" | "text" | "placeholder" => {
+                    self.sp_string(step, v, Kind::Text { exact }, k)
+                }
+                _ => self.sp_string(step, v, Kind::NonEmpty, k),
+            }
+        }
+        if let Some(w) = &l.within {
+            self.locator(step, &w.value, true, Some(w.loc));
+        }
+        true
+    }
+
+    fn check_role(&mut self, role: &Sp<String>) {
+        let r = role.value.as_str();
+        if is_aria_role(r) {
+            return;
+        }
+        let len = self.len_at(role.loc, r);
+        let lower = r.to_ascii_lowercase();
+        let hint = if is_aria_role(&lower) {
+            format!("roles are lower case: `{lower}`")
+        } else if LOCATOR_KINDS.contains(&lower.as_str()) && lower != "role" {
+            format!("to find an element by its {lower}, write `{lower}: …` instead of `role:`")
+        } else if let Some(alias) = role_for_alias(r) {
+            format!("did you mean `{alias}`? (the ARIA role of that element)")
+        } else if let Some(s) = did_you_mean(r, ARIA_ROLES.iter().copied()) {
+            format!("did you mean `{s}`? roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox")
+        } else {
+            "roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region".to_string()
+        };
+        let d = self.error(role.loc, len, format!("unknown ARIA role `{r}`"));
+        d.label = Some("not a WAI-ARIA role".to_string());
+        d.hint = Some(hint);
+    }
+
+    fn expect(&mut self, i: usize, s: &ExpectStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        let assertions: Vec<(&str, Loc)> = [
+            ("visible", s.visible.is_some()),
+            ("hidden", s.hidden.is_some()),
+            ("has_text", s.has_text.is_some()),
+            ("has_value", s.has_value.is_some()),
+            ("count", s.count.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(k, _)| (k, self.key_loc(i, k)))
+        .collect();
+        let page: Vec<(&str, &Sp<String>)> = [("url", &s.url), ("title", &s.title)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+            .collect();
+        if has_kind {
+            for (k, _) in &page {
+                let loc = self.key_loc(i, k);
+                let d = self.error(
+                    loc,
+                    k.len(),
+                    format!("`{k}` checks the page and cannot be combined with a locator"),
+                );
+                d.hint = Some(format!(
+                    "split it into two steps: `- expect: {{ {k}: … }}` and one with the locator"
+                ));
+            }
+        } else if let Some((k, loc)) = assertions.first() {
+            let d = self.error(*loc, k.len(), format!("`{k}` needs a locator"));
+            d.label = Some("checks an element".to_string());
+            d.hint = Some(if page.is_empty() {
+                "add the element: one of role, label, text, placeholder, test_id, css, xpath"
+                    .to_string()
+            } else {
+                "add a locator in a step of its own; `url` and `title` check the page".to_string()
+            });
+        } else if page.is_empty() {
+            let kind = "expect";
+            let d = self.error(
+                self.flow.steps[i].loc,
+                kind.len(),
+                "`expect` needs a locator, `url` or `title`",
+            );
+            d.hint = Some("e.g. `expect: { role: heading, name: Dashboard }` or `expect: { url: /dashboard }`".to_string());
+        }
+        if assertions.len() > 1 {
+            let (k, loc) = assertions[1];
+            let names: Vec<String> = assertions.iter().map(|(k, _)| format!("`{k}`")).collect();
+            let d = self.error(
+                loc,
+                k.len(),
+                format!(
+                    "an `expect` checks one thing; this one has {}",
+                    names.join(" and ")
+                ),
+            );
+            d.hint = Some("split it into one `expect` step per check".to_string());
+        }
+        if s.count.is_some() && s.nth.is_some() {
+            let loc = self.key_loc(i, "nth");
+            self.error(
+                loc,
+                3,
+                "`count` counts every match, so `nth` does not apply",
+            )
+            .hint = Some("remove `nth`".to_string());
+        }
+        if let Some(v) = &s.has_text {
+            self.sp_string(i, v, Kind::Text { exact: false }, "has_text");
+        }
+        if let Some(v) = &s.has_value {
+            self.sp_string(i, v, Kind::Text { exact: true }, "has_value");
+        }
+        if let Some(v) = &s.url {
+            self.sp_string(i, v, Kind::Url, "url");
+        }
+        if let Some(v) = &s.title {
+            self.sp_string(i, v, Kind::Text { exact: false }, "title");
+        }
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn wait_for(&mut self, i: usize, s: &WaitForStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        match (&s.url, has_kind) {
+            (Some(_), true) => {
+                let loc = self.key_loc(i, "url");
+                self.error(
+                    loc,
+                    3,
+                    "`wait_for` waits for an element or a `url`, not both",
+                )
+                .hint = Some("split it into two `wait_for` steps".to_string());
+            }
+            (None, false) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "wait_for".len(),
+                    "`wait_for` needs a locator or `url`",
+                );
+                d.hint = Some("e.g. `wait_for: { text: Saved, state: hidden }` or `wait_for: { url: /dashboard }`".to_string());
+            }
+            (Some(_), false) => {
+                if s.state.is_some() {
+                    let loc = self.key_loc(i, "state");
+                    self.error(loc, 5, "`state` applies to an element, not to `url`")
+                        .hint = Some("remove `state`, or wait for an element instead".to_string());
+                }
+            }
+            (None, true) => {}
+        }
+        if let Some(url) = &s.url {
+            self.sp_string(i, url, Kind::Url, "url");
+        }
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn screenshot(&mut self, i: usize, s: &ScreenshotStep) {
+        let name = match s {
+            ScreenshotStep::Name(n) => n,
+            ScreenshotStep::Options(o) => &o.name,
+        };
+        let loc = self.fix_loc(i, name).unwrap_or(self.flow.steps[i].loc);
+        let n = name.value.as_str();
+        let valid = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let len = self.len_at(loc, n);
+        if !valid {
+            let slug = slugify(n);
+            let d = self.error(loc, len, format!("invalid screenshot name `{n}`"));
+            d.label = Some("becomes a file name".to_string());
+            d.hint = Some(if slug.is_empty() {
+                "use lowercase letters, digits, `-` and `_`".to_string()
+            } else {
+                format!("use lowercase letters, digits, `-` and `_`, e.g. `{slug}`")
+            });
+        } else if let Some(&first) = self.screenshots.get(n) {
+            let d = self.error(
+                loc,
+                len,
+                format!(
+                    "screenshot name `{n}` is already used by step {}",
+                    first + 1
+                ),
+            );
+            d.hint = Some(
+                "each screenshot of a flow needs its own name, or it overwrites the earlier one"
+                    .to_string(),
+            );
+        } else {
+            self.screenshots.insert(n.to_string(), i);
+        }
+        self.browser(i, None);
+    }
+
+    fn capture(&mut self, i: usize, s: &CaptureStep) {
+        let l = s.locator();
+        let has_kind = self.locator(i, &l, false, None);
+        match (s.from, has_kind) {
+            (Some(from), true) => {
+                let loc = self.key_loc(i, "from");
+                let what = match from {
+                    super::ast::CaptureSource::Url => "url",
+                    super::ast::CaptureSource::Title => "title",
+                };
+                self.error(loc, 4, format!("`from: {what}` reads the page, and this capture also has a locator")).hint =
+                    Some("use `from` to read the URL or title, or a locator to read an element's text: not both".to_string());
+            }
+            (None, false) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "capture".len(),
+                    "`capture` needs `from: url`, `from: title` or a locator",
+                );
+                d.hint = Some(
+                    "e.g. `capture: { var: ticket, from: url, regex: '/tickets/(\\d+)' }`"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        if let Some(attr) = &s.attribute {
+            if !has_kind {
+                let len = self.len_at(attr.loc, &attr.value);
+                self.error(
+                    attr.loc,
+                    len,
+                    "`attribute` reads an element, and this capture has no locator",
+                )
+                .hint = Some("add a locator for the element whose attribute to read".to_string());
+            }
+            self.sp_string(i, attr, Kind::NonEmpty, "attribute");
+        }
+        if let Some(re) = &s.regex {
+            self.sp_string(i, re, Kind::Regex, "regex");
+        }
+        self.add_capture(i, &s.var.value, s.var.loc, s.secret);
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn http(&mut self, i: usize, h: &HttpStep) {
+        if let Some(m) = &h.method {
+            if !HTTP_METHODS.contains(&m.value.as_str()) {
+                let len = self.len_at(m.loc, &m.value);
+                let upper = m.value.to_ascii_uppercase();
+                let hint = if HTTP_METHODS.contains(&upper.as_str()) {
+                    format!("write it in upper case: `{upper}`")
+                } else {
+                    format!(
+                        "{}methods are: {}",
+                        did_you_mean_prefix(&upper, HTTP_METHODS.iter().copied()),
+                        HTTP_METHODS.join(", ")
+                    )
+                };
+                self.error(m.loc, len, format!("unknown HTTP method `{}`", m.value))
+                    .hint = Some(hint);
+            }
+        }
+        self.sp_string(i, &h.url, Kind::NonEmpty, "url");
+        if let Some(u) = &h.as_user {
+            self.check_user(u, "`as`");
+        }
+        for (name, v) in &h.headers {
+            self.check_header_name(i, name);
+            self.sp_string(i, v, Kind::Plain, "headers");
+        }
+        let bodies: Vec<&str> = [
+            ("json", h.json.is_some()),
+            ("form", !h.form.is_empty()),
+            ("body", h.body.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| p.then_some(k))
+        .collect();
+        if bodies.len() > 1 {
+            let loc = self.key_loc(i, bodies[1]);
+            let names: Vec<String> = bodies.iter().map(|b| format!("`{b}`")).collect();
+            self.error(
+                loc,
+                bodies[1].len(),
+                format!(
+                    "a request has one body; this one has {}",
+                    names.join(" and ")
+                ),
+            )
+            .hint = Some("keep one of `json`, `form` and `body`".to_string());
+        }
+        if let Some(json) = &h.json {
+            for (_, s) in super::template::json_strings(json) {
+                self.string(i, s, None, Kind::Plain, "json");
+            }
+        }
+        for v in h.form.values() {
+            self.sp_string(i, v, Kind::Plain, "form");
+        }
+        if let Some(b) = &h.body {
+            self.sp_string(i, b, Kind::Plain, "body");
+        }
+        if let Some(e) = &h.expect {
+            if let Some(status) = e.status {
+                if !(100..=599).contains(&status) {
+                    let loc = self.key_loc(i, "status");
+                    self.error(loc, 6, format!("`{status}` is not an HTTP status code"))
+                        .hint = Some("status codes are 100 to 599, e.g. `200`".to_string());
+                }
+            }
+            for (name, v) in &e.headers {
+                self.check_header_name(i, name);
+                self.sp_string(i, v, Kind::Text { exact: false }, "headers");
+            }
+            for (pointer, v) in &e.json {
+                self.check_pointer(i, pointer);
+                self.json_expectation(i, v);
+            }
+            if let Some(b) = &e.body {
+                self.sp_string(i, b, Kind::Text { exact: false }, "body");
+            }
+        }
+        for (var, pointer) in &h.capture {
+            let loc = self.key_loc(i, var);
+            self.add_capture(i, var, loc, false);
+            let ploc = pointer.loc;
+            if !pointer.value.starts_with('/') {
+                let len = self.len_at(ploc, &pointer.value);
+                self.error(
+                    ploc,
+                    len,
+                    format!("`{}` is not a JSON pointer", pointer.value),
+                )
+                .hint = Some(format!(
+                    "a JSON pointer starts with `/`, e.g. `/{}`",
+                    pointer.value.trim_start_matches(['.', '$'])
+                ));
+            } else {
+                self.check_pointer_escapes(ploc, &pointer.value);
+            }
+        }
+        if let Some(t) = &h.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn check_header_name(&mut self, i: usize, name: &str) {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid {
+            let loc = self.key_loc(i, name);
+            self.error(
+                loc,
+                name.chars().count(),
+                format!("invalid header name `{name}`"),
+            )
+            .hint =
+                Some("header names are letters, digits and `-`, e.g. `Content-Type`".to_string());
+        }
+    }
+
+    /// A key of `expect.json` or `data`: an RFC 6901 pointer.
+    fn check_pointer(&mut self, i: usize, pointer: &str) {
+        let loc = self.key_loc(i, pointer);
+        if !pointer.starts_with('/') {
+            self.error(
+                loc,
+                pointer.chars().count().max(1),
+                format!("`{pointer}` is not a JSON pointer"),
+            )
+            .hint = Some(format!(
+                "a JSON pointer starts with `/`, e.g. `/{}`",
+                pointer.trim_start_matches(['.', '$'])
+            ));
+            return;
+        }
+        self.check_pointer_escapes(loc, pointer);
+    }
+
+    fn check_pointer_escapes(&mut self, loc: Loc, pointer: &str) {
+        let bytes = pointer.as_bytes();
+        let bad = bytes
+            .iter()
+            .enumerate()
+            .any(|(k, b)| *b == b'~' && !matches!(bytes.get(k + 1), Some(b'0' | b'1')));
+        if bad {
+            self.error(
+                loc,
+                pointer.chars().count(),
+                format!("invalid escape in JSON pointer `{pointer}`"),
+            )
+            .hint = Some("in a JSON pointer, `~0` stands for `~` and `~1` for `/`".to_string());
+        }
+    }
+
+    /// An expected JSON value: strings may hold variables or be `/regex/`.
+    fn json_expectation(&mut self, i: usize, v: &serde_json::Value) {
+        for (_, s) in super::template::json_strings(v) {
+            self.string(i, s, None, Kind::MaybeRegex, "json");
+        }
+    }
+
+    fn after_step(&mut self, i: usize, after: Option<&Sp<u32>>) {
+        let Some(a) = after else { return };
+        let n = a.value;
+        let this = i + 1;
+        if n == 0 || n as usize >= this {
+            let len = token_len(self.source, a.loc);
+            let message = if n == 0 {
+                "`after_step` counts steps from 1".to_string()
+            } else {
+                format!("`after_step: {n}` must name an earlier step; this is step {this}")
+            };
+            let d = self.error(a.loc, len, message);
+            d.hint = Some(if this > 1 {
+                if this == 2 {
+                    "the only earlier step is step 1".to_string()
+                } else {
+                    format!("use a number from 1 to {}", this - 1)
+                }
+            } else {
+                "the first step has no earlier step: remove `after_step`".to_string()
+            });
+        }
+    }
+
+    fn mail(&mut self, i: usize, m: &MailStep) {
+        let to = &m.to;
+        if to.value.contains("{{") {
+            self.sp_string(i, to, Kind::NonEmpty, "to");
+        } else if !to.value.contains('@') && !self.env.users.contains(&to.value) {
+            let len = self.len_at(to.loc, &to.value);
+            let users = self.env.users.iter().map(String::as_str);
+            let hint = format!(
+                "{}write a user key ({}) or an e-mail address",
+                did_you_mean_prefix(&to.value, users),
+                list(self.env.users.iter().map(String::as_str), 8)
+            );
+            let d = self.error(
+                to.loc,
+                len,
+                format!(
+                    "`{}` is neither a configured user nor an e-mail address",
+                    to.value
+                ),
+            );
+            d.hint = Some(hint);
+        }
+        if let Some(s) = &m.subject {
+            self.sp_string(i, s, Kind::Text { exact: false }, "subject");
+        }
+        if let Some(b) = &m.body {
+            self.sp_string(i, b, Kind::Text { exact: false }, "body");
+        }
+        self.after_step(i, m.after_step.as_ref());
+        if let Some(otp) = &m.otp {
+            if let Some(re) = &otp.regex {
+                self.sp_string(i, re, Kind::Regex, "regex");
+            }
+            self.add_capture(i, &otp.var.value, otp.var.loc, true);
+        }
+        if let Some(link) = &m.link {
+            if let Some(t) = &link.text {
+                self.sp_string(i, t, Kind::Text { exact: false }, "text");
+            }
+            if let Some(re) = &link.regex {
+                self.sp_string(i, re, Kind::Regex, "regex");
+            }
+            self.add_capture(i, &link.var.value, link.var.loc, true);
+        }
+        if let Some(t) = &m.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn subscribe(&mut self, i: usize, s: &SubscribeStep) {
+        match (&s.pusher, &s.sse) {
+            (Some(_), Some(_)) => {
+                let loc = self.key_loc(i, "sse");
+                self.error(
+                    loc,
+                    3,
+                    "a subscription is either `pusher` or `sse`, not both",
+                )
+                .hint = Some("use two `subscribe` steps with different ids".to_string());
+            }
+            (None, None) => {
+                let d = self.error(
+                    self.flow.steps[i].loc,
+                    "subscribe".len(),
+                    "`subscribe` needs `pusher` or `sse`",
+                );
+                d.hint = Some(
+                    "e.g. `sse: /events`, or `pusher: { url: /app/KEY, channel: private-… }`"
+                        .to_string(),
+                );
+            }
+            _ => {}
+        }
+        let id = &s.id;
+        let len = self.len_at(id.loc, &id.value);
+        if id.value.trim().is_empty() {
+            self.error(id.loc, len, "empty subscription id").hint = Some(
+                "name it, e.g. `id: bell`, to refer to it in `expect_event: { on: bell }`"
+                    .to_string(),
+            );
+        } else if let Some(&(first, first_loc)) = self.subscriptions.get(&id.value) {
+            let file = self.file.to_path_buf();
+            let d = self.error(
+                id.loc,
+                len,
+                format!(
+                    "subscription id `{}` is already used by step {}",
+                    id.value,
+                    first + 1
+                ),
+            );
+            d.note = Some((file, first_loc, "first used here".to_string()));
+            d.hint = Some("give each subscription of a flow its own id".to_string());
+        } else {
+            self.subscriptions.insert(id.value.clone(), (i, id.loc));
+        }
+        if let Some(u) = &s.as_user {
+            self.check_user(u, "`as`");
+        }
+        if let Some(p) = &s.pusher {
+            self.sp_string(i, &p.url, Kind::NonEmpty, "url");
+            self.sp_string(i, &p.channel, Kind::NonEmpty, "channel");
+            if let Some(a) = &p.auth_endpoint {
+                self.sp_string(i, a, Kind::NonEmpty, "auth_endpoint");
+            }
+            for v in p.auth_headers.values() {
+                self.sp_string(i, v, Kind::Plain, "auth_headers");
+            }
+        }
+        if let Some(sse) = &s.sse {
+            self.sp_string(i, sse, Kind::NonEmpty, "sse");
+        }
+        if let Some(t) = &s.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    fn expect_event(&mut self, i: usize, e: &ExpectEventStep) {
+        let on = &e.on;
+        if !self.subscriptions.contains_key(&on.value) {
+            let len = self.len_at(on.loc, &on.value);
+            let later = self.flow.steps[i + 1..]
+                .iter()
+                .enumerate()
+                .find_map(|(k, st)| match &st.value {
+                    Step::Subscribe(s) if s.id.value == on.value => Some(i + 1 + k),
+                    _ => None,
+                });
+            let known: Vec<&str> = self.subscriptions.keys().map(String::as_str).collect();
+            let hint = match later {
+                Some(k) => format!(
+                    "it is opened later, by step {}: move that `subscribe` before this step",
+                    k + 1
+                ),
+                None if known.is_empty() => {
+                    "open one first with `- subscribe: { id: NAME, … }` earlier in this flow"
+                        .to_string()
+                }
+                None => format!(
+                    "{}subscriptions opened before this step: {}",
+                    did_you_mean_prefix(&on.value, known.iter().copied()),
+                    list(known.iter().copied(), 8)
+                ),
+            };
+            let d = self.error(
+                on.loc,
+                len,
+                format!("no subscription `{}` before this step", on.value),
+            );
+            d.label = Some("not opened by an earlier `subscribe`".to_string());
+            d.hint = Some(hint);
+        }
+        self.sp_string(i, &e.event, Kind::NonEmpty, "event");
+        for (pointer, v) in &e.data {
+            self.check_pointer(i, pointer);
+            self.json_expectation(i, v);
+        }
+        self.after_step(i, e.after_step.as_ref());
+        if let Some(t) = &e.timeout {
+            self.check_duration(t);
+        }
+    }
+}
+
+/// The characters a value covers at `loc`: its own length when the source shows it as written
+/// (quotes included), else the YAML token there.
+pub(super) fn value_len(source: &str, loc: Loc, value: &str) -> usize {
+    value_len_in(&SourceText::new(source), source, loc, value)
+}
+
+fn value_len_in(text: &SourceText<'_>, source: &str, loc: Loc, value: &str) -> usize {
+    if let Some(rest) = text.rest_at(loc) {
+        if !value.is_empty() && !value.contains('\n') {
+            if rest.starts_with(value) {
+                return value.chars().count();
+            }
+            if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+                if rest[1..].starts_with(value) && rest[1 + value.len()..].starts_with(q) {
+                    return value.chars().count() + 2;
+                }
+            }
+        }
+    }
+    token_len(source, loc)
+}
+
+/// `Create Ticket!` → `create-ticket`.
+pub(super) fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}

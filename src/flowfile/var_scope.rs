@@ -1,0 +1,192 @@
+//! Which `{{ names }}` a flow may use at a given step, and what to say about the others.
+//!
+//! Built-ins (`base_url`, `api_url`, `run.*`, `user.*`, `users.KEY.*`, `vars.NAME`, `secret`,
+//! `env.NAME`) are checked against the configuration; a bare name must be captured by an
+//! earlier step of the flow or by a flow in its `needs` (transitively).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ast::FlowFile;
+use super::check::{CheckEnv, RESERVED_NAMES};
+use super::flow_check::Capture;
+use super::suggest::{did_you_mean, did_you_mean_prefix, list};
+
+/// What names a flow may use at a step.
+pub(super) struct VarScope<'a> {
+    pub(super) env: &'a CheckEnv,
+    pub(super) flow: &'a FlowFile,
+    pub(super) own: &'a [Capture],
+    /// Captured by a flow in the `needs` closure: name → that flow.
+    pub(super) from_needs: &'a BTreeMap<&'a str, &'a str>,
+    /// Every flow that captures a name.
+    pub(super) captured_by: &'a BTreeMap<&'a str, Vec<&'a str>>,
+    /// A `needs` entry is unknown: do not report unknown bare names (they follow from it).
+    pub(super) lenient: bool,
+    /// Words of needed flows that did not parse: a bare name among them may be captured there.
+    pub(super) maybe_from_broken: &'a BTreeSet<&'a str>,
+}
+
+impl VarScope<'_> {
+    /// `None` when `name` is known at `step`; else the message and a hint.
+    pub(super) fn check(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
+        let parts: Vec<&str> = name.split('.').collect();
+        let unknown = || format!("unknown variable `{name}`");
+        match parts.as_slice() {
+            ["base_url"] | ["api_url"] => None,
+            ["secret"] => (!self.env.has_secret).then(|| {
+                (
+                    "no secret configured; set STAGING_E2E_SECRET".to_string(),
+                    Some("`{{ secret }}` is the staging E2E secret, read from the environment variable named by `secret_env` in flows.toml".to_string()),
+                )
+            }),
+            ["run", "id" | "date"] => None,
+            ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
+            ["user", field] => {
+                if !matches!(*field, "email" | "name" | "key") {
+                    let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key"]));
+                    return Some((unknown(), Some(hint)));
+                }
+                self.flow.user.is_none().then(|| {
+                    (
+                        format!("`{name}` needs the flow's `user`, and this flow has none"),
+                        Some("add `user: KEY` to the flow, or use `users.KEY.email`".to_string()),
+                    )
+                })
+            }
+            ["users", key, field] => {
+                if !self.env.users.contains(*key) {
+                    let hint = format!(
+                        "{}users are: {}",
+                        did_you_mean_prefix(key, self.env.users.iter().map(String::as_str)),
+                        list(self.env.users.iter().map(String::as_str), 12)
+                    );
+                    return Some((format!("unknown user `{key}` in `{name}`"), Some(hint)));
+                }
+                (!matches!(*field, "email" | "name")).then(|| {
+                    (
+                        unknown(),
+                        Some(format!(
+                            "{}a user has `users.{key}.email` and `users.{key}.name`",
+                            did_you_mean_prefix(
+                                name,
+                                [format!("users.{key}.email"), format!("users.{key}.name")]
+                                    .iter()
+                                    .map(String::as_str)
+                            )
+                        )),
+                    )
+                })
+            }
+            ["vars", var] => (!self.env.vars.contains(*var)).then(|| {
+                let hint = if self.env.vars.is_empty() {
+                    "no [vars] are configured in flows.toml".to_string()
+                } else {
+                    format!(
+                        "{}[vars] in flows.toml has: {}",
+                        did_you_mean_prefix(var, self.env.vars.iter().map(String::as_str)),
+                        list(self.env.vars.iter().map(String::as_str), 12)
+                    )
+                };
+                (format!("unknown variable `{name}`"), Some(hint))
+            }),
+            ["env", var] => (!(self.env.env_is_set)(var)).then(|| {
+                (
+                    format!("environment variable `{var}` is not set"),
+                    Some(format!("set `{var}` before running flows (it is read when the run starts)")),
+                )
+            }),
+            [ns, ..] if parts.len() == 1 && RESERVED_NAMES.contains(ns) => {
+                let hint = match *ns {
+                    "user" => "use `user.email`, `user.name` or `user.key`",
+                    "users" => "use `users.KEY.email` or `users.KEY.name`",
+                    "vars" => "use `vars.NAME`",
+                    "env" => "use `env.NAME`",
+                    _ => "use `run.id` or `run.date`",
+                };
+                Some((format!("`{name}` is a namespace, not a variable"), Some(hint.to_string())))
+            }
+            [ns, ..] if RESERVED_NAMES.contains(ns) => {
+                let hint = match *ns {
+                    "user" => "`user` has `user.email`, `user.name` and `user.key`",
+                    "users" => "write `users.KEY.email` or `users.KEY.name`",
+                    "vars" => "write `vars.NAME`",
+                    "env" => "write `env.NAME`",
+                    _ => "`base_url`, `api_url` and `secret` have no fields",
+                };
+                Some((unknown(), Some(hint.to_string())))
+            }
+            [bare] => self.check_bare(bare, step),
+            _ => Some((
+                unknown(),
+                Some("variables are base_url, api_url, run.*, user.*, users.KEY.*, vars.NAME, secret, env.NAME, and captured names".to_string()),
+            )),
+        }
+    }
+
+    fn check_bare(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
+        if self.own.iter().any(|c| c.name == name && c.step < step)
+            || self.from_needs.contains_key(name)
+        {
+            return None;
+        }
+        if let Some(later) = self.own.iter().find(|c| c.name == name) {
+            let message = if later.step == step {
+                format!("`{name}` is captured by this same step, so it is not known yet")
+            } else {
+                format!(
+                    "`{name}` is captured by step {}, after this one",
+                    later.step + 1
+                )
+            };
+            return Some((
+                message,
+                Some("a variable can be used only after the step that captures it".to_string()),
+            ));
+        }
+        if self.lenient || self.maybe_from_broken.contains(name) {
+            return None;
+        }
+        let own_id = self.flow.id.value.as_str();
+        if let Some(flows) = self.captured_by.get(name) {
+            if let Some(other) = flows.iter().find(|f| **f != own_id) {
+                return Some((
+                    format!("unknown variable `{name}`"),
+                    Some(format!("`{name}` is captured by flow `{other}`: add `{other}` to this flow's `needs`")),
+                ));
+            }
+        }
+        let mut known: Vec<String> = vec![
+            "base_url".into(),
+            "api_url".into(),
+            "run.id".into(),
+            "run.date".into(),
+        ];
+        if self.flow.user.is_some() {
+            known.extend(["user.email", "user.name", "user.key"].map(String::from));
+        }
+        known.extend(self.env.vars.iter().map(|v| format!("vars.{v}")));
+        if self.env.has_secret {
+            known.push("secret".into());
+        }
+        let visible: Vec<String> = self
+            .own
+            .iter()
+            .filter(|c| c.step < step)
+            .map(|c| c.name.clone())
+            .chain(self.from_needs.keys().map(|k| k.to_string()))
+            .collect();
+        let suggestion = did_you_mean(name, visible.iter().chain(known.iter()).map(String::as_str))
+            .or_else(|| did_you_mean(name, self.env.vars.iter().map(String::as_str)));
+        let hint = match suggestion {
+            Some(s) if self.env.vars.contains(s) && !visible.iter().any(|v| v == s) => {
+                format!("did you mean `vars.{s}`?")
+            }
+            Some(s) => format!("did you mean `{s}`?"),
+            None if visible.is_empty() => {
+                "no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`".to_string()
+            }
+            None => format!("captured before this step: {}", list(visible.iter().map(String::as_str), 10)),
+        };
+        Some((format!("unknown variable `{name}`"), Some(hint)))
+    }
+}
