@@ -482,15 +482,16 @@ fn find_cycles<'a>(
             self.on_stack.insert(v);
             let edges = self.edges;
             for (w, _) in edges.get(v).map(Vec::as_slice).unwrap_or(&[]) {
-                if !self.index.contains_key(w) {
+                let reach = if !self.index.contains_key(w) {
                     self.visit(w);
-                    let lw = self.low[w];
-                    let lv = self.low.get_mut(v).expect("visited");
-                    *lv = (*lv).min(lw);
+                    self.low.get(w).copied()
                 } else if self.on_stack.contains(w) {
-                    let iw = self.index[w];
-                    let lv = self.low.get_mut(v).expect("visited");
-                    *lv = (*lv).min(iw);
+                    self.index.get(w).copied()
+                } else {
+                    None
+                };
+                if let (Some(r), Some(lv)) = (reach, self.low.get_mut(v)) {
+                    *lv = (*lv).min(r);
                 }
             }
             if self.low[v] == self.index[v] {
