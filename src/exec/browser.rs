@@ -18,7 +18,7 @@ use super::process::{find_executable, free_port, ManagedChild};
 use crate::config::BrowserConfig;
 
 const PAGE_JS: &str = include_str!("page.js");
-const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a44495f5a4e";
+const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
@@ -381,7 +381,7 @@ impl BrowserSession {
         let id = element
             .get(W3C_ELEMENT_KEY)
             .and_then(Value::as_str)
-            .ok_or_else(|| BrowserError::Command("the page returned no element reference".into()))?;
+            .ok_or_else(|| BrowserError::Command(format!("the page returned no element reference (got {element})")))?;
         let text = files
             .iter()
             .map(|p| p.display().to_string())

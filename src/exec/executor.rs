@@ -304,6 +304,7 @@ pub async fn run(
                 em: &mut em,
                 infra_failure: false,
                 step_start: Vec::new(),
+                subscriptions: HashMap::new(),
             };
             let flow_deadline = config.timeouts.flow;
             let result = tokio::select! {
@@ -454,6 +455,7 @@ struct FlowRunner<'a, 'e> {
     infra_failure: bool,
     /// Start time of each step run so far (wall clock and monotonic), for `after_step`.
     step_start: Vec<(OffsetDateTime, Instant)>,
+    subscriptions: HashMap<String, crate::realtime::Subscription>,
 }
 
 impl FlowRunner<'_, '_> {
@@ -514,6 +516,8 @@ impl FlowRunner<'_, '_> {
                 user: user.as_deref(),
                 actor: None,
                 step_start: &self.step_start,
+                subscriptions: &mut self.subscriptions,
+                run_started: self.em.started,
                 events: Vec::new(),
                 round_trips: 0,
             };
@@ -563,6 +567,9 @@ impl FlowRunner<'_, '_> {
                     round_trips,
                 },
             });
+        }
+        for (_, sub) in self.subscriptions.drain() {
+            sub.close().await;
         }
         match failure {
             Some(f) => Err(f),

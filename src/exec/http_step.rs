@@ -124,6 +124,11 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
                 Ok(p @ TextPattern::Regex { .. }) => p.matches(g),
                 _ => w == g,
             },
+            // A regex may test a number or boolean by its JSON text (`/^[1-9]/` for a count).
+            (Value::String(w), Some(g @ (Value::Number(_) | Value::Bool(_)))) => match TextPattern::parse(w, true) {
+                Ok(p @ TextPattern::Regex { .. }) => p.matches(&g.to_string()),
+                _ => false,
+            },
             (w, Some(g)) => w == g,
             (_, None) => false,
         };

@@ -207,6 +207,12 @@
     walk(root);
     return out;
   }
+  const CONTROL_ROLES = new Set(["textbox", "searchbox", "combobox", "listbox", "checkbox", "radio", "switch",
+    "slider", "spinbutton", "option", "menuitemcheckbox", "menuitemradio"]);
+  // `label:` finds form controls, as a person means by "the field labelled X".
+  function isControl(el) {
+    return ["input", "select", "textarea"].includes(el.localName) || el.isContentEditable || CONTROL_ROLES.has(role(el));
+  }
   function byLabel(root, m) {
     const out = new Set();
     const problems = [];
@@ -221,9 +227,8 @@
           const t = visibleTargets[0] || targets[0];
           if (t) out.add(t); else problems.push('label "' + norm(el.textContent) + '" points at missing id "' + forId + '"');
         } else if (el.control) out.add(el.control);
-      } else if (el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby")) {
-        const r = role(el);
-        if (r && !["button", "link", "heading"].includes(r) && m(accName(el))) out.add(el);
+      } else if ((el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby")) && isControl(el) && m(accName(el))) {
+        out.add(el);
       }
     }
     return { elements: Array.from(out), problems };
@@ -310,16 +315,23 @@
   }
 
   function hitTarget(el) {
-    const r = el.getBoundingClientRect();
-    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    // Try the centre of each box of the element (an inline link that wraps has several; the
+    // centre of their union can fall between the lines, on the parent).
+    const rects = Array.from(el.getClientRects()).filter((r) => r.width > 0 && r.height > 0);
+    if (!rects.length) rects.push(el.getBoundingClientRect());
     const root = el.getRootNode();
-    const hit = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
-    if (!hit) return { ok: false, x, y, reason: "its centre is outside the viewport" };
-    if (hit === el || el.contains(hit)) return { ok: true, x, y };
-    // A label's control, or an element inside a shadow host.
-    if (el.labels && Array.from(el.labels).some((l) => l === hit || l.contains(hit))) return { ok: true, x, y };
-    if (hit.shadowRoot && hit.shadowRoot.contains(el)) return { ok: true, x, y };
-    return { ok: false, x, y, reason: "covered by " + describe(hit) };
+    let last = null;
+    for (const r of rects) {
+      const x = r.left + r.width / 2, y = r.top + r.height / 2;
+      const hit = (root.elementFromPoint ? root : document).elementFromPoint(x, y);
+      if (!hit) { last = { ok: false, x, y, reason: "its centre is outside the viewport" }; continue; }
+      if (hit === el || el.contains(hit)) return { ok: true, x, y };
+      // A label's control, or an element inside a shadow host.
+      if (el.labels && Array.from(el.labels).some((l) => l === hit || l.contains(hit))) return { ok: true, x, y };
+      if (hit.shadowRoot && hit.shadowRoot.contains(el)) return { ok: true, x, y };
+      last = { ok: false, x, y, reason: "covered by " + describe(hit) };
+    }
+    return last;
   }
 
   function checkActionable(loc, needEnabled) {

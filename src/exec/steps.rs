@@ -40,6 +40,9 @@ pub struct StepContext<'a> {
     /// Whose browser session this step acts in: its `as:`, else the flow's user.
     pub actor: Option<String>,
     pub step_start: &'a [(OffsetDateTime, Instant)],
+    /// Realtime subscriptions opened by this flow attempt, by id.
+    pub subscriptions: &'a mut HashMap<String, crate::realtime::Subscription>,
+    pub run_started: Instant,
     /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
     pub events: Vec<RunEventKind>,
     pub round_trips: u32,

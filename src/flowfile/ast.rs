@@ -504,6 +504,9 @@ pub struct PusherSubscribe {
     /// Auth endpoint for private channels (default `/broadcasting/auth`).
     #[serde(default)]
     pub auth_endpoint: Option<Sp<String>>,
+    /// Extra headers for the auth request, e.g. `X-CSRF-TOKEN` as Laravel Echo sends it.
+    #[serde(default)]
+    pub auth_headers: BTreeMap<String, Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
