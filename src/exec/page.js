@@ -27,7 +27,7 @@
     if (!p) return "";
     if (p.kind === "regex") return "/" + p.source + "/" + p.flags;
     if (p.kind === "exact") return '="' + p.value + '"';
-    return '~"' + p.value + '"';
+    return '~"' + p.value.toLowerCase() + '"';
   }
 
   // ---- roles ------------------------------------------------------------------------------

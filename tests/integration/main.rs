@@ -1,3 +1,5 @@
 //! Integration tests: one binary, a module per area.
 mod flowfile_check;
 mod report;
+mod e2e;
+mod support;

@@ -1,0 +1,185 @@
+//! Shared test support: the demo helpdesk in-process, and a fluent `FlowsCmd` for the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+pub const SECRET: &str = "test-secret-Zq8vN3xK7mP2wL9rT4yB";
+
+/// The repository root (where flows/ and fixtures/ live).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts the demo helpdesk in staging mode with the test secret, on a free port.
+pub async fn helpdesk() -> helpdesk::RunningHelpdesk {
+    helpdesk::serve(helpdesk::Config {
+        staging: true,
+        secret: Some(SECRET.to_owned()),
+        ..Default::default()
+    })
+    .await
+    .expect("the demo helpdesk starts")
+}
+
+/// Sets a fault switch on a running helpdesk.
+pub async fn fault(base_url: &str, body: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base_url}/staging/e2e/faults"))
+        .header("X-Staging-E2E-Secret", SECRET)
+        .json(&body)
+        .send()
+        .await
+        .expect("fault request");
+    assert!(resp.status().is_success(), "fault switch refused: {}", resp.status());
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// The `flows` binary with a test environment: no inherited staging variables, the test
+/// secret, and artifacts under a temp dir.
+pub struct FlowsCmd {
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    cwd: PathBuf,
+}
+
+impl FlowsCmd {
+    pub fn new() -> FlowsCmd {
+        FlowsCmd {
+            args: vec![],
+            envs: vec![("STAGING_E2E_SECRET".into(), SECRET.into())],
+            cwd: repo_root(),
+        }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Self {
+        self.cwd = dir.to_owned();
+        self
+    }
+
+    pub fn command(&self) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flows"));
+        cmd.args(&self.args).current_dir(&self.cwd).stdin(Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PLAYWRIGHT_") || k.starts_with("STAGING_") || k == "GITHUB_STEP_SUMMARY" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("NO_COLOR", "1");
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub async fn output(&self) -> Output {
+        let out = tokio::time::timeout(Duration::from_secs(300), self.command().output())
+            .await
+            .expect("flows finished within 5 minutes")
+            .expect("flows binary runs");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Reads a child's whole stdout.
+pub async fn read_all(mut r: impl tokio::io::AsyncRead + Unpin) -> String {
+    let mut s = String::new();
+    let _ = r.read_to_string(&mut s).await;
+    s
+}
+
+/// The single run directory under an output root.
+pub fn run_dir(output_root: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(output_root)
+        .expect("output root exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.ends_with("latest"))
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a run directory")
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// Pids of processes whose command line mentions `marker` (a unique temp path).
+pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        if let Ok(raw) = std::fs::read(e.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            if cmdline.contains(marker) {
+                // Zombies have an empty cmdline, so anything here is alive.
+                out.push((pid, cmdline));
+            }
+        }
+    }
+    out
+}
+
+/// A one-flow suite in a temp dir, reusing the repository's users.
+pub fn temp_suite(flows: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        r#"
+[target]
+secret_env = "STAGING_E2E_SECRET"
+[users.requester]
+email = "requester@helpdesk.test"
+[users.head]
+email = "head@helpdesk.test"
+[vars]
+portal_slug = "it-support"
+[timeouts]
+step = "3s"
+[artifacts]
+dir = "{}"
+"#,
+        dir.path().join("artifacts").display()
+    );
+    std::fs::create_dir_all(dir.path().join("flows")).expect("mkdir");
+    std::fs::write(dir.path().join("flows/flows.toml"), config).expect("write config");
+    for (name, body) in flows {
+        std::fs::write(dir.path().join("flows").join(name), body).expect("write flow");
+    }
+    dir
+}
