@@ -1289,7 +1289,8 @@ impl<'a> FlowChecker<'a> {
             if let Some(a) = &p.auth_endpoint {
                 self.sp_string(i, a, Kind::NonEmpty, "auth_endpoint");
             }
-            for v in p.auth_headers.values() {
+            for (name, v) in &p.auth_headers {
+                self.check_header_name(i, name);
                 self.sp_string(i, v, Kind::Plain, "auth_headers");
             }
         }
