@@ -3,15 +3,15 @@
 //! Data flows one way: config → flow files (parse + check) → plan → executor → event stream →
 //! reporters. See docs/architecture.md.
 
-pub mod events;
-pub mod flowfile;
-pub mod mail;
-pub mod realtime;
 pub mod artifact;
-pub mod exit_code;
-pub mod redact;
-pub mod report;
 pub mod cli;
 pub mod config;
+pub mod events;
 pub mod exec;
+pub mod exit_code;
+pub mod flowfile;
+pub mod mail;
 pub mod plan;
+pub mod realtime;
+pub mod redact;
+pub mod report;

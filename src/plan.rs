@@ -54,10 +54,15 @@ pub fn build(suite: &Suite, selection: &Selection) -> Result<Plan, PlanError> {
                     .map(|f| f.ast.id.value.as_str())
                     .min_by_key(|known| strsim::levenshtein(known, id));
                 let hint = match close {
-                    Some(c) if strsim::levenshtein(c, id) <= 3 => format!("; did you mean `{c}`? (`flows list` shows all)"),
+                    Some(c) if strsim::levenshtein(c, id) <= 3 => {
+                        format!("; did you mean `{c}`? (`flows list` shows all)")
+                    }
                     _ => "; `flows list` shows the flows".to_owned(),
                 };
-                return Err(PlanError::UnknownFlow { id: id.clone(), hint });
+                return Err(PlanError::UnknownFlow {
+                    id: id.clone(),
+                    hint,
+                });
             }
         }
     }

@@ -14,7 +14,11 @@ use crate::flowfile::check::{load_suite, CheckEnv, Suite};
 use crate::plan::{self, Selection};
 
 #[derive(Debug, Parser)]
-#[command(name = "flows", version, about = "Declarative end-to-end flows: a real browser, real mail, real evidence")]
+#[command(
+    name = "flows",
+    version,
+    about = "Declarative end-to-end flows: a real browser, real mail, real evidence"
+)]
 pub struct Cli {
     /// More logging (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -42,7 +46,12 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct SuiteArgs {
     /// The suite config.
-    #[arg(long, short = 'c', default_value = "flows/flows.toml", env = "FLOWS_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        default_value = "flows/flows.toml",
+        env = "FLOWS_CONFIG"
+    )]
     pub config: PathBuf,
     /// Config profile (`local`, `staging`, …). PLAYWRIGHT_STAGING=1 selects `staging`.
     #[arg(long)]
@@ -100,7 +109,9 @@ pub fn main() -> u8 {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit_code::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit_code::SUCCESS
+                }
                 _ => exit_code::USAGE,
             };
         }
@@ -233,7 +244,12 @@ fn list(args: &SuiteArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let width = suite.flows.iter().map(|f| f.ast.id.value.len()).max().unwrap_or(2);
+    let width = suite
+        .flows
+        .iter()
+        .map(|f| f.ast.id.value.len())
+        .max()
+        .unwrap_or(2);
     for f in &suite.flows {
         let mut line = format!("{:width$}  {}", f.ast.id.value, f.ast.title.value);
         if let Some(u) = &f.ast.user {
@@ -315,7 +331,10 @@ async fn run(args: RunArgs) -> u8 {
     let run_id = new_run_id();
     let output_dir = config.output_root.join(&run_id);
     if let Err(e) = std::fs::create_dir_all(&output_dir) {
-        eprintln!("error: cannot create the output directory {}: {e}", output_dir.display());
+        eprintln!(
+            "error: cannot create the output directory {}: {e}",
+            output_dir.display()
+        );
         return exit_code::USAGE;
     }
     point_latest(&config.output_root, &run_id);
@@ -330,7 +349,8 @@ async fn run(args: RunArgs) -> u8 {
     });
 
     let is_tty = std::io::stdout().is_terminal();
-    let color = is_tty && std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none();
+    let color =
+        is_tty && std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none();
     let mut reporters = crate::report::build_reporters(
         &kinds,
         crate::report::ReportOptions {
@@ -350,7 +370,8 @@ async fn run(args: RunArgs) -> u8 {
         retries: args.retries,
     };
     let mut sink = |event: &crate::events::RunEvent| reporters.on_event(event);
-    let result = crate::exec::executor::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
+    let result =
+        crate::exec::executor::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
     if let Err(e) = reporters.finish() {
         eprintln!("error: writing the reports failed: {e:#}");
         return exit_code::INFRASTRUCTURE;
@@ -365,7 +386,8 @@ fn point_latest(root: &Path, run_id: &str) {
         let link = root.join("latest");
         let tmp = root.join(format!(".latest.{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
-        if std::os::unix::fs::symlink(run_id, &tmp).is_ok() && std::fs::rename(&tmp, &link).is_err() {
+        if std::os::unix::fs::symlink(run_id, &tmp).is_ok() && std::fs::rename(&tmp, &link).is_err()
+        {
             let _ = std::fs::remove_file(&tmp);
         }
     }
@@ -375,7 +397,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             std::future::pending::<()>().await;
             return;
         };

@@ -287,7 +287,11 @@ pub const ENV_STAGING_PROFILE: &str = "PLAYWRIGHT_STAGING";
 
 impl Config {
     /// Loads `path` and resolves it with `env` and `cli`.
-    pub fn load(path: &Path, env: EnvLookup<'_>, cli: &CliOverrides) -> Result<Config, ConfigError> {
+    pub fn load(
+        path: &Path,
+        env: EnvLookup<'_>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -450,9 +454,10 @@ fn resolve(
     for (name, v) in file.vars {
         let value = match v {
             VarFile::Plain(s) => Some(s),
-            VarFile::WithEnv { value, env: var_env } => {
-                var_env.as_deref().and_then(|n| nonempty(env(n))).or(value)
-            }
+            VarFile::WithEnv {
+                value,
+                env: var_env,
+            } => var_env.as_deref().and_then(|n| nonempty(env(n))).or(value),
         };
         let value = value.ok_or_else(|| ConfigError::Invalid {
             what: format!("vars.{name}"),
@@ -462,14 +467,26 @@ fn resolve(
     }
 
     let timeouts = Timeouts {
-        step: duration("timeouts.step", file.timeouts.step.as_deref(), Duration::from_secs(10))?,
+        step: duration(
+            "timeouts.step",
+            file.timeouts.step.as_deref(),
+            Duration::from_secs(10),
+        )?,
         navigation: duration(
             "timeouts.navigation",
             file.timeouts.navigation.as_deref(),
             Duration::from_secs(30),
         )?,
-        flow: duration("timeouts.flow", file.timeouts.flow.as_deref(), Duration::from_secs(120))?,
-        mail: duration("timeouts.mail", file.timeouts.mail.as_deref(), Duration::from_secs(30))?,
+        flow: duration(
+            "timeouts.flow",
+            file.timeouts.flow.as_deref(),
+            Duration::from_secs(120),
+        )?,
+        mail: duration(
+            "timeouts.mail",
+            file.timeouts.mail.as_deref(),
+            Duration::from_secs(30),
+        )?,
     };
 
     let skip_web_server = cli.skip_web_server || env_true(ENV_SKIP_WEBSERVER);
@@ -488,7 +505,7 @@ fn resolve(
             }
             Some(WebServer {
                 command,
-                cwd: root.join(ws.cwd.unwrap_or_default()),
+                cwd: clean_path(&root.join(ws.cwd.unwrap_or_default())),
                 ready_path: ws.ready_path.unwrap_or_else(|| "/up".to_owned()),
                 startup_timeout: duration(
                     "web_server.startup_timeout",
@@ -509,7 +526,10 @@ fn resolve(
     }
 
     let browser = BrowserConfig {
-        chromedriver: file.browser.chromedriver.unwrap_or_else(|| "chromedriver".to_owned()),
+        chromedriver: file
+            .browser
+            .chromedriver
+            .unwrap_or_else(|| "chromedriver".to_owned()),
         binary: file.browser.binary,
         webdriver_url: nonempty(cli.webdriver_url.clone()).or(file.browser.webdriver_url),
         headless: !cli.headed && file.browser.headless.unwrap_or(true),
@@ -527,7 +547,9 @@ fn resolve(
         other => {
             return Err(ConfigError::Invalid {
                 what: "mail.source".to_owned(),
-                message: format!("unknown source `{other}`; use staging_endpoint, maildev or mailpit"),
+                message: format!(
+                    "unknown source `{other}`; use staging_endpoint, maildev or mailpit"
+                ),
             })
         }
     };
@@ -561,14 +583,23 @@ fn resolve(
             .health
             .staging_path
             .unwrap_or_else(|| "/staging/e2e/health".to_owned()),
-        timeout: duration("health.timeout", file.health.timeout.as_deref(), Duration::from_secs(10))?,
+        timeout: duration(
+            "health.timeout",
+            file.health.timeout.as_deref(),
+            Duration::from_secs(10),
+        )?,
     };
 
-    let output_root = cli
-        .output_dir
-        .clone()
-        .unwrap_or_else(|| file.artifacts.dir.map(|d| root.join(d)).unwrap_or_else(|| root.join("../artifacts")));
-    let flows_dir = root.join(file.suite.flows_dir.unwrap_or_default());
+    let output_root = cli.output_dir.clone().unwrap_or_else(|| {
+        clean_path(
+            &file
+                .artifacts
+                .dir
+                .map(|d| root.join(d))
+                .unwrap_or_else(|| root.join("../artifacts")),
+        )
+    });
+    let flows_dir = clean_path(&root.join(file.suite.flows_dir.unwrap_or_default()));
 
     Ok(Config {
         file: path.to_owned(),
@@ -592,6 +623,26 @@ fn resolve(
         output_root,
         root,
     })
+}
+
+/// `flows/../artifacts` → `artifacts`: paths shown to people read as they would write them.
+fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
 }
 
 /// A random URL-safe token (secrets generated for a run).
@@ -629,9 +680,16 @@ target = { generate_secret = false }
 "#;
 
     fn load(env: &[(&str, &str)], cli: &CliOverrides) -> Result<Config, ConfigError> {
-        let env: BTreeMap<String, String> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_str(Path::new("flows/flows.toml"), FILE, &|k| env.get(k).cloned(), cli)
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_str(
+            Path::new("flows/flows.toml"),
+            FILE,
+            &|k| env.get(k).cloned(),
+            cli,
+        )
     }
 
     #[test]
@@ -654,7 +712,10 @@ target = { generate_secret = false }
         assert_eq!(c.base_url.as_deref(), Some("http://env.example"));
         assert_eq!(c.users["requester"].email, "env@x.test");
         assert_eq!(c.vars["portal_slug"], "facilities");
-        assert_eq!(c.secret.as_ref().map(|s| s.value.as_str()), Some("from-env-secret"));
+        assert_eq!(
+            c.secret.as_ref().map(|s| s.value.as_str()),
+            Some("from-env-secret")
+        );
 
         let cli = CliOverrides {
             base_url: Some("http://cli.example".into()),
@@ -670,7 +731,11 @@ target = { generate_secret = false }
         assert_eq!(c.profile, "staging");
         assert!(c.web_server.is_none());
         assert!(c.secret.is_none());
-        let c = load(&[("PLAYWRIGHT_SKIP_WEBSERVER", "1")], &CliOverrides::default()).expect("config");
+        let c = load(
+            &[("PLAYWRIGHT_SKIP_WEBSERVER", "1")],
+            &CliOverrides::default(),
+        )
+        .expect("config");
         assert!(c.web_server.is_none());
     }
 
@@ -688,9 +753,23 @@ target = { generate_secret = false }
     }
 
     #[test]
+    fn paths_are_shown_as_written() {
+        assert_eq!(
+            clean_path(Path::new("flows/../artifacts")),
+            PathBuf::from("artifacts")
+        );
+        assert_eq!(clean_path(Path::new("./flows/.")), PathBuf::from("flows"));
+        assert_eq!(clean_path(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(clean_path(Path::new("flows/..")), PathBuf::from("."));
+    }
+
+    #[test]
     fn bad_base_url_says_what_to_write() {
-        let err = load(&[("PLAYWRIGHT_BASE_URL", "staging.example.com")], &CliOverrides::default())
-            .expect_err("bad url");
+        let err = load(
+            &[("PLAYWRIGHT_BASE_URL", "staging.example.com")],
+            &CliOverrides::default(),
+        )
+        .expect_err("bad url");
         assert!(err.to_string().contains("is not a URL"), "{err}");
     }
 }

@@ -77,7 +77,9 @@ impl Driver {
                 format!("--port={port}"),
                 "--allowed-ips=127.0.0.1".to_owned(),
                 // The log path also marks the process as this run's (tests look for it).
+                // WARNING keeps command payloads (typed codes, opened links) out of the log.
                 format!("--log-path={}", log_path.display()),
+                "--log-level=WARNING".to_owned(),
             ],
             None,
             &[],
@@ -111,7 +113,10 @@ impl Driver {
             }
             if started.elapsed() > ready_within {
                 driver.stop().await;
-                return Err(BrowserError::DriverNotReady(ready_within, log_path.to_owned()));
+                return Err(BrowserError::DriverNotReady(
+                    ready_within,
+                    log_path.to_owned(),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -133,12 +138,19 @@ struct RawCmd {
 }
 
 impl WebDriverCompatibleCommand for RawCmd {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         let sid = session.unwrap_or_default();
         base.join(&format!("session/{sid}/{}", self.path))
     }
     fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
-        (self.method.clone(), self.body.as_ref().map(Value::to_string))
+        (
+            self.method.clone(),
+            self.body.as_ref().map(Value::to_string),
+        )
     }
 }
 
@@ -171,9 +183,14 @@ impl BrowserSession {
     ) -> Result<BrowserSession, BrowserError> {
         let local = cfg.webdriver_url.is_none();
         let profile_dir = if local {
-            Some(tempfile::Builder::new().prefix("flows-profile-").tempdir().map_err(|e| {
-                BrowserError::Session(format!("cannot create a browser profile dir: {e}"))
-            })?)
+            Some(
+                tempfile::Builder::new()
+                    .prefix("flows-profile-")
+                    .tempdir()
+                    .map_err(|e| {
+                        BrowserError::Session(format!("cannot create a browser profile dir: {e}"))
+                    })?,
+            )
         } else {
             None
         };
@@ -188,7 +205,8 @@ impl BrowserSession {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-extensions".into(),
-            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection".into(),
+            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection"
+                .into(),
             "--password-store=basic".into(),
             format!("--window-size={},{}", cfg.window.0, cfg.window.1),
         ];
@@ -262,7 +280,12 @@ impl BrowserSession {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn cmd(&self, method: http::Method, path: &str, body: Option<Value>) -> Result<Value, BrowserError> {
+    async fn cmd(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, BrowserError> {
         self.tick();
         self.client
             .issue_cmd(RawCmd {
@@ -294,20 +317,25 @@ impl BrowserSession {
     }
 
     /// Runs one in-page request (see page.js), waiting inside the page up to `slice`.
-    pub async fn page(&self, mut request: Value, slice: Duration) -> Result<PageResult, BrowserError> {
+    pub async fn page(
+        &self,
+        mut request: Value,
+        slice: Duration,
+    ) -> Result<PageResult, BrowserError> {
         request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
         self.tick();
-        let result = self
-            .client
-            .execute_async(PAGE_JS, vec![request])
-            .await;
+        let result = self.client.execute_async(PAGE_JS, vec![request]).await;
         let v = match result {
             Ok(v) => v,
             Err(e) => {
                 let msg = e.to_string();
                 // A navigation replaced the document mid-script: not a failure, try again.
-                if msg.contains("unload") || msg.contains("navigat") || msg.contains("execution context")
-                    || msg.contains("detached") || msg.contains("script timeout") {
+                if msg.contains("unload")
+                    || msg.contains("navigat")
+                    || msg.contains("execution context")
+                    || msg.contains("detached")
+                    || msg.contains("script timeout")
+                {
                     return Ok(PageResult {
                         ok: false,
                         fatal: false,
@@ -328,8 +356,10 @@ impl BrowserSession {
 
     /// A pointer click at viewport coordinates (one round trip).
     pub async fn click_at(&self, x: f64, y: f64, clicks: u32) -> Result<(), BrowserError> {
-        let mut actions = vec![json!({"type": "pointerMove", "duration": 0, "origin": "viewport",
-            "x": x.round() as i64, "y": y.round() as i64})];
+        let mut actions = vec![
+            json!({"type": "pointerMove", "duration": 0, "origin": "viewport",
+            "x": x.round() as i64, "y": y.round() as i64}),
+        ];
         for _ in 0..clicks.max(1) {
             actions.push(json!({"type": "pointerDown", "button": 0}));
             actions.push(json!({"type": "pointerUp", "button": 0}));
@@ -345,7 +375,10 @@ impl BrowserSession {
     pub async fn insert_text(&self, text: &str) -> Result<(), BrowserError> {
         if self.chrome_cdp {
             let body = json!({"cmd": "Input.insertText", "params": {"text": text}});
-            match self.cmd(http::Method::POST, "goog/cdp/execute", Some(body)).await {
+            match self
+                .cmd(http::Method::POST, "goog/cdp/execute", Some(body))
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
                 Err(e) => tracing::debug!("cdp insertText unavailable, using key actions: {e}"),
@@ -381,7 +414,11 @@ impl BrowserSession {
         let id = element
             .get(W3C_ELEMENT_KEY)
             .and_then(Value::as_str)
-            .ok_or_else(|| BrowserError::Command(format!("the page returned no element reference (got {element})")))?;
+            .ok_or_else(|| {
+                BrowserError::Command(format!(
+                    "the page returned no element reference (got {element})"
+                ))
+            })?;
         let text = files
             .iter()
             .map(|p| p.display().to_string())
@@ -399,14 +436,20 @@ impl BrowserSession {
     /// PNG bytes of the viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
         self.tick();
-        self.client.screenshot().await.map_err(BrowserError::from_cmd)
+        self.client
+            .screenshot()
+            .await
+            .map_err(BrowserError::from_cmd)
     }
 
     /// PNG bytes of the whole page (Chrome: CDP `Page.captureScreenshot` beyond the viewport).
     pub async fn full_page_screenshot(&self) -> Result<Vec<u8>, BrowserError> {
         if self.chrome_cdp {
             let body = json!({"cmd": "Page.captureScreenshot", "params": {"format": "png", "captureBeyondViewport": true}});
-            if let Ok(v) = self.cmd(http::Method::POST, "goog/cdp/execute", Some(body)).await {
+            if let Ok(v) = self
+                .cmd(http::Method::POST, "goog/cdp/execute", Some(body))
+                .await
+            {
                 if let Some(data) = v.get("data").and_then(Value::as_str) {
                     use base64::Engine;
                     if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
@@ -419,9 +462,16 @@ impl BrowserSession {
     }
 
     /// A plain synchronous script (one round trip).
-    pub async fn execute_value(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
+    pub async fn execute_value(
+        &self,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, BrowserError> {
         self.tick();
-        self.client.execute(script, args).await.map_err(BrowserError::from_cmd)
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(BrowserError::from_cmd)
     }
 
     pub async fn page_source(&self) -> Result<String, BrowserError> {

@@ -72,6 +72,9 @@ struct Resources {
     web_server: Option<RunningWebServer>,
     driver: Option<Driver>,
     sessions: HashMap<String, BrowserSession>,
+    /// Logs of the processes we started, scrubbed of secrets once they have stopped.
+    logs_dir: PathBuf,
+    redactor: Redactor,
 }
 
 impl Resources {
@@ -84,6 +87,27 @@ impl Resources {
         }
         if let Some(ws) = self.web_server.take() {
             ws.stop().await;
+        }
+        redact_logs(&self.logs_dir, &self.redactor);
+    }
+}
+
+/// Child processes write their own logs; once they have stopped, every secret the run learned
+/// (OTPs typed, magic links opened) is scrubbed from them.
+fn redact_logs(dir: &Path, redactor: &Redactor) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.is_file()) {
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let clean = redactor.redact(&text);
+        if clean != text {
+            if let Err(e) = artifact::write_atomic(&path, clean.as_bytes()) {
+                tracing::error!("cannot scrub {}: {e}", path.display());
+            }
         }
     }
 }
@@ -116,6 +140,8 @@ pub async fn run(
         web_server: None,
         driver: None,
         sessions: HashMap::new(),
+        logs_dir: logs_dir.clone(),
+        redactor: redactor.clone(),
     };
     let planned: Vec<PlannedFlow> = plan
         .order
@@ -160,7 +186,10 @@ pub async fn run(
     if res.web_server.is_some() {
         em.emit(RunEventKind::Notice {
             flow: None,
-            message: format!("started the web server at {base} (log: {})", logs_dir.join("web-server.log").display()),
+            message: format!(
+                "started the web server at {base} (log: {})",
+                logs_dir.join("web-server.log").display()
+            ),
         });
     }
     if let Some(err) = startup_error {
@@ -175,8 +204,16 @@ pub async fn run(
             &planned,
             &BTreeSet::new(),
             Totals::default(),
-            if interrupted { RunOutcome::Interrupted } else { RunOutcome::Aborted },
-            if interrupted { exit_code::INTERRUPTED } else { exit_code::INFRASTRUCTURE },
+            if interrupted {
+                RunOutcome::Interrupted
+            } else {
+                RunOutcome::Aborted
+            },
+            if interrupted {
+                exit_code::INTERRUPTED
+            } else {
+                exit_code::INFRASTRUCTURE
+            },
             "the web server did not start",
         )
         .await;
@@ -247,7 +284,12 @@ pub async fn run(
 
     // 3. The flows.
     let now = OffsetDateTime::now_utc();
-    let run_date = format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day());
+    let run_date = format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
     let mut vars = Vars::new(config, &base, &opts.run_id, &run_date);
     vars.register_secrets(&redactor);
     let mut totals = Totals::default();
@@ -261,14 +303,26 @@ pub async fn run(
             break;
         }
         // A needed flow that did not pass (or was not part of this run and has no state).
-        let blocked = flow.ast.needs.iter().find_map(|n| match outcomes.get(&n.value) {
-            Some(FlowStatus::Passed | FlowStatus::Flaky) => None,
-            Some(other) => Some(format!("needs {}, which {}", n.value, status_phrase(*other))),
-            None if plan.order.iter().any(|&j| suite.flows[j].ast.id.value == n.value) => {
-                Some(format!("needs {}, which did not run", n.value))
-            }
-            None => None, // --no-deps: the user chose to run without it
-        });
+        let blocked = flow
+            .ast
+            .needs
+            .iter()
+            .find_map(|n| match outcomes.get(&n.value) {
+                Some(FlowStatus::Passed | FlowStatus::Flaky) => None,
+                Some(other) => Some(format!(
+                    "needs {}, which {}",
+                    n.value,
+                    status_phrase(*other)
+                )),
+                None if plan
+                    .order
+                    .iter()
+                    .any(|&j| suite.flows[j].ast.id.value == n.value) =>
+                {
+                    Some(format!("needs {}, which did not run", n.value))
+                }
+                None => None, // --no-deps: the user chose to run without it
+            });
         if let Some(reason) = blocked {
             em.emit(RunEventKind::FlowFinished {
                 flow: id.clone(),
@@ -314,13 +368,19 @@ pub async fn run(
             let infra = runner.infra_failure;
             let (st, reason) = match result {
                 Some(Ok(Ok(()))) => (
-                    if attempt > 1 { FlowStatus::Flaky } else { FlowStatus::Passed },
+                    if attempt > 1 {
+                        FlowStatus::Flaky
+                    } else {
+                        FlowStatus::Passed
+                    },
                     None,
                 ),
                 Some(Ok(Err(msg))) => (FlowStatus::Failed, Some(msg)),
                 Some(Err(_)) => (
                     FlowStatus::Failed,
-                    Some(format!("the flow did not finish within timeouts.flow ({flow_deadline:?})")),
+                    Some(format!(
+                        "the flow did not finish within timeouts.flow ({flow_deadline:?})"
+                    )),
                 ),
                 None => (FlowStatus::NotRun, Some("interrupted while running".into())),
             };
@@ -351,9 +411,17 @@ pub async fn run(
     }
     let interrupted = *opts.cancel.borrow();
     let (outcome, code, why) = if interrupted {
-        (RunOutcome::Interrupted, exit_code::INTERRUPTED, "interrupted (Ctrl-C / SIGTERM)")
+        (
+            RunOutcome::Interrupted,
+            exit_code::INTERRUPTED,
+            "interrupted (Ctrl-C / SIGTERM)",
+        )
     } else if em.failed.is_some() {
-        (RunOutcome::Aborted, exit_code::INFRASTRUCTURE, "a reporter failed")
+        (
+            RunOutcome::Aborted,
+            exit_code::INFRASTRUCTURE,
+            "a reporter failed",
+        )
     } else if totals.failed > 0 && infra_failure {
         (RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
     } else if totals.failed > 0 {
@@ -361,7 +429,17 @@ pub async fn run(
     } else {
         (RunOutcome::Completed, exit_code::SUCCESS, "")
     };
-    finish(&mut em, &mut res, &planned, &finished_ids, totals, outcome, code, why).await
+    finish(
+        &mut em,
+        &mut res,
+        &planned,
+        &finished_ids,
+        totals,
+        outcome,
+        code,
+        why,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -381,7 +459,11 @@ async fn finish(
             status: FlowStatus::NotRun,
             attempt: 0,
             duration_ms: 0,
-            reason: Some(if why.is_empty() { "not run".into() } else { why.to_owned() }),
+            reason: Some(if why.is_empty() {
+                "not run".into()
+            } else {
+                why.to_owned()
+            }),
         });
         totals.add(FlowStatus::NotRun);
     }
@@ -585,7 +667,9 @@ impl FlowRunner<'_, '_> {
         let flow_id = &self.flow.ast.id.value;
         let mut out = Vec::new();
         let base = format!("{:02}-failure", index + 1);
-        if let Ok(Ok(png)) = tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await {
+        if let Ok(Ok(png)) =
+            tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await
+        {
             let rel = PathBuf::from(flow_id).join(format!("{base}.png"));
             if artifact::write_atomic(&self.output_dir.join(&rel), &png).is_ok() {
                 out.push(Artifact {
@@ -595,7 +679,9 @@ impl FlowRunner<'_, '_> {
                 });
             }
         }
-        if let Ok(Ok(html)) = tokio::time::timeout(Duration::from_secs(10), session.page_source()).await {
+        if let Ok(Ok(html)) =
+            tokio::time::timeout(Duration::from_secs(10), session.page_source()).await
+        {
             let html = self.redactor.redact(&html);
             let rel = PathBuf::from(flow_id).join(format!("{base}.html"));
             if artifact::write_atomic(&self.output_dir.join(&rel), html.as_bytes()).is_ok() {

@@ -49,7 +49,12 @@ pub struct ServiceStatus {
 impl HealthReport {
     pub fn summary(&self) -> String {
         if self.passed {
-            let n = self.checks.iter().map(|c| c.services.len()).max().unwrap_or(0);
+            let n = self
+                .checks
+                .iter()
+                .map(|c| c.services.len())
+                .max()
+                .unwrap_or(0);
             format!("healthy ({n} services ok)")
         } else {
             format!("unhealthy: {}", self.failing.join(", "))
@@ -57,15 +62,40 @@ impl HealthReport {
     }
 }
 
-pub async fn run(config: &Config, base_url: &str, http: &reqwest::Client, redactor: &Redactor) -> HealthReport {
+pub async fn run(
+    config: &Config,
+    base_url: &str,
+    http: &reqwest::Client,
+    redactor: &Redactor,
+) -> HealthReport {
     let mut checks = Vec::new();
     let aggregate_url = format!("{base_url}{}", config.health.path);
-    checks.push(check(http, "health", &aggregate_url, None, config.health.timeout, redactor).await);
+    checks.push(
+        check(
+            http,
+            "health",
+            &aggregate_url,
+            None,
+            config.health.timeout,
+            redactor,
+        )
+        .await,
+    );
     let staging_url = format!("{base_url}{}", config.health.staging_path);
     match &config.secret {
         Some(secret) => {
             let header = (config.secret_header.as_str(), secret.value.as_str());
-            checks.push(check(http, "staging-e2e-health", &staging_url, Some(header), config.health.timeout, redactor).await);
+            checks.push(
+                check(
+                    http,
+                    "staging-e2e-health",
+                    &staging_url,
+                    Some(header),
+                    config.health.timeout,
+                    redactor,
+                )
+                .await,
+            );
         }
         None => checks.push(EndpointCheck {
             name: "staging-e2e-health".into(),
@@ -74,7 +104,9 @@ pub async fn run(config: &Config, base_url: &str, http: &reqwest::Client, redact
             status: None,
             duration_ms: 0,
             services: vec![],
-            error: Some("not called: no staging E2E secret configured (set STAGING_E2E_SECRET)".into()),
+            error: Some(
+                "not called: no staging E2E secret configured (set STAGING_E2E_SECRET)".into(),
+            ),
             body: None,
         }),
     }
@@ -88,7 +120,11 @@ pub async fn run(config: &Config, base_url: &str, http: &reqwest::Client, redact
                 .map(|s| format!("{} ({})", s.name, s.status))
                 .collect();
             if down.is_empty() {
-                failing.push(format!("{}: {}", c.name, c.error.clone().unwrap_or_else(|| "failed".into())));
+                failing.push(format!(
+                    "{}: {}",
+                    c.name,
+                    c.error.clone().unwrap_or_else(|| "failed".into())
+                ));
             } else {
                 for d in down {
                     if !failing.contains(&d) {
@@ -109,7 +145,10 @@ pub async fn run(config: &Config, base_url: &str, http: &reqwest::Client, redact
 }
 
 fn is_ok(status: &str) -> bool {
-    matches!(status.to_ascii_lowercase().as_str(), "ok" | "up" | "healthy" | "pass" | "passing")
+    matches!(
+        status.to_ascii_lowercase().as_str(),
+        "ok" | "up" | "healthy" | "pass" | "passing"
+    )
 }
 
 async fn check(
@@ -121,7 +160,10 @@ async fn check(
     redactor: &Redactor,
 ) -> EndpointCheck {
     let started = Instant::now();
-    let mut req = http.get(url).timeout(timeout).header("Accept", "application/json");
+    let mut req = http
+        .get(url)
+        .timeout(timeout)
+        .header("Accept", "application/json");
     if let Some((k, v)) = header {
         req = req.header(k, v);
     }
@@ -168,7 +210,8 @@ async fn check(
         result.error = Some(match status.as_u16() {
             401 => "401: the secret header was missing".to_owned(),
             403 => "403: the staging E2E secret was rejected".to_owned(),
-            404 => "404: the endpoint does not exist (is staging E2E mode enabled on the target?)".to_owned(),
+            404 => "404: the endpoint does not exist (is staging E2E mode enabled on the target?)"
+                .to_owned(),
             code if !status.is_success() => format!("HTTP {code}"),
             _ => "reported unhealthy".to_owned(),
         });

@@ -19,14 +19,23 @@ fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
 }
 
 pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome, StepFailure> {
-    let method_text = s.method.as_ref().map(|m| m.value.to_ascii_uppercase()).unwrap_or_else(|| "GET".into());
-    let (url, shown_url) = ctx.render_shown(&s.url.value).map_err(|e| fail("http", e))?;
+    let method_text = s
+        .method
+        .as_ref()
+        .map(|m| m.value.to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
+    let (url, shown_url) = ctx
+        .render_shown(&s.url.value)
+        .map_err(|e| fail("http", e))?;
     let url = ctx.resolve_url(&url, true);
     let shown_url = ctx.resolve_url(&shown_url, true);
     let summary = format!("http {method_text} {shown_url}");
     let method = reqwest::Method::from_bytes(method_text.as_bytes())
         .map_err(|_| fail(&summary, format!("unknown method {method_text}")))?;
-    let mut req = ctx.http.request(method, &url).timeout(ctx.timeout(s.timeout.as_ref()));
+    let mut req = ctx
+        .http
+        .request(method, &url)
+        .timeout(ctx.timeout(s.timeout.as_ref()));
     for (k, v) in &s.headers {
         let (value, _) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
         req = req.header(k.as_str(), value);
@@ -54,7 +63,9 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         }
         req = req.form(&pairs);
     } else if let Some(body) = &s.body {
-        let (value, _) = ctx.render_shown(&body.value).map_err(|e| fail(&summary, e))?;
+        let (value, _) = ctx
+            .render_shown(&body.value)
+            .map_err(|e| fail(&summary, e))?;
         req = req.body(value);
     }
     let started = Instant::now();
@@ -62,7 +73,10 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         fail(
             &summary,
             if e.is_timeout() {
-                format!("no response within {}", human(ctx.timeout(s.timeout.as_ref())))
+                format!(
+                    "no response within {}",
+                    human(ctx.timeout(s.timeout.as_ref()))
+                )
             } else {
                 format!("request failed: {}", ctx.redactor.redact(&e.to_string()))
             },
@@ -86,20 +100,41 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     let expect = s.expect.clone().unwrap_or_default();
     match expect.status {
         Some(want) if status.as_u16() != want => {
-            return Err(fail(&summary, format!("status {} (expected {want}); body: {}", status.as_u16(), snippet())));
+            return Err(fail(
+                &summary,
+                format!(
+                    "status {} (expected {want}); body: {}",
+                    status.as_u16(),
+                    snippet()
+                ),
+            ));
         }
         None if !status.is_success() => {
-            return Err(fail(&summary, format!("status {} (expected 2xx); body: {}", status.as_u16(), snippet())));
+            return Err(fail(
+                &summary,
+                format!(
+                    "status {} (expected 2xx); body: {}",
+                    status.as_u16(),
+                    snippet()
+                ),
+            ));
         }
         _ => {}
     }
     for (name, want) in &expect.headers {
-        let (want, _) = ctx.render_shown(&want.value).map_err(|e| fail(&summary, e))?;
+        let (want, _) = ctx
+            .render_shown(&want.value)
+            .map_err(|e| fail(&summary, e))?;
         let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
         let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
         match got {
             Some(g) if pattern.matches(g) => {}
-            Some(g) => return Err(fail(&summary, format!("header {name} is \"{g}\", expected {pattern}"))),
+            Some(g) => {
+                return Err(fail(
+                    &summary,
+                    format!("header {name} is \"{g}\", expected {pattern}"),
+                ))
+            }
             None => return Err(fail(&summary, format!("header {name} is missing"))),
         }
     }
@@ -107,12 +142,20 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         let (want, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
         let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
         if !pattern.matches(&text) {
-            return Err(fail(&summary, format!("body does not match {pattern}: {}", snippet())));
+            return Err(fail(
+                &summary,
+                format!("body does not match {pattern}: {}", snippet()),
+            ));
         }
     }
     let needs_json = !expect.json.is_empty() || !s.capture.is_empty();
     let json: Value = if needs_json {
-        serde_json::from_str(&text).map_err(|e| fail(&summary, format!("the response is not JSON ({e}): {}", snippet())))?
+        serde_json::from_str(&text).map_err(|e| {
+            fail(
+                &summary,
+                format!("the response is not JSON ({e}): {}", snippet()),
+            )
+        })?
     } else {
         Value::Null
     };
@@ -125,29 +168,48 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
                 _ => w == g,
             },
             // A regex may test a number or boolean by its JSON text (`/^[1-9]/` for a count).
-            (Value::String(w), Some(g @ (Value::Number(_) | Value::Bool(_)))) => match TextPattern::parse(w, true) {
-                Ok(p @ TextPattern::Regex { .. }) => p.matches(&g.to_string()),
-                _ => false,
-            },
+            (Value::String(w), Some(g @ (Value::Number(_) | Value::Bool(_)))) => {
+                match TextPattern::parse(w, true) {
+                    Ok(p @ TextPattern::Regex { .. }) => p.matches(&g.to_string()),
+                    _ => false,
+                }
+            }
             (w, Some(g)) => w == g,
             (_, None) => false,
         };
         if !matches {
-            let got_text = got.map_or("nothing".to_owned(), |g| ctx.redactor.redact(&g.to_string()));
-            return Err(fail(&summary, format!("{pointer} is {got_text}, expected {want}")));
+            let got_text = got.map_or("nothing".to_owned(), |g| {
+                ctx.redactor.redact(&g.to_string())
+            });
+            return Err(fail(
+                &summary,
+                format!("{pointer} is {got_text}, expected {want}"),
+            ));
         }
     }
     let mut captured = Vec::new();
     for (var, pointer) in &s.capture {
-        let got = json
-            .pointer(&pointer.value)
-            .ok_or_else(|| fail(&summary, format!("cannot capture {var}: the response has nothing at {}", pointer.value)))?;
+        let got = json.pointer(&pointer.value).ok_or_else(|| {
+            fail(
+                &summary,
+                format!(
+                    "cannot capture {var}: the response has nothing at {}",
+                    pointer.value
+                ),
+            )
+        })?;
         let value = match got {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
         captured.push(format!("{var}={}", ctx.redactor.redact(&value)));
-        ctx.set_capture(var, Resolved { value, secret: false });
+        ctx.set_capture(
+            var,
+            Resolved {
+                value,
+                secret: false,
+            },
+        );
     }
     let mut summary = format!("{summary} → {}", status.as_u16());
     if !captured.is_empty() {

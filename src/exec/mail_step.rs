@@ -57,8 +57,11 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     };
     let subject = match &s.subject {
         Some(p) => Some(
-            TextPattern::parse(&ctx.render_shown(&p.value).map_err(|e| fail("mail", e))?.0, false)
-                .map_err(|e| fail("mail", e))?,
+            TextPattern::parse(
+                &ctx.render_shown(&p.value).map_err(|e| fail("mail", e))?.0,
+                false,
+            )
+            .map_err(|e| fail("mail", e))?,
         ),
         None => None,
     };
@@ -92,7 +95,10 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                     name: format!("sign-in code delivered by mail to {mailbox}"),
                     verdict: Verdict::Unverified,
                     evidence: vec![],
-                    note: Some(format!("a fixed OTP ({}) was used instead of reading mail", fixed.origin)),
+                    note: Some(format!(
+                        "a fixed OTP ({}) was used instead of reading mail",
+                        fixed.origin
+                    )),
                 },
             });
             return Ok(StepOutcome {
@@ -106,10 +112,17 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     let source_cfg = match ctx.config.mail.source {
         MailSourceKind::StagingEndpoint => {
             let secret = ctx.config.secret.as_ref().ok_or_else(|| {
-                fail(&summary, "the staging mail report needs the E2E secret: set STAGING_E2E_SECRET")
+                fail(
+                    &summary,
+                    "the staging mail report needs the E2E secret: set STAGING_E2E_SECRET",
+                )
             })?;
             MailSourceConfig::StagingEndpoint {
-                base_url: ctx.config.api_url.clone().unwrap_or_else(|| ctx.base_url.to_owned()),
+                base_url: ctx
+                    .config
+                    .api_url
+                    .clone()
+                    .unwrap_or_else(|| ctx.base_url.to_owned()),
                 path: ctx.config.mail.report_path.clone(),
                 header: ctx.config.secret_header.clone(),
                 secret: secret.value.clone(),
@@ -130,7 +143,9 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     }
     if let Some(b) = &s.body {
         let (v, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
-        query = query.body(matcher(TextPattern::parse(&v, false).map_err(|e| fail(&summary, e))?));
+        query = query.body(matcher(
+            TextPattern::parse(&v, false).map_err(|e| fail(&summary, e))?,
+        ));
     }
     let limit = s
         .timeout
@@ -144,10 +159,15 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     let mut extracted = Vec::new();
     if let Some(otp) = &s.otp {
         let re = match &otp.regex {
-            Some(r) => Some(regex::Regex::new(&r.value).map_err(|e| fail(&summary, format!("bad otp regex: {e}")))?),
+            Some(r) => Some(
+                regex::Regex::new(&r.value)
+                    .map_err(|e| fail(&summary, format!("bad otp regex: {e}")))?,
+            ),
             None => None,
         };
-        let code = found.otp(re.as_ref()).map_err(|e| fail(&summary, e.to_string()))?;
+        let code = found
+            .otp(re.as_ref())
+            .map_err(|e| fail(&summary, e.to_string()))?;
         ctx.redactor.add(&code);
         if found.source_agrees_on_otp(&code) == Some(false) {
             ctx.events.push(RunEventKind::Notice {
@@ -155,27 +175,42 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                 message: format!("the mail source's pre-extracted code differs from the one parsed from message {}; using the parsed one", found.message_id()),
             });
         }
-        ctx.set_capture(&otp.var.value, Resolved { value: code, secret: true });
+        ctx.set_capture(
+            &otp.var.value,
+            Resolved {
+                value: code,
+                secret: true,
+            },
+        );
         extracted.push(format!("code → {}", otp.var.value));
     }
     if let Some(link) = &s.link {
         let text = match &link.text {
             Some(t) => Some(
-                TextPattern::parse(&ctx.render_shown(&t.value).map_err(|e| fail(&summary, e))?.0, false)
-                    .map_err(|e| fail(&summary, e))?,
+                TextPattern::parse(
+                    &ctx.render_shown(&t.value).map_err(|e| fail(&summary, e))?.0,
+                    false,
+                )
+                .map_err(|e| fail(&summary, e))?,
             ),
             None => None,
         };
         let re = match &link.regex {
             Some(r) => {
                 let (v, _) = ctx.render_shown(&r.value).map_err(|e| fail(&summary, e))?;
-                Some(regex::Regex::new(&v).map_err(|e| fail(&summary, format!("bad link regex: {e}")))?)
+                Some(
+                    regex::Regex::new(&v)
+                        .map_err(|e| fail(&summary, format!("bad link regex: {e}")))?,
+                )
             }
             None => None,
         };
         let text_fn = text.as_ref().map(|p| move |s: &str| p.matches(s));
         let pick = found
-            .link(text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool), re.as_ref())
+            .link(
+                text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
+                re.as_ref(),
+            )
             .map_err(|e| fail(&summary, e.to_string()))?;
         if !pick.matched {
             return Err(fail(
@@ -190,7 +225,13 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         }
         let url = pick.link.url.clone();
         register_link_secret(ctx, &url);
-        ctx.set_capture(&link.var.value, Resolved { value: url, secret: true });
+        ctx.set_capture(
+            &link.var.value,
+            Resolved {
+                value: url,
+                secret: true,
+            },
+        );
         extracted.push(format!("link → {}", link.var.value));
     }
     let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);

@@ -42,7 +42,10 @@ impl ManagedChild {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
                 (Stdio::from(f.try_clone()?), Stdio::from(f))
             }
             None => (Stdio::null(), Stdio::null()),

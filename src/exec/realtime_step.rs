@@ -22,12 +22,18 @@ fn parse_url(summary: &str, text: &str) -> Result<url::Url, StepFailure> {
     url::Url::parse(text).map_err(|e| fail(summary, format!("`{text}` is not a URL: {e}")))
 }
 
-pub async fn subscribe(ctx: &mut StepContext<'_>, s: &SubscribeStep) -> Result<StepOutcome, StepFailure> {
+pub async fn subscribe(
+    ctx: &mut StepContext<'_>,
+    s: &SubscribeStep,
+) -> Result<StepOutcome, StepFailure> {
     let id = s.id.value.clone();
     let deadline = Instant::now() + ctx.timeout(s.timeout.as_ref());
     let cookie = match &s.as_user {
         Some(u) => {
-            let c = ctx.cookies_of(&u.value).await.map_err(|e| fail("subscribe", e))?;
+            let c = ctx
+                .cookies_of(&u.value)
+                .await
+                .map_err(|e| fail("subscribe", e))?;
             for part in c.split("; ") {
                 if let Some((_, v)) = part.split_once('=') {
                     ctx.redactor.add(v);
@@ -38,8 +44,12 @@ pub async fn subscribe(ctx: &mut StepContext<'_>, s: &SubscribeStep) -> Result<S
         None => None,
     };
     let (subscription, summary) = if let Some(p) = &s.pusher {
-        let (url, _) = ctx.render_shown(&p.url.value).map_err(|e| fail("subscribe", e))?;
-        let (channel, _) = ctx.render_shown(&p.channel.value).map_err(|e| fail("subscribe", e))?;
+        let (url, _) = ctx
+            .render_shown(&p.url.value)
+            .map_err(|e| fail("subscribe", e))?;
+        let (channel, _) = ctx
+            .render_shown(&p.channel.value)
+            .map_err(|e| fail("subscribe", e))?;
         let url = ctx.resolve_url(&url, false);
         let summary = format!("subscribe {id}: pusher {channel}");
         let auth = match &p.auth_endpoint {
@@ -65,7 +75,9 @@ pub async fn subscribe(ctx: &mut StepContext<'_>, s: &SubscribeStep) -> Result<S
             .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
         (sub, summary)
     } else if let Some(path) = &s.sse {
-        let (url, shown) = ctx.render_shown(&path.value).map_err(|e| fail("subscribe", e))?;
+        let (url, shown) = ctx
+            .render_shown(&path.value)
+            .map_err(|e| fail("subscribe", e))?;
         let summary = format!("subscribe {id}: sse {shown}");
         let opts = SseOptions {
             name: id.clone(),
@@ -90,19 +102,27 @@ pub async fn subscribe(ctx: &mut StepContext<'_>, s: &SubscribeStep) -> Result<S
     })
 }
 
-pub async fn expect_event(ctx: &mut StepContext<'_>, s: &ExpectEventStep) -> Result<StepOutcome, StepFailure> {
+pub async fn expect_event(
+    ctx: &mut StepContext<'_>,
+    s: &ExpectEventStep,
+) -> Result<StepOutcome, StepFailure> {
     let on = s.on.value.clone();
     let summary = format!("expect_event {} on {on}", s.event.value);
     let mut data = Vec::new();
     for (pointer, want) in &s.data {
-        data.push((pointer.clone(), ctx.render_json(want).map_err(|e| fail(&summary, e))?));
+        data.push((
+            pointer.clone(),
+            ctx.render_json(want).map_err(|e| fail(&summary, e))?,
+        ));
     }
     let limit = ctx.timeout(s.timeout.as_ref());
     let (_, since) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
-    let sub = ctx
-        .subscriptions
-        .get(&on)
-        .ok_or_else(|| fail(&summary, format!("no open subscription `{on}` in this flow")))?;
+    let sub = ctx.subscriptions.get(&on).ok_or_else(|| {
+        fail(
+            &summary,
+            format!("no open subscription `{on}` in this flow"),
+        )
+    })?;
     let event = sub
         .wait_for(&s.event.value, &data, since, Instant::now() + limit)
         .await
@@ -118,7 +138,11 @@ pub async fn expect_event(ctx: &mut StepContext<'_>, s: &ExpectEventStep) -> Res
     ctx.events.push(RunEventKind::CriterionRecorded {
         flow: Some(ctx.flow.ast.id.value.clone()),
         criterion: Criterion {
-            name: format!("{kind} event {} received on {}", s.event.value, ctx.redactor.redact(&target)),
+            name: format!(
+                "{kind} event {} received on {}",
+                s.event.value,
+                ctx.redactor.redact(&target)
+            ),
             verdict: Verdict::Pass,
             evidence: vec![format!(
                 "frame {} on subscription {on}, {} after the trigger",
@@ -129,7 +153,10 @@ pub async fn expect_event(ctx: &mut StepContext<'_>, s: &ExpectEventStep) -> Res
         },
     });
     Ok(StepOutcome {
-        summary: format!("{summary}: received after {} ({frames} frames on {on})", human(waited)),
+        summary: format!(
+            "{summary}: received after {} ({frames} frames on {on})",
+            human(waited)
+        ),
         artifacts: vec![],
         evidence: vec![evidence],
     })

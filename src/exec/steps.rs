@@ -112,7 +112,11 @@ impl StepContext<'_> {
     }
 
     pub(crate) fn resolve_url(&self, url: &str, api: bool) -> String {
-        if url.starts_with("http://") || url.starts_with("https://") || url.starts_with("ws://") || url.starts_with("wss://") {
+        if url.starts_with("http://")
+            || url.starts_with("https://")
+            || url.starts_with("ws://")
+            || url.starts_with("wss://")
+        {
             return url.to_owned();
         }
         let base = if api {
@@ -131,7 +135,12 @@ impl StepContext<'_> {
     pub(crate) fn render_json(&self, v: &Value) -> Result<Value, String> {
         Ok(match v {
             Value::String(s) => Value::String(self.render_shown(s)?.0),
-            Value::Array(items) => Value::Array(items.iter().map(|i| self.render_json(i)).collect::<Result<_, _>>()?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_json(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), self.render_json(v)?)))
@@ -162,9 +171,18 @@ impl StepContext<'_> {
     async fn session_for(&mut self, user: &str) -> Result<&BrowserSession, BrowserError> {
         if !self.sessions.contains_key(user) {
             if self.driver.is_none() {
-                *self.driver = Some(Driver::start(&self.config.browser, &self.logs_dir.join("chromedriver.log")).await?);
+                *self.driver = Some(
+                    Driver::start(
+                        &self.config.browser,
+                        &self.logs_dir.join("chromedriver.log"),
+                    )
+                    .await?,
+                );
             }
-            let driver = self.driver.as_ref().ok_or_else(|| BrowserError::Session("no driver".into()))?;
+            let driver = self
+                .driver
+                .as_ref()
+                .ok_or_else(|| BrowserError::Session("no driver".into()))?;
             let session = BrowserSession::open(driver, &self.config.browser, user).await?;
             self.events.push(RunEventKind::BrowserStarted {
                 user: user.to_owned(),
@@ -194,7 +212,9 @@ impl StepContext<'_> {
         let pattern = |s: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
             let (value, redacted) = self.render_shown(&s.value)?;
             let p = TextPattern::parse(&value, exact).map_err(|e| format!("{e}"))?;
-            let shown = TextPattern::parse(&redacted, exact).map(|p| p.to_string()).unwrap_or(redacted);
+            let shown = TextPattern::parse(&redacted, exact)
+                .map(|p| p.to_string())
+                .unwrap_or(redacted);
             Ok((p.to_js(), shown))
         };
         if let Some(w) = &loc.within {
@@ -211,14 +231,22 @@ impl StepContext<'_> {
                 shown.push(format!("name{s}"));
             }
         }
-        for (key, field) in [("label", &loc.label), ("text", &loc.text), ("placeholder", &loc.placeholder)] {
+        for (key, field) in [
+            ("label", &loc.label),
+            ("text", &loc.text),
+            ("placeholder", &loc.placeholder),
+        ] {
             if let Some(f) = field {
                 let (v, s) = pattern(f, exact)?;
                 spec.insert(key.into(), v);
                 shown.push(format!("{key}{s}"));
             }
         }
-        for (key, field) in [("test_id", &loc.test_id), ("css", &loc.css), ("xpath", &loc.xpath)] {
+        for (key, field) in [
+            ("test_id", &loc.test_id),
+            ("css", &loc.css),
+            ("xpath", &loc.xpath),
+        ] {
             if let Some(f) = field {
                 let (v, s) = self.render_shown(&f.value)?;
                 spec.insert(key.into(), json!(v));
@@ -304,7 +332,11 @@ fn acting_user(step: &Step) -> Option<&Sp<String>> {
         Step::Expect(s) => s.as_user.as_ref(),
         Step::WaitFor(s) => s.as_user.as_ref(),
         Step::Capture(s) => s.as_user.as_ref(),
-        Step::Screenshot(_) | Step::Http(_) | Step::Mail(_) | Step::Subscribe(_) | Step::ExpectEvent(_) => None,
+        Step::Screenshot(_)
+        | Step::Http(_)
+        | Step::Mail(_)
+        | Step::Subscribe(_)
+        | Step::ExpectEvent(_) => None,
     }
 }
 
@@ -313,7 +345,10 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         .map(|u| u.value.clone())
         .or_else(|| ctx.user.map(str::to_owned));
     let actor = ctx.actor.clone();
-    let before = actor.as_deref().and_then(|u| ctx.sessions.get(u)).map(BrowserSession::round_trips);
+    let before = actor
+        .as_deref()
+        .and_then(|u| ctx.sessions.get(u))
+        .map(BrowserSession::round_trips);
     let result = match step {
         Step::Goto(g) => goto(ctx, g.url()).await,
         Step::Click(s) => click(ctx, &s.locator(), s.timeout.as_ref()).await,
@@ -331,7 +366,10 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Subscribe(s) => super::realtime_step::subscribe(ctx, s).await,
         Step::ExpectEvent(s) => super::realtime_step::expect_event(ctx, s).await,
     };
-    let after = actor.as_deref().and_then(|u| ctx.sessions.get(u)).map(BrowserSession::round_trips);
+    let after = actor
+        .as_deref()
+        .and_then(|u| ctx.sessions.get(u))
+        .map(BrowserSession::round_trips);
     ctx.round_trips += match (before, after) {
         (Some(b), Some(a)) => a.saturating_sub(b),
         (None, Some(a)) => a,
@@ -341,7 +379,9 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
 }
 
 async fn goto(ctx: &mut StepContext<'_>, url: &Sp<String>) -> StepResult {
-    let (value, shown) = ctx.render_shown(&url.value).map_err(|e| Fail("goto").msg(e))?;
+    let (value, shown) = ctx
+        .render_shown(&url.value)
+        .map_err(|e| Fail("goto").msg(e))?;
     let target = ctx.resolve_url(&value, false);
     let shown_target = ctx.resolve_url(&shown, false);
     let summary = format!("goto {shown_target}");
@@ -351,7 +391,10 @@ async fn goto(ctx: &mut StepContext<'_>, url: &Sp<String>) -> StepResult {
     match tokio::time::timeout(nav_timeout, session.goto(&target)).await {
         Ok(Ok(())) => ok(summary),
         Ok(Err(e)) => Err(fail.browser(e)),
-        Err(_) => Err(fail.msg(format!("the page did not load within {}", human(nav_timeout)))),
+        Err(_) => Err(fail.msg(format!(
+            "the page did not load within {}",
+            human(nav_timeout)
+        ))),
     }
 }
 
@@ -374,7 +417,9 @@ async fn actionable(
         req.extend(extra);
     }
     let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(session, request, deadline).await.map_err(|e| fail.browser(e))?;
+    let r = wait_in_page(session, request, deadline)
+        .await
+        .map_err(|e| fail.browser(e))?;
     if !r.ok {
         return Err(fail.msg(if r.fatal {
             r.reason.clone().unwrap_or_default()
@@ -393,40 +438,90 @@ fn point(r: &PageResult) -> Option<(f64, f64)> {
     Some((r.value.get("x")?.as_f64()?, r.value.get("y")?.as_f64()?))
 }
 
-async fn click(ctx: &mut StepContext<'_>, loc: &Locator, timeout: Option<&Sp<DurationText>>) -> StepResult {
+async fn click(
+    ctx: &mut StepContext<'_>,
+    loc: &Locator,
+    timeout: Option<&Sp<DurationText>>,
+) -> StepResult {
     let (r, summary) = actionable(ctx, "act", loc, json!({}), timeout, "click").await?;
     let fail = Fail(&summary);
     let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     let session = ctx.browser(&fail).await?;
-    session.click_at(x, y, 1).await.map_err(|e| fail.browser(e))?;
+    session
+        .click_at(x, y, 1)
+        .await
+        .map_err(|e| fail.browser(e))?;
     ok(summary)
 }
 
 async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult {
-    let (value, shown_value) = ctx.render_shown(&s.value.value).map_err(|e| Fail("fill").msg(e))?;
+    let (value, shown_value) = ctx
+        .render_shown(&s.value.value)
+        .map_err(|e| Fail("fill").msg(e))?;
     if value.is_empty() {
-        let (_, summary) = actionable(ctx, "setvalue", &s.locator(), json!({"value": ""}), s.timeout.as_ref(), "fill").await?;
+        let (_, summary) = actionable(
+            ctx,
+            "setvalue",
+            &s.locator(),
+            json!({"value": ""}),
+            s.timeout.as_ref(),
+            "fill",
+        )
+        .await?;
         return ok(format!("{summary} with \"\""));
     }
-    let (_, summary) = actionable(ctx, "fill", &s.locator(), json!({}), s.timeout.as_ref(), "fill").await?;
+    let (_, summary) = actionable(
+        ctx,
+        "fill",
+        &s.locator(),
+        json!({}),
+        s.timeout.as_ref(),
+        "fill",
+    )
+    .await?;
     let summary = format!("{summary} with \"{shown_value}\"");
     let fail = Fail(&summary);
     let session = ctx.browser(&fail).await?;
-    session.insert_text(&value).await.map_err(|e| fail.browser(e))?;
+    session
+        .insert_text(&value)
+        .await
+        .map_err(|e| fail.browser(e))?;
     ok(summary)
 }
 
 async fn select(ctx: &mut StepContext<'_>, s: &SelectStep) -> StepResult {
-    let (option, shown) = ctx.render_shown(&s.option.value).map_err(|e| Fail("select").msg(e))?;
-    let (r, summary) = actionable(ctx, "select", &s.locator(), json!({"option": option}), s.timeout.as_ref(), "select").await?;
-    let chosen = r.value.get("selected").and_then(Value::as_str).unwrap_or(&shown);
+    let (option, shown) = ctx
+        .render_shown(&s.option.value)
+        .map_err(|e| Fail("select").msg(e))?;
+    let (r, summary) = actionable(
+        ctx,
+        "select",
+        &s.locator(),
+        json!({"option": option}),
+        s.timeout.as_ref(),
+        "select",
+    )
+    .await?;
+    let chosen = r
+        .value
+        .get("selected")
+        .and_then(Value::as_str)
+        .unwrap_or(&shown);
     ok(format!("{summary} option \"{chosen}\""))
 }
 
 async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
     let want = s.checked.unwrap_or(true);
     let verb = if want { "check" } else { "uncheck" };
-    let (r, summary) = actionable(ctx, "act", &s.locator(), json!({}), s.timeout.as_ref(), verb).await?;
+    let (r, summary) = actionable(
+        ctx,
+        "act",
+        &s.locator(),
+        json!({}),
+        s.timeout.as_ref(),
+        verb,
+    )
+    .await?;
     let fail = Fail(&summary);
     let element = r.value.get("element").cloned().unwrap_or(Value::Null);
     let session = ctx.browser(&fail).await?;
@@ -436,37 +531,66 @@ async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
         .map_err(|e| fail.browser(e))?;
     if is_checked.as_bool() != Some(want) {
         let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
-        session.click_at(x, y, 1).await.map_err(|e| fail.browser(e))?;
+        session
+            .click_at(x, y, 1)
+            .await
+            .map_err(|e| fail.browser(e))?;
         let now = session
             .execute_value("return !!arguments[0].checked;", vec![element])
             .await
             .map_err(|e| fail.browser(e))?;
         if now.as_bool() != Some(want) {
-            return Err(fail.msg(format!("clicked, but the element is still {}", if want { "unchecked" } else { "checked" })));
+            return Err(fail.msg(format!(
+                "clicked, but the element is still {}",
+                if want { "unchecked" } else { "checked" }
+            )));
         }
     }
     ok(summary)
 }
 
 async fn upload(ctx: &mut StepContext<'_>, s: &UploadStep) -> StepResult {
-    let dir = ctx.flow.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = ctx
+        .flow
+        .file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut files = Vec::new();
     for f in &s.files {
-        let (v, _) = ctx.render_shown(&f.value).map_err(|e| Fail("upload").msg(e))?;
+        let (v, _) = ctx
+            .render_shown(&f.value)
+            .map_err(|e| Fail("upload").msg(e))?;
         let p = dir.join(&v);
-        let abs = std::fs::canonicalize(&p).map_err(|e| Fail("upload").msg(format!("cannot read {}: {e}", p.display())))?;
+        let abs = std::fs::canonicalize(&p)
+            .map_err(|e| Fail("upload").msg(format!("cannot read {}: {e}", p.display())))?;
         files.push(abs);
     }
-    let (r, summary) = actionable(ctx, "upload", &s.locator(), json!({}), s.timeout.as_ref(), "upload").await?;
+    let (r, summary) = actionable(
+        ctx,
+        "upload",
+        &s.locator(),
+        json!({}),
+        s.timeout.as_ref(),
+        "upload",
+    )
+    .await?;
     let names: Vec<String> = files
         .iter()
-        .map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|f| {
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     let summary = format!("{summary} files {}", names.join(", "));
     let fail = Fail(&summary);
     let element = r.value.get("element").cloned().unwrap_or(Value::Null);
     let session = ctx.browser(&fail).await?;
-    session.set_files(&element, &files).await.map_err(|e| fail.browser(e))?;
+    session
+        .set_files(&element, &files)
+        .await
+        .map_err(|e| fail.browser(e))?;
     ok(summary)
 }
 
@@ -481,7 +605,8 @@ async fn press(ctx: &mut StepContext<'_>, s: &PressStep) -> StepResult {
         || loc.css.is_some()
         || loc.xpath.is_some();
     let summary = if has_locator {
-        let (_, summary) = actionable(ctx, "focus", &loc, json!({}), s.timeout.as_ref(), "press").await?;
+        let (_, summary) =
+            actionable(ctx, "focus", &loc, json!({}), s.timeout.as_ref(), "press").await?;
         format!("{summary} key {key}")
     } else {
         format!("press {key}")
@@ -493,25 +618,38 @@ async fn press(ctx: &mut StepContext<'_>, s: &PressStep) -> StepResult {
 }
 
 async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
-    let pattern = |ctx: &StepContext<'_>, v: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
-        let (value, redacted) = ctx.render_shown(&v.value)?;
-        let p = TextPattern::parse(&value, exact)?;
-        let shown = TextPattern::parse(&redacted, exact).map(|p| p.to_string()).unwrap_or(redacted);
-        Ok((p.to_js(), shown))
-    };
+    let pattern =
+        |ctx: &StepContext<'_>, v: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
+            let (value, redacted) = ctx.render_shown(&v.value)?;
+            let p = TextPattern::parse(&value, exact)?;
+            let shown = TextPattern::parse(&redacted, exact)
+                .map(|p| p.to_string())
+                .unwrap_or(redacted);
+            Ok((p.to_js(), shown))
+        };
     let mut assert = serde_json::Map::new();
     let mut what;
     if let Some(url) = &s.url {
-        let (value, shown) = ctx.render_shown(&url.value).map_err(|e| Fail("expect").msg(e))?;
-        let p = if value.starts_with('/') && value.len() > 1 && value.rfind('/').is_some_and(|i| i > 0) && TextPattern::parse(&value, false).is_ok_and(|p| matches!(p, TextPattern::Regex { .. })) {
-            TextPattern::parse(&value, false).map_err(|e| Fail("expect").msg(e))?.to_js()
+        let (value, shown) = ctx
+            .render_shown(&url.value)
+            .map_err(|e| Fail("expect").msg(e))?;
+        let p = if value.starts_with('/')
+            && value.len() > 1
+            && value.rfind('/').is_some_and(|i| i > 0)
+            && TextPattern::parse(&value, false)
+                .is_ok_and(|p| matches!(p, TextPattern::Regex { .. }))
+        {
+            TextPattern::parse(&value, false)
+                .map_err(|e| Fail("expect").msg(e))?
+                .to_js()
         } else {
             json!({"kind": "exact", "value": value})
         };
         assert.insert("url".into(), p);
         what = format!("url {shown}");
     } else if let Some(title) = &s.title {
-        let (v, shown) = pattern(ctx, title, s.exact.unwrap_or(false)).map_err(|e| Fail("expect").msg(e))?;
+        let (v, shown) =
+            pattern(ctx, title, s.exact.unwrap_or(false)).map_err(|e| Fail("expect").msg(e))?;
         assert.insert("title".into(), v);
         what = format!("title{shown}");
     } else {
@@ -547,9 +685,13 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
     let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(session, json!({"op": "expect", "locator": spec, "assert": assert}), deadline)
-        .await
-        .map_err(|e| fail.browser(e))?;
+    let r = wait_in_page(
+        session,
+        json!({"op": "expect", "locator": spec, "assert": assert}),
+        deadline,
+    )
+    .await
+    .map_err(|e| fail.browser(e))?;
     if r.ok {
         ok(summary)
     } else {
@@ -575,15 +717,21 @@ async fn wait_for(ctx: &mut StepContext<'_>, s: &WaitForStep) -> StepResult {
         ElementState::Attached => "attached",
         ElementState::Detached => "detached",
     };
-    let (spec, shown) = ctx.locator_spec(&s.locator()).map_err(|e| Fail("wait_for").msg(e))?;
+    let (spec, shown) = ctx
+        .locator_spec(&s.locator())
+        .map_err(|e| Fail("wait_for").msg(e))?;
     let summary = format!("wait_for {shown} {state}");
     let fail = Fail(&summary);
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
     let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(session, json!({"op": "wait", "state": state, "locator": spec}), deadline)
-        .await
-        .map_err(|e| fail.browser(e))?;
+    let r = wait_in_page(
+        session,
+        json!({"op": "wait", "state": state, "locator": spec}),
+        deadline,
+    )
+    .await
+    .map_err(|e| fail.browser(e))?;
     if r.ok {
         ok(summary)
     } else {
@@ -630,27 +778,43 @@ async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepResult {
         Some(CaptureSource::Url) => {
             let fail = Fail("capture");
             let session = ctx.browser(&fail).await?;
-            (session.current_url().await.map_err(|e| fail.browser(e))?, "url".to_owned())
+            (
+                session.current_url().await.map_err(|e| fail.browser(e))?,
+                "url".to_owned(),
+            )
         }
         Some(CaptureSource::Title) => {
             let fail = Fail("capture");
             let session = ctx.browser(&fail).await?;
-            (session.title().await.map_err(|e| fail.browser(e))?, "title".to_owned())
+            (
+                session.title().await.map_err(|e| fail.browser(e))?,
+                "title".to_owned(),
+            )
         }
         None => {
-            let (spec, shown) = ctx.locator_spec(&s.locator()).map_err(|e| Fail("capture").msg(e))?;
+            let (spec, shown) = ctx
+                .locator_spec(&s.locator())
+                .map_err(|e| Fail("capture").msg(e))?;
             let fail = Fail("capture");
             let limit = ctx.timeout(s.timeout.as_ref());
             let session = ctx.browser(&fail).await?;
             let attribute = s.attribute.as_ref().map(|a| a.value.clone());
-            let r = wait_in_page(session, json!({"op": "text", "locator": spec, "attribute": attribute}), Instant::now() + limit)
-                .await
-                .map_err(|e| fail.browser(e))?;
+            let r = wait_in_page(
+                session,
+                json!({"op": "text", "locator": spec, "attribute": attribute}),
+                Instant::now() + limit,
+            )
+            .await
+            .map_err(|e| fail.browser(e))?;
             if !r.ok {
                 return Err(fail.msg(timeout_message("capture", limit, &r)));
             }
             (
-                r.value.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                r.value
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
                 shown,
             )
         }
@@ -660,19 +824,31 @@ async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepResult {
     let value = match &s.regex {
         Some(re) => {
             let (pattern, _) = ctx.render_shown(&re.value).map_err(|e| fail.msg(e))?;
-            let re = regex::Regex::new(&pattern).map_err(|e| fail.msg(format!("bad regex: {e}")))?;
+            let re =
+                regex::Regex::new(&pattern).map_err(|e| fail.msg(format!("bad regex: {e}")))?;
             let caps = re.captures(&source_text).ok_or_else(|| {
-                let shown = if s.secret { "[redacted]".to_owned() } else { ctx.redactor.redact(&source_text) };
+                let shown = if s.secret {
+                    "[redacted]".to_owned()
+                } else {
+                    ctx.redactor.redact(&source_text)
+                };
                 fail.msg(format!("/{pattern}/ does not match \"{shown}\""))
             })?;
-            caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str().to_owned()).unwrap_or_default()
+            caps.get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default()
         }
         None => source_text,
     };
     if s.secret {
         ctx.redactor.add(&value);
     }
-    let shown = if s.secret { "[redacted]".to_owned() } else { value.clone() };
+    let shown = if s.secret {
+        "[redacted]".to_owned()
+    } else {
+        value.clone()
+    };
     ctx.vars.set_capture(
         &ctx.flow.ast.id.value,
         &var,

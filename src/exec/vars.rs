@@ -65,7 +65,13 @@ impl Vars {
     }
 
     /// Looks a name up as seen from `flow` running as `user`.
-    pub fn lookup(&self, flow: &str, needs: &BTreeSet<String>, user: Option<&str>, name: &str) -> Option<Resolved> {
+    pub fn lookup(
+        &self,
+        flow: &str,
+        needs: &BTreeSet<String>,
+        user: Option<&str>,
+        name: &str,
+    ) -> Option<Resolved> {
         if let Some(v) = self.by_flow.get(flow).and_then(|m| m.get(name)) {
             return Some(v.clone());
         }
@@ -75,7 +81,10 @@ impl Vars {
             }
         }
         if let Some(rest) = name.strip_prefix("user.") {
-            return self.builtins.get(&format!("users.{}.{rest}", user?)).cloned();
+            return self
+                .builtins
+                .get(&format!("users.{}.{rest}", user?))
+                .cloned();
         }
         if let Some(env_name) = name.strip_prefix("env.") {
             return std::env::var(env_name).ok().map(|value| Resolved {

@@ -80,7 +80,8 @@ pub async fn start(
         }
         p
     } else {
-        find_executable(program_name).ok_or_else(|| WebServerError::NotFound(program_name.clone()))?
+        find_executable(program_name)
+            .ok_or_else(|| WebServerError::NotFound(program_name.clone()))?
     };
     let env: Vec<(String, String)> = ws.env.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
     let mut child = ManagedChild::spawn(
@@ -100,7 +101,12 @@ pub async fn start(
     let ready_url = format!("{base_url}{}", ws.ready_path);
     let started = Instant::now();
     loop {
-        if let Ok(resp) = http.get(&ready_url).timeout(Duration::from_secs(2)).send().await {
+        if let Ok(resp) = http
+            .get(&ready_url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+        {
             if resp.status().is_success() {
                 tracing::info!(url = %base_url, ms = started.elapsed().as_millis() as u64, "web server ready");
                 return Ok(RunningWebServer { base_url, child });

@@ -4,7 +4,6 @@
 //! browsers, HTTP or reports (it could be its own crate, like hurl_core).
 
 pub mod ast;
-pub mod span;
 pub mod check;
 pub mod diagnostic;
 pub mod duration;
@@ -13,6 +12,7 @@ pub mod locate;
 pub mod parse;
 pub mod roles;
 pub mod schema;
+pub mod span;
 pub mod suggest;
 pub mod template;
 pub mod text;

@@ -51,7 +51,10 @@ impl<T: fmt::Debug> fmt::Debug for Sp<T> {
 
 impl<T: Default> Default for Sp<T> {
     fn default() -> Self {
-        Sp { value: T::default(), loc: Loc::default() }
+        Sp {
+            value: T::default(),
+            loc: Loc::default(),
+        }
     }
 }
 
@@ -62,7 +65,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
             line: u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX),
             col: u32::try_from(spanned.referenced.column()).unwrap_or(u32::MAX),
         };
-        Ok(Sp { value: spanned.value, loc })
+        Ok(Sp {
+            value: spanned.value,
+            loc,
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 //! Integration tests: one binary, a module per area.
+mod e2e;
 mod flowfile_check;
 mod report;
-mod e2e;
 mod support;

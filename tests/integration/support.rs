@@ -33,7 +33,11 @@ pub async fn fault(base_url: &str, body: serde_json::Value) {
         .send()
         .await
         .expect("fault request");
-    assert!(resp.status().is_success(), "fault switch refused: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "fault switch refused: {}",
+        resp.status()
+    );
 }
 
 pub struct Output {
@@ -66,7 +70,8 @@ impl FlowsCmd {
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -82,9 +87,14 @@ impl FlowsCmd {
 
     pub fn command(&self) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flows"));
-        cmd.args(&self.args).current_dir(&self.cwd).stdin(Stdio::null());
+        cmd.args(&self.args)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null());
         for (k, _) in std::env::vars() {
-            if k.starts_with("PLAYWRIGHT_") || k.starts_with("STAGING_") || k == "GITHUB_STEP_SUMMARY" {
+            if k.starts_with("PLAYWRIGHT_")
+                || k.starts_with("STAGING_")
+                || k == "GITHUB_STEP_SUMMARY"
+            {
                 cmd.env_remove(k);
             }
         }
@@ -128,7 +138,8 @@ pub fn run_dir(output_root: &Path) -> PathBuf {
 }
 
 pub fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
