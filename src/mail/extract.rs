@@ -1,9 +1,9 @@
 //! One-time codes and links out of a parsed message.
 //!
-//! Codes: by default a standalone 6-digit number; a flow may give its own regex (first group,
-//! else the whole match) for codes such as `ABCD-EFGH`. Either way a candidate near a word like
-//! "code" wins over one that is not, and numbers inside URLs or after `#` (ticket numbers) come
-//! last. Links: the one whose text or URL matches what the flow asks for wins over the first.
+//! Codes: by default a standalone 6-digit number (never one written `#100123`: that is a
+//! reference); a flow may give its own regex (first group, else the whole match) for codes such
+//! as `ABCD-EFGH`. Either way a candidate near a word like "code" wins over one that is not,
+//! and matches inside URLs come last. Links: the one whose text or URL matches what the flow asks for wins over the first.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -31,7 +31,7 @@ pub fn extract_otp(mail: &ParsedMail, pattern: Option<&Regex>) -> Option<String>
     // Outside URLs first, then closest to a word like "code", then earlier texts and places.
     let mut best: Option<((u8, usize, usize, usize), String)> = None;
     for (order, hay) in mail.texts().chain(subject).enumerate() {
-        for (tier, near, pos, code) in candidates(hay, re) {
+        for (tier, near, pos, code) in candidates(hay, re, pattern.is_none()) {
             let key = (tier, near, order, pos);
             if best.as_ref().is_none_or(|(k, _)| key < *k) {
                 best = Some((key, code));
@@ -43,8 +43,8 @@ pub fn extract_otp(mail: &ParsedMail, pattern: Option<&Regex>) -> Option<String>
 
 /// Every match in one text as (tier, distance to the nearest keyword, position, value); lower
 /// is better. A keyword after the code counts double ("482913 is your code" is rarer than
-/// "your code: 482913").
-fn candidates(hay: &str, re: &Regex) -> Vec<(u8, usize, usize, String)> {
+/// "your code: 482913"). With the default pattern, `#100123` is a reference, never a code.
+fn candidates(hay: &str, re: &Regex, default: bool) -> Vec<(u8, usize, usize, String)> {
     let urls: Vec<Range<usize>> = URL.find_iter(hay).map(|m| m.range()).collect();
     let keywords: Vec<Range<usize>> = KEYWORD.find_iter(hay).map(|m| m.range()).collect();
     re.captures_iter(hay)
@@ -57,6 +57,9 @@ fn candidates(hay: &str, re: &Regex) -> Vec<(u8, usize, usize, String)> {
             let r = m.range();
             let in_url = urls.iter().any(|u| u.start <= r.start && r.end <= u.end);
             let after_hash = hay[..r.start].ends_with('#');
+            if default && after_hash {
+                return None;
+            }
             let near = keywords
                 .iter()
                 .map(|k| distance(k, &r))
@@ -159,6 +162,7 @@ mod tests {
         let m = mail("See https://x.test/t/123456 and 12345678, then 654321.");
         assert_eq!(extract_otp(&m, None).as_deref(), Some("654321"));
         assert_eq!(extract_otp(&mail("nothing here 12345"), None), None);
+        assert_eq!(extract_otp(&mail("Ticket #100123 was updated"), None), None);
     }
 
     #[test]

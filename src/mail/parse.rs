@@ -341,10 +341,7 @@ pub(crate) fn clean_url(raw: &str) -> Option<String> {
         .next()
         .unwrap_or_default()
         .to_owned();
-    loop {
-        let Some(last) = url.chars().last() else {
-            break;
-        };
+    while let Some(last) = url.chars().last() {
         let drop = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' | '_' => true,
             ')' => url.matches('(').count() < url.matches(')').count(),

@@ -95,14 +95,11 @@ impl Expectation {
 fn value_matches(want: &Value, got: &Value) -> bool {
     match (want, got) {
         (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
-        (Value::String(s), Value::Number(_) | Value::Bool(_))
-        | (Value::Number(_) | Value::Bool(_), Value::String(s)) => {
-            let other = if matches!(want, Value::String(_)) {
-                got
-            } else {
-                want
-            };
-            *s == other.to_string()
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
+            s.trim().parse::<f64>().ok() == n.as_f64()
+        }
+        (Value::String(s), Value::Bool(b)) | (Value::Bool(b), Value::String(s)) => {
+            s == if *b { "true" } else { "false" }
         }
         (Value::Object(w), Value::Object(g)) => w
             .iter()

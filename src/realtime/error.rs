@@ -1,6 +1,7 @@
 //! Everything that can go wrong with a realtime subscription. Messages say what arrived
 //! instead, and when the server hung up.
 
+use std::fmt;
 use std::time::Duration;
 
 use tokio_tungstenite::tungstenite;
@@ -70,28 +71,11 @@ pub enum RealtimeError {
         hint: String,
     },
     /// The deadline passed without a matching event.
-    #[error("no {event}{} on {target} within {}; received: {received}", criteria_text(criteria), human(*waited))]
-    Timeout {
-        event: String,
-        /// e.g. `/type = "ticket.reply"`; empty when no data was asked for.
-        criteria: String,
-        target: String,
-        waited: Duration,
-        /// What did arrive, e.g. `pusher:ping ×2, ticket.updated {id:1001}`.
-        received: String,
-    },
+    #[error("{0}")]
+    Timeout(Box<WaitTimedOut>),
     /// The connection ended while waiting.
-    #[error("the server closed the {what} after {} ({reason}) while waiting for {event} on {target}; received: {received}", human(*after))]
-    Closed {
-        /// "connection" (websocket) or "stream" (SSE).
-        what: String,
-        /// Since the subscription opened.
-        after: Duration,
-        reason: String,
-        event: String,
-        target: String,
-        received: String,
-    },
+    #[error("{0}")]
+    Closed(Box<ConnectionClosed>),
     /// An expected value in `data:` cannot be used.
     #[error("bad expected value at {pointer}: {reason}")]
     BadExpectation { pointer: String, reason: String },
@@ -100,11 +84,61 @@ pub enum RealtimeError {
     Protocol(String),
 }
 
-fn criteria_text(criteria: &str) -> String {
-    if criteria.is_empty() {
-        String::new()
-    } else {
-        format!(" with {criteria}")
+/// No matching event before the deadline.
+#[derive(Debug, Clone)]
+pub struct WaitTimedOut {
+    pub event: String,
+    /// e.g. `/type = "ticket.reply"`; empty when no data was asked for.
+    pub criteria: String,
+    /// The channel (Pusher) or stream path (SSE).
+    pub target: String,
+    pub waited: Duration,
+    /// What did arrive, e.g. `pusher:ping ×2, ticket.updated {id:1001}`.
+    pub received: String,
+}
+
+impl fmt::Display for WaitTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no {}", self.event)?;
+        if !self.criteria.is_empty() {
+            write!(f, " with {}", self.criteria)?;
+        }
+        write!(
+            f,
+            " on {} within {}; received: {}",
+            self.target,
+            human(self.waited),
+            self.received
+        )
+    }
+}
+
+/// The server ended the connection (or stream) while a step waited.
+#[derive(Debug, Clone)]
+pub struct ConnectionClosed {
+    /// "connection" (websocket) or "stream" (SSE).
+    pub what: &'static str,
+    /// Since the subscription opened.
+    pub after: Duration,
+    /// e.g. `code 4200: Server closed the connection`.
+    pub reason: String,
+    pub event: String,
+    pub target: String,
+    pub received: String,
+}
+
+impl fmt::Display for ConnectionClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server closed the {} after {} ({}) while waiting for {} on {}; received: {}",
+            self.what,
+            human(self.after),
+            self.reason,
+            self.event,
+            self.target,
+            self.received
+        )
     }
 }
 
@@ -128,25 +162,25 @@ mod tests {
 
     #[test]
     fn timeout_says_what_arrived() {
-        let e = RealtimeError::Timeout {
+        let e = RealtimeError::Timeout(Box::new(WaitTimedOut {
             event: "notification.created".into(),
             criteria: String::new(),
             target: "private-App.Models.User.3".into(),
             waited: Duration::from_secs(5),
             received: "pusher:ping ×2, ticket.updated {id:1001}".into(),
-        };
+        }));
         assert_eq!(
             e.to_string(),
             "no notification.created on private-App.Models.User.3 within 5s; received: pusher:ping ×2, ticket.updated {id:1001}"
         );
-        let e = RealtimeError::Closed {
-            what: "connection".into(),
+        let e = RealtimeError::Closed(Box::new(ConnectionClosed {
+            what: "connection",
             after: Duration::from_millis(1240),
             reason: "code 4200: Server closed the connection".into(),
             event: "x".into(),
             target: "c".into(),
             received: "nothing".into(),
-        };
+        }));
         assert_eq!(
             e.to_string(),
             "the server closed the connection after 1.2s (code 4200: Server closed the connection) while waiting for x on c; received: nothing"

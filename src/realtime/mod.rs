@@ -16,7 +16,7 @@ mod pusher;
 mod sse;
 mod subscription;
 
-pub use error::RealtimeError;
+pub use error::{ConnectionClosed, RealtimeError, WaitTimedOut};
 pub use event::ReceivedEvent;
 pub use pusher::{subscribe_pusher, PusherOptions};
 pub use sse::{subscribe_sse, SseOptions};

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::buffer::Buffer;
+use super::error::ConnectionClosed;
 use super::event::data_value;
 use super::subscription::{SubscriptionKind, WaitEnd};
 use super::{RealtimeError, Subscription};
@@ -232,8 +233,8 @@ fn handshake_failed(
             url: format!("{url} (waiting for {waiting_for})"),
             waited: Instant::now().saturating_duration_since(sub.opened_at()),
         },
-        WaitEnd::Closed(c) => RealtimeError::Closed {
-            what: "connection".into(),
+        WaitEnd::Closed(c) => RealtimeError::Closed(Box::new(ConnectionClosed {
+            what: "connection",
             after: c.at.saturating_duration_since(sub.opened_at()),
             reason: c.reason,
             event: waiting_for.to_owned(),
@@ -244,7 +245,7 @@ fn handshake_failed(
                 .map(|f| f.event.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
-        },
+        })),
     }
 }
 

@@ -218,10 +218,7 @@ impl SseParser {
             }
         }
         let mut out = Vec::new();
-        loop {
-            let Some(end) = self.pending.iter().position(|b| *b == b'\n' || *b == b'\r') else {
-                break;
-            };
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
             let mut consumed = end + 1;
             if self.pending[end] == b'\r' {
                 match self.pending.get(end + 1) {

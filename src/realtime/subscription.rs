@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::buffer::{Buffer, Closed};
 use super::data_match::{compact, compile, Expectation};
+use super::error::{ConnectionClosed, WaitTimedOut};
 use super::{RealtimeError, ReceivedEvent};
 use crate::events::Evidence;
 
@@ -129,24 +130,24 @@ impl Subscription {
             .join(" and ");
         let received = self.summary(since, event, &expectations);
         Err(match end {
-            WaitEnd::Closed(c) => RealtimeError::Closed {
+            WaitEnd::Closed(c) => RealtimeError::Closed(Box::new(ConnectionClosed {
                 what: match self.kind {
-                    SubscriptionKind::Pusher => "connection".into(),
-                    SubscriptionKind::Sse => "stream".into(),
+                    SubscriptionKind::Pusher => "connection",
+                    SubscriptionKind::Sse => "stream",
                 },
                 after: c.at.saturating_duration_since(self.opened_at),
                 reason: c.reason,
                 event: event.to_owned(),
                 target: self.target.clone(),
                 received,
-            },
-            WaitEnd::Deadline => RealtimeError::Timeout {
+            })),
+            WaitEnd::Deadline => RealtimeError::Timeout(Box::new(WaitTimedOut {
                 event: event.to_owned(),
                 criteria,
                 target: self.target.clone(),
                 waited: started.elapsed(),
                 received,
-            },
+            })),
         })
     }
 

@@ -1,5 +1,7 @@
 //! Integration tests: one binary, a module per area.
 mod e2e;
 mod flowfile_check;
+mod mail;
+mod realtime;
 mod report;
 mod support;

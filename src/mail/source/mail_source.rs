@@ -24,11 +24,12 @@ pub trait MailSource: Send + Sync {
         since: Option<OffsetDateTime>,
     ) -> BoxFuture<'a, Result<Vec<RawMail>, MailError>>;
 
-    /// How coarse this source's `received_at` is. MailDev reports the Date header (whole
-    /// seconds), so a message can look up to a second older than it is; waiting widens its
-    /// window by this much.
+    /// How coarse this source's `received_at` is: a message can look this much older than it
+    /// is, so waiting widens its window by this much. Most sources record milliseconds (a mail
+    /// captured in the same millisecond as the trigger must still count); MailDev reports the
+    /// Date header, in whole seconds.
     fn time_resolution(&self) -> Duration {
-        Duration::ZERO
+        Duration::from_millis(1)
     }
 }
 
