@@ -41,7 +41,7 @@ impl Redactor {
         }
         // URL-encoded forms show up in logged URLs.
         let encoded = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
-        if encoded != secret && !secrets.iter().any(|s| *s == encoded) {
+        if encoded != secret && !secrets.contains(&encoded) {
             secrets.push(encoded);
             secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }

@@ -211,7 +211,7 @@ impl StepContext<'_> {
         let mut shown = Vec::new();
         let pattern = |s: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
             let (value, redacted) = self.render_shown(&s.value)?;
-            let p = TextPattern::parse(&value, exact).map_err(|e| format!("{e}"))?;
+            let p = TextPattern::parse(&value, exact)?;
             let shown = TextPattern::parse(&redacted, exact)
                 .map(|p| p.to_string())
                 .unwrap_or(redacted);
