@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a module per area.
+mod cli;
 mod e2e;
 mod flowfile_check;
 mod mail;

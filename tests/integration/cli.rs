@@ -1,0 +1,143 @@
+//! The command line without a browser: usage errors, selection, infrastructure errors.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn run_without_a_selection_says_how_to_choose() {
+    let out = FlowsCmd::new().args(["run"]).output().await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("flows run --all"), "{}", out.all());
+}
+
+#[tokio::test]
+async fn unknown_flow_id_suggests_the_close_one() {
+    let out = FlowsCmd::new().args(["run", "create-tiket"]).output().await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("no flow with id `create-tiket`; did you mean `create-ticket`?"),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test]
+async fn missing_config_says_where_to_run_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = FlowsCmd::new()
+        .cwd(dir.path())
+        .args(["check"])
+        .output()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("no suite config at flows/flows.toml"),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test]
+async fn check_and_list_cover_the_repository_suite() {
+    let out = FlowsCmd::new().args(["check"]).output().await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.starts_with("ok: 14 flows"), "{}", out.all());
+    let out = FlowsCmd::new().args(["list"]).output().await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout.lines().count(), 14, "{}", out.all());
+    assert!(
+        out.stdout.contains("close-ticket") && out.stdout.contains("[needs: status-update]"),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test]
+async fn a_bad_flow_stops_the_run_before_anything_starts() {
+    let suite = temp_suite(&[(
+        "bad.yaml",
+        "id: bad\ntitle: Bad\nuser: requester\nsteps:\n  - clik: { role: button }\n",
+    )]);
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["run", "--all", "--base-url", "http://127.0.0.1:9"])
+        .output()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("flows/bad.yaml:5:5"), "{}", out.all());
+    assert!(out.stderr.contains("did you mean `click`"), "{}", out.all());
+    assert!(
+        !suite.path().join("artifacts").exists(),
+        "nothing was started or written"
+    );
+}
+
+#[tokio::test]
+async fn staging_profile_without_a_base_url_is_a_config_error() {
+    let out = FlowsCmd::new()
+        .env("PLAYWRIGHT_STAGING", "1")
+        .args(["run", "--all"])
+        .output()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("PLAYWRIGHT_BASE_URL"), "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_chromedriver_is_an_infrastructure_error() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[(
+        "t.yaml",
+        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
+    )]);
+    let cfg = suite.path().join("flows/flows.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[browser]\nchromedriver = \"/nonexistent/chromedriver\"\n"),
+    )
+    .expect("write");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args([
+            "run",
+            "--all",
+            "--skip-health-check",
+            "--base-url",
+            &app.url(),
+        ])
+        .output()
+        .await;
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.stdout.contains("chromedriver not found"),
+        "{}",
+        out.all()
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_web_server_that_cannot_start_is_an_infrastructure_error() {
+    let suite = temp_suite(&[(
+        "t.yaml",
+        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
+    )]);
+    let cfg = suite.path().join("flows/flows.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[web_server]\ncommand = \"./no-such-server --port {{port}}\"\n"),
+    )
+    .expect("write");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["run", "--all"])
+        .output()
+        .await;
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(out.stdout.contains("no-such-server"), "{}", out.all());
+    let run = run_dir(&suite.path().join("artifacts"));
+    let report = read_json(&run.join("staging-run-report.json"));
+    assert_eq!(report["outcome"], "aborted");
+}
