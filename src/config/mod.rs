@@ -156,6 +156,8 @@ struct MailFile {
     report_path: Option<String>,
     /// Env var whose value, when set, is used as every OTP instead of reading mail.
     fixed_otp_env: Option<String>,
+    /// How far the app's clock may be behind the runner's (a remote staging server).
+    clock_skew: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,6 +264,7 @@ pub struct MailConfig {
     pub url: Option<String>,
     pub report_path: String,
     pub fixed_otp: Option<Secret>,
+    pub clock_skew: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -574,6 +577,7 @@ fn resolve(
             value,
             origin: format!("env {fixed_otp_env}"),
         }),
+        clock_skew: duration("mail.clock_skew", file.mail.clock_skew.as_deref(), Duration::ZERO)?,
     };
 
     let health = HealthConfig {
