@@ -79,10 +79,8 @@ export default defineConfig({
   projects: [
     // Flows 1 and 2: sign the requester (OTP) and the head (magic link) in, save their state.
     { name: 'auth', testMatch: /auth\.setup\.ts$/ },
-    // Flows 3 to 13: one ticket's life, in order, as the saved users.
+    // Flows 3 to 14: one ticket's life, in order, as the saved users; logout last.
     { name: 'helpdesk', testMatch: /helpdesk\.spec\.ts$/, dependencies: ['auth'] },
-    // Flow 14 ends the requester's session, so it runs last.
-    { name: 'logout', testMatch: /logout\.spec\.ts$/, dependencies: ['helpdesk'] },
   ],
   webServer: startServer
     ? {

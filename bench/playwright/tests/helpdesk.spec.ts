@@ -1,4 +1,5 @@
-// Flows 3 to 13: one ticket from the requester's portal to the requester's bell, in order.
+// Flows 3 to 14: one ticket from the requester's portal to the requester's bell, in order, then
+// the requester signs out (last: signing out ends the session the other tests share).
 // Each test signs in as its user through the saved storage state (project `auth`); later tests
 // use the ticket number and the invite link that earlier ones found, so the block is serial:
 // after a failure the rest are skipped, as flows skips the flows that `need` a failed one.
@@ -195,6 +196,17 @@ test.describe.serial('ticket lifecycle', () => {
         bell.close();
         stream.close();
       }
+    });
+
+    test('14 logout', async ({ page }) => {
+      await page.goto('/dashboard');
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await expect(page).toHaveURL(/\/login/);
+      await expect(page.getByRole('status')).toContainText('You have been signed out');
+      // Protected pages now send the requester to the login page.
+      await page.goto('/dashboard');
+      await expect(page).toHaveURL(/\/login/);
+      await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
     });
   });
 });
