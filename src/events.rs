@@ -34,6 +34,9 @@ pub enum RunEventKind {
         runner_version: String,
         output_dir: PathBuf,
         flows: Vec<PlannedFlow>,
+        /// `off`, `on`, `retain-on-failure` (default) or `on-first-retry`.
+        #[serde(default)]
+        trace_mode: String,
     },
     /// The health pre-check ran (or was skipped, with `skipped: true`).
     HealthChecked {
@@ -121,6 +124,53 @@ pub struct StepRecord {
     pub evidence: Vec<Evidence>,
     /// WebDriver / BiDi round trips this step made.
     pub round_trips: u32,
+    /// What the trace keeps of this step (when tracing is on for the flow).
+    #[serde(default)]
+    pub trace: Option<StepTrace>,
+}
+
+/// The trace's view of one step. Paths are relative to the run's output directory; the trace
+/// writer folds them into one self-contained file per flow.
+#[derive(Debug, Clone, Default, JsonSchema, Serialize, Deserialize)]
+pub struct StepTrace {
+    /// Milliseconds since the run started, when the step started.
+    pub started_ms: u64,
+    /// The page URL after the step (redacted), for browser steps.
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    /// The page's DOM after the step (redacted HTML).
+    pub dom_snapshot: Option<PathBuf>,
+    /// Screenshots before / after the step (JPEG), in `--trace on` mode.
+    pub screenshot_before: Option<PathBuf>,
+    pub screenshot_after: Option<PathBuf>,
+    /// Browser console messages during the step. `None`: not captured (the driver offers no
+    /// WebDriver BiDi log events, or they are not wired) — never an invented empty list.
+    pub console: Option<Vec<ConsoleEntry>>,
+    /// Network requests during the step; `None` as for `console`.
+    pub network: Option<Vec<NetworkEntry>>,
+    /// HTTP, mail and realtime steps: the exchange (redacted).
+    pub exchange: Option<Exchange>,
+}
+
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
+pub struct ConsoleEntry {
+    pub level: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
+pub struct NetworkEntry {
+    pub method: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub duration_ms: Option<u64>,
+}
+
+/// A request and its response as a step saw them (secrets already redacted).
+#[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
+pub struct Exchange {
+    pub request: String,
+    pub response: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]

@@ -97,6 +97,9 @@ pub struct RunArgs {
     /// Retry a failed flow up to N times; one that then passes is `flaky`.
     #[arg(long, default_value_t = 0)]
     pub retries: u32,
+    /// Traces: off, on (screenshots before/after every step), retain-on-failure (default), on-first-retry.
+    #[arg(long)]
+    pub trace: Option<crate::config::TraceMode>,
     /// Reporters: list (terminal), json (always written), junit, github.
     #[arg(long, value_delimiter = ',', default_value = "list")]
     pub reporter: Vec<String>,
@@ -292,6 +295,7 @@ async fn run(args: RunArgs) -> u8 {
         webdriver_url: args.webdriver_url.clone(),
         skip_web_server: args.skip_web_server,
         skip_health_check: args.skip_health_check,
+        trace: args.trace,
     };
     let (config, suite) = match load(&args.suite, &cli) {
         Ok(v) => v,

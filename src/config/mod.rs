@@ -61,6 +61,15 @@ struct FileConfig {
     health: HealthFile,
     #[serde(default)]
     artifacts: ArtifactsFile,
+    #[serde(default)]
+    trace: TraceFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TraceFile {
+    /// `off`, `on`, `retain-on-failure` (default), `on-first-retry`.
+    mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +194,7 @@ pub struct CliOverrides {
     pub webdriver_url: Option<String>,
     pub skip_web_server: bool,
     pub skip_health_check: bool,
+    pub trace: Option<TraceMode>,
 }
 
 /// The resolved configuration the rest of the runner uses.
@@ -208,6 +218,55 @@ pub struct Config {
     pub mail: MailConfig,
     pub health: HealthConfig,
     pub output_root: PathBuf,
+    pub trace: TraceMode,
+}
+
+/// When a flow keeps a trace (one self-contained HTML file with every step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceMode {
+    Off,
+    /// Every flow, with screenshots before and after each step.
+    On,
+    /// Every flow records; only failed flows keep their trace.
+    #[default]
+    RetainOnFailure,
+    /// Only retries record (needs --retries).
+    OnFirstRetry,
+}
+
+impl TraceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceMode::Off => "off",
+            TraceMode::On => "on",
+            TraceMode::RetainOnFailure => "retain-on-failure",
+            TraceMode::OnFirstRetry => "on-first-retry",
+        }
+    }
+
+    /// Does attempt `attempt` (1-based) of a flow record a trace?
+    pub fn records(self, attempt: u32) -> bool {
+        match self {
+            TraceMode::Off => false,
+            TraceMode::On | TraceMode::RetainOnFailure => true,
+            TraceMode::OnFirstRetry => attempt == 2,
+        }
+    }
+}
+
+impl std::str::FromStr for TraceMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(TraceMode::Off),
+            "on" => Ok(TraceMode::On),
+            "retain-on-failure" => Ok(TraceMode::RetainOnFailure),
+            "on-first-retry" => Ok(TraceMode::OnFirstRetry),
+            other => Err(format!(
+                "unknown trace mode `{other}`; use off, on, retain-on-failure or on-first-retry"
+            )),
+        }
+    }
 }
 
 /// A secret value; `Debug` never prints it.
@@ -577,7 +636,11 @@ fn resolve(
             value,
             origin: format!("env {fixed_otp_env}"),
         }),
-        clock_skew: duration("mail.clock_skew", file.mail.clock_skew.as_deref(), Duration::ZERO)?,
+        clock_skew: duration(
+            "mail.clock_skew",
+            file.mail.clock_skew.as_deref(),
+            Duration::ZERO,
+        )?,
     };
 
     let health = HealthConfig {
@@ -604,6 +667,14 @@ fn resolve(
         )
     });
     let flows_dir = clean_path(&root.join(file.suite.flows_dir.unwrap_or_default()));
+    let trace = match (cli.trace, file.trace.mode.as_deref()) {
+        (Some(t), _) => t,
+        (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
+            what: "trace.mode".to_owned(),
+            message,
+        })?,
+        (None, None) => TraceMode::default(),
+    };
 
     Ok(Config {
         file: path.to_owned(),
@@ -626,6 +697,7 @@ fn resolve(
         health,
         output_root,
         root,
+        trace,
     })
 }
 

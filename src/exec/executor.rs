@@ -15,10 +15,11 @@ use tokio::sync::watch;
 use super::browser::{BrowserSession, Driver};
 use super::health;
 use super::steps::{StepContext, StepFailure, StepOutcome};
+use super::trace_capture::TraceCapture;
 use super::vars::Vars;
 use super::webserver::{self, RunningWebServer};
 use crate::artifact;
-use crate::config::Config;
+use crate::config::{Config, TraceMode};
 use crate::events::*;
 use crate::exit_code;
 use crate::flowfile::ast::SessionMode;
@@ -182,6 +183,7 @@ pub async fn run(
         runner_version: env!("CARGO_PKG_VERSION").to_owned(),
         output_dir: opts.output_dir.clone(),
         flows: planned.clone(),
+        trace_mode: config.trace.as_str().to_owned(),
     });
     if res.web_server.is_some() {
         em.emit(RunEventKind::Notice {
@@ -359,6 +361,10 @@ pub async fn run(
                 infra_failure: false,
                 step_start: Vec::new(),
                 subscriptions: HashMap::new(),
+                capture: config
+                    .trace
+                    .records(attempt)
+                    .then(|| TraceCapture::new(config.trace == TraceMode::On)),
             };
             let flow_deadline = config.timeouts.flow;
             let result = tokio::select! {
@@ -538,6 +544,17 @@ struct FlowRunner<'a, 'e> {
     /// Start time of each step run so far (wall clock and monotonic), for `after_step`.
     step_start: Vec<(OffsetDateTime, Instant)>,
     subscriptions: HashMap<String, crate::realtime::Subscription>,
+    /// Set when this attempt records a trace.
+    capture: Option<TraceCapture>,
+}
+
+/// Steps that act on or read the page (and so have a page state worth tracing).
+fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
+    use crate::flowfile::ast::Step;
+    !matches!(
+        step,
+        Step::Http(_) | Step::Mail(_) | Step::Subscribe(_) | Step::ExpectEvent(_)
+    )
 }
 
 impl FlowRunner<'_, '_> {
@@ -571,12 +588,33 @@ impl FlowRunner<'_, '_> {
                         artifacts: vec![],
                         evidence: vec![],
                         round_trips: 0,
+                        trace: None,
                     },
                 });
                 continue;
             }
             let started = Instant::now();
             self.step_start.push((OffsetDateTime::now_utc(), started));
+            let actor = super::steps::acting_user(&step.value)
+                .map(|u| u.value.clone())
+                .or_else(|| user.clone());
+            let browser_step = is_browser_step(&step.value);
+            let mut trace = self.capture.as_ref().map(|_| StepTrace {
+                started_ms: self.em.started.elapsed().as_millis() as u64,
+                ..Default::default()
+            });
+            if let (Some(cap), Some(t), true) =
+                (self.capture.as_mut(), trace.as_mut(), browser_step)
+            {
+                if cap.screenshots {
+                    if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
+                        let rel = PathBuf::from(&flow_id)
+                            .join("trace")
+                            .join(format!("{:02}-before.jpg", index + 1));
+                        t.screenshot_before = cap.frame(session, self.output_dir, rel).await;
+                    }
+                }
+            }
             self.em.emit(RunEventKind::StepStarted {
                 flow: flow_id.clone(),
                 index,
@@ -602,9 +640,36 @@ impl FlowRunner<'_, '_> {
                 run_started: self.em.started,
                 events: Vec::new(),
                 round_trips: 0,
+                exchange: None,
             };
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
+            let exchange = ctx.exchange.take();
+            if let (Some(cap), Some(t)) = (self.capture.as_mut(), trace.as_mut()) {
+                t.exchange = exchange;
+                if browser_step {
+                    if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
+                        let dir = PathBuf::from(&flow_id).join("trace");
+                        cap.snapshot(
+                            session,
+                            self.output_dir,
+                            dir.join(format!("{:02}-dom.html", index + 1)),
+                            self.redactor,
+                            t,
+                        )
+                        .await;
+                        if cap.screenshots {
+                            t.screenshot_after = cap
+                                .frame(
+                                    session,
+                                    self.output_dir,
+                                    dir.join(format!("{:02}-after.jpg", index + 1)),
+                                )
+                                .await;
+                        }
+                    }
+                }
+            }
             for kind in extra_events {
                 self.em.emit(kind);
             }
@@ -647,6 +712,7 @@ impl FlowRunner<'_, '_> {
                     artifacts,
                     evidence,
                     round_trips,
+                    trace,
                 },
             });
         }

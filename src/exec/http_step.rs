@@ -32,12 +32,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     let summary = format!("http {method_text} {shown_url}");
     let method = reqwest::Method::from_bytes(method_text.as_bytes())
         .map_err(|_| fail(&summary, format!("unknown method {method_text}")))?;
+    let mut request_text = format!("{method_text} {shown_url}\n");
     let mut req = ctx
         .http
         .request(method, &url)
         .timeout(ctx.timeout(s.timeout.as_ref()));
     for (k, v) in &s.headers {
-        let (value, _) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
+        let (value, shown) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
+        request_text.push_str(&format!("{k}: {shown}\n"));
         req = req.header(k.as_str(), value);
     }
     if let Some(user) = &s.as_user {
@@ -51,9 +53,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
             }
         }
         req = req.header("Cookie", cookies);
+        request_text.push_str(&format!(
+            "Cookie: [redacted] (the browser session of {})\n",
+            user.value
+        ));
     }
     if let Some(json) = &s.json {
         let body = ctx.render_json(json).map_err(|e| fail(&summary, e))?;
+        request_text.push_str(&format!("\n{}", ctx.redactor.redact(&body.to_string())));
         req = req.json(&body);
     } else if !s.form.is_empty() {
         let mut pairs = Vec::new();
@@ -86,6 +93,21 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
     let duration_ms = started.elapsed().as_millis() as u64;
+    let mut response_text = format!("{}\n", status.as_u16());
+    for (k, v) in &headers {
+        let v = if k.as_str().eq_ignore_ascii_case("set-cookie") {
+            "[redacted]"
+        } else {
+            v.to_str().unwrap_or("…")
+        };
+        response_text.push_str(&format!("{k}: {v}\n"));
+    }
+    let body_shown: String = text.chars().take(4096).collect();
+    response_text.push_str(&format!("\n{}", ctx.redactor.redact(&body_shown)));
+    ctx.exchange = Some(crate::events::Exchange {
+        request: ctx.redactor.redact(&request_text),
+        response: response_text,
+    });
     let evidence = Evidence::Http {
         method: method_text.clone(),
         url: ctx.redactor.redact(&shown_url),

@@ -137,7 +137,8 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     };
     let source = build_source(&source_cfg, ctx.http.clone());
     let (wall, at) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
-    let mut query = MailQuery::new(mailbox.clone(), Trigger { at, wall }).clock_skew(ctx.config.mail.clock_skew);
+    let mut query = MailQuery::new(mailbox.clone(), Trigger { at, wall })
+        .clock_skew(ctx.config.mail.clock_skew);
     if let Some(p) = subject {
         query = query.subject(matcher(p));
     }

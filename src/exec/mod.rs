@@ -11,5 +11,6 @@ mod mail_step;
 pub mod process;
 mod realtime_step;
 pub mod steps;
+mod trace_capture;
 mod vars;
 pub mod webserver;

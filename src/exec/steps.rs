@@ -43,6 +43,8 @@ pub struct StepContext<'a> {
     /// Realtime subscriptions opened by this flow attempt, by id.
     pub subscriptions: &'a mut HashMap<String, crate::realtime::Subscription>,
     pub run_started: Instant,
+    /// The request/response an http, mail or realtime step saw (redacted), for the trace.
+    pub exchange: Option<crate::events::Exchange>,
     /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
     pub events: Vec<RunEventKind>,
     pub round_trips: u32,
@@ -320,7 +322,7 @@ pub fn human(d: Duration) -> String {
 }
 
 /// The `as:` of a browser step, if it has one.
-fn acting_user(step: &Step) -> Option<&Sp<String>> {
+pub fn acting_user(step: &Step) -> Option<&Sp<String>> {
     match step {
         Step::Goto(g) => g.as_user(),
         Step::Click(s) => s.as_user.as_ref(),

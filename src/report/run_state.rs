@@ -206,6 +206,7 @@ impl RunState {
                 runner_version,
                 output_dir,
                 flows,
+                ..
             } => {
                 self.run = Some(RunInfo {
                     at: event.at,
@@ -434,6 +435,7 @@ mod tests {
             artifacts: Vec::new(),
             evidence: Vec::new(),
             round_trips: 2,
+            trace: None,
         }
     }
 

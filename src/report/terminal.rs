@@ -489,6 +489,7 @@ mod tests {
             base_url: "http://127.0.0.1:1".into(),
             runner_version: "0".into(),
             output_dir: "out".into(),
+            trace_mode: "off".into(),
             flows: vec![PlannedFlow {
                 id: "a".into(),
                 title: "A".into(),

@@ -75,6 +75,7 @@ fn step(index: usize, kind: &str, line: u32, summary: &str, ms: u64) -> StepReco
         artifacts: vec![],
         evidence: vec![],
         round_trips: 2,
+        trace: None,
     }
 }
 
@@ -114,6 +115,7 @@ fn run_events() -> Vec<RunEvent> {
             base_url: "http://127.0.0.1:8080".into(),
             runner_version: "0.1.0".into(),
             output_dir: format!("artifacts/{RUN_ID}").into(),
+            trace_mode: "retain-on-failure".into(),
             flows: vec![
                 planned("otp-login", "OTP login", &[], &["auth", "smoke"]),
                 planned("magic-link-login", "Magic link login", &[], &["auth"]),

@@ -1,0 +1,134 @@
+//! What the executor records for a flow's trace: per step the page URL and title, a DOM
+//! snapshot (one round trip, redacted), and in `--trace on` mode JPEG screenshots before and
+//! after (encoded off the async runtime, identical frames skipped). The trace writer (a
+//! reporter) folds these into one self-contained HTML file per flow.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::browser::BrowserSession;
+use crate::artifact;
+use crate::events::StepTrace;
+use crate::redact::Redactor;
+
+const SNAPSHOT_JS: &str =
+    "return [location.href, document.title, document.documentElement.outerHTML];";
+
+pub struct TraceCapture {
+    /// Screenshots before and after each step (`--trace on`).
+    pub screenshots: bool,
+    last_frame: Option<(u64, PathBuf)>,
+}
+
+impl TraceCapture {
+    pub fn new(screenshots: bool) -> TraceCapture {
+        TraceCapture {
+            screenshots,
+            last_frame: None,
+        }
+    }
+
+    /// A JPEG of the page (`None` on any failure: a trace never fails a step).
+    pub async fn frame(
+        &mut self,
+        session: &BrowserSession,
+        output_dir: &Path,
+        rel: PathBuf,
+    ) -> Option<PathBuf> {
+        let png = tokio::time::timeout(Duration::from_secs(5), session.screenshot())
+            .await
+            .ok()?
+            .ok()?;
+        let hash = fnv(&png);
+        if let Some((h, path)) = &self.last_frame {
+            if *h == hash {
+                return Some(path.clone());
+            }
+        }
+        let jpeg = tokio::task::spawn_blocking(move || to_jpeg(&png))
+            .await
+            .ok()??;
+        artifact::write_atomic(&output_dir.join(&rel), &jpeg).ok()?;
+        self.last_frame = Some((hash, rel.clone()));
+        Some(rel)
+    }
+
+    /// URL, title and DOM snapshot after a step.
+    pub async fn snapshot(
+        &self,
+        session: &BrowserSession,
+        output_dir: &Path,
+        rel: PathBuf,
+        redactor: &Redactor,
+        trace: &mut StepTrace,
+    ) {
+        let Ok(Ok(v)) = tokio::time::timeout(
+            Duration::from_secs(5),
+            session.execute_value(SNAPSHOT_JS, vec![]),
+        )
+        .await
+        else {
+            return;
+        };
+        let get = |i: usize| v.get(i).and_then(Value::as_str).map(str::to_owned);
+        trace.page_url = get(0).map(|u| redactor.redact(&u));
+        trace.page_title = get(1).map(|t| redactor.redact(&t));
+        if let Some(html) = get(2) {
+            let html = strip_scripts(&redactor.redact(&html));
+            if artifact::write_atomic(&output_dir.join(&rel), html.as_bytes()).is_ok() {
+                trace.dom_snapshot = Some(rel);
+            }
+        }
+    }
+}
+
+/// A snapshot is shown in a sandboxed frame; its scripts must not run there anyway.
+fn strip_scripts(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("</script>") {
+            Some(end) => rest = &rest[start + end + "</script>".len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn to_jpeg(png: &[u8]) -> Option<Vec<u8>> {
+    let img = image::load_from_memory(png).ok()?.to_rgb8();
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70);
+    enc.encode_image(&img).ok()?;
+    Some(out)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_stripped_from_snapshots() {
+        assert_eq!(
+            strip_scripts("<p>a</p><script>alert(1)</script><p>b</p><script src=x></script>"),
+            "<p>a</p><p>b</p>"
+        );
+        assert_eq!(strip_scripts("<p>x</p><script>unterminated"), "<p>x</p>");
+    }
+}
