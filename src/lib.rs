@@ -15,3 +15,4 @@ pub mod plan;
 pub mod realtime;
 pub mod redact;
 pub mod report;
+pub mod trace;

@@ -19,9 +19,10 @@ use super::latency::LatencySummary;
 use super::run_state::{FlowState, RunState};
 use super::ReportError;
 use crate::events::{
-    Artifact, Criterion, EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, RunOutcome,
-    StepRecord, Totals, Verdict,
+    Artifact, ArtifactKind, Criterion, EventSink, Evidence, FlowStatus, RunEvent, RunEventKind,
+    RunOutcome, StepRecord, Totals, Verdict,
 };
+use crate::trace::TraceIndex;
 
 /// The report's file name inside the output directory.
 pub const REPORT_FILE: &str = "staging-run-report.json";
@@ -316,6 +317,43 @@ impl StagingRunReport {
     }
 }
 
+impl StagingRunReport {
+    /// Points the report at the traces the trace writer kept: a `trace` artifact per kept
+    /// trace (`<flow>/trace.html`, with its size). For every flow the writer folded, the steps'
+    /// raw part paths (`trace.dom_snapshot`, `trace.screenshot_before/after`) are cleared: those
+    /// files were folded into the trace and deleted, and a report must not point at files that
+    /// are not there. URL, title, console, network and exchange stay.
+    pub(crate) fn with_traces(mut self, traces: &TraceIndex) -> Self {
+        for flow in &mut self.flows {
+            if !traces.folded(&flow.id) {
+                continue;
+            }
+            let steps = flow
+                .steps
+                .iter_mut()
+                .chain(flow.earlier_attempts.iter_mut().flat_map(|a| a.steps.iter_mut()));
+            for step in steps {
+                if let Some(t) = step.trace.as_mut() {
+                    t.dom_snapshot = None;
+                    t.screenshot_before = None;
+                    t.screenshot_after = None;
+                }
+            }
+            if let Some(trace) = traces.trace_of(&flow.id) {
+                match flow.artifacts.iter_mut().find(|a| a.path == trace.path) {
+                    Some(a) => a.bytes = trace.bytes,
+                    None => flow.artifacts.push(Artifact {
+                        kind: ArtifactKind::Trace,
+                        path: trace.path,
+                        bytes: trace.bytes,
+                    }),
+                }
+            }
+        }
+        self
+    }
+}
+
 fn flow_report(f: &FlowState, state: &RunState) -> FlowReport {
     let status = f.status();
     let reason = match status {
@@ -425,6 +463,8 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
 pub struct JsonReporter {
     path: PathBuf,
     state: RunState,
+    /// The traces kept so far (see [`StagingRunReport::with_traces`]).
+    traces: TraceIndex,
     /// Events arrived since the report was last written.
     dirty: bool,
 }
@@ -434,8 +474,15 @@ impl JsonReporter {
         Self {
             path: output_dir.join(REPORT_FILE),
             state: RunState::default(),
+            traces: TraceIndex::new(),
             dirty: false,
         }
+    }
+
+    /// Reads kept traces from `traces` (the trace writer's index) when writing the report.
+    pub fn with_traces(mut self, traces: TraceIndex) -> Self {
+        self.traces = traces;
+        self
     }
 
     /// Where the report is written.
@@ -445,7 +492,7 @@ impl JsonReporter {
 
     /// The report the events so far add up to, stating `outcome` if the run has not finished.
     pub fn report(&self, outcome: RunOutcome) -> StagingRunReport {
-        StagingRunReport::from_state(&self.state, outcome)
+        StagingRunReport::from_state(&self.state, outcome).with_traces(&self.traces)
     }
 
     /// Writes the report now, from the events so far, stating `outcome` if the run has not

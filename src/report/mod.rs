@@ -2,7 +2,8 @@
 //!
 //! Owns every output a run leaves for people and tools: the terminal lines (`list`),
 //! `staging-run-report.json` (always), `junit.xml`, the GitHub step summary and annotations,
-//! and the event log `events.jsonl`. Reads events only: never the executor, the config or the
+//! the HTML report `index.html`, and the event log `events.jsonl`; [`Reporters`] also feeds the
+//! trace writer ([`crate::trace`]), whose kept traces the reports point at. Reads events only: never the executor, the config or the
 //! environment (the CLI decides colour, TTY and paths and passes them in [`ReportOptions`]).
 //! Each reporter folds the events into its own `RunState` and draws its output from it.
 //!
@@ -15,6 +16,7 @@
 
 mod event_log;
 mod github;
+mod html;
 mod json;
 mod junit;
 mod latency;
@@ -28,6 +30,7 @@ mod terminal;
 mod text;
 
 pub use event_log::{EventLogWriter, EVENT_LOG_FILE};
+pub use html::{HtmlReporter, HTML_REPORT_FILE};
 pub use json::{
     report_schema_json, AttemptReport, BrowserReport, CriteriaTotals, CriterionReport,
     EnvironmentReport, FlowReport, HealthReport, JsonReporter, MailMessageReport, MailReport,

@@ -18,8 +18,8 @@ pub enum ReporterKind {
     Junit,
     /// A Markdown summary appended to `$GITHUB_STEP_SUMMARY`, and annotations on stdout.
     Github,
-    /// Accepted so that a command line naming it keeps working, but not available yet: the run
-    /// prints a note and writes the other reports.
+    /// `index.html`: the run, its flows (with links to their traces and failure screenshots),
+    /// criteria, mail latencies and realtime frames, readable offline from `file://`.
     Html,
 }
 
@@ -40,11 +40,6 @@ impl ReporterKind {
             ReporterKind::Github => "github",
             ReporterKind::Html => "html",
         }
-    }
-
-    /// False for a reporter that is accepted but not built yet (`html`).
-    pub fn is_available(self) -> bool {
-        !matches!(self, ReporterKind::Html)
     }
 
     /// Parses a comma-separated list such as `list,json,junit`; blanks are ignored and
@@ -119,14 +114,5 @@ mod tests {
             err.to_string(),
             "unknown reporter `junt`; expected one of: list, json, junit, github, html"
         );
-    }
-
-    #[test]
-    fn html_is_accepted_but_not_available() {
-        assert!(!ReporterKind::Html.is_available());
-        assert!(ReporterKind::ALL
-            .iter()
-            .filter(|k| **k != ReporterKind::Html)
-            .all(|k| k.is_available()));
     }
 }

@@ -4,33 +4,46 @@ use std::path::{Path, PathBuf};
 
 use super::event_log::EventLogWriter;
 use super::github::GithubReporter;
+use super::html::HtmlReporter;
 use super::json::JsonReporter;
 use super::junit::JunitReporter;
 use super::shared_writer::SharedWriter;
 use super::terminal::TerminalReporter;
 use super::{ReportError, ReportOptions, ReporterKind};
 use crate::events::{EventSink, RunEvent, RunOutcome};
+use crate::trace::{TraceIndex, TraceWriter};
 
 /// Every reporter of a run behind one [`EventSink`].
 ///
-/// Order: the event log, the JSON report, the other file reporters (JUnit, GitHub, sinks added
-/// with [`Reporters::push`]), the terminal last, so that the `report:` line is printed after
-/// the report was written. Every sink sees every event even when another one failed; the
-/// first error is returned (the CLI reports it once and cancels the run).
+/// Order: the event log, the trace writer, the JSON report, the other file reporters (JUnit,
+/// GitHub, HTML, sinks added with [`Reporters::push`]), the terminal last, so that the
+/// `report:` line is printed after the report was written.
+///
+/// The trace writer comes before every reporter that points at traces: when one of them
+/// handles a `FlowFinished`, that flow's `trace.html` is written (or dropped) and listed in the
+/// shared [`TraceIndex`] they read. It acts on the run's `trace_mode` (from `RunStarted`) and
+/// does nothing when it is `off`.
+///
+/// Every sink sees every event even when another one failed; the first error is returned (the
+/// CLI reports it once and cancels the run).
 pub struct Reporters {
     event_log: EventLogWriter,
+    trace: TraceWriter,
     json: JsonReporter,
     sinks: Vec<(String, Box<dyn EventSink>)>,
     terminal: TerminalReporter,
 }
 
 /// Builds the reporters `kinds` asks for, beside the ones always on: the event log
-/// (`events.jsonl`), the JSON report (`staging-run-report.json`) and the terminal lines.
+/// (`events.jsonl`), the trace writer (`<flow>/trace.html`, as `--trace` says), the JSON report
+/// (`staging-run-report.json`) and the terminal lines.
 pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters {
     let out = SharedWriter::new(opts.writer);
     let dir = opts.output_dir.as_path();
+    let traces = TraceIndex::new();
     let mut sinks: Vec<(String, Box<dyn EventSink>)> = Vec::new();
-    let mut notes = Vec::new();
+    let notes = Vec::new();
+    let mut html_report = None;
     let mut seen = Vec::new();
     for &kind in kinds {
         if seen.contains(&kind) {
@@ -49,18 +62,22 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
                     out.clone(),
                 )),
             )),
-            ReporterKind::Html => notes.push(
-                "the html reporter is not available yet; the results are in \
-                 staging-run-report.json (and junit.xml with --reporter junit)"
-                    .to_owned(),
-            ),
+            ReporterKind::Html => {
+                let html = HtmlReporter::new(dir, traces.clone());
+                html_report = Some(html.path().to_owned());
+                sinks.push((kind.to_string(), Box::new(html)));
+            }
         }
     }
+    let mut terminal =
+        TerminalReporter::new(out, dir, opts.color, opts.is_tty, opts.verbose, notes);
+    terminal.show_traces(traces.clone(), html_report);
     Reporters {
         event_log: EventLogWriter::new(dir),
-        json: JsonReporter::new(dir),
+        trace: TraceWriter::new(dir, traces.clone()),
+        json: JsonReporter::new(dir).with_traces(traces),
         sinks,
-        terminal: TerminalReporter::new(out, dir, opts.color, opts.is_tty, opts.verbose, notes),
+        terminal,
     }
 }
 
@@ -74,6 +91,11 @@ impl Reporters {
     /// Where `staging-run-report.json` is written.
     pub fn report_path(&self) -> &Path {
         self.json.path()
+    }
+
+    /// Which flows' traces were kept, and where (shared with the reports).
+    pub fn traces(&self) -> &TraceIndex {
+        self.trace.index()
     }
 
     /// Where `events.jsonl` is written.
@@ -113,6 +135,7 @@ impl Reporters {
             }
         };
         record("event log", f(&mut self.event_log));
+        record("trace", f(&mut self.trace));
         let json = f(&mut self.json);
         let json_failed = json.is_err();
         record("json", json);

@@ -4,7 +4,8 @@
 //! Plain text unless `color`; on a TTY a live line shows the flows running (redrawn in place,
 //! cleared before any other line). The closing line is exactly
 //! `N passed, N failed, N skipped` (`, N flaky` / `, N not run` when non-zero), followed by
-//! `report: <output dir>/staging-run-report.json`.
+//! `report: <output dir>/staging-run-report.json` (then `html: <output dir>/index.html` with the
+//! html reporter). A kept trace is printed under its flow's line: `trace: <path> (1.2 MiB)`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use super::{text, ReportError};
 use crate::events::{
     EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, StepStatus, Verdict,
 };
+use crate::trace::{human_size, TraceIndex};
 
 const CLEAR_LINE: &str = "\r\x1b[2K";
 /// The live line is cut to this many columns so it never wraps on a common terminal.
@@ -38,6 +40,10 @@ pub(crate) struct TerminalReporter {
     closed: bool,
     /// The JSON report failed to write: say so instead of pointing at it.
     report_unwritten: bool,
+    /// Kept traces, printed under their flow's line (`trace: path (size)`).
+    traces: TraceIndex,
+    /// `index.html`, printed after the report line when the html reporter is on.
+    html_report: Option<PathBuf>,
 }
 
 impl TerminalReporter {
@@ -60,7 +66,16 @@ impl TerminalReporter {
             live_line: None,
             closed: false,
             report_unwritten: false,
+            traces: TraceIndex::new(),
+            html_report: None,
         }
+    }
+
+    /// Prints each kept trace (from the trace writer's `traces`) under its flow's line, and
+    /// `html: <path>` after the report line when there is an HTML report.
+    pub fn show_traces(&mut self, traces: TraceIndex, html_report: Option<PathBuf>) {
+        self.traces = traces;
+        self.html_report = html_report;
     }
 
     pub fn report_unwritten(&mut self) {
@@ -221,6 +236,19 @@ impl TerminalReporter {
                 );
             }
         }
+        if let Some(trace) = self.traces.trace_of(f.id()) {
+            let already_listed = (status == FlowStatus::Failed || self.verbose)
+                && f.artifacts.iter().any(|a| a.path == trace.path);
+            if !already_listed {
+                let path = self.output_dir.join(&trace.path);
+                let _ = writeln!(
+                    out,
+                    "    trace: {} ({})",
+                    self.paint(Style::new().dimmed(), &path.display().to_string()),
+                    human_size(trace.bytes)
+                );
+            }
+        }
     }
 
     fn render_closing(&self, out: &mut String) {
@@ -315,6 +343,9 @@ impl TerminalReporter {
             let _ = writeln!(out, "report: NOT WRITTEN ({})", report.display());
         } else {
             let _ = writeln!(out, "report: {}", report.display());
+        }
+        if let Some(html) = &self.html_report {
+            let _ = writeln!(out, "html: {}", html.display());
         }
     }
 

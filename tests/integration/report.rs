@@ -856,11 +856,15 @@ fn write_partial_mid_run_then_the_final_report_replaces_it() {
 }
 
 #[test]
-fn html_is_accepted_with_a_note_and_unknown_names_are_refused() {
+fn html_writes_index_html_and_unknown_names_are_refused() {
     let kinds = parse_reporters(&["junit,html"]).expect("html is accepted");
-    let (_, screen) = run_reporters(&kinds, &run_events()[..1], false);
+    let (dir, screen) = run_reporters(&kinds, &run_events(), false);
+    assert!(!screen.contains("not available"), "{screen}");
+    let html = read(dir.path(), "index.html");
+    assert!(html.contains(r#"<tr class="flow" data-flow="create-ticket" data-status="failed">"#));
+    assert!(html.contains(r#"href="create-ticket/trace.html""#), "the trace is linked");
     assert!(
-        screen.contains("note: the html reporter is not available yet"),
+        screen.ends_with(&format!("html: {}\n", dir.path().join("out/index.html").display())),
         "{screen}"
     );
     let err = parse_reporters(&["list,htlm"]).expect_err("htlm is unknown");

@@ -1,0 +1,322 @@
+//! The trace writer: a consumer of the event stream that turns a flow's recorded parts into one
+//! self-contained `<output>/<flow id>/trace.html`.
+//!
+//! While a flow records, the executor writes raw parts under `<output>/<flow id>/trace/` (a DOM
+//! snapshot per browser step, JPEG frames in `--trace on` mode) and names them in each step's
+//! [`StepTrace`](crate::events::StepTrace). The writer reads a step's parts when its
+//! `StepFinished` arrives (a retry reuses the same file names), and at the flow's
+//! `FlowFinished`:
+//!
+//! - writes `trace.html` if the run's trace mode keeps this flow: `on` every flow,
+//!   `retain-on-failure` a flow that did not pass (failed, flaky, or cut short by the end of the
+//!   run), `on-first-retry` a flow that was retried;
+//! - deletes `<flow id>/trace/` whether the trace was kept or not (and the flow's directory if
+//!   that leaves it empty), so each flow leaves at most one trace file;
+//! - records the result in the shared [`TraceIndex`], which the JSON report (a `trace`
+//!   artifact of the flow), the HTML report and the terminal read.
+//!
+//! It emits no events (reporters never reach back into the executor). It reads the flow file
+//! named by `RunStarted` to show each step's YAML. A flow the run never finished is written by
+//! [`EventSink::finish`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::dom_snapshot::make_inert;
+use super::flow_trace::{
+    is_failure_screenshot, read_source, FlowTrace, RunMeta, TraceParts, TracedAttempt, TracedStep,
+};
+use super::trace_index::{TraceFile, TraceIndex};
+use super::viewer;
+use crate::events::{
+    Criterion, EventSink, FlowStatus, PlannedFlow, RunEvent, RunEventKind, StepRecord,
+};
+
+/// The trace file's name inside `<output>/<flow id>/`.
+pub const TRACE_FILE: &str = "trace.html";
+/// Where the executor puts a flow's raw parts, inside `<output>/<flow id>/`.
+const RAW_PARTS_DIR: &str = "trace";
+
+/// Which flows keep their trace (the run's `trace_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeepPolicy {
+    Off,
+    On,
+    RetainOnFailure,
+    OnFirstRetry,
+}
+
+impl KeepPolicy {
+    fn from_mode(mode: &str) -> KeepPolicy {
+        match mode {
+            "off" => KeepPolicy::Off,
+            "on" => KeepPolicy::On,
+            "on-first-retry" => KeepPolicy::OnFirstRetry,
+            // The default mode; also what an event log without a mode gets.
+            _ => KeepPolicy::RetainOnFailure,
+        }
+    }
+
+    fn keeps(self, status: Option<FlowStatus>, attempts: &[TracedAttempt]) -> bool {
+        match self {
+            KeepPolicy::Off => false,
+            KeepPolicy::On => true,
+            KeepPolicy::RetainOnFailure => !matches!(
+                status,
+                Some(FlowStatus::Passed) | Some(FlowStatus::Skipped)
+            ),
+            KeepPolicy::OnFirstRetry => attempts.iter().any(|a| a.attempt >= 2),
+        }
+    }
+}
+
+/// One flow's recording so far.
+#[derive(Default)]
+struct Recording {
+    attempts: Vec<TracedAttempt>,
+    parts: TraceParts,
+    criteria: Vec<Criterion>,
+    /// Some step carried a `StepTrace`: the flow recorded.
+    recorded: bool,
+}
+
+pub struct TraceWriter {
+    output_dir: PathBuf,
+    index: TraceIndex,
+    policy: KeepPolicy,
+    run: RunMeta,
+    plans: HashMap<String, PlannedFlow>,
+    recordings: HashMap<String, Recording>,
+}
+
+impl TraceWriter {
+    /// A writer for the run whose output directory is `output_dir`, recording what it does in
+    /// `index`.
+    pub fn new(output_dir: &Path, index: TraceIndex) -> Self {
+        Self {
+            output_dir: output_dir.to_owned(),
+            index,
+            policy: KeepPolicy::RetainOnFailure,
+            run: RunMeta::default(),
+            plans: HashMap::new(),
+            recordings: HashMap::new(),
+        }
+    }
+
+    pub fn index(&self) -> &TraceIndex {
+        &self.index
+    }
+
+    fn recording(&mut self, flow: &str) -> &mut Recording {
+        self.recordings.entry(flow.to_owned()).or_default()
+    }
+
+    fn on_step(&mut self, flow: &str, step: &StepRecord, elapsed_ms: u64) {
+        let output_dir = self.output_dir.clone();
+        let rec = self.recording(flow);
+        if rec.attempts.is_empty() {
+            rec.attempts.push(TracedAttempt {
+                attempt: 1,
+                started_ms: elapsed_ms.saturating_sub(step.duration_ms),
+                steps: Vec::new(),
+            });
+        }
+        let mut traced = TracedStep {
+            record: step.clone(),
+            before: None,
+            after: None,
+            dom: None,
+            failure_shot: None,
+            missing: Vec::new(),
+        };
+        let read = |rel: &Path, missing: &mut Vec<PathBuf>| match std::fs::read(
+            output_dir.join(rel),
+        ) {
+            Ok(bytes) => Some(bytes),
+            Err(_) => {
+                missing.push(rel.to_owned());
+                None
+            }
+        };
+        if let Some(t) = &step.trace {
+            rec.recorded = true;
+            for (rel, slot) in [
+                (&t.screenshot_before, &mut traced.before),
+                (&t.screenshot_after, &mut traced.after),
+            ] {
+                if let Some(rel) = rel {
+                    *slot = read(rel, &mut traced.missing)
+                        .map(|bytes| rec.parts.add_frame(mime_of(rel), bytes));
+                }
+            }
+            if let Some(rel) = &t.dom_snapshot {
+                traced.dom = read(rel, &mut traced.missing).map(|bytes| {
+                    rec.parts
+                        .add_dom(make_inert(&String::from_utf8_lossy(&bytes)))
+                });
+            }
+            if let Some(shot) = step.artifacts.iter().find(|a| is_failure_screenshot(a)) {
+                traced.failure_shot = read(&shot.path, &mut traced.missing)
+                    .map(|bytes| rec.parts.add_frame("image/png", bytes));
+            }
+        }
+        let attempt = rec.attempts.last_mut().expect("an attempt was pushed above");
+        match attempt
+            .steps
+            .iter_mut()
+            .find(|s| s.record.index == step.index)
+        {
+            Some(existing) => *existing = traced,
+            None => attempt.steps.push(traced),
+        }
+    }
+
+    /// Writes (or drops) the trace of `flow` and removes its raw parts.
+    fn fold(
+        &mut self,
+        flow: &str,
+        status: Option<FlowStatus>,
+        duration_ms: Option<u64>,
+        reason: Option<String>,
+    ) -> anyhow::Result<()> {
+        let Some(rec) = self.recordings.remove(flow) else {
+            return Ok(());
+        };
+        if !rec.recorded {
+            return Ok(());
+        }
+        let flow_dir = self.output_dir.join(flow);
+        let kept = if self.policy.keeps(status, &rec.attempts) {
+            let plan = self.plans.get(flow).cloned().unwrap_or_else(|| PlannedFlow {
+                id: flow.to_owned(),
+                title: flow.to_owned(),
+                file: PathBuf::new(),
+                user: None,
+                needs: Vec::new(),
+                tags: Vec::new(),
+            });
+            let trace = FlowTrace {
+                run: self.run.clone(),
+                source: read_source(&plan.file),
+                plan,
+                status,
+                duration_ms,
+                reason,
+                attempts: rec.attempts,
+                parts: rec.parts,
+                criteria: rec.criteria,
+            };
+            let html = viewer::render(&trace);
+            let rel = PathBuf::from(flow).join(TRACE_FILE);
+            let path = self.output_dir.join(&rel);
+            crate::artifact::write_atomic(&path, html.as_bytes()).map_err(|e| {
+                anyhow::anyhow!("cannot write the trace {}: {e}", path.display())
+            })?;
+            Some(TraceFile {
+                path: rel,
+                bytes: html.len() as u64,
+            })
+        } else {
+            None
+        };
+        remove_raw_parts(&flow_dir);
+        self.index.record(flow, kept);
+        Ok(())
+    }
+}
+
+fn mime_of(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("png") => "image/png",
+        _ => "image/jpeg",
+    }
+}
+
+/// Deletes `<flow dir>/trace/`, then the flow directory if nothing else is left in it.
+fn remove_raw_parts(flow_dir: &Path) {
+    let raw = flow_dir.join(RAW_PARTS_DIR);
+    if let Err(e) = std::fs::remove_dir_all(&raw) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!("cannot remove the raw trace parts {}: {e}", raw.display());
+        }
+    }
+    // Fails (and is meant to) when screenshots or failure files are still there.
+    let _ = std::fs::remove_dir(flow_dir);
+}
+
+impl EventSink for TraceWriter {
+    fn on_event(&mut self, event: &RunEvent) -> anyhow::Result<()> {
+        match &event.kind {
+            RunEventKind::RunStarted {
+                run_id,
+                profile,
+                base_url,
+                flows,
+                trace_mode,
+                ..
+            } => {
+                self.policy = KeepPolicy::from_mode(trace_mode);
+                self.run = RunMeta {
+                    run_id: run_id.clone(),
+                    base_url: base_url.clone(),
+                    profile: profile.clone(),
+                    trace_mode: if trace_mode.is_empty() {
+                        "retain-on-failure".to_owned()
+                    } else {
+                        trace_mode.clone()
+                    },
+                };
+                self.plans = flows.iter().map(|f| (f.id.clone(), f.clone())).collect();
+            }
+            RunEventKind::FlowStarted { flow, attempt } => {
+                let rec = self.recording(flow);
+                // A repeated FlowStarted for the same attempt adds nothing.
+                if rec.attempts.last().is_none_or(|a| a.attempt != *attempt) {
+                    rec.attempts.push(TracedAttempt {
+                        attempt: *attempt,
+                        started_ms: event.elapsed_ms,
+                        steps: Vec::new(),
+                    });
+                }
+            }
+            RunEventKind::StepFinished { flow, step } => {
+                if self.policy != KeepPolicy::Off || step.trace.is_some() {
+                    self.on_step(flow, step, event.elapsed_ms);
+                }
+            }
+            RunEventKind::CriterionRecorded {
+                flow: Some(flow),
+                criterion,
+            } => {
+                if let Some(rec) = self.recordings.get_mut(flow) {
+                    rec.criteria.push(criterion.clone());
+                }
+            }
+            RunEventKind::FlowFinished {
+                flow,
+                status,
+                duration_ms,
+                reason,
+                ..
+            } => {
+                self.fold(flow, Some(*status), Some(*duration_ms), reason.clone())?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Folds the flows the run never finished (an interrupt, a crash): their traces are kept
+    /// unless the mode is `off` or `on-first-retry` without a retry.
+    fn finish(&mut self) -> anyhow::Result<()> {
+        let mut pending: Vec<String> = self.recordings.keys().cloned().collect();
+        pending.sort();
+        let mut first = None;
+        for flow in pending {
+            if let Err(e) = self.fold(&flow, None, None, None) {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
