@@ -4,5 +4,6 @@ mod e2e;
 mod flowfile_check;
 mod mail;
 mod realtime;
+mod realtime_clients;
 mod report;
 mod support;

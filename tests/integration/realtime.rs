@@ -15,12 +15,12 @@ use serde_json::{json, Value};
 
 use crate::mail::{sign_in, stable_snapshots, start_helpdesk, Session, HEAD, REQUESTER, SECRET};
 
-fn ten_seconds() -> Instant {
+pub(crate) fn ten_seconds() -> Instant {
     Instant::now() + Duration::from_secs(10)
 }
 
 /// The helpdesk's `/api/realtime-config` for a signed-in user.
-async fn realtime_config(session: &Session) -> Value {
+pub(crate) async fn realtime_config(session: &Session) -> Value {
     session
         .client
         .get(format!("{}/api/realtime-config", session.base))
@@ -33,7 +33,10 @@ async fn realtime_config(session: &Session) -> Value {
 }
 
 /// Subscribes the session's user to `channel` (its own channel when `None`).
-async fn pusher(session: &Session, channel: Option<&str>) -> Result<Subscription, RealtimeError> {
+pub(crate) async fn pusher(
+    session: &Session,
+    channel: Option<&str>,
+) -> Result<Subscription, RealtimeError> {
     let cfg = realtime_config(session).await;
     let text = |k: &str| cfg[k].as_str().unwrap_or_default().to_owned();
     subscribe_pusher(
@@ -54,7 +57,7 @@ async fn pusher(session: &Session, channel: Option<&str>) -> Result<Subscription
     .await
 }
 
-async fn create_ticket(session: &Session, subject: &str) -> i64 {
+pub(crate) async fn create_ticket(session: &Session, subject: &str) -> i64 {
     let page = "/d/it-support/tickets/new";
     let (status, location) = session
         .post(
@@ -73,7 +76,7 @@ async fn create_ticket(session: &Session, subject: &str) -> i64 {
         .expect("redirect to the new ticket")
 }
 
-async fn reply(session: &Session, ticket: i64, body: &str) {
+pub(crate) async fn reply(session: &Session, ticket: i64, body: &str) {
     let page = format!("/tickets/{ticket}");
     let (status, _) = session
         .post(&page, &format!("{page}/replies"), &[("body", body)])
@@ -96,7 +99,7 @@ async fn fault(base: &str, switch: Value) {
     );
 }
 
-fn reply_from_head(ticket: i64) -> Vec<(String, Value)> {
+pub(crate) fn reply_from_head(ticket: i64) -> Vec<(String, Value)> {
     vec![
         ("/type".into(), json!("ticket.reply")),
         ("/ticket".into(), json!(ticket)),
