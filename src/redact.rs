@@ -13,6 +13,9 @@ pub const REDACTED: &str = "[redacted]";
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<String>>>,
+    /// Under GitHub Actions every secret is also masked in the job log (`::add-mask::`), the
+    /// moment it is known, so even output that escapes redaction stays hidden.
+    github_mask: bool,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -23,7 +26,10 @@ impl std::fmt::Debug for Redactor {
 
 impl Redactor {
     pub fn new() -> Self {
-        Self::default()
+        Redactor {
+            secrets: Arc::default(),
+            github_mask: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        }
     }
 
     /// Registers a secret. Values shorter than 4 characters are ignored: redacting them would
@@ -35,6 +41,12 @@ impl Redactor {
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
         if !secrets.iter().any(|s| s == secret) {
+            if self.github_mask {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "::add-mask::{secret}");
+                let _ = out.flush();
+            }
             secrets.push(secret.to_owned());
             // Longest first, so a secret containing another is replaced whole.
             secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -141,3 +141,23 @@ async fn a_web_server_that_cannot_start_is_an_infrastructure_error() {
     let report = read_json(&run.join("staging-run-report.json"));
     assert_eq!(report["outcome"], "aborted");
 }
+
+/// Under GitHub Actions the secret is masked in the job log before anything else is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_actions_masks_secrets_before_printing_anything() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[(
+        "t.yaml",
+        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
+    )]);
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("GITHUB_ACTIONS", "true")
+        .args(["run", "--all", "--base-url", &app.url()])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("::add-mask::{SECRET}"), "{}", out.all());
+    app.shutdown().await;
+}
