@@ -16,3 +16,4 @@ pub mod realtime;
 pub mod redact;
 pub mod report;
 pub mod trace;
+pub mod state;

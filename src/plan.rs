@@ -35,12 +35,7 @@ pub enum PlanError {
 }
 
 pub fn build(suite: &Suite, selection: &Selection) -> Result<Plan, PlanError> {
-    let index: HashMap<&str, usize> = suite
-        .flows
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.ast.id.value.as_str(), i))
-        .collect();
+    let index = id_index(suite);
     let mut selected = BTreeSet::new();
     for id in &selection.ids {
         match index.get(id.as_str()) {
@@ -111,8 +106,19 @@ pub fn build(suite: &Suite, selection: &Selection) -> Result<Plan, PlanError> {
             }
         }
     }
-    // Stable topological order: repeatedly take the first (in file order) flow whose needs
-    // are all placed. The checker has ruled out cycles.
+    Ok(Plan {
+        order: topological(suite, &index, &included),
+        added_as_dependency: added,
+    })
+}
+
+/// Stable topological order: repeatedly take the first (in file order) flow whose needs are all
+/// placed. The checker has ruled out cycles.
+fn topological(
+    suite: &Suite,
+    index: &HashMap<&str, usize>,
+    included: &BTreeSet<usize>,
+) -> Vec<usize> {
     let mut order = Vec::with_capacity(included.len());
     let mut placed = BTreeSet::new();
     while order.len() < included.len() {
@@ -132,8 +138,68 @@ pub fn build(suite: &Suite, selection: &Selection) -> Result<Plan, PlanError> {
             None => break, // unreachable with a checked suite; never loop forever
         }
     }
-    Ok(Plan {
-        order,
-        added_as_dependency: added,
-    })
+    order
+}
+
+fn id_index(suite: &Suite) -> HashMap<&str, usize> {
+    suite
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.ast.id.value.as_str(), i))
+        .collect()
+}
+
+impl Plan {
+    /// For each planned flow, the flows it directly needs that are not in the plan (what
+    /// `--no-deps` left out), in plan order.
+    pub fn missing_needs(&self, suite: &Suite) -> Vec<(usize, Vec<usize>)> {
+        let index = id_index(suite);
+        self.order
+            .iter()
+            .filter_map(|&i| {
+                let missing: Vec<usize> = suite.flows[i]
+                    .ast
+                    .needs
+                    .iter()
+                    .filter_map(|n| index.get(n.value.as_str()).copied())
+                    .filter(|j| !self.order.contains(j))
+                    .collect();
+                (!missing.is_empty()).then_some((i, missing))
+            })
+            .collect()
+    }
+
+    /// `flows` and everything they need, transitively (not including flows already planned).
+    pub fn closure_outside(&self, suite: &Suite, flows: &[usize]) -> BTreeSet<usize> {
+        let index = id_index(suite);
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<usize> = flows.to_vec();
+        while let Some(i) = stack.pop() {
+            if self.order.contains(&i) || !out.insert(i) {
+                continue;
+            }
+            for need in &suite.flows[i].ast.needs {
+                if let Some(&j) = index.get(need.value.as_str()) {
+                    stack.push(j);
+                }
+            }
+        }
+        out
+    }
+
+    /// This plan with `flows` and their needs added back (a saved session that cannot be
+    /// reused falls back to running the flows that log the user in).
+    pub fn with_added(&self, suite: &Suite, flows: &[usize]) -> Plan {
+        let index = id_index(suite);
+        let added = self.closure_outside(suite, flows);
+        let mut included: BTreeSet<usize> = self.order.iter().copied().collect();
+        included.extend(added.iter().copied());
+        let mut added_as_dependency = self.added_as_dependency.clone();
+        added_as_dependency.extend(added);
+        Plan {
+            order: topological(suite, &index, &included),
+            added_as_dependency,
+        }
+    }
 }

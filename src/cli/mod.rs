@@ -2,6 +2,8 @@
 //!
 //! Turns arguments into config overrides and a selection; the executor never sees clap.
 
+mod console;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,6 +37,8 @@ pub enum Command {
     List(SuiteArgs),
     /// Parse and check every flow and the config; start nothing.
     Check(SuiteArgs),
+    /// List flows that flipped between pass and fail (or passed only on a retry) in recent runs.
+    Flaky(FlakyArgs),
     /// Print the JSON Schema of flow files (or of the run report with --report).
     Schema {
         /// The schema of staging-run-report.json instead.
@@ -59,6 +63,15 @@ pub struct SuiteArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct FlakyArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// How many recent runs of this suite to look at.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Flow ids to run (their `needs` run first).
     pub flows: Vec<String>,
@@ -71,6 +84,10 @@ pub struct RunArgs {
     /// Only flows with one of these tags (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub tag: Vec<String>,
+    /// Exactly the flows that failed in the last run of this suite (plus their needs, unless
+    /// --no-deps), from the run history in .flows/history.jsonl.
+    #[arg(long, conflicts_with_all = ["flows", "all", "grep", "tag"])]
+    pub last_failed: bool,
     #[command(flatten)]
     pub suite: SuiteArgs,
     /// Root of run output (a directory per run is created inside).
@@ -91,12 +108,28 @@ pub struct RunArgs {
     /// Skip the health pre-check.
     #[arg(long)]
     pub skip_health_check: bool,
-    /// Do not add the flows that selected flows need.
+    /// Do not run the flows that selected flows need: start their users from the sessions saved
+    /// by an earlier run (.flows/state/), and run the needed flows after all if those are missing
+    /// or no longer valid.
     #[arg(long)]
     pub no_deps: bool,
     /// Retry a failed flow up to N times; one that then passes is `flaky`.
     #[arg(long, default_value_t = 0)]
     pub retries: u32,
+    /// Exit 1 when a flow passed only on a retry.
+    #[arg(long)]
+    pub fail_on_flaky: bool,
+    /// Pause this many milliseconds after each browser step (to watch a --headed run).
+    #[arg(long, value_name = "MS")]
+    pub slow_mo: Option<u64>,
+    /// When a flow fails, keep the browser, the app and the driver running, say what failed and
+    /// wait for Enter (needs a terminal).
+    #[arg(long)]
+    pub pause_on_failure: bool,
+    /// Stop before each step: [Enter] step, c continue, s screenshot, l LOCATOR (what it
+    /// matches), q quit (needs a terminal).
+    #[arg(long)]
+    pub debug: bool,
     /// Traces: off, on (screenshots before/after every step), retain-on-failure (default), on-first-retry.
     #[arg(long)]
     pub trace: Option<crate::config::TraceMode>,
@@ -131,6 +164,7 @@ pub fn main() -> u8 {
         }
         Command::Check(args) => check(&args),
         Command::List(args) => list(&args),
+        Command::Flaky(args) => flaky(&args),
         Command::Run(args) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -271,6 +305,81 @@ fn list(args: &SuiteArgs) -> u8 {
     exit_code::SUCCESS
 }
 
+/// How the run history names a suite: its config file as an absolute path.
+fn suite_key(config: &Path) -> String {
+    std::fs::canonicalize(config)
+        .unwrap_or_else(|_| config.to_owned())
+        .display()
+        .to_string()
+}
+
+fn flaky(args: &FlakyArgs) -> u8 {
+    let mut cli = overrides_for(&args.suite);
+    cli.base_url = Some("http://history.invalid".into());
+    let (config, _) = match load(&args.suite, &cli) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let history = crate::state::RunHistory::new(&config.state_dir);
+    let runs = match history.recent(&suite_key(&args.suite.config), args.runs.max(1)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::USAGE;
+        }
+    };
+    if runs.is_empty() {
+        println!(
+            "no runs of {} recorded yet in {}",
+            args.suite.config.display(),
+            history.path().display()
+        );
+        return exit_code::SUCCESS;
+    }
+    let noun = if runs.len() == 1 { "run" } else { "runs" };
+    let flaky = crate::state::flaky_flows(&runs);
+    if flaky.is_empty() {
+        println!(
+            "no flow flipped between pass and fail in the last {} {noun}",
+            runs.len()
+        );
+        return exit_code::SUCCESS;
+    }
+    println!(
+        "flaky flows in the last {} {noun} (oldest first; P passed, F failed, f passed on a retry, - skipped, . not run):",
+        runs.len()
+    );
+    let width = flaky.iter().map(|f| f.id.len()).max().unwrap_or(2);
+    for f in &flaky {
+        let mut why = Vec::new();
+        if f.flips > 0 {
+            why.push(format!(
+                "{} flip{}",
+                f.flips,
+                if f.flips == 1 { "" } else { "s" }
+            ));
+        }
+        if f.flaky_runs > 0 {
+            why.push(format!("{} passed on a retry", f.flaky_runs));
+        }
+        let last = f
+            .last_result()
+            .map_or("none", |s| match s {
+                crate::events::FlowStatus::Passed => "passed",
+                crate::events::FlowStatus::Failed => "failed",
+                crate::events::FlowStatus::Flaky => "flaky",
+                _ => "none",
+            });
+        println!(
+            "  {:width$}  {}  {} (last: {last})",
+            f.id,
+            f.timeline(),
+            why.join(", ")
+        );
+    }
+    exit_code::SUCCESS
+}
+
 /// `YYYYMMDD-HHMMSS-xxxx`: sortable, unique enough per machine.
 fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -287,6 +396,28 @@ fn new_run_id() -> String {
 }
 
 async fn run(args: RunArgs) -> u8 {
+    let interactive = args.debug || args.pause_on_failure;
+    if interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        let flag = if args.debug {
+            "--debug"
+        } else {
+            "--pause-on-failure"
+        };
+        eprintln!(
+            "error: {flag} needs a terminal (stdin and stdout are not both a TTY), to ask you what to do\n  = hint: run it from an interactive shell; in CI use --retries and --trace instead"
+        );
+        return exit_code::USAGE;
+    }
+    if args.headed
+        && args.webdriver_url.is_none()
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        eprintln!(
+            "error: --headed needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set\n  = hint: run it under a virtual display: xvfb-run -a flows run … --headed (Debian: apt-get install xvfb)"
+        );
+        return exit_code::USAGE;
+    }
     let cli = CliOverrides {
         profile: args.suite.profile.clone(),
         base_url: args.base_url.clone(),
@@ -308,12 +439,20 @@ async fn run(args: RunArgs) -> u8 {
             return exit_code::USAGE;
         }
     };
-    if args.flows.is_empty() && !args.all && grep.is_none() && args.tag.is_empty() {
+    let mut ids = args.flows.clone();
+    if args.last_failed {
+        match last_failed(&config, &args.suite.config, &suite) {
+            Ok(Some(failed)) => ids = failed,
+            Ok(None) => return exit_code::SUCCESS,
+            Err(code) => return code,
+        }
+    }
+    if ids.is_empty() && !args.all && grep.is_none() && args.tag.is_empty() {
         eprintln!("error: say which flows to run: `flows run --all`, `flows run FLOW…`, `--grep RE` or `--tag T`\n  = hint: `flows list` shows the flows");
         return exit_code::USAGE;
     }
     let selection = Selection {
-        ids: args.flows.clone(),
+        ids,
         grep,
         tags: args.tag.clone(),
         no_deps: args.no_deps,
@@ -352,7 +491,8 @@ async fn run(args: RunArgs) -> u8 {
         eprintln!("still stopping (each process gets a few seconds; nothing is left running)…");
     });
 
-    let is_tty = std::io::stdout().is_terminal();
+    // A live status line would fight with the prompts of --debug / --pause-on-failure.
+    let is_tty = std::io::stdout().is_terminal() && !interactive;
     let color =
         is_tty && std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none();
     let mut reporters = crate::report::build_reporters(
@@ -366,13 +506,23 @@ async fn run(args: RunArgs) -> u8 {
             writer: Box::new(std::io::stdout()),
         },
     );
+    reporters.push(
+        "history",
+        Box::new(crate::state::HistoryWriter::new(
+            crate::state::RunHistory::new(&config.state_dir),
+            suite_key(&args.suite.config),
+        )),
+    );
     let redactor = crate::redact::Redactor::new();
-    let opts = crate::exec::executor::RunOptions {
-        run_id,
-        output_dir,
-        cancel: cancel_rx,
-        retries: args.retries,
-    };
+    let mut opts = crate::exec::executor::RunOptions::new(run_id, output_dir, cancel_rx);
+    opts.retries = args.retries;
+    opts.fail_on_flaky = args.fail_on_flaky;
+    opts.slow_mo = args.slow_mo.map(std::time::Duration::from_millis);
+    opts.debug = args.debug;
+    opts.pause_on_failure = args.pause_on_failure;
+    if interactive {
+        opts.interaction = Some(Box::new(console::Console::new()));
+    }
     let mut sink = |event: &crate::events::RunEvent| reporters.on_event(event);
     let result =
         crate::exec::executor::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
@@ -381,6 +531,50 @@ async fn run(args: RunArgs) -> u8 {
         return exit_code::INFRASTRUCTURE;
     }
     result.exit_code
+}
+
+/// `--last-failed`: the flows that failed in the last recorded run of this suite. `Ok(None)`:
+/// nothing failed (said on stdout); `Err`: the exit code after an error was printed.
+fn last_failed(config: &Config, config_path: &Path, suite: &Suite) -> Result<Option<Vec<String>>, u8> {
+    let history = crate::state::RunHistory::new(&config.state_dir);
+    let last = match history.last(&suite_key(config_path)) {
+        Ok(Some(run)) => run,
+        Ok(None) => {
+            eprintln!(
+                "error: --last-failed: no run of {} is recorded in {}\n  = hint: run the suite once (flows run --all), then --last-failed reruns what failed",
+                config_path.display(),
+                history.path().display()
+            );
+            return Err(exit_code::USAGE);
+        }
+        Err(e) => {
+            eprintln!("error: --last-failed: {e}");
+            return Err(exit_code::USAGE);
+        }
+    };
+    let failed: Vec<String> = last.failed().into_iter().map(str::to_owned).collect();
+    let (known, gone): (Vec<String>, Vec<String>) = failed
+        .into_iter()
+        .partition(|id| suite.get(id).is_some());
+    if !gone.is_empty() {
+        eprintln!(
+            "note: --last-failed: no longer in the suite: {}",
+            gone.join(", ")
+        );
+    }
+    if known.is_empty() {
+        println!(
+            "--last-failed: no flow failed in the last run ({}); nothing to run",
+            last.run_id
+        );
+        return Ok(None);
+    }
+    eprintln!(
+        "--last-failed: {} (failed in run {})",
+        known.join(", "),
+        last.run_id
+    );
+    Ok(Some(known))
 }
 
 /// `artifacts/latest` → the newest run directory (best effort; a convenience for people).

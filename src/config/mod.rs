@@ -63,6 +63,28 @@ struct FileConfig {
     artifacts: ArtifactsFile,
     #[serde(default)]
     trace: TraceFile,
+    #[serde(default)]
+    state: StateFile,
+    #[serde(default)]
+    sessions: SessionsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    /// The runner's local state (saved sessions, run history), relative to the config file.
+    /// Default `../.flows` (beside the default `../artifacts`). Never inside the output dir.
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionsFile {
+    /// Save each user's cookies and localStorage after a flow passes (default true).
+    save: Option<bool>,
+    /// A path (or URL) that answers 2xx only with a signed-in user's cookies, e.g. `/api/me`.
+    /// Used to validate a saved session before reusing it and before saving it.
+    check_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +241,19 @@ pub struct Config {
     pub health: HealthConfig,
     pub output_root: PathBuf,
     pub trace: TraceMode,
+    /// The runner's local state: `<state_dir>/state/<profile>/` (saved sessions),
+    /// `<state_dir>/history.jsonl` (run history). Git-ignored, never under `output_root`.
+    pub state_dir: PathBuf,
+    pub sessions: SessionsConfig,
+}
+
+/// Saved sessions (`[sessions]`): what `--no-deps` reuses instead of logging in again.
+#[derive(Debug, Clone)]
+pub struct SessionsConfig {
+    /// Save users' cookies and storage after a flow passes.
+    pub save: bool,
+    /// Answers 2xx only when signed in (`/api/me`); `None`: saved sessions are not validated.
+    pub check_url: Option<String>,
 }
 
 /// When a flow keeps a trace (one self-contained HTML file with every step).
@@ -667,6 +702,28 @@ fn resolve(
         )
     });
     let flows_dir = clean_path(&root.join(file.suite.flows_dir.unwrap_or_default()));
+    let state_dir = clean_path(
+        &file
+            .state
+            .dir
+            .map(|d| root.join(d))
+            .unwrap_or_else(|| root.join("../.flows")),
+    );
+    if is_within(&state_dir, &output_root) {
+        return Err(ConfigError::Invalid {
+            what: "state.dir".to_owned(),
+            message: format!(
+                "{} is inside the output directory {}; saved sessions hold cookies and must never \
+                 land where reports are uploaded: choose another directory (default ../.flows)",
+                state_dir.display(),
+                output_root.display()
+            ),
+        });
+    }
+    let sessions = SessionsConfig {
+        save: file.sessions.save.unwrap_or(true),
+        check_url: nonempty(file.sessions.check_url),
+    };
     let trace = match (cli.trace, file.trace.mode.as_deref()) {
         (Some(t), _) => t,
         (None, Some(text)) => text.parse().map_err(|message| ConfigError::Invalid {
@@ -698,7 +755,23 @@ fn resolve(
         output_root,
         root,
         trace,
+        state_dir,
+        sessions,
     })
+}
+
+/// Is `inner` the directory `outer` or inside it (compared as absolute paths)?
+fn is_within(inner: &Path, outer: &Path) -> bool {
+    let abs = |p: &Path| {
+        if p.is_absolute() {
+            clean_path(p)
+        } else {
+            std::env::current_dir()
+                .map(|cwd| clean_path(&cwd.join(p)))
+                .unwrap_or_else(|_| clean_path(p))
+        }
+    };
+    abs(inner).starts_with(abs(outer))
 }
 
 /// `flows/../artifacts` → `artifacts`: paths shown to people read as they would write them.
@@ -837,6 +910,29 @@ target = { generate_secret = false }
         assert_eq!(clean_path(Path::new("./flows/.")), PathBuf::from("flows"));
         assert_eq!(clean_path(Path::new("../x")), PathBuf::from("../x"));
         assert_eq!(clean_path(Path::new("flows/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn state_dir_defaults_beside_artifacts_and_never_inside_them() {
+        let c = load(&[], &CliOverrides::default()).expect("config");
+        assert_eq!(c.state_dir, PathBuf::from(".flows"));
+        assert!(c.sessions.save);
+        assert_eq!(c.sessions.check_url, None);
+        let cli = CliOverrides {
+            output_dir: Some(PathBuf::from(".")),
+            ..Default::default()
+        };
+        let err = load(&[], &cli).expect_err("state inside output");
+        assert!(err.to_string().contains("state.dir"), "{err}");
+        let text = format!("{FILE}\n[sessions]\ncheck_url = \"/api/me\"\n");
+        let c = Config::from_str(
+            Path::new("flows/flows.toml"),
+            &text,
+            &|_| None,
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert_eq!(c.sessions.check_url.as_deref(), Some("/api/me"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 
 use super::browser::{BrowserSession, Driver};
 use super::health;
+use super::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
+use super::saved_state::{self, SessionSaver};
 use super::steps::{StepContext, StepFailure, StepOutcome};
 use super::trace_capture::TraceCapture;
 use super::vars::Vars;
@@ -24,8 +26,10 @@ use crate::events::*;
 use crate::exit_code;
 use crate::flowfile::ast::SessionMode;
 use crate::flowfile::check::{CheckedFlow, Suite};
+use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
 use crate::redact::Redactor;
+use crate::state::SavedSession;
 
 /// Options of one run that are not suite configuration.
 pub struct RunOptions {
@@ -35,6 +39,34 @@ pub struct RunOptions {
     /// Becomes `true` on Ctrl-C / SIGTERM.
     pub cancel: watch::Receiver<bool>,
     pub retries: u32,
+    /// Exit 1 when a flow is flaky (passed only on a retry).
+    pub fail_on_flaky: bool,
+    /// Pause after each browser step (`--slow-mo`), to watch a headed run.
+    pub slow_mo: Option<Duration>,
+    /// Stop before each step and ask the interaction what to do (`--debug`).
+    pub debug: bool,
+    /// After a flow fails, keep everything running until the interaction returns
+    /// (`--pause-on-failure`).
+    pub pause_on_failure: bool,
+    /// The person at the terminal; required by `debug` and `pause_on_failure`.
+    pub interaction: Option<Box<dyn Interaction>>,
+}
+
+impl RunOptions {
+    /// Options for a plain run: no retries, no debugging.
+    pub fn new(run_id: String, output_dir: PathBuf, cancel: watch::Receiver<bool>) -> RunOptions {
+        RunOptions {
+            run_id,
+            output_dir,
+            cancel,
+            retries: 0,
+            fail_on_flaky: false,
+            slow_mo: None,
+            debug: false,
+            pause_on_failure: false,
+            interaction: None,
+        }
+    }
 }
 
 /// Where the event stream goes. An error from the sink stops the run.
@@ -144,12 +176,6 @@ pub async fn run(
         logs_dir: logs_dir.clone(),
         redactor: redactor.clone(),
     };
-    let planned: Vec<PlannedFlow> = plan
-        .order
-        .iter()
-        .map(|&i| planned_flow(&suite.flows[i]))
-        .collect();
-
     // 1. The app: reuse it if the configured URL answers, else start it.
     let mut base_url = config.base_url.clone();
     let mut startup_error = None;
@@ -176,6 +202,23 @@ pub async fn run(
         }
     }
     let base = base_url.clone().unwrap_or_default();
+    // 2. Flows the plan leaves out (--no-deps): reuse saved sessions, or run them after all.
+    let pre = if startup_error.is_none() {
+        saved_state::preflight(config, suite, plan, &base, &redactor).await
+    } else {
+        saved_state::Preflight {
+            plan: plan.clone(),
+            restore: HashMap::new(),
+            captures: Vec::new(),
+            notices: Vec::new(),
+        }
+    };
+    let plan = &pre.plan;
+    let planned: Vec<PlannedFlow> = plan
+        .order
+        .iter()
+        .map(|&i| planned_flow(&suite.flows[i]))
+        .collect();
     em.emit(RunEventKind::RunStarted {
         run_id: opts.run_id.clone(),
         profile: config.profile.clone(),
@@ -185,6 +228,12 @@ pub async fn run(
         flows: planned.clone(),
         trace_mode: config.trace.as_str().to_owned(),
     });
+    for (flow, message) in &pre.notices {
+        em.emit(RunEventKind::Notice {
+            flow: flow.clone(),
+            message: redactor.redact(message),
+        });
+    }
     if res.web_server.is_some() {
         em.emit(RunEventKind::Notice {
             flow: None,
@@ -221,7 +270,7 @@ pub async fn run(
         .await;
     }
 
-    // 2. Health pre-check, before any browser starts.
+    // 3. Health pre-check, before any browser starts.
     if config.health.enabled {
         let report = health::run(config, &base, &http, &redactor).await;
         let path = opts.output_dir.join("health-pre-check.json");
@@ -284,7 +333,7 @@ pub async fn run(
         });
     }
 
-    // 3. The flows.
+    // 4. The flows.
     let now = OffsetDateTime::now_utc();
     let run_date = format!(
         "{:04}-{:02}-{:02}",
@@ -294,6 +343,26 @@ pub async fn run(
     );
     let mut vars = Vars::new(config, &base, &opts.run_id, &run_date);
     vars.register_secrets(&redactor);
+    for (flow, var, value) in &pre.captures {
+        vars.set_capture(
+            flow,
+            var,
+            Resolved {
+                value: value.clone(),
+                secret: false,
+            },
+        );
+    }
+    let mut restore: HashMap<String, SavedSession> = pre.restore.clone();
+    let mut saver = SessionSaver::new(config, &base);
+    if let Some(saver) = saver.as_mut() {
+        for saved in restore.values() {
+            saver.seed(saved);
+        }
+    }
+    let mut interaction = opts.interaction.take();
+    let mut stepping = opts.debug && interaction.is_some();
+    let mut quit = false;
     let mut totals = Totals::default();
     let mut outcomes: HashMap<String, FlowStatus> = HashMap::new();
     let mut finished_ids = BTreeSet::new();
@@ -301,7 +370,7 @@ pub async fn run(
     for &i in &plan.order {
         let flow = &suite.flows[i];
         let id = flow.ast.id.value.clone();
-        if *opts.cancel.borrow() || em.failed.is_some() {
+        if *opts.cancel.borrow() || em.failed.is_some() || quit {
             break;
         }
         // A needed flow that did not pass (or was not part of this run and has no state).
@@ -323,7 +392,7 @@ pub async fn run(
                 {
                     Some(format!("needs {}, which did not run", n.value))
                 }
-                None => None, // --no-deps: the user chose to run without it
+                None => None, // --no-deps: saved state stands in for it (see preflight)
             });
         if let Some(reason) = blocked {
             em.emit(RunEventKind::FlowFinished {
@@ -338,9 +407,29 @@ pub async fn run(
             finished_ids.insert(id);
             continue;
         }
+        let reset = if opts.retries > 0 {
+            Some(
+                saved_state::AttemptReset::capture(
+                    config,
+                    flow,
+                    &res.sessions,
+                    &restore,
+                    &base,
+                    &redactor,
+                )
+                .await,
+            )
+        } else {
+            None
+        };
         let mut attempt = 0;
         let status = loop {
             attempt += 1;
+            if attempt > 1 {
+                if let Some(reset) = &reset {
+                    reset.apply(&mut res.sessions, &mut restore, &base).await;
+                }
+            }
             vars.clear_flow(&id);
             let started = Instant::now();
             em.emit(RunEventKind::FlowStarted {
@@ -365,13 +454,36 @@ pub async fn run(
                     .trace
                     .records(attempt)
                     .then(|| TraceCapture::new(config.trace == TraceMode::On)),
+                restore: &mut restore,
+                interaction: &mut interaction,
+                stepping: &mut stepping,
+                slow_mo: opts.slow_mo,
+                attempt,
+                failed_step: None,
+                quit: false,
             };
             let flow_deadline = config.timeouts.flow;
-            let result = tokio::select! {
-                r = tokio::time::timeout(flow_deadline, runner.run()) => Some(r),
-                _ = cancelled(&mut opts.cancel) => None,
+            // While a person steps through a flow, its deadline would only measure them.
+            let debugging = *runner.stepping;
+            let result = {
+                let attempt_run = runner.run();
+                if debugging {
+                    tokio::select! {
+                        r = attempt_run => Some(Ok::<_, tokio::time::error::Elapsed>(r)),
+                        _ = cancelled(&mut opts.cancel) => None,
+                    }
+                } else {
+                    tokio::select! {
+                        r = tokio::time::timeout(flow_deadline, attempt_run) => Some(r),
+                        _ = cancelled(&mut opts.cancel) => None,
+                    }
+                }
             };
             let infra = runner.infra_failure;
+            let failed_step = runner.failed_step.take();
+            if runner.quit {
+                quit = true;
+            }
             let (st, reason) = match result {
                 Some(Ok(Ok(()))) => (
                     if attempt > 1 {
@@ -390,6 +502,11 @@ pub async fn run(
                 ),
                 None => (FlowStatus::NotRun, Some("interrupted while running".into())),
             };
+            let (st, reason) = if quit {
+                (FlowStatus::NotRun, Some("stopped from the debugger (q)".into()))
+            } else {
+                (st, reason)
+            };
             infra_failure |= infra;
             if st == FlowStatus::Failed && attempt <= opts.retries && !*opts.cancel.borrow() {
                 em.emit(RunEventKind::Notice {
@@ -403,12 +520,58 @@ pub async fn run(
                 status: st,
                 attempt,
                 duration_ms: started.elapsed().as_millis() as u64,
-                reason: reason.map(|r| redactor.redact(&r)),
+                reason: reason.clone().map(|r| redactor.redact(&r)),
             });
+            if st == FlowStatus::Failed && opts.pause_on_failure {
+                if let Some(i) = interaction.as_mut() {
+                    let point = failure_point(
+                        flow,
+                        failed_step,
+                        reason.as_deref().unwrap_or("failed"),
+                        &res.sessions,
+                        &opts.output_dir,
+                        &redactor,
+                    )
+                    .await;
+                    tokio::select! {
+                        _ = i.paused(&point) => {}
+                        _ = cancelled(&mut opts.cancel) => {}
+                    }
+                }
+            }
             break st;
         };
+        if matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
+            if let Some(saver) = saver.as_mut() {
+                let notes = saver
+                    .after_flow(
+                        config,
+                        flow,
+                        &res.sessions,
+                        &vars,
+                        &redactor,
+                        &opts.run_id,
+                    )
+                    .await;
+                for message in notes {
+                    em.emit(RunEventKind::Notice {
+                        flow: Some(id.clone()),
+                        message: redactor.redact(&message),
+                    });
+                }
+            }
+        }
         if status == FlowStatus::NotRun {
-            // Counted among the not-run flows in `finish`.
+            // Reported once, here; `finish` reports the flows after it.
+            totals.add(status);
+            finished_ids.insert(id);
+            if quit {
+                em.emit(RunEventKind::Notice {
+                    flow: None,
+                    message: "stopped from the debugger (q): the rest of the run is not run"
+                        .to_owned(),
+                });
+            }
             break;
         }
         totals.add(status);
@@ -422,6 +585,12 @@ pub async fn run(
             exit_code::INTERRUPTED,
             "interrupted (Ctrl-C / SIGTERM)",
         )
+    } else if quit {
+        (
+            RunOutcome::Interrupted,
+            exit_code::INTERRUPTED,
+            "stopped from the debugger (q)",
+        )
     } else if em.failed.is_some() {
         (
             RunOutcome::Aborted,
@@ -431,6 +600,17 @@ pub async fn run(
     } else if totals.failed > 0 && infra_failure {
         (RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
     } else if totals.failed > 0 {
+        (RunOutcome::Completed, exit_code::FLOW_FAILED, "")
+    } else if opts.fail_on_flaky && totals.flaky > 0 {
+        em.emit(RunEventKind::Notice {
+            flow: None,
+            message: format!(
+                "{} flaky flow{} (passed only on a retry) and --fail-on-flaky: exit {}",
+                totals.flaky,
+                if totals.flaky == 1 { "" } else { "s" },
+                exit_code::FLOW_FAILED
+            ),
+        });
         (RunOutcome::Completed, exit_code::FLOW_FAILED, "")
     } else {
         (RunOutcome::Completed, exit_code::SUCCESS, "")
@@ -546,6 +726,88 @@ struct FlowRunner<'a, 'e> {
     subscriptions: HashMap<String, crate::realtime::Subscription>,
     /// Set when this attempt records a trace.
     capture: Option<TraceCapture>,
+    /// Users whose browser starts from a saved session (taken on first use).
+    restore: &'a mut HashMap<String, SavedSession>,
+    /// The person at the terminal (`--debug`, `--pause-on-failure`).
+    interaction: &'a mut Option<Box<dyn Interaction>>,
+    /// `--debug` and not yet told to continue: stop before each step.
+    stepping: &'a mut bool,
+    slow_mo: Option<Duration>,
+    attempt: u32,
+    /// The step that failed this attempt, for `--pause-on-failure`.
+    failed_step: Option<FailedStep>,
+    /// The person quit from the debugger.
+    quit: bool,
+}
+
+/// What `--pause-on-failure` shows about the failing step.
+struct FailedStep {
+    index: usize,
+    line: u32,
+    /// The step's own error (expected vs found), redacted.
+    message: String,
+    actor: Option<String>,
+    artifacts: Vec<Artifact>,
+}
+
+/// Gathers what a person needs to act on a failed flow kept open by `--pause-on-failure`.
+async fn failure_point(
+    flow: &CheckedFlow,
+    failed: Option<FailedStep>,
+    reason: &str,
+    sessions: &HashMap<String, BrowserSession>,
+    output_dir: &Path,
+    redactor: &Redactor,
+) -> FailurePoint {
+    let id = flow.ast.id.value.clone();
+    let artifact = |kind: ArtifactKind| {
+        failed.as_ref().and_then(|f| {
+            f.artifacts
+                .iter()
+                .find(|a| a.kind == kind)
+                .map(|a| output_dir.join(&a.path))
+        })
+    };
+    let trace = output_dir.join(&id).join("trace.html");
+    let actor = failed
+        .as_ref()
+        .and_then(|f| f.actor.clone())
+        .or_else(|| flow.ast.user.as_ref().map(|u| u.value.clone()));
+    let page_url = match actor.as_deref().and_then(|u| sessions.get(u)) {
+        Some(session) => {
+            tokio::time::timeout(Duration::from_secs(5), session.current_url())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .map(|u| redactor.redact(&u))
+        }
+        None => None,
+    };
+    FailurePoint {
+        step: failed
+            .as_ref()
+            .map(|f| (f.index, f.line, source_line(flow, f.line))),
+        screenshot: artifact(ArtifactKind::Screenshot),
+        page_html: artifact(ArtifactKind::PageHtml),
+        trace: trace.is_file().then_some(trace),
+        file: flow.file.clone(),
+        error: failed
+            .as_ref()
+            .map_or_else(|| redactor.redact(reason), |f| f.message.clone()),
+        page_url,
+        user: actor,
+        flow: id,
+    }
+}
+
+/// Line `line` (1-based) of the flow file, trimmed.
+fn source_line(flow: &CheckedFlow, line: u32) -> String {
+    flow.source
+        .lines()
+        .nth((line as usize).saturating_sub(1))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 /// Steps that act on or read the page (and so have a page state worth tracing).
@@ -574,6 +836,15 @@ impl FlowRunner<'_, '_> {
         let steps = &self.flow.ast.steps;
         let mut failure: Option<String> = None;
         for (index, step) in steps.iter().enumerate() {
+            if failure.is_none() && *self.stepping {
+                let actor = super::steps::acting_user(&step.value)
+                    .map(|u| u.value.clone())
+                    .or_else(|| user.clone());
+                if !self.debug_prompt(index, step.loc.line, actor.as_deref()).await {
+                    self.quit = true;
+                    failure = Some("stopped from the debugger (q)".into());
+                }
+            }
             if failure.is_some() {
                 self.em.emit(RunEventKind::StepFinished {
                     flow: flow_id.clone(),
@@ -593,11 +864,11 @@ impl FlowRunner<'_, '_> {
                 });
                 continue;
             }
-            let started = Instant::now();
-            self.step_start.push((OffsetDateTime::now_utc(), started));
             let actor = super::steps::acting_user(&step.value)
                 .map(|u| u.value.clone())
                 .or_else(|| user.clone());
+            let started = Instant::now();
+            self.step_start.push((OffsetDateTime::now_utc(), started));
             let browser_step = is_browser_step(&step.value);
             let mut trace = self.capture.as_ref().map(|_| StepTrace {
                 started_ms: self.em.started.elapsed().as_millis() as u64,
@@ -641,6 +912,7 @@ impl FlowRunner<'_, '_> {
                 events: Vec::new(),
                 round_trips: 0,
                 exchange: None,
+                restore: self.restore,
             };
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
@@ -685,7 +957,14 @@ impl FlowRunner<'_, '_> {
                     infrastructure,
                 }) => {
                     self.infra_failure |= infrastructure;
-                    let artifacts = self.failure_evidence(index, user.as_deref()).await;
+                    let artifacts = self.failure_evidence(index, actor.as_deref()).await;
+                    self.failed_step = Some(FailedStep {
+                        index,
+                        line: step.loc.line,
+                        message: self.redactor.redact(&message),
+                        actor: actor.clone(),
+                        artifacts: artifacts.clone(),
+                    });
                     let msg = message;
                     let located = format!(
                         "step {} ({}:{}) {}: {}",
@@ -715,6 +994,9 @@ impl FlowRunner<'_, '_> {
                     trace,
                 },
             });
+            if let (Some(pause), true) = (self.slow_mo, browser_step) {
+                tokio::time::sleep(pause).await;
+            }
         }
         for (_, sub) in self.subscriptions.drain() {
             sub.close().await;
@@ -723,6 +1005,104 @@ impl FlowRunner<'_, '_> {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// `--debug`: asks what to do before step `index` until the answer is to run it. Returns
+    /// `false` when the person quits.
+    async fn debug_prompt(&mut self, index: usize, line: u32, actor: Option<&str>) -> bool {
+        let point = StepPoint {
+            flow: self.flow.ast.id.value.clone(),
+            attempt: self.attempt,
+            index,
+            total: self.flow.ast.steps.len(),
+            file: self.flow.file.clone(),
+            line,
+            source: source_line(self.flow, line),
+            user: actor.map(str::to_owned),
+        };
+        let mut shots = 0;
+        loop {
+            let Some(interaction) = self.interaction.as_mut() else {
+                return true;
+            };
+            let command = interaction.before_step(&point).await;
+            match command {
+                DebugCommand::Step => return true,
+                DebugCommand::Continue => {
+                    *self.stepping = false;
+                    return true;
+                }
+                DebugCommand::Quit => return false,
+                DebugCommand::Screenshot => {
+                    shots += 1;
+                    let answer = self.debug_screenshot(index, shots, actor).await;
+                    if let Some(i) = self.interaction.as_mut() {
+                        i.tell(&answer);
+                    }
+                }
+                DebugCommand::Locator(text) => {
+                    let answer = match actor {
+                        Some(user) => {
+                            let mut ctx = StepContext {
+                                config: self.config,
+                                flow: self.flow,
+                                index,
+                                base_url: self.base_url,
+                                output_dir: self.output_dir,
+                                logs_dir: self.logs_dir,
+                                http: self.http,
+                                redactor: self.redactor,
+                                vars: self.vars,
+                                sessions: &mut self.res.sessions,
+                                driver: &mut self.res.driver,
+                                user: self.flow.ast.user.as_ref().map(|u| u.value.as_str()),
+                                actor: Some(user.to_owned()),
+                                step_start: &self.step_start,
+                                subscriptions: &mut self.subscriptions,
+                                run_started: self.em.started,
+                                events: Vec::new(),
+                                round_trips: 0,
+                                exchange: None,
+                                restore: self.restore,
+                            };
+                            super::steps::probe_locator(&mut ctx, user, &text).await
+                        }
+                        None => "this step has no browser session to look in".to_owned(),
+                    };
+                    if let Some(i) = self.interaction.as_mut() {
+                        i.tell(&answer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `--debug`'s `s`: a screenshot of the acting user's page, kept as an artifact.
+    async fn debug_screenshot(&mut self, index: usize, n: u32, actor: Option<&str>) -> String {
+        let Some(session) = actor.and_then(|u| self.res.sessions.get(u)) else {
+            return "no browser session yet: step past the first browser step".to_owned();
+        };
+        let png = match tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await
+        {
+            Ok(Ok(png)) => png,
+            Ok(Err(e)) => return format!("no screenshot: {e}"),
+            Err(_) => return "no screenshot: the browser did not answer within 10s".to_owned(),
+        };
+        let rel = PathBuf::from(&self.flow.ast.id.value)
+            .join(format!("{:02}-debug-{n}.png", index + 1));
+        let path = self.output_dir.join(&rel);
+        if let Err(e) = artifact::write_atomic(&path, &png) {
+            return format!("cannot write {}: {e}", path.display());
+        }
+        self.em.emit(RunEventKind::ArtifactWritten {
+            flow: Some(self.flow.ast.id.value.clone()),
+            artifact: Artifact {
+                kind: ArtifactKind::Screenshot,
+                path: rel,
+                bytes: png.len() as u64,
+            },
+        });
+        format!("screenshot: {}", path.display())
     }
 
     /// A failing step always leaves a screenshot and the page's HTML (when a browser is open).

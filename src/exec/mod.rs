@@ -6,10 +6,12 @@
 pub mod browser;
 pub mod executor;
 pub mod health;
+pub mod interaction;
 mod http_step;
 mod mail_step;
 pub mod process;
 mod realtime_step;
+pub mod saved_state;
 pub mod steps;
 mod trace_capture;
 mod vars;

@@ -361,6 +361,14 @@
       const loc = request.locator;
       if (op === "expect") return evalExpect(request.assert, loc);
       if (op === "wait") return evalWait(request.state, loc);
+      if (op === "probe") {
+        // What a locator matches right now (the debugger's `l`): never waits, never acts.
+        const all = resolveAll(loc);
+        if (all.error) return { ok: true, count: 0, matches: [], verdict: all.error };
+        const one = resolveOne(loc);
+        const matches = all.found.slice(0, 10).map((el) => describe(el) + (isVisible(el) ? "" : " [hidden]") + (isEnabled(el) ? "" : " [disabled]"));
+        return { ok: true, count: all.found.length, matches: matches, verdict: one.el ? "an action would use " + describe(one.el) : one.error };
+      }
       if (op === "text") {
         const one = resolveOne(loc);
         if (!one.el) return { ok: false, reason: one.error };

@@ -48,6 +48,8 @@ pub struct StepContext<'a> {
     /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
     pub events: Vec<RunEventKind>,
     pub round_trips: u32,
+    /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
+    pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
 }
 
 pub struct StepOutcome {
@@ -163,10 +165,20 @@ impl StepContext<'_> {
     /// The `Cookie` header of a user's browser session (which must exist: a browser step of
     /// this run has used it).
     pub(crate) async fn cookies_of(&mut self, user: &str) -> Result<String, String> {
+        if !self.sessions.contains_key(user) && self.restore.contains_key(user) {
+            // A saved session stands in for the login flow that did not run: open it now.
+            self.session_for(user).await.map_err(|e| e.to_string())?;
+        }
         let session = self.sessions.get(user).ok_or_else(|| {
             format!("user `{user}` has no browser session yet; a browser step (e.g. a login flow in `needs`) must run as `{user}` first")
         })?;
-        session.cookie_header().await.map_err(|e| e.to_string())
+        let header = session.cookie_header().await.map_err(|e| e.to_string())?;
+        for pair in header.split("; ") {
+            if let Some((_, value)) = pair.split_once('=') {
+                self.redactor.add(value);
+            }
+        }
+        Ok(header)
     }
 
     /// The browser session of `user`, opened (and the driver started) on first use.
@@ -192,6 +204,32 @@ impl StepContext<'_> {
                 version: session.browser_version.clone(),
                 bidi: false,
             });
+            // A `session: fresh` flow's own user starts logged out, whatever was saved.
+            let fresh_own =
+                self.flow.ast.session == SessionMode::Fresh && self.user == Some(user);
+            let saved = if fresh_own {
+                None
+            } else {
+                self.restore.remove(user)
+            };
+            if let Some(saved) = saved {
+                if let Err(e) =
+                    super::saved_state::restore_into(&session, &saved, self.base_url).await
+                {
+                    session.close().await;
+                    return Err(BrowserError::Session(format!(
+                        "could not start {user}'s browser from the saved session: {e}; run \
+                         without --no-deps to log in again"
+                    )));
+                }
+                self.events.push(RunEventKind::Notice {
+                    flow: Some(self.flow_id().to_owned()),
+                    message: format!(
+                        "started {user}'s browser from the saved session (saved {} after {})",
+                        saved.saved_at, saved.flow
+                    ),
+                });
+            }
             self.sessions.insert(user.to_owned(), session);
         }
         self.sessions
@@ -261,6 +299,70 @@ impl StepContext<'_> {
         }
         Ok((Value::Object(spec), shown.join(" ")))
     }
+}
+
+/// What a locator, written as a YAML inline map (`{ role: button, name: Save }`), matches on
+/// `user`'s page right now, with the same in-page resolver as the steps (the `--debug`
+/// prompt's `l`). Never waits and never acts.
+pub async fn probe_locator(ctx: &mut StepContext<'_>, user: &str, yaml: &str) -> String {
+    let loc: Locator = match serde_saphyr::from_str(yaml.trim()) {
+        Ok(l) => l,
+        Err(e) => {
+            return format!(
+                "not a locator ({}); write it as in a flow, e.g. {{ role: button, name: Save }}",
+                e.to_string().lines().next().unwrap_or("parse error")
+            )
+        }
+    };
+    if loc.role.is_none()
+        && loc.label.is_none()
+        && loc.text.is_none()
+        && loc.placeholder.is_none()
+        && loc.test_id.is_none()
+        && loc.css.is_none()
+        && loc.xpath.is_none()
+    {
+        return "a locator needs one of role, label, text, placeholder, test_id, css, xpath"
+            .to_owned();
+    }
+    let (spec, shown) = match ctx.locator_spec(&loc) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let Some(session) = ctx.sessions.get(user) else {
+        return format!("{user} has no browser session yet: step past the first browser step");
+    };
+    let r = match session
+        .page(json!({"op": "probe", "locator": spec}), Duration::ZERO)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return format!("the page did not answer: {e}"),
+    };
+    if !r.ok {
+        return r.reason.unwrap_or_else(|| "the page did not answer".to_owned());
+    }
+    let count = r.value.get("count").and_then(Value::as_u64).unwrap_or(0);
+    let mut out = format!(
+        "{count} {} {shown}",
+        if count == 1 {
+            "element matches"
+        } else {
+            "elements match"
+        }
+    );
+    if let Some(matches) = r.value.get("matches").and_then(Value::as_array) {
+        for (i, m) in matches.iter().filter_map(Value::as_str).enumerate() {
+            out.push_str(&format!("\n  {}. {m}", i + 1));
+        }
+        if count > matches.len() as u64 {
+            out.push_str("\n  …");
+        }
+    }
+    if let Some(v) = r.value.get("verdict").and_then(Value::as_str) {
+        out.push_str(&format!("\n  {v}"));
+    }
+    ctx.redactor.redact(&out)
 }
 
 /// Repeats an in-page request until it succeeds, fails fatally, or the deadline passes. Each

@@ -59,6 +59,14 @@ impl Vars {
             .insert(name.to_owned(), value);
     }
 
+    /// The values a flow captured in this run, by name.
+    pub fn captures_of(&self, flow: &str) -> Vec<(String, Resolved)> {
+        self.by_flow
+            .get(flow)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// Forget a flow's captures (before a retry).
     pub fn clear_flow(&mut self, flow: &str) {
         self.by_flow.remove(flow);
