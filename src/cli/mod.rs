@@ -3,6 +3,7 @@
 //! Turns arguments into config overrides and a selection; the executor never sees clap.
 
 mod console;
+mod show_trace;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,12 @@ pub enum Command {
     Check(SuiteArgs),
     /// List flows that flipped between pass and fail (or passed only on a retry) in recent runs.
     Flaky(FlakyArgs),
+    /// Open a trace (`<output>/<flow id>/trace.html`) or a run's HTML report in the desktop's
+    /// browser; without a display, print where it is and how to open it.
+    ShowTrace {
+        /// A trace.html or index.html, or a directory holding one (a flow's or a run's output).
+        path: PathBuf,
+    },
     /// Print the JSON Schema of flow files (or of the run report with --report).
     Schema {
         /// The schema of staging-run-report.json instead.
@@ -162,6 +169,7 @@ pub fn main() -> u8 {
             }
             exit_code::SUCCESS
         }
+        Command::ShowTrace { path } => show_trace::show_trace(&path),
         Command::Check(args) => check(&args),
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),

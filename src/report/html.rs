@@ -164,8 +164,8 @@ fn run_header(r: &StagingRunReport, trace_mode: &str, finished: bool) -> Markup 
             dl .facts {
                 dt { "base URL" } dd #base-url { (env.base_url) }
                 dt { "profile" } dd #profile { (env.profile) }
-                dt { "started" } dd { (r.started_at.as_deref().unwrap_or("—")) }
-                dt { "finished" } dd { (r.finished_at.as_deref().unwrap_or("—")) }
+                dt { "started" } dd { (shown_time(r.started_at.as_deref())) }
+                dt { "finished" } dd { (shown_time(r.finished_at.as_deref())) }
                 dt { "duration" } dd { (text::duration(r.duration_ms)) }
                 dt { "runner" } dd { "flows " (env.runner_version) }
                 @if !trace_mode.is_empty() { dt { "traces" } dd { code { (trace_mode) } } }
@@ -378,6 +378,20 @@ fn notices(r: &StagingRunReport) -> Markup {
     }
 }
 
+/// `2026-11-30 03:46:45 UTC` from the report's RFC 3339 time (to the second).
+fn shown_time(rfc3339: Option<&str>) -> String {
+    let Some(t) = rfc3339 else {
+        return "—".to_owned();
+    };
+    match t.strip_suffix('Z') {
+        Some(utc) => {
+            let seconds = utc.split('.').next().unwrap_or(utc);
+            format!("{} UTC", seconds.replacen('T', " ", 1))
+        }
+        None => t.to_owned(),
+    }
+}
+
 fn is_failure_shot(a: &Artifact) -> bool {
     a.path
         .file_name()
@@ -434,6 +448,19 @@ fn verdict_class(v: Verdict) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_shown_to_the_second() {
+        assert_eq!(
+            shown_time(Some("2026-11-30T03:46:45.523461369Z")),
+            "2026-11-30 03:46:45 UTC"
+        );
+        assert_eq!(
+            shown_time(Some("2026-05-31T02:00:00Z")),
+            "2026-05-31 02:00:00 UTC"
+        );
+        assert_eq!(shown_time(None), "—");
+    }
 
     #[test]
     fn hrefs_are_relative_and_encoded() {

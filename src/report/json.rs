@@ -328,10 +328,11 @@ impl StagingRunReport {
             if !traces.folded(&flow.id) {
                 continue;
             }
-            let steps = flow
-                .steps
-                .iter_mut()
-                .chain(flow.earlier_attempts.iter_mut().flat_map(|a| a.steps.iter_mut()));
+            let steps = flow.steps.iter_mut().chain(
+                flow.earlier_attempts
+                    .iter_mut()
+                    .flat_map(|a| a.steps.iter_mut()),
+            );
             for step in steps {
                 if let Some(t) = step.trace.as_mut() {
                     t.dom_snapshot = None;

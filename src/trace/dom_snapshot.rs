@@ -24,10 +24,8 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static RESOURCE_ATTR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)(\s)(src|srcset|poster|background|data)(\s*=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)"#,
-    )
-    .expect("valid regex")
+    Regex::new(r#"(?i)(\s)(src|srcset|poster|background|data)(\s*=\s*)("[^"]*"|'[^']*'|[^\s"'>]+)"#)
+        .expect("valid regex")
 });
 
 /// The snapshot with its external resources and navigations neutralised (see the module docs).
@@ -40,7 +38,10 @@ pub fn make_inert(html: &str) -> String {
                 if value.trim_start().to_ascii_lowercase().starts_with("data:") {
                     attr[0].to_owned()
                 } else {
-                    format!("{}data-flows-{}{}{}", &attr[1], &attr[2], &attr[3], &attr[4])
+                    format!(
+                        "{}data-flows-{}{}{}",
+                        &attr[1], &attr[2], &attr[3], &attr[4]
+                    )
                 }
             })
             .into_owned()

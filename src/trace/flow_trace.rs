@@ -56,9 +56,10 @@ pub struct TracedStep {
 }
 
 impl TracedStep {
-    /// The frame the film strip shows for this step: after, else before.
+    /// The frame the film strip shows for this step: after, else before, else the failure
+    /// screenshot (the only picture a `retain-on-failure` trace has).
     pub fn strip_frame(&self) -> Option<usize> {
-        self.after.or(self.before)
+        self.after.or(self.before).or(self.failure_shot)
     }
 
     /// Artifacts of the step other than the failure screenshot folded into the trace.
@@ -130,6 +131,18 @@ impl FlowTrace {
             .unwrap_or(self.attempts.len().saturating_sub(1))
     }
 
+    /// What the step list says about a step: its summary, or for a step that never ran (whose
+    /// summary is empty) its first YAML line.
+    pub fn summary_of(&self, step: &StepRecord) -> String {
+        if !step.summary.is_empty() {
+            return step.summary.clone();
+        }
+        self.step_source(step.line)
+            .first()
+            .map(|(_, text)| text.trim().trim_start_matches('-').trim().to_owned())
+            .unwrap_or_default()
+    }
+
     /// The step's lines of the flow file, numbered: from its own line, every following line
     /// indented deeper than its `-` (or blank), trailing blanks dropped.
     pub fn step_source(&self, line: u32) -> Vec<(u32, &str)> {
@@ -197,7 +210,10 @@ mod tests {
                 (7, "      expect: { status: 200 }")
             ]
         );
-        assert_eq!(step_source(&src, 9), vec![(9, "  - click: { role: button }")]);
+        assert_eq!(
+            step_source(&src, 9),
+            vec![(9, "  - click: { role: button }")]
+        );
         assert!(step_source(&src, 99).is_empty());
         assert!(step_source(&src, 0).is_empty());
     }

@@ -135,21 +135,25 @@ fn attempt_view(trace: &FlowTrace, a: &TracedAttempt, open: bool) -> Markup {
         .failed_step()
         .or(a.steps.last())
         .map_or(0, |s| s.record.index);
-    let strip: Vec<&TracedStep> = a.steps.iter().filter(|s| s.strip_frame().is_some()).collect();
+    let strip: Vec<&TracedStep> = a
+        .steps
+        .iter()
+        .filter(|s| s.strip_frame().is_some())
+        .collect();
     html! {
         section .attempt id=(format!("attempt-{}", a.attempt)) data-attempt=(a.attempt)
             data-initial=(initial) data-opening=[open.then_some("true")] hidden[!open] {
             div .filmstrip aria-label=(format!("Frames of attempt {}", a.attempt)) {
                 @if strip.is_empty() {
                     p .empty { "No frames: screenshots before and after each step are taken with "
-                        code { "--trace on" } "." }
+                        code { "--trace on" } "; a failing step leaves a failure screenshot." }
                 }
                 @for s in &strip {
                     button .frame type="button" data-index=(s.record.index)
                         data-status=(step_status_word(s.record.status))
-                        title=(format!("step {}: {}", s.record.index + 1, s.record.summary)) {
+                        title=(format!("step {}: {}", s.record.index + 1, trace.summary_of(&s.record))) {
                         img data-frame=(frame_id(s.strip_frame().unwrap_or_default()))
-                            alt=(format!("the page after step {}", s.record.index + 1));
+                            alt=(format!("the page at step {}", s.record.index + 1));
                         span .n { (s.record.index + 1) }
                     }
                 }
@@ -164,7 +168,7 @@ fn attempt_view(trace: &FlowTrace, a: &TracedAttempt, open: bool) -> Markup {
                             data-status=(step_status_word(r.status)) {
                             span .num { (r.index + 1) }
                             span .kind { (r.kind) }
-                            span .summary { (r.summary) }
+                            span .summary { (trace.summary_of(r)) }
                             span .dur {
                                 @if r.status != StepStatus::Skipped { (duration(r.duration_ms)) }
                             }
@@ -191,7 +195,7 @@ fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
                 span class=(format!("badge status-{status}")) { (status.to_uppercase()) }
                 " Step " (r.index + 1) " · " (r.kind)
             }
-            p .summary { (r.summary) }
+            p .summary { (trace.summary_of(r)) }
             @if let Some(error) = &r.error {
                 pre .error { (error) }
             }

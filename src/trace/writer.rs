@@ -61,10 +61,9 @@ impl KeepPolicy {
         match self {
             KeepPolicy::Off => false,
             KeepPolicy::On => true,
-            KeepPolicy::RetainOnFailure => !matches!(
-                status,
-                Some(FlowStatus::Passed) | Some(FlowStatus::Skipped)
-            ),
+            KeepPolicy::RetainOnFailure => {
+                !matches!(status, Some(FlowStatus::Passed) | Some(FlowStatus::Skipped))
+            }
             KeepPolicy::OnFirstRetry => attempts.iter().any(|a| a.attempt >= 2),
         }
     }
@@ -129,15 +128,14 @@ impl TraceWriter {
             failure_shot: None,
             missing: Vec::new(),
         };
-        let read = |rel: &Path, missing: &mut Vec<PathBuf>| match std::fs::read(
-            output_dir.join(rel),
-        ) {
-            Ok(bytes) => Some(bytes),
-            Err(_) => {
-                missing.push(rel.to_owned());
-                None
-            }
-        };
+        let read =
+            |rel: &Path, missing: &mut Vec<PathBuf>| match std::fs::read(output_dir.join(rel)) {
+                Ok(bytes) => Some(bytes),
+                Err(_) => {
+                    missing.push(rel.to_owned());
+                    None
+                }
+            };
         if let Some(t) = &step.trace {
             rec.recorded = true;
             for (rel, slot) in [
@@ -160,7 +158,10 @@ impl TraceWriter {
                     .map(|bytes| rec.parts.add_frame("image/png", bytes));
             }
         }
-        let attempt = rec.attempts.last_mut().expect("an attempt was pushed above");
+        let attempt = rec
+            .attempts
+            .last_mut()
+            .expect("an attempt was pushed above");
         match attempt
             .steps
             .iter_mut()
@@ -187,14 +188,18 @@ impl TraceWriter {
         }
         let flow_dir = self.output_dir.join(flow);
         let kept = if self.policy.keeps(status, &rec.attempts) {
-            let plan = self.plans.get(flow).cloned().unwrap_or_else(|| PlannedFlow {
-                id: flow.to_owned(),
-                title: flow.to_owned(),
-                file: PathBuf::new(),
-                user: None,
-                needs: Vec::new(),
-                tags: Vec::new(),
-            });
+            let plan = self
+                .plans
+                .get(flow)
+                .cloned()
+                .unwrap_or_else(|| PlannedFlow {
+                    id: flow.to_owned(),
+                    title: flow.to_owned(),
+                    file: PathBuf::new(),
+                    user: None,
+                    needs: Vec::new(),
+                    tags: Vec::new(),
+                });
             let trace = FlowTrace {
                 run: self.run.clone(),
                 source: read_source(&plan.file),
@@ -209,9 +214,8 @@ impl TraceWriter {
             let html = viewer::render(&trace);
             let rel = PathBuf::from(flow).join(TRACE_FILE);
             let path = self.output_dir.join(&rel);
-            crate::artifact::write_atomic(&path, html.as_bytes()).map_err(|e| {
-                anyhow::anyhow!("cannot write the trace {}: {e}", path.display())
-            })?;
+            crate::artifact::write_atomic(&path, html.as_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write the trace {}: {e}", path.display()))?;
             Some(TraceFile {
                 path: rel,
                 bytes: html.len() as u64,
@@ -279,10 +283,10 @@ impl EventSink for TraceWriter {
                     });
                 }
             }
-            RunEventKind::StepFinished { flow, step } => {
-                if self.policy != KeepPolicy::Off || step.trace.is_some() {
-                    self.on_step(flow, step, event.elapsed_ms);
-                }
+            RunEventKind::StepFinished { flow, step }
+                if self.policy != KeepPolicy::Off || step.trace.is_some() =>
+            {
+                self.on_step(flow, step, event.elapsed_ms);
             }
             RunEventKind::CriterionRecorded {
                 flow: Some(flow),
@@ -318,5 +322,285 @@ impl EventSink for TraceWriter {
             }
         }
         first.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Artifact, ArtifactKind, StepStatus, StepTrace};
+    use time::OffsetDateTime;
+
+    struct Run {
+        dir: tempfile::TempDir,
+        writer: TraceWriter,
+    }
+
+    impl Run {
+        fn new(mode: &str, flows: &[&str]) -> Run {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let writer = TraceWriter::new(dir.path(), TraceIndex::new());
+            let flows = flows
+                .iter()
+                .map(|id| PlannedFlow {
+                    id: (*id).to_owned(),
+                    title: format!("title of {id}"),
+                    file: PathBuf::new(),
+                    user: None,
+                    needs: vec![],
+                    tags: vec![],
+                })
+                .collect();
+            let mut run = Run { dir, writer };
+            run.feed(RunEventKind::RunStarted {
+                run_id: "r1".into(),
+                profile: "local".into(),
+                base_url: "http://app.test".into(),
+                runner_version: "0".into(),
+                output_dir: run.dir.path().to_owned(),
+                flows,
+                trace_mode: mode.into(),
+            });
+            run
+        }
+
+        fn feed(&mut self, kind: RunEventKind) {
+            self.writer
+                .on_event(&RunEvent {
+                    at: OffsetDateTime::UNIX_EPOCH,
+                    elapsed_ms: 100,
+                    kind,
+                })
+                .expect("the writer accepts the event");
+        }
+
+        fn part(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+            let path = self.dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, bytes).expect("write part");
+            PathBuf::from(rel)
+        }
+
+        /// A browser step of `flow` with a DOM snapshot and, when given, frames.
+        fn step(
+            &mut self,
+            flow: &str,
+            index: usize,
+            status: StepStatus,
+            dom: &str,
+            frame: Option<&[u8]>,
+        ) {
+            let dom_path = self.part(
+                &format!("{flow}/trace/{:02}-dom.html", index + 1),
+                dom.as_bytes(),
+            );
+            let after =
+                frame.map(|f| self.part(&format!("{flow}/trace/{:02}-after.jpg", index + 1), f));
+            let mut artifacts = vec![];
+            if status == StepStatus::Failed {
+                let png = self.part(
+                    &format!("{flow}/{:02}-failure.png", index + 1),
+                    b"png bytes",
+                );
+                artifacts.push(Artifact {
+                    kind: ArtifactKind::Screenshot,
+                    path: png,
+                    bytes: 9,
+                });
+            }
+            self.feed(RunEventKind::StepFinished {
+                flow: flow.into(),
+                step: StepRecord {
+                    index,
+                    kind: "click".into(),
+                    line: 3,
+                    summary: format!("click number {index}"),
+                    status,
+                    duration_ms: 5,
+                    error: (status == StepStatus::Failed).then(|| "no element".to_owned()),
+                    artifacts,
+                    evidence: vec![],
+                    round_trips: 2,
+                    trace: Some(StepTrace {
+                        started_ms: 50,
+                        page_url: Some("http://app.test/x".into()),
+                        page_title: Some("X".into()),
+                        dom_snapshot: Some(dom_path),
+                        screenshot_before: None,
+                        screenshot_after: after,
+                        console: None,
+                        network: None,
+                        exchange: None,
+                    }),
+                },
+            });
+        }
+
+        fn started(&mut self, flow: &str, attempt: u32) {
+            self.feed(RunEventKind::FlowStarted {
+                flow: flow.into(),
+                attempt,
+            });
+        }
+
+        fn finished(&mut self, flow: &str, status: FlowStatus, attempt: u32) {
+            self.feed(RunEventKind::FlowFinished {
+                flow: flow.into(),
+                status,
+                attempt,
+                duration_ms: 10,
+                reason: None,
+            });
+        }
+
+        fn trace(&self, flow: &str) -> Option<String> {
+            std::fs::read_to_string(self.dir.path().join(flow).join(TRACE_FILE)).ok()
+        }
+
+        fn raw_parts_left(&self, flow: &str) -> bool {
+            self.dir.path().join(flow).join(RAW_PARTS_DIR).exists()
+        }
+    }
+
+    #[test]
+    fn on_keeps_every_flow_with_each_frame_once_and_removes_the_parts() {
+        let mut run = Run::new("on", &["a"]);
+        run.started("a", 1);
+        run.step(
+            "a",
+            0,
+            StepStatus::Passed,
+            "<p>first page</p>",
+            Some(b"frame-one"),
+        );
+        run.step(
+            "a",
+            1,
+            StepStatus::Passed,
+            "<p>first page</p>",
+            Some(b"frame-one"),
+        );
+        run.finished("a", FlowStatus::Passed, 1);
+        let html = run.trace("a").expect("a kept its trace");
+        let frame =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"frame-one");
+        assert_eq!(
+            html.matches(&frame).count(),
+            1,
+            "the shared frame is stored once"
+        );
+        assert_eq!(
+            html.matches("&lt;p&gt;first page&lt;/p&gt;").count(),
+            1,
+            "the DOM once"
+        );
+        assert_eq!(html.matches(r#"class="step""#).count(), 2);
+        assert!(!run.raw_parts_left("a"));
+        let kept = run.writer.index().trace_of("a").expect("indexed");
+        assert_eq!(kept.path, PathBuf::from("a/trace.html"));
+        assert_eq!(kept.bytes, html.len() as u64);
+    }
+
+    #[test]
+    fn retain_on_failure_drops_passing_flows_and_keeps_the_failing_one() {
+        let mut run = Run::new("retain-on-failure", &["ok", "bad"]);
+        run.started("ok", 1);
+        run.step("ok", 0, StepStatus::Passed, "<p>fine</p>", None);
+        run.finished("ok", FlowStatus::Passed, 1);
+        assert!(run.trace("ok").is_none());
+        assert!(
+            !run.dir.path().join("ok").exists(),
+            "an empty flow dir is removed"
+        );
+        assert!(run.writer.index().folded("ok"));
+
+        run.started("bad", 1);
+        run.step("bad", 0, StepStatus::Failed, "<p>broken</p>", None);
+        run.finished("bad", FlowStatus::Failed, 1);
+        let html = run.trace("bad").expect("the failing flow keeps its trace");
+        assert!(html.contains(r#"data-status="failed""#));
+        let png = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"png bytes");
+        assert!(html.contains(&png), "the failure screenshot is folded in");
+        assert!(!run.raw_parts_left("bad"));
+        assert!(
+            run.dir.path().join("bad/01-failure.png").exists(),
+            "failure files stay"
+        );
+    }
+
+    #[test]
+    fn a_retry_keeps_both_attempts_although_it_reuses_the_file_names() {
+        let mut run = Run::new("retain-on-failure", &["f"]);
+        run.started("f", 1);
+        run.step("f", 0, StepStatus::Failed, "<p>attempt one</p>", None);
+        run.started("f", 2);
+        run.step("f", 0, StepStatus::Passed, "<p>attempt two</p>", None);
+        run.finished("f", FlowStatus::Flaky, 2);
+        let html = run.trace("f").expect("a flaky flow keeps its trace");
+        assert!(html.contains("attempt one") && html.contains("attempt two"));
+        assert!(html.contains(r#"id="attempt-1""#) && html.contains(r#"id="attempt-2""#));
+        assert!(
+            html.contains(r#"data-attempt="1" data-initial="0" data-opening="true""#),
+            "opens on the failure"
+        );
+    }
+
+    #[test]
+    fn on_first_retry_keeps_only_retried_flows_and_off_keeps_nothing() {
+        let mut run = Run::new("on-first-retry", &["once"]);
+        run.started("once", 1);
+        run.step("once", 0, StepStatus::Failed, "<p>x</p>", None);
+        run.finished("once", FlowStatus::Failed, 1);
+        assert!(run.trace("once").is_none());
+        assert!(!run.raw_parts_left("once"));
+
+        let mut run = Run::new("off", &["a"]);
+        run.started("a", 1);
+        run.step("a", 0, StepStatus::Failed, "<p>x</p>", None);
+        run.finished("a", FlowStatus::Failed, 1);
+        assert!(run.trace("a").is_none());
+    }
+
+    #[test]
+    fn a_flow_the_run_never_finished_is_written_by_finish() {
+        let mut run = Run::new("retain-on-failure", &["cut"]);
+        run.started("cut", 1);
+        run.step("cut", 0, StepStatus::Passed, "<p>half way</p>", None);
+        run.writer.finish().expect("finish");
+        let html = run.trace("cut").expect("kept");
+        assert!(html.contains(r#"data-status="not-run""#));
+        assert!(!run.raw_parts_left("cut"));
+    }
+
+    #[test]
+    fn a_missing_part_is_named_not_fatal() {
+        let mut run = Run::new("on", &["m"]);
+        run.started("m", 1);
+        run.step("m", 0, StepStatus::Passed, "<p>x</p>", None);
+        std::fs::remove_file(run.dir.path().join("m/trace/01-dom.html")).expect("rm");
+        // The step's parts were read when it finished; a second step names a file that is gone.
+        run.feed(RunEventKind::StepFinished {
+            flow: "m".into(),
+            step: StepRecord {
+                index: 1,
+                kind: "goto".into(),
+                line: 4,
+                summary: "goto /".into(),
+                status: StepStatus::Passed,
+                duration_ms: 1,
+                error: None,
+                artifacts: vec![],
+                evidence: vec![],
+                round_trips: 1,
+                trace: Some(StepTrace {
+                    dom_snapshot: Some("m/trace/02-dom.html".into()),
+                    ..Default::default()
+                }),
+            },
+        });
+        run.finished("m", FlowStatus::Passed, 1);
+        let html = run.trace("m").expect("kept");
+        assert!(html.contains("missing when the trace was written"));
+        assert!(html.contains("m/trace/02-dom.html"));
     }
 }

@@ -7,3 +7,4 @@ mod realtime;
 mod realtime_clients;
 mod report;
 mod support;
+mod trace;

@@ -862,9 +862,15 @@ fn html_writes_index_html_and_unknown_names_are_refused() {
     assert!(!screen.contains("not available"), "{screen}");
     let html = read(dir.path(), "index.html");
     assert!(html.contains(r#"<tr class="flow" data-flow="create-ticket" data-status="failed">"#));
-    assert!(html.contains(r#"href="create-ticket/trace.html""#), "the trace is linked");
     assert!(
-        screen.ends_with(&format!("html: {}\n", dir.path().join("out/index.html").display())),
+        html.contains(r#"href="create-ticket/trace.html""#),
+        "the trace is linked"
+    );
+    assert!(
+        screen.ends_with(&format!(
+            "html: {}\n",
+            dir.path().join("out/index.html").display()
+        )),
         "{screen}"
     );
     let err = parse_reporters(&["list,htlm"]).expect_err("htlm is unknown");

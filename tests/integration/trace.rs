@@ -1,0 +1,260 @@
+//! Traces and the HTML report, dogfooded: a flow that fails on purpose runs in real Chromium
+//! against the demo helpdesk with `--trace on --reporter list,html`; then `flows` itself opens
+//! the trace viewer and the HTML report in headless Chromium (flows in
+//! `cases/trace/viewer/`) and asserts what a person would see. No mocks, no sleeps.
+//!
+//! The run directory is served by a tiny static server that records every request, so the
+//! test also proves that a trace loads nothing but itself (frames, snapshots, CSS and JS are
+//! inline). (`goto` takes only http(s) URLs and `--base-url` must be http(s), so the viewer
+//! flows cannot open `file://` yet.)
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use flows::report::StagingRunReport;
+
+use crate::support::*;
+
+const TRACED_SUITE: &str = "tests/integration/cases/trace/traced/flows.toml";
+const VIEWER_SUITE: &str = "tests/integration/cases/trace/viewer/flows.toml";
+const FLOW: &str = "failing-login";
+
+/// Runs the failing flow with `--trace on --reporter list,html`; returns the output root (kept
+/// alive by the caller), the run directory and the command's output.
+async fn run_failing_flow(base_url: &str) -> (tempfile::TempDir, PathBuf, Output) {
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let out = FlowsCmd::new()
+        .args(["run", "--all", "--config", TRACED_SUITE, "--trace", "on"])
+        .args([
+            "--reporter",
+            "list,html",
+            "--base-url",
+            base_url,
+            "--output",
+        ])
+        .args([out_dir.path().to_str().expect("utf-8 path")])
+        .output()
+        .await;
+    assert_eq!(out.code, 1, "the flow fails on purpose\n{}", out.all());
+    let run = run_dir(out_dir.path());
+    (out_dir, run, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_reads_its_own_trace_viewer_and_html_report_in_chromium() {
+    let app = helpdesk().await;
+    let (_out_dir, run, out) = run_failing_flow(&app.url()).await;
+    app.shutdown().await;
+
+    // One trace file for the flow, its raw parts gone, its size on the terminal.
+    let trace = run.join(FLOW).join("trace.html");
+    let trace_bytes = std::fs::metadata(&trace).expect("trace.html").len();
+    assert!(!run.join(FLOW).join("trace").exists(), "raw parts removed");
+    assert!(
+        out.stdout
+            .contains(&format!("    trace: {} (", trace.display())),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("html: {}", run.join("index.html").display())),
+        "{}",
+        out.all()
+    );
+
+    // The JSON report is still valid, points at the trace, and at no deleted part.
+    let text = std::fs::read_to_string(run.join("staging-run-report.json")).expect("report");
+    let report: StagingRunReport = serde_json::from_str(&text).expect("the report's own type");
+    let flow = report
+        .flows
+        .iter()
+        .find(|f| f.id == FLOW)
+        .expect("the flow");
+    let traces: Vec<_> = flow
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == flows::events::ArtifactKind::Trace)
+        .collect();
+    assert_eq!(traces.len(), 1, "{:?}", flow.artifacts);
+    assert_eq!(traces[0].path, Path::new(FLOW).join("trace.html"));
+    assert_eq!(traces[0].bytes, trace_bytes);
+    for step in &flow.steps {
+        if let Some(t) = &step.trace {
+            assert!(
+                t.dom_snapshot.is_none()
+                    && t.screenshot_before.is_none()
+                    && t.screenshot_after.is_none(),
+                "step {} points at a deleted part: {t:?}",
+                step.index
+            );
+        }
+    }
+    for a in &flow.artifacts {
+        assert!(run.join(&a.path).is_file(), "{} exists", a.path.display());
+    }
+
+    // flows opens the viewer and the report in headless Chromium.
+    let server = StaticServer::start(&run).await;
+    let viewer_out = tempfile::tempdir().expect("tempdir");
+    let dogfood = FlowsCmd::new()
+        .args([
+            "run",
+            "--all",
+            "--config",
+            VIEWER_SUITE,
+            "--skip-health-check",
+        ])
+        .args(["--base-url", &server.url, "--output"])
+        .args([viewer_out.path().to_str().expect("utf-8 path")])
+        .output()
+        .await;
+    assert_eq!(dogfood.code, 0, "{}", dogfood.all());
+    assert!(
+        dogfood.stdout.contains("2 passed, 0 failed, 0 skipped"),
+        "{}",
+        dogfood.all()
+    );
+    // The trace loaded nothing but itself; the report, itself, the trace it links to and the
+    // failure screenshot it shows.
+    let expected: BTreeSet<String> = [
+        "/failing-login/trace.html",
+        "/index.html",
+        "/failing-login/06-failure.png",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(server.requested(), expected);
+}
+
+/// The secret is typed into the page and sent as a header by the traced flow: no byte of the
+/// trace, the reports or any other file of the run holds it, not even inside the trace's
+/// escaped DOM snapshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_byte_of_the_trace_or_the_reports_holds_the_secret() {
+    let app = helpdesk().await;
+    let (_out_dir, run, out) = run_failing_flow(&app.url()).await;
+    app.shutdown().await;
+
+    let trace = std::fs::read_to_string(run.join(FLOW).join("trace.html")).expect("the kept trace");
+    // The secret did reach the page and the wire: the trace shows where, redacted.
+    assert!(
+        trace.contains("[redacted]@example.test"),
+        "the snapshot shows the typed value, redacted"
+    );
+    assert!(trace.contains("X-Staging-E2E-Secret: [redacted]"));
+
+    let whole = regex::Regex::new(&format!(
+        r"(^|[^0-9A-Za-z]){}([^0-9A-Za-z]|$)",
+        regex::escape(SECRET)
+    ))
+    .expect("regex");
+    // Any 12 characters of it would be a leak too (a truncated summary, a wrapped line).
+    let core = &SECRET[SECRET.len() - 12..];
+    let mut leaks = Vec::new();
+    for file in files_under(&run) {
+        let bytes = std::fs::read(&file).expect("read");
+        let mut views = vec![String::from_utf8_lossy(&bytes).into_owned()];
+        if file.extension().is_some_and(|e| e == "html") {
+            views.push(unescape_html(&views[0]));
+        }
+        for text in &views {
+            if whole.is_match(text) || text.contains(core) {
+                leaks.push(file.display().to_string());
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}\n{}", out.all());
+}
+
+/// The text of an HTML file as the browser reads attributes (`srcdoc`): entities decoded.
+fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Serves a directory's files over HTTP and records every path asked for (the browser's own
+/// `/favicon.ico` aside).
+struct StaticServer {
+    url: String,
+    requested: Arc<Mutex<BTreeSet<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StaticServer {
+    async fn start(root: &Path) -> StaticServer {
+        use axum::http::{header, StatusCode, Uri};
+        use axum::response::IntoResponse;
+
+        let requested = Arc::new(Mutex::new(BTreeSet::new()));
+        let (root, seen) = (root.to_owned(), requested.clone());
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let (root, seen) = (root.clone(), seen.clone());
+            async move {
+                let path = uri.path().to_owned();
+                if path != "/favicon.ico" {
+                    seen.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(path.clone());
+                }
+                let rel = path.trim_start_matches('/');
+                if rel.split('/').any(|part| part == "..") {
+                    return StatusCode::FORBIDDEN.into_response();
+                }
+                let kind = match Path::new(rel).extension().and_then(|e| e.to_str()) {
+                    Some("html") => "text/html; charset=utf-8",
+                    Some("png") => "image/png",
+                    Some("json") => "application/json",
+                    _ => "application/octet-stream",
+                };
+                match tokio::fs::read(root.join(rel)).await {
+                    Ok(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
+                    Err(_) => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("static server");
+        });
+        StaticServer {
+            url,
+            requested,
+            task,
+        }
+    }
+
+    fn requested(&self) -> BTreeSet<String> {
+        self.requested
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
