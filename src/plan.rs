@@ -203,3 +203,108 @@ impl Plan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flowfile::check::{load_suite, CheckEnv};
+
+    /// login ← portal ← ticket; logout ← login; `smoke` on login and logout.
+    fn suite() -> (tempfile::TempDir, Suite) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let flows = [
+            ("1-login.yaml", "login", "Log in", "[]", "[auth, smoke]"),
+            (
+                "2-portal.yaml",
+                "portal",
+                "Open the portal",
+                "[login]",
+                "[]",
+            ),
+            (
+                "3-ticket.yaml",
+                "ticket",
+                "Create a ticket",
+                "[portal]",
+                "[ticket]",
+            ),
+            (
+                "4-logout.yaml",
+                "logout",
+                "Log out",
+                "[login]",
+                "[auth, smoke]",
+            ),
+        ];
+        for (file, id, title, needs, tags) in flows {
+            let text = format!(
+                "id: {id}\ntitle: {title}\nuser: u\nneeds: {needs}\ntags: {tags}\nsteps:\n  - goto: /\n"
+            );
+            std::fs::write(dir.path().join(file), text).expect("write");
+        }
+        let suite = load_suite(dir.path(), &CheckEnv::new(["u"], Vec::<String>::new()))
+            .expect("suite checks");
+        (dir, suite)
+    }
+
+    fn ids(suite: &Suite, plan: &Plan) -> Vec<String> {
+        plan.order
+            .iter()
+            .map(|&i| suite.flows[i].ast.id.value.clone())
+            .collect()
+    }
+
+    fn select(suite: &Suite, f: impl FnOnce(&mut Selection)) -> Plan {
+        let mut s = Selection::default();
+        f(&mut s);
+        build(suite, &s).expect("plan")
+    }
+
+    #[test]
+    fn grep_and_tags_select_then_needs_are_added_in_order() {
+        let (_dir, suite) = suite();
+        let plan = select(&suite, |s| {
+            s.grep = Some(regex::Regex::new("ticket").expect("re"))
+        });
+        assert_eq!(ids(&suite, &plan), ["login", "portal", "ticket"]);
+        assert_eq!(plan.added_as_dependency.len(), 2);
+        // The title matches too.
+        let plan = select(&suite, |s| {
+            s.grep = Some(regex::Regex::new("Log out").expect("re"))
+        });
+        assert_eq!(ids(&suite, &plan), ["login", "logout"]);
+        let plan = select(&suite, |s| s.tags = vec!["smoke".into()]);
+        assert_eq!(ids(&suite, &plan), ["login", "logout"]);
+        let err = build(
+            &suite,
+            &Selection {
+                tags: vec!["nope".into()],
+                ..Default::default()
+            },
+        )
+        .expect_err("no match");
+        assert_eq!(
+            err.to_string(),
+            "no flow matches the selection (--tag nope)"
+        );
+    }
+
+    #[test]
+    fn no_deps_leaves_needs_out_and_with_added_puts_them_back() {
+        let (_dir, suite) = suite();
+        let plan = select(&suite, |s| {
+            s.ids = vec!["ticket".into()];
+            s.no_deps = true;
+        });
+        assert_eq!(ids(&suite, &plan), ["ticket"]);
+        let missing = plan.missing_needs(&suite);
+        assert_eq!(missing.len(), 1);
+        let (flow, needs) = &missing[0];
+        assert_eq!(suite.flows[*flow].ast.id.value, "ticket");
+        let left_out = plan.closure_outside(&suite, needs);
+        assert_eq!(left_out.len(), 2, "portal and, through it, login");
+        let back = plan.with_added(&suite, needs);
+        assert_eq!(ids(&suite, &back), ["login", "portal", "ticket"]);
+        assert!(back.missing_needs(&suite).is_empty());
+    }
+}

@@ -186,6 +186,8 @@ mod tests {
             Ok(DebugCommand::Locator("{ role: button, name: Save }".into()))
         );
         assert!(parse_command("l").is_err());
-        assert!(parse_command("x").expect_err("unknown").contains("unknown command"));
+        assert!(parse_command("x")
+            .expect_err("unknown")
+            .contains("unknown command"));
     }
 }

@@ -370,14 +370,12 @@ fn flaky(args: &FlakyArgs) -> u8 {
         if f.flaky_runs > 0 {
             why.push(format!("{} passed on a retry", f.flaky_runs));
         }
-        let last = f
-            .last_result()
-            .map_or("none", |s| match s {
-                crate::events::FlowStatus::Passed => "passed",
-                crate::events::FlowStatus::Failed => "failed",
-                crate::events::FlowStatus::Flaky => "flaky",
-                _ => "none",
-            });
+        let last = f.last_result().map_or("none", |s| match s {
+            crate::events::FlowStatus::Passed => "passed",
+            crate::events::FlowStatus::Failed => "failed",
+            crate::events::FlowStatus::Flaky => "flaky",
+            _ => "none",
+        });
         println!(
             "  {:width$}  {}  {} (last: {last})",
             f.id,
@@ -543,7 +541,11 @@ async fn run(args: RunArgs) -> u8 {
 
 /// `--last-failed`: the flows that failed in the last recorded run of this suite. `Ok(None)`:
 /// nothing failed (said on stdout); `Err`: the exit code after an error was printed.
-fn last_failed(config: &Config, config_path: &Path, suite: &Suite) -> Result<Option<Vec<String>>, u8> {
+fn last_failed(
+    config: &Config,
+    config_path: &Path,
+    suite: &Suite,
+) -> Result<Option<Vec<String>>, u8> {
     let history = crate::state::RunHistory::new(&config.state_dir);
     let last = match history.last(&suite_key(config_path)) {
         Ok(Some(run)) => run,
@@ -561,9 +563,8 @@ fn last_failed(config: &Config, config_path: &Path, suite: &Suite) -> Result<Opt
         }
     };
     let failed: Vec<String> = last.failed().into_iter().map(str::to_owned).collect();
-    let (known, gone): (Vec<String>, Vec<String>) = failed
-        .into_iter()
-        .partition(|id| suite.get(id).is_some());
+    let (known, gone): (Vec<String>, Vec<String>) =
+        failed.into_iter().partition(|id| suite.get(id).is_some());
     if !gone.is_empty() {
         eprintln!(
             "note: --last-failed: no longer in the suite: {}",

@@ -503,7 +503,10 @@ pub async fn run(
                 None => (FlowStatus::NotRun, Some("interrupted while running".into())),
             };
             let (st, reason) = if quit {
-                (FlowStatus::NotRun, Some("stopped from the debugger (q)".into()))
+                (
+                    FlowStatus::NotRun,
+                    Some("stopped from the debugger (q)".into()),
+                )
             } else {
                 (st, reason)
             };
@@ -544,14 +547,7 @@ pub async fn run(
         if matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
             if let Some(saver) = saver.as_mut() {
                 let notes = saver
-                    .after_flow(
-                        config,
-                        flow,
-                        &res.sessions,
-                        &vars,
-                        &redactor,
-                        &opts.run_id,
-                    )
+                    .after_flow(config, flow, &res.sessions, &vars, &redactor, &opts.run_id)
                     .await;
                 for message in notes {
                     em.emit(RunEventKind::Notice {
@@ -774,13 +770,11 @@ async fn failure_point(
         .and_then(|f| f.actor.clone())
         .or_else(|| flow.ast.user.as_ref().map(|u| u.value.clone()));
     let page_url = match actor.as_deref().and_then(|u| sessions.get(u)) {
-        Some(session) => {
-            tokio::time::timeout(Duration::from_secs(5), session.current_url())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .map(|u| redactor.redact(&u))
-        }
+        Some(session) => tokio::time::timeout(Duration::from_secs(5), session.current_url())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|u| redactor.redact(&u)),
         None => None,
     };
     FailurePoint {
@@ -840,7 +834,10 @@ impl FlowRunner<'_, '_> {
                 let actor = super::steps::acting_user(&step.value)
                     .map(|u| u.value.clone())
                     .or_else(|| user.clone());
-                if !self.debug_prompt(index, step.loc.line, actor.as_deref()).await {
+                if !self
+                    .debug_prompt(index, step.loc.line, actor.as_deref())
+                    .await
+                {
                     self.quit = true;
                     failure = Some("stopped from the debugger (q)".into());
                 }
@@ -1082,14 +1079,13 @@ impl FlowRunner<'_, '_> {
         let Some(session) = actor.and_then(|u| self.res.sessions.get(u)) else {
             return "no browser session yet: step past the first browser step".to_owned();
         };
-        let png = match tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await
-        {
+        let png = match tokio::time::timeout(Duration::from_secs(10), session.screenshot()).await {
             Ok(Ok(png)) => png,
             Ok(Err(e)) => return format!("no screenshot: {e}"),
             Err(_) => return "no screenshot: the browser did not answer within 10s".to_owned(),
         };
-        let rel = PathBuf::from(&self.flow.ast.id.value)
-            .join(format!("{:02}-debug-{n}.png", index + 1));
+        let rel =
+            PathBuf::from(&self.flow.ast.id.value).join(format!("{:02}-debug-{n}.png", index + 1));
         let path = self.output_dir.join(&rel);
         if let Err(e) = artifact::write_atomic(&path, &png) {
             return format!("cannot write {}: {e}", path.display());

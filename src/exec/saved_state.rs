@@ -339,7 +339,8 @@ pub async fn preflight(
             .iter()
             .map(|&n| suite.flows[n].id().to_owned())
             .collect();
-        out.captures.retain(|(flow, _, _)| !added_ids.contains(flow));
+        out.captures
+            .retain(|(flow, _, _)| !added_ids.contains(flow));
     }
     out.restore = restore;
     out
@@ -419,7 +420,10 @@ async fn read_session(
     let saved = SavedSession {
         version: 1,
         user: user.to_owned(),
-        email: config.user(user).map(|u| u.email.clone()).unwrap_or_default(),
+        email: config
+            .user(user)
+            .map(|u| u.email.clone())
+            .unwrap_or_default(),
         origin: origin.to_owned(),
         saved_at: now_rfc3339(),
         run_id: run_id.to_owned(),
@@ -600,8 +604,16 @@ impl SessionSaver {
         redactor: &Redactor,
         run_id: &str,
     ) -> Result<Option<String>, String> {
-        let Some(saved) =
-            read_session(config, session, user, &self.origin, flow.id(), run_id, redactor).await?
+        let Some(saved) = read_session(
+            config,
+            session,
+            user,
+            &self.origin,
+            flow.id(),
+            run_id,
+            redactor,
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -614,8 +626,7 @@ impl SessionSaver {
         }
         if let Some(check) = &config.sessions.check_url {
             let header = saved.cookie_header(now_unix());
-            if let Err(why) = check_signed_in(&self.client, &self.base_url, check, &header).await
-            {
+            if let Err(why) = check_signed_in(&self.client, &self.base_url, check, &header).await {
                 // Signed out (a logout flow): a dead session is not worth keeping.
                 self.last.insert(user.to_owned(), saved);
                 let removed = self.store.remove(user).map_err(|e| e.to_string())?;

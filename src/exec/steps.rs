@@ -205,8 +205,7 @@ impl StepContext<'_> {
                 bidi: false,
             });
             // A `session: fresh` flow's own user starts logged out, whatever was saved.
-            let fresh_own =
-                self.flow.ast.session == SessionMode::Fresh && self.user == Some(user);
+            let fresh_own = self.flow.ast.session == SessionMode::Fresh && self.user == Some(user);
             let saved = if fresh_own {
                 None
             } else {
@@ -340,7 +339,9 @@ pub async fn probe_locator(ctx: &mut StepContext<'_>, user: &str, yaml: &str) ->
         Err(e) => return format!("the page did not answer: {e}"),
     };
     if !r.ok {
-        return r.reason.unwrap_or_else(|| "the page did not answer".to_owned());
+        return r
+            .reason
+            .unwrap_or_else(|| "the page did not answer".to_owned());
     }
     let count = r.value.get("count").and_then(Value::as_u64).unwrap_or(0);
     let mut out = format!(

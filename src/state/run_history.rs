@@ -121,8 +121,11 @@ impl RunHistory {
 
     /// The last `n` runs of `suite`, oldest first.
     pub fn recent(&self, suite: &str, n: usize) -> Result<Vec<HistoryEntry>, StateError> {
-        let mut runs: Vec<HistoryEntry> =
-            self.read()?.into_iter().filter(|e| e.suite == suite).collect();
+        let mut runs: Vec<HistoryEntry> = self
+            .read()?
+            .into_iter()
+            .filter(|e| e.suite == suite)
+            .collect();
         let skip = runs.len().saturating_sub(n);
         Ok(runs.split_off(skip))
     }
@@ -314,7 +317,10 @@ mod tests {
         assert_eq!(last.failed(), vec!["a"]);
         assert_eq!(last.totals.failed, 1);
         assert_eq!(last.totals.passed, 1);
-        assert_eq!(history.recent("/other/flows.toml", 5).expect("read").len(), 1);
+        assert_eq!(
+            history.recent("/other/flows.toml", 5).expect("read").len(),
+            1
+        );
         assert!(history.last("/none").expect("read").is_none());
     }
 }

@@ -27,20 +27,12 @@ pub struct SavedCookie {
     pub domain: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
-    #[serde(
-        default,
-        rename = "httpOnly",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "httpOnly", skip_serializing_if = "Option::is_none")]
     pub http_only: Option<bool>,
     /// Seconds since the Unix epoch; none for a session cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<u64>,
-    #[serde(
-        default,
-        rename = "sameSite",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "sameSite", skip_serializing_if = "Option::is_none")]
     pub same_site: Option<String>,
 }
 
@@ -189,8 +181,7 @@ impl SessionStore {
             path: path.clone(),
             source,
         })?;
-        if value.get("version").and_then(Value::as_u64) != Some(u64::from(SESSION_FORMAT_VERSION))
-        {
+        if value.get("version").and_then(Value::as_u64) != Some(u64::from(SESSION_FORMAT_VERSION)) {
             return Ok(None);
         }
         serde_json::from_value(value)
@@ -206,8 +197,8 @@ impl SessionStore {
             source,
         };
         private_dir(&self.dir).map_err(write_err)?;
-        let mut bytes = serde_json::to_vec_pretty(session)
-            .map_err(|e| write_err(std::io::Error::other(e)))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(session).map_err(|e| write_err(std::io::Error::other(e)))?;
         bytes.push(b'\n');
         crate::artifact::write_atomic_private(&path, &bytes).map_err(write_err)?;
         Ok(path)
@@ -321,7 +312,10 @@ mod tests {
         let s = session();
         assert_eq!(
             s.secrets(),
-            vec!["c0ffee-secret-value-0123456789", "abcdefghijklmnopqrstuvwxyz"]
+            vec![
+                "c0ffee-secret-value-0123456789",
+                "abcdefghijklmnopqrstuvwxyz"
+            ]
         );
     }
 

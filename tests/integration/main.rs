@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per area.
 mod cli;
+mod debug;
 mod e2e;
 mod flowfile_check;
 mod mail;

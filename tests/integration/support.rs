@@ -105,6 +105,43 @@ impl FlowsCmd {
         cmd
     }
 
+    /// The command line as one shell word list (`'flows' 'run' …`), for wrappers that take a
+    /// command string such as `script -c`.
+    pub fn shell_line(&self) -> String {
+        std::iter::once(env!("CARGO_BIN_EXE_flows").to_owned())
+            .chain(self.args.iter().cloned())
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `program args… ` with this command's environment and working directory, for running the
+    /// binary through a wrapper (`xvfb-run -a <flows…>`, `script -qfec "<flows…>" /dev/null`).
+    pub fn wrapped(&self, program: &str, args: &[String]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args).current_dir(&self.cwd).stdin(Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PLAYWRIGHT_")
+                || k.starts_with("STAGING_")
+                || k == "GITHUB_STEP_SUMMARY"
+            {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("NO_COLOR", "1");
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// The binary's path and arguments.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(env!("CARGO_BIN_EXE_flows").to_owned())
+            .chain(self.args.iter().cloned())
+            .collect()
+    }
+
     pub async fn output(&self) -> Output {
         let out = tokio::time::timeout(Duration::from_secs(300), self.command().output())
             .await
@@ -193,4 +230,33 @@ dir = "{}"
         std::fs::write(dir.path().join("flows").join(name), body).expect("write flow");
     }
     dir
+}
+
+/// Whether `program` is on PATH.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_symlink() {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
