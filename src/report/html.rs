@@ -346,13 +346,13 @@ fn realtime(r: &StagingRunReport) -> Markup {
                 p .dim { "No realtime frame was kept." }
             } @else {
                 table {
-                    thead { tr { th { "flow" } th { "step" } th { "subscription" } th { "channel" } th { "event" } th { "received" } th { "data" } } }
+                    thead { tr { th { "flow" } th { "step" } th { "subscription" } th { "channel" } th { "event" } th { "received (run time)" } th { "data" } } }
                     tbody {
                         @for f in &r.realtime.frames {
                             tr {
                                 td { code { (f.flow) } } td .num { (f.step + 1) }
                                 td { (f.subscription) } td { (f.channel.as_deref().unwrap_or("—")) }
-                                td { code { (f.event) } } td .num { (text::duration(f.received_ms)) }
+                                td { code { (f.event) } } td .num { "+" (text::duration(f.received_ms)) }
                                 td { pre { (serde_json::to_string(&f.data).unwrap_or_default()) } }
                             }
                         }

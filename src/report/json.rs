@@ -120,9 +120,12 @@ pub struct FlowReport {
     pub reason: Option<String>,
     /// Index of the step that failed the flow.
     pub failed_step: Option<usize>,
-    /// The steps of the last attempt.
+    /// The steps of the last attempt. Once the trace writer has folded the flow's trace parts
+    /// into `trace.html`, a step's `trace` keeps its URL, title, console, network and exchange,
+    /// and its part paths (`dom_snapshot`, `screenshot_before`, `screenshot_after`) are null.
     pub steps: Vec<StepRecord>,
-    /// Every artifact of the flow, its steps' included (paths relative to the output directory).
+    /// Every artifact of the flow, its steps' included, and its kept trace (`kind: trace`,
+    /// `<flow id>/trace.html`); paths are relative to the output directory.
     pub artifacts: Vec<Artifact>,
     pub criteria: Vec<Criterion>,
     /// Attempts a retry replaced (a flaky flow's failures).

@@ -396,7 +396,11 @@ fn attempt_word(trace: &FlowTrace, i: usize, a: &TracedAttempt) -> &'static str 
     if a.failed_step().is_some() {
         "failed"
     } else if i + 1 == trace.attempts.len() {
-        flow_status_word(trace.status)
+        match trace.status {
+            // The flow is flaky; its last attempt passed.
+            Some(FlowStatus::Flaky) => "passed",
+            other => flow_status_word(other),
+        }
     } else {
         "did not finish"
     }

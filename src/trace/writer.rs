@@ -186,6 +186,7 @@ impl TraceWriter {
         if !rec.recorded {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let flow_dir = self.output_dir.join(flow);
         let kept = if self.policy.keeps(status, &rec.attempts) {
             let plan = self
@@ -224,6 +225,12 @@ impl TraceWriter {
             None
         };
         remove_raw_parts(&flow_dir);
+        tracing::debug!(
+            flow,
+            bytes = kept.as_ref().map(|k| k.bytes),
+            ms = started.elapsed().as_millis() as u64,
+            "trace folded"
+        );
         self.index.record(flow, kept);
         Ok(())
     }
