@@ -523,16 +523,26 @@ impl BrowserSession {
         Ok(())
     }
 
-    /// The current origin's localStorage as key → value (one round trip).
-    pub async fn local_storage(&self) -> Result<Vec<(String, String)>, BrowserError> {
+    /// The page's URL and its origin's localStorage as key → value (one round trip).
+    pub async fn url_and_local_storage(
+        &self,
+    ) -> Result<(String, Vec<(String, String)>), BrowserError> {
         let v = self
             .execute_value(
-                "const o = []; for (let i = 0; i < localStorage.length; i++) { \
-                 const k = localStorage.key(i); o.push([k, localStorage.getItem(k)]); } return o;",
+                "const o = []; try { for (let i = 0; i < localStorage.length; i++) { \
+                 const k = localStorage.key(i); o.push([k, localStorage.getItem(k)]); } } \
+                 catch (e) {} return [location.href, o];",
                 vec![],
             )
             .await?;
-        Ok(v.as_array()
+        let url = v
+            .get(0)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let items = v
+            .get(1)
+            .and_then(Value::as_array)
             .map(|items| {
                 items
                     .iter()
@@ -544,7 +554,8 @@ impl BrowserSession {
                     })
                     .collect()
             })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok((url, items))
     }
 
     /// Replaces the current origin's localStorage with `items` (one round trip).

@@ -400,7 +400,11 @@ async fn read_session(
     run_id: &str,
     redactor: &Redactor,
 ) -> Result<Option<SavedSession>, String> {
-    let here = session.current_url().await.map_err(|e| e.to_string())?;
+    // Two round trips: the page's URL with its localStorage, then the cookies.
+    let (here, storage) = session
+        .url_and_local_storage()
+        .await
+        .map_err(|e| e.to_string())?;
     if origin_of(&here).as_deref() != Some(origin) {
         return Ok(None);
     }
@@ -411,12 +415,7 @@ async fn read_session(
         .iter()
         .filter_map(SavedCookie::from_webdriver)
         .collect();
-    let local_storage = session
-        .local_storage()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
+    let local_storage = storage.into_iter().collect();
     let saved = SavedSession {
         version: 1,
         user: user.to_owned(),
