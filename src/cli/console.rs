@@ -10,6 +10,7 @@ use std::io::Write;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
+use crate::events::{StepRecord, StepStatus};
 use crate::exec::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
 
 const HELP: &str = "[Enter] run this step · c continue without stopping · s screenshot · \
@@ -131,6 +132,23 @@ impl Interaction for Console {
 
     fn tell(&mut self, text: &str) {
         Console::print(&format!("{text}\n"));
+    }
+
+    fn step_finished(&mut self, step: &StepRecord) {
+        let ms = step.duration_ms;
+        let line = match (step.status, &step.error) {
+            (StepStatus::Failed, Some(error)) => format!(
+                "  ✗ step {} {} ({ms} ms): {}",
+                step.index + 1,
+                step.summary,
+                error.replace('\n', "\n    ")
+            ),
+            (StepStatus::Failed, None) => {
+                format!("  ✗ step {} {} ({ms} ms)", step.index + 1, step.summary)
+            }
+            _ => format!("  ✓ step {} {} ({ms} ms)", step.index + 1, step.summary),
+        };
+        Console::print(&format!("{line}\n"));
     }
 
     fn paused<'a>(&'a mut self, at: &'a FailurePoint) -> BoxFuture<'a, ()> {

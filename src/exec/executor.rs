@@ -975,21 +975,27 @@ impl FlowRunner<'_, '_> {
                     (StepStatus::Failed, summary, Some(msg), artifacts, vec![])
                 }
             };
+            let record = StepRecord {
+                index,
+                kind: step.value.kind().to_owned(),
+                line: step.loc.line,
+                summary: self.redactor.redact(&summary),
+                status,
+                duration_ms: started.elapsed().as_millis() as u64,
+                error: error.map(|e| self.redactor.redact(&e)),
+                artifacts,
+                evidence,
+                round_trips,
+                trace,
+            };
+            if *self.stepping {
+                if let Some(i) = self.interaction.as_mut() {
+                    i.step_finished(&record);
+                }
+            }
             self.em.emit(RunEventKind::StepFinished {
                 flow: flow_id.clone(),
-                step: StepRecord {
-                    index,
-                    kind: step.value.kind().to_owned(),
-                    line: step.loc.line,
-                    summary: self.redactor.redact(&summary),
-                    status,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                    error: error.map(|e| self.redactor.redact(&e)),
-                    artifacts,
-                    evidence,
-                    round_trips,
-                    trace,
-                },
+                step: record,
             });
             if let (Some(pause), true) = (self.slow_mo, browser_step) {
                 tokio::time::sleep(pause).await;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use futures_util::future::BoxFuture;
 
+use crate::events::StepRecord;
+
 /// What the person asked for at a `--debug` prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebugCommand {
@@ -63,6 +65,8 @@ pub trait Interaction: Send {
     fn before_step<'a>(&'a mut self, at: &'a StepPoint) -> BoxFuture<'a, DebugCommand>;
     /// An answer to show (a screenshot path, what a locator matched).
     fn tell(&mut self, text: &str);
+    /// `--debug`: how the step just run went, so the next prompt follows its result.
+    fn step_finished(&mut self, step: &StepRecord);
     /// A flow failed: say what and where, and return when the person wants the run to go on.
     fn paused<'a>(&'a mut self, at: &'a FailurePoint) -> BoxFuture<'a, ()>;
 }

@@ -536,6 +536,7 @@ async fn debug_steps_through_a_flow_in_a_terminal_and_quits() {
     pty.expect("debug>").await;
     pty.type_line("").await;
 
+    pty.expect("✓ step 1 goto http").await;
     pty.expect("step 2/3").await;
     pty.expect("debug>").await;
     pty.type_line("l { role: button, name: Send code }").await;
@@ -560,6 +561,8 @@ async fn debug_steps_through_a_flow_in_a_terminal_and_quits() {
     assert!(img.width() > 0);
     pty.type_line("").await;
 
+    pty.expect(r#"✓ step 2 expect role=heading name~"sign in" visible"#)
+        .await;
     pty.expect("step 3/3").await;
     pty.expect("debug>").await;
     pty.type_line("q").await;
