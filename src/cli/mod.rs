@@ -5,6 +5,15 @@
 mod console;
 mod show_trace;
 
+/// `println!` that ignores a closed pipe (`flows list | head`): a reader that stops early is
+/// not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -162,11 +171,14 @@ pub fn main() -> u8 {
     init_logging(cli.verbose);
     match cli.command {
         Command::Schema { report } => {
-            if report {
-                println!("{}", crate::report::report_schema_json());
+            let schema = if report {
+                crate::report::report_schema_json()
             } else {
-                println!("{}", crate::flowfile::schema::schema_json());
-            }
+                crate::flowfile::schema::schema_json()
+            };
+            // A closed pipe (`flows schema | head`) is not an error worth a panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout().lock(), "{schema}");
             exit_code::SUCCESS
         }
         Command::ShowTrace { path } => show_trace::show_trace(&path),
@@ -268,7 +280,7 @@ fn check(args: &SuiteArgs) -> u8 {
     match load(args, &cli) {
         Ok((config, suite)) => {
             let steps: usize = suite.flows.iter().map(|f| f.ast.steps.len()).sum();
-            println!(
+            say!(
                 "ok: {} flows, {} steps, {} users checked in {} ms ({})",
                 suite.flows.len(),
                 steps,
@@ -308,7 +320,7 @@ fn list(args: &SuiteArgs) -> u8 {
             let tags: Vec<&str> = f.ast.tags.iter().map(|n| n.value.as_str()).collect();
             line.push_str(&format!("  [tags: {}]", tags.join(", ")));
         }
-        println!("{line}");
+        say!("{line}");
     }
     exit_code::SUCCESS
 }
@@ -337,7 +349,7 @@ fn flaky(args: &FlakyArgs) -> u8 {
         }
     };
     if runs.is_empty() {
-        println!(
+        say!(
             "no runs of {} recorded yet in {}",
             args.suite.config.display(),
             history.path().display()
@@ -347,13 +359,13 @@ fn flaky(args: &FlakyArgs) -> u8 {
     let noun = if runs.len() == 1 { "run" } else { "runs" };
     let flaky = crate::state::flaky_flows(&runs);
     if flaky.is_empty() {
-        println!(
+        say!(
             "no flow flipped between pass and fail in the last {} {noun}",
             runs.len()
         );
         return exit_code::SUCCESS;
     }
-    println!(
+    say!(
         "flaky flows in the last {} {noun} (oldest first; P passed, F failed, f passed on a retry, - skipped, . not run):",
         runs.len()
     );
@@ -376,7 +388,7 @@ fn flaky(args: &FlakyArgs) -> u8 {
             crate::events::FlowStatus::Flaky => "flaky",
             _ => "none",
         });
-        println!(
+        say!(
             "  {:width$}  {}  {} (last: {last})",
             f.id,
             f.timeline(),
@@ -572,7 +584,7 @@ fn last_failed(
         );
     }
     if known.is_empty() {
-        println!(
+        say!(
             "--last-failed: no flow failed in the last run ({}); nothing to run",
             last.run_id
         );

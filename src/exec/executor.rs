@@ -184,11 +184,24 @@ pub async fn run(
             Some(u) => webserver::answers(&http, u).await,
             None => false,
         };
-        if !reuse {
+        // A base URL that was given but does not answer: start the server there when it is on
+        // this machine; a remote one cannot be served from here, and testing some other URL
+        // instead would be a lie.
+        let port = match (&base_url, reuse) {
+            (Some(u), false) => match webserver::local_port(u) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    startup_error = Some(e);
+                    None
+                }
+            },
+            _ => None,
+        };
+        if !reuse && startup_error.is_none() {
             let secret = config.secret.as_ref().map(|s| s.value.as_str());
             let log = logs_dir.join("web-server.log");
             let started = tokio::select! {
-                r = webserver::start(ws, secret, &log, &http) => Some(r),
+                r = webserver::start(ws, port, secret, &log, &http) => Some(r),
                 _ = cancelled(&mut opts.cancel) => None,
             };
             match started {

@@ -43,6 +43,21 @@ impl RunningWebServer {
     }
 }
 
+/// The port of a base URL on this machine, where the web server can be started for it.
+pub fn local_port(base_url: &str) -> Result<u16, String> {
+    let url = url::Url::parse(base_url).map_err(|e| format!("bad base URL {base_url}: {e}"))?;
+    let local = matches!(
+        url.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+    );
+    match (local, url.port_or_known_default()) {
+        (true, Some(port)) => Ok(port),
+        _ => Err(format!(
+            "the base URL {base_url} does not answer, and it is not on this machine, so the configured web server cannot serve it; check the URL, or pass --skip-web-server to run against it anyway"
+        )),
+    }
+}
+
 /// Does `url` answer at all (any HTTP status)?
 pub async fn answers(http: &reqwest::Client, url: &str) -> bool {
     http.get(url)
@@ -56,14 +71,18 @@ pub async fn answers(http: &reqwest::Client, url: &str) -> bool {
 /// its env values are replaced.
 pub async fn start(
     ws: &WebServer,
+    port: Option<u16>,
     secret: Option<&str>,
     log_path: &Path,
     http: &reqwest::Client,
 ) -> Result<RunningWebServer, WebServerError> {
-    let port = free_port().map_err(|source| WebServerError::Spawn {
-        command: ws.command.join(" "),
-        source,
-    })?;
+    let port = match port {
+        Some(p) => p,
+        None => free_port().map_err(|source| WebServerError::Spawn {
+            command: ws.command.join(" "),
+            source,
+        })?,
+    };
     let fill = |s: &str| {
         let s = s.replace("{port}", &port.to_string());
         match secret {
