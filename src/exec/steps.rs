@@ -116,11 +116,8 @@ impl StepContext<'_> {
     }
 
     pub(crate) fn resolve_url(&self, url: &str, api: bool) -> String {
-        if url.starts_with("http://")
-            || url.starts_with("https://")
-            || url.starts_with("ws://")
-            || url.starts_with("wss://")
-        {
+        // Any absolute URL (http, ws, file for reports on disk, …) is taken as it is.
+        if url::Url::parse(url).is_ok_and(|u| u.has_host() || u.scheme() == "file") {
             return url.to_owned();
         }
         let base = if api {
