@@ -23,7 +23,7 @@ use crate::events::Evidence;
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::ZERO;
 
 const FIRST_DELAY: Duration = Duration::from_millis(50);
-const MAX_DELAY: Duration = Duration::from_secs(1);
+const MAX_DELAY: Duration = Duration::from_millis(250);
 /// A poll that starts just before the deadline still gets this long to answer.
 const MIN_FETCH_TIME: Duration = Duration::from_secs(2);
 
@@ -197,7 +197,7 @@ struct Seen {
     parsed: Result<ParsedMail, String>,
 }
 
-/// Polls `source` (50 ms doubling to 1 s) until a message matching `q` arrives or `deadline`
+/// Polls `source` (50 ms doubling to 250 ms: mail is awaited on the hot path of a login) until a message matching `q` arrives or `deadline`
 /// passes. Errors: `NoMessage` (saying what arrived instead), `Malformed` (a message in the
 /// window is broken MIME: at once when its subject matches, else at the deadline when nothing
 /// matched), the source's HTTP errors (401/403/404 at once; connection errors and 5xx are
