@@ -6,8 +6,8 @@
 pub mod browser;
 pub mod executor;
 pub mod health;
-pub mod interaction;
 mod http_step;
+pub mod interaction;
 mod mail_step;
 pub mod process;
 mod realtime_step;
