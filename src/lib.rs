@@ -15,5 +15,5 @@ pub mod plan;
 pub mod realtime;
 pub mod redact;
 pub mod report;
-pub mod trace;
 pub mod state;
+pub mod trace;
