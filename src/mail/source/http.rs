@@ -88,3 +88,44 @@ pub(super) fn timestamp(s: Option<&str>) -> Option<time::OffsetDateTime> {
         time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
     })
 }
+
+/// Raw messages by id, fetched once each: a message's source never changes.
+#[derive(Default)]
+pub(super) struct RawCache(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl RawCache {
+    /// The raw source of message `id`, from the cache or from `GET base + path`.
+    pub(super) async fn get_or_fetch(
+        &self,
+        http: &reqwest::Client,
+        source_name: &str,
+        base: &str,
+        path: &str,
+        id: &str,
+    ) -> Result<Vec<u8>, MailError> {
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned();
+        if let Some(raw) = cached {
+            return Ok(raw);
+        }
+        let url = join(source_name, base, path)?;
+        let raw = get(http, source_name, &url, reqwest::header::HeaderMap::new()).await?;
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), raw.clone());
+        Ok(raw)
+    }
+}
+
+/// Did a message arrive before the window? Unknown times are kept (the wait decides).
+pub(super) fn before_window(
+    since: Option<time::OffsetDateTime>,
+    received_at: Option<time::OffsetDateTime>,
+) -> bool {
+    matches!((since, received_at), (Some(since), Some(at)) if at < since)
+}

@@ -2,8 +2,6 @@
 //! parsed headers; `GET /email/:id/source` is the raw message. MailDev's `time` is the message's
 //! Date header when it has one (second precision, sender's clock), else the arrival time.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -22,7 +20,7 @@ pub struct MailDevSource {
     http: reqwest::Client,
     url: String,
     /// Raw sources by id: messages never change.
-    raw: Mutex<HashMap<String, Vec<u8>>>,
+    raw: http::RawCache,
 }
 
 impl MailDevSource {
@@ -30,16 +28,8 @@ impl MailDevSource {
         MailDevSource {
             http,
             url: url.into(),
-            raw: Mutex::new(HashMap::new()),
+            raw: http::RawCache::default(),
         }
-    }
-
-    fn cached(&self, id: &str) -> Option<Vec<u8>> {
-        self.raw
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .cloned()
     }
 
     async fn list(
@@ -65,24 +55,14 @@ impl MailDevSource {
                 continue;
             }
             let received_at = http::timestamp(e.time.as_deref());
-            if let (Some(since), Some(at)) = (since, received_at) {
-                if at < since {
-                    continue;
-                }
+            if http::before_window(since, received_at) {
+                continue;
             }
-            let raw = match self.cached(&e.id) {
-                Some(raw) => raw,
-                None => {
-                    let path = format!("/email/{}/source", urlencode(&e.id));
-                    let src = http::join(NAME, &self.url, &path)?;
-                    let raw = http::get(&self.http, NAME, &src, HeaderMap::new()).await?;
-                    self.raw
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(e.id.clone(), raw.clone());
-                    raw
-                }
-            };
+            let path = format!("/email/{}/source", urlencode(&e.id));
+            let raw = self
+                .raw
+                .get_or_fetch(&self.http, NAME, &self.url, &path, &e.id)
+                .await?;
             out.push(RawMail {
                 id: e.id,
                 to: mailbox.to_owned(),

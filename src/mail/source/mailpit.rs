@@ -3,9 +3,6 @@
 //! it); `GET /api/v1/message/{ID}/raw` is the raw message. Mailpit's `to:` search matches
 //! substrings, so recipients are checked again here.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use futures_util::future::BoxFuture;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -24,7 +21,7 @@ const LIMIT: &str = "200";
 pub struct MailpitSource {
     http: reqwest::Client,
     url: String,
-    raw: Mutex<HashMap<String, Vec<u8>>>,
+    raw: http::RawCache,
 }
 
 impl MailpitSource {
@@ -32,16 +29,8 @@ impl MailpitSource {
         MailpitSource {
             http,
             url: url.into(),
-            raw: Mutex::new(HashMap::new()),
+            raw: http::RawCache::default(),
         }
-    }
-
-    fn cached(&self, id: &str) -> Option<Vec<u8>> {
-        self.raw
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .cloned()
     }
 
     async fn search(
@@ -67,24 +56,14 @@ impl MailpitSource {
                 continue;
             }
             let received_at = http::timestamp(m.created.as_deref());
-            if let (Some(since), Some(at)) = (since, received_at) {
-                if at < since {
-                    continue;
-                }
+            if http::before_window(since, received_at) {
+                continue;
             }
-            let raw = match self.cached(&m.id) {
-                Some(raw) => raw,
-                None => {
-                    let path = format!("/api/v1/message/{}/raw", urlencode(&m.id));
-                    let src = http::join(NAME, &self.url, &path)?;
-                    let raw = http::get(&self.http, NAME, &src, HeaderMap::new()).await?;
-                    self.raw
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(m.id.clone(), raw.clone());
-                    raw
-                }
-            };
+            let path = format!("/api/v1/message/{}/raw", urlencode(&m.id));
+            let raw = self
+                .raw
+                .get_or_fetch(&self.http, NAME, &self.url, &path, &m.id)
+                .await?;
             out.push(RawMail {
                 id: m.id,
                 to: mailbox.to_owned(),
