@@ -782,22 +782,36 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
             what = format!("{what} visible");
         }
     }
-    let summary = format!("expect {what}");
-    let fail = Fail(&summary);
-    let limit = ctx.timeout(s.timeout.as_ref());
-    let deadline = Instant::now() + limit;
-    let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(
-        session,
-        json!({"op": "expect", "locator": spec, "assert": assert}),
-        deadline,
+    let request = json!({"op": "expect", "locator": spec, "assert": assert});
+    await_in_page(
+        ctx,
+        format!("expect {what}"),
+        request,
+        s.timeout.as_ref(),
+        "expectation",
     )
     .await
-    .map_err(|e| fail.browser(e))?;
+}
+
+/// Runs an in-page wait (`expect`, `wait_for`) to its deadline and turns the result into the
+/// step's outcome.
+async fn await_in_page(
+    ctx: &mut StepContext<'_>,
+    summary: String,
+    request: Value,
+    timeout: Option<&Sp<DurationText>>,
+    what: &str,
+) -> StepResult {
+    let fail = Fail(&summary);
+    let limit = ctx.timeout(timeout);
+    let session = ctx.browser(&fail).await?;
+    let r = wait_in_page(session, request, Instant::now() + limit)
+        .await
+        .map_err(|e| fail.browser(e))?;
     if r.ok {
         ok(summary)
     } else {
-        Err(fail.msg(timeout_message("expectation", limit, &r)))
+        Err(fail.msg(timeout_message(what, limit, &r)))
     }
 }
 
@@ -822,23 +836,16 @@ async fn wait_for(ctx: &mut StepContext<'_>, s: &WaitForStep) -> StepResult {
     let (spec, shown) = ctx
         .locator_spec(&s.locator())
         .map_err(|e| Fail("wait_for").msg(e))?;
-    let summary = format!("wait_for {shown} {state}");
-    let fail = Fail(&summary);
-    let limit = ctx.timeout(s.timeout.as_ref());
-    let deadline = Instant::now() + limit;
-    let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(
-        session,
-        json!({"op": "wait", "state": state, "locator": spec}),
-        deadline,
+    let request = json!({"op": "wait", "state": state, "locator": spec});
+    let what = format!("state {state}");
+    await_in_page(
+        ctx,
+        format!("wait_for {shown} {state}"),
+        request,
+        s.timeout.as_ref(),
+        &what,
     )
     .await
-    .map_err(|e| fail.browser(e))?;
-    if r.ok {
-        ok(summary)
-    } else {
-        Err(fail.msg(timeout_message(&format!("state {state}"), limit, &r)))
-    }
 }
 
 async fn screenshot(ctx: &mut StepContext<'_>, s: &ScreenshotStep) -> StepResult {
