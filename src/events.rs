@@ -97,6 +97,10 @@ pub enum RunEventKind {
         outcome: RunOutcome,
         totals: Totals,
         duration_ms: u64,
+        /// Why the run stopped early, in words ("run timeout (30m) reached"); none when it
+        /// completed.
+        #[serde(default)]
+        reason: Option<String>,
     },
 }
 
@@ -263,8 +267,10 @@ pub enum FlowStatus {
     Flaky,
     /// Not attempted, with a reason (a needed flow failed, not selected…).
     Skipped,
-    /// The run ended (interrupt, run timeout) before the flow could run.
+    /// The run ended (interrupt, run timeout, --max-failures) before the flow could run.
     NotRun,
+    /// Stopped by the run timeout while it was running (its current step failed).
+    TimedOut,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
@@ -275,6 +281,10 @@ pub enum RunOutcome {
     Interrupted,
     /// Stopped by the health pre-check or an infrastructure failure.
     Aborted,
+    /// The run timeout (`--run-timeout`, `[timeouts] run`) was reached.
+    TimedOut,
+    /// `--max-failures` flows failed, so no more were started.
+    MaxFailuresReached,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
@@ -284,6 +294,9 @@ pub struct Totals {
     pub flaky: u32,
     pub skipped: u32,
     pub not_run: u32,
+    /// Flows the run timeout stopped while they ran.
+    #[serde(default)]
+    pub timed_out: u32,
 }
 
 impl Totals {
@@ -294,6 +307,7 @@ impl Totals {
             FlowStatus::Flaky => self.flaky += 1,
             FlowStatus::Skipped => self.skipped += 1,
             FlowStatus::NotRun => self.not_run += 1,
+            FlowStatus::TimedOut => self.timed_out += 1,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod exit_code;
 pub mod flowfile;
 pub mod mail;
+pub mod net;
 pub mod plan;
 pub mod realtime;
 pub mod redact;

@@ -149,6 +149,14 @@ pub struct RunArgs {
     /// Traces: off, on (screenshots before/after every step), retain-on-failure (default), on-first-retry.
     #[arg(long)]
     pub trace: Option<crate::config::TraceMode>,
+    /// Stop the run after this long (e.g. 30m, 1h30m): the running flow is `timed_out`, the
+    /// rest `not_run` (config: [timeouts] run).
+    #[arg(long, value_name = "DURATION", value_parser = parse_run_timeout)]
+    pub run_timeout: Option<std::time::Duration>,
+    /// Stop starting flows after N failed (after their retries); the rest are `not_run`
+    /// (config: [suite] max_failures; 0: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<u32>,
     /// Reporters: list (terminal), json (always written), junit, github.
     #[arg(long, value_delimiter = ',', default_value = "list")]
     pub reporter: Vec<String>,
@@ -221,6 +229,12 @@ fn color_stderr() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// `--run-timeout 30m`: a duration as flow files write them.
+fn parse_run_timeout(text: &str) -> Result<std::time::Duration, String> {
+    crate::flowfile::duration::parse_duration(text)
+        .map_err(|e| format!("{}: {}", e.message, e.hint))
+}
+
 fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -241,11 +255,16 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             return Err(exit_code::USAGE);
         }
     };
+    let from_file: std::collections::BTreeSet<String> = config
+        .env_file
+        .as_ref()
+        .map(|f| f.values.keys().cloned().collect())
+        .unwrap_or_default();
     let env = CheckEnv {
         users: config.users.keys().cloned().collect(),
         vars: config.vars.keys().cloned().collect(),
         has_secret: config.secret.is_some(),
-        env_is_set: Box::new(|n: &str| std::env::var_os(n).is_some()),
+        env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
     };
     match load_suite(&config.flows_dir, &env) {
         Ok(suite) => Ok((config, suite)),
@@ -445,6 +464,8 @@ async fn run(args: RunArgs) -> u8 {
         skip_web_server: args.skip_web_server,
         skip_health_check: args.skip_health_check,
         trace: args.trace,
+        run_timeout: args.run_timeout,
+        max_failures: args.max_failures,
     };
     let (config, suite) = match load(&args.suite, &cli) {
         Ok(v) => v,

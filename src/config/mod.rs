@@ -14,6 +14,11 @@ use serde::Deserialize;
 
 use crate::flowfile::duration::parse_duration;
 
+mod env_file;
+
+pub use crate::flowfile::browser_settings::{accept_languages, check_locale, Viewport};
+pub use env_file::{EnvFile, ENV_FILE_NAME};
+
 /// Environment lookups go through this, so tests can supply their own environment.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -35,6 +40,9 @@ pub enum ConfigError {
     },
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+    /// A malformed line of the `.env` file (`path:line`).
+    #[error("{location}: {message}")]
+    EnvFile { location: String, message: String },
 }
 
 /// The file as written. Every table is optional; defaults fill the rest.
@@ -100,6 +108,8 @@ struct SuiteFile {
     name: Option<String>,
     /// Directory of flow files, relative to the config file (default: its own directory).
     flows_dir: Option<PathBuf>,
+    /// Stop starting flows after this many failed (0: no limit).
+    max_failures: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,6 +124,21 @@ struct TargetFile {
     /// Generate a random secret for this run when the env var is unset (local profile: the
     /// runner starts the app and hands it the secret).
     generate_secret: Option<bool>,
+    /// HTTP basic auth in front of the target (a staging site behind a password).
+    basic_auth: Option<BasicAuthFile>,
+    /// Take the target's certificate as it is (self-signed staging).
+    accept_invalid_certs: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicAuthFile {
+    username: Option<String>,
+    /// Env var holding the user name (default STAGING_BASIC_AUTH_USER); it wins over `username`.
+    username_env: Option<String>,
+    /// Env var holding the password (default STAGING_BASIC_AUTH_PASSWORD). The password is
+    /// never written in flows.toml.
+    password_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +167,8 @@ struct TimeoutsFile {
     navigation: Option<String>,
     flow: Option<String>,
     mail: Option<String>,
+    /// The whole run (e.g. `30m`); unset: no limit.
+    run: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +199,11 @@ struct BrowserFile {
     headless: Option<bool>,
     window_width: Option<u32>,
     window_height: Option<u32>,
+    /// The page's content size, `WIDTHxHEIGHT` (e.g. `1280x800`); wins over window_width/height.
+    viewport: Option<String>,
+    /// The browser's language (`de-DE`): navigator.language and the Accept-Language header.
+    locale: Option<String>,
+    user_agent: Option<String>,
     #[serde(default)]
     args: Vec<String>,
 }
@@ -217,6 +249,10 @@ pub struct CliOverrides {
     pub skip_web_server: bool,
     pub skip_health_check: bool,
     pub trace: Option<TraceMode>,
+    /// `--run-timeout`.
+    pub run_timeout: Option<Duration>,
+    /// `--max-failures`.
+    pub max_failures: Option<u32>,
 }
 
 /// The resolved configuration the rest of the runner uses.
@@ -245,6 +281,21 @@ pub struct Config {
     /// `<state_dir>/history.jsonl` (run history). Git-ignored, never under `output_root`.
     pub state_dir: PathBuf,
     pub sessions: SessionsConfig,
+    /// HTTP basic auth for the target's origins (base_url, api_url).
+    pub basic_auth: Option<BasicAuth>,
+    /// Take the target's TLS certificates as they are (self-signed staging).
+    pub accept_invalid_certs: bool,
+    /// Stop starting flows after this many failed; `None`: no limit.
+    pub max_failures: Option<u32>,
+    /// The `.env` file beside flows.toml, when there is one.
+    pub env_file: Option<EnvFile>,
+}
+
+/// HTTP basic auth (`[target] basic_auth`); the password is a secret.
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: Secret,
 }
 
 /// Saved sessions (`[sessions]`): what `--no-deps` reuses instead of logging in again.
@@ -331,6 +382,8 @@ pub struct Timeouts {
     pub navigation: Duration,
     pub flow: Duration,
     pub mail: Duration,
+    /// The whole run; `None`: no limit.
+    pub run: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -348,8 +401,46 @@ pub struct BrowserConfig {
     pub binary: Option<String>,
     pub webdriver_url: Option<String>,
     pub headless: bool,
+    /// The window size (`--window-size`); with `viewport`, the viewport's size.
     pub window: (u32, u32),
+    /// The exact content size, when configured.
+    pub viewport: Option<Viewport>,
+    pub locale: Option<String>,
+    pub user_agent: Option<String>,
+    /// WebDriver `acceptInsecureCerts` (from `[target] accept_invalid_certs`).
+    pub accept_insecure_certs: bool,
     pub args: Vec<String>,
+}
+
+impl BrowserConfig {
+    /// These settings with a flow's own `browser:` over them (the checker has validated its
+    /// values; one that does not parse keeps the suite's setting).
+    pub fn for_flow(&self, own: &crate::flowfile::ast::FlowBrowser) -> BrowserConfig {
+        let mut cfg = self.clone();
+        if let Some(v) = own
+            .viewport
+            .as_ref()
+            .and_then(|v| v.value.parse::<Viewport>().ok())
+        {
+            cfg.viewport = Some(v);
+            cfg.window = (v.width, v.height);
+        }
+        if let Some(l) = own
+            .locale
+            .as_ref()
+            .filter(|l| check_locale(&l.value).is_ok())
+        {
+            cfg.locale = Some(l.value.clone());
+        }
+        if let Some(ua) = own
+            .user_agent
+            .as_ref()
+            .filter(|u| !u.value.trim().is_empty())
+        {
+            cfg.user_agent = Some(ua.value.clone());
+        }
+        cfg
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -381,9 +472,13 @@ pub const ENV_BASE_URL: [&str; 2] = ["PLAYWRIGHT_BASE_URL", "STAGING_BASE_URL"];
 pub const ENV_API_URL: &str = "PLAYWRIGHT_STAGING_API_URL";
 pub const ENV_SKIP_WEBSERVER: &str = "PLAYWRIGHT_SKIP_WEBSERVER";
 pub const ENV_STAGING_PROFILE: &str = "PLAYWRIGHT_STAGING";
+pub const ENV_BASIC_AUTH_USER: &str = "STAGING_BASIC_AUTH_USER";
+pub const ENV_BASIC_AUTH_PASSWORD: &str = "STAGING_BASIC_AUTH_PASSWORD";
+pub const ENV_ACCEPT_INVALID_CERTS: &str = "STAGING_ACCEPT_INVALID_CERTS";
 
 impl Config {
-    /// Loads `path` and resolves it with `env` and `cli`.
+    /// Loads `path` and resolves it with `env` and `cli`. A `.env` file beside `path` supplies
+    /// environment values the real environment does not set.
     pub fn load(
         path: &Path,
         env: EnvLookup<'_>,
@@ -393,7 +488,22 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_str(path, &text, env, cli)
+        let env_file = EnvFile::load_beside(path)?;
+        let mut config = match &env_file {
+            Some(file) => Self::from_str(path, &text, &|name| file.lookup(env, name), cli)?,
+            None => Self::from_str(path, &text, env, cli)?,
+        };
+        config.env_file = env_file;
+        Ok(config)
+    }
+
+    /// An environment variable as the run sees it: the real environment, then `.env`.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().or_else(|| {
+            self.env_file
+                .as_ref()
+                .and_then(|f| f.values.get(name).cloned())
+        })
     }
 
     pub fn from_str(
@@ -584,7 +694,16 @@ fn resolve(
             file.timeouts.mail.as_deref(),
             Duration::from_secs(30),
         )?,
+        run: match (cli.run_timeout, file.timeouts.run.as_deref()) {
+            (Some(d), _) => Some(d),
+            (None, Some(text)) => Some(duration("timeouts.run", Some(text), Duration::ZERO)?),
+            (None, None) => None,
+        },
     };
+    let max_failures = cli
+        .max_failures
+        .or(file.suite.max_failures)
+        .filter(|&n| n > 0);
 
     let skip_web_server = cli.skip_web_server || env_true(ENV_SKIP_WEBSERVER);
     let web_server = match file.web_server {
@@ -622,6 +741,33 @@ fn resolve(
         });
     }
 
+    let accept_invalid_certs = match nonempty(env(ENV_ACCEPT_INVALID_CERTS)) {
+        Some(v) => env_flag(ENV_ACCEPT_INVALID_CERTS, &v)?,
+        None => file.target.accept_invalid_certs.unwrap_or(false),
+    };
+    let basic_auth = basic_auth(file.target.basic_auth, env)?;
+    let viewport = file
+        .browser
+        .viewport
+        .as_deref()
+        .map(|text| {
+            text.parse::<Viewport>()
+                .map_err(|message| ConfigError::Invalid {
+                    what: "browser.viewport".to_owned(),
+                    message,
+                })
+        })
+        .transpose()?;
+    let locale = nonempty(file.browser.locale)
+        .map(|l| {
+            check_locale(&l).map_err(|message| ConfigError::Invalid {
+                what: "browser.locale".to_owned(),
+                message,
+            })?;
+            Ok::<_, ConfigError>(l)
+        })
+        .transpose()?;
+    let user_agent = nonempty(file.browser.user_agent);
     let browser = BrowserConfig {
         chromedriver: file
             .browser
@@ -630,10 +776,17 @@ fn resolve(
         binary: file.browser.binary,
         webdriver_url: nonempty(cli.webdriver_url.clone()).or(file.browser.webdriver_url),
         headless: !cli.headed && file.browser.headless.unwrap_or(true),
-        window: (
-            file.browser.window_width.unwrap_or(1280),
-            file.browser.window_height.unwrap_or(900),
+        window: viewport.map_or(
+            (
+                file.browser.window_width.unwrap_or(1280),
+                file.browser.window_height.unwrap_or(900),
+            ),
+            |v| (v.width, v.height),
         ),
+        viewport,
+        locale,
+        user_agent,
+        accept_insecure_certs: accept_invalid_certs,
         args: file.browser.args,
     };
 
@@ -757,7 +910,69 @@ fn resolve(
         trace,
         state_dir,
         sessions,
+        basic_auth,
+        accept_invalid_certs,
+        max_failures,
+        env_file: None,
     })
+}
+
+/// `1`, `true`, `yes` / `0`, `false`, `no`.
+fn env_flag(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(ConfigError::Invalid {
+            what: format!("env {name}"),
+            message: format!("`{other}` is not a yes or no; use 1 or 0"),
+        }),
+    }
+}
+
+/// `[target] basic_auth` and the env names: the user name from `username_env` (default
+/// STAGING_BASIC_AUTH_USER) or `username`, the password from `password_env` (default
+/// STAGING_BASIC_AUTH_PASSWORD). Without the table, setting both env vars turns it on.
+fn basic_auth(
+    file: Option<BasicAuthFile>,
+    env: EnvLookup<'_>,
+) -> Result<Option<BasicAuth>, ConfigError> {
+    let configured = file.is_some();
+    let file = file.unwrap_or_default();
+    let user_env = file
+        .username_env
+        .unwrap_or_else(|| ENV_BASIC_AUTH_USER.to_owned());
+    let password_env = file
+        .password_env
+        .unwrap_or_else(|| ENV_BASIC_AUTH_PASSWORD.to_owned());
+    let username = nonempty(env(&user_env)).or(nonempty(file.username));
+    let password = nonempty(env(&password_env));
+    let invalid = |message: String| ConfigError::Invalid {
+        what: "target.basic_auth".to_owned(),
+        message,
+    };
+    match (username, password) {
+        (None, None) if !configured => Ok(None),
+        (Some(username), Some(password)) => {
+            if username.contains(':') {
+                return Err(invalid(format!(
+                    "the user name `{username}` contains `:`, which basic auth cannot carry"
+                )));
+            }
+            Ok(Some(BasicAuth {
+                username,
+                password: Secret {
+                    value: password,
+                    origin: format!("env {password_env}"),
+                },
+            }))
+        }
+        (Some(_), None) => Err(invalid(format!(
+            "no password: set the env var {password_env} (in the environment or the .env file              beside flows.toml; never in flows.toml)"
+        ))),
+        (None, _) => Err(invalid(format!(
+            "no user name: set `username = \"…\"` under [target.basic_auth] or the env var {user_env}"
+        ))),
+    }
 }
 
 /// Is `inner` the directory `outer` or inside it (compared as absolute paths)?

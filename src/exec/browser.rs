@@ -213,6 +213,12 @@ impl BrowserSession {
         if cfg.headless {
             args.push("--headless=new".into());
         }
+        if let Some(locale) = &cfg.locale {
+            args.push(format!("--lang={locale}"));
+        }
+        if let Some(ua) = &cfg.user_agent {
+            args.push(format!("--user-agent={ua}"));
+        }
         if let Some(dir) = &profile_dir {
             args.push(format!("--user-data-dir={}", dir.path().display()));
         }
@@ -222,6 +228,11 @@ impl BrowserSession {
             "profile.password_manager_enabled": false,
             "download.prompt_for_download": false,
         }});
+        if let Some(locale) = &cfg.locale {
+            // `--lang` sets navigator.language; this pref sets the Accept-Language header.
+            chrome_options["prefs"]["intl.accept_languages"] =
+                json!(crate::config::accept_languages(locale));
+        }
         let binary = cfg.binary.clone().or_else(|| {
             if !local {
                 return None;
@@ -239,6 +250,9 @@ impl BrowserSession {
         caps.insert("goog:chromeOptions".into(), chrome_options);
         caps.insert("pageLoadStrategy".into(), json!("normal"));
         caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
+        if cfg.accept_insecure_certs {
+            caps.insert("acceptInsecureCerts".into(), json!(true));
+        }
         caps.insert(
             "timeouts".into(),
             json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
@@ -260,7 +274,7 @@ impl BrowserSession {
             .and_then(Value::as_str)
             .unwrap_or("unknown")
             .to_owned();
-        Ok(BrowserSession {
+        let session = BrowserSession {
             client,
             user: user.to_owned(),
             chrome_cdp: browser_name.contains("chrom"),
@@ -268,7 +282,122 @@ impl BrowserSession {
             browser_version,
             round_trips: Arc::new(AtomicU32::new(0)),
             _profile_dir: profile_dir,
-        })
+        };
+        if let Some(viewport) = cfg.viewport {
+            if let Err(e) = session.set_viewport(viewport).await {
+                session.close().await;
+                return Err(e);
+            }
+        }
+        Ok(session)
+    }
+
+    /// `window.innerWidth` × `window.innerHeight` of the current page.
+    pub async fn inner_size(&self) -> Result<(u32, u32), BrowserError> {
+        let v = self
+            .execute_value("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let dim = |i: usize| {
+            v.get(i)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        Ok((dim(0), dim(1)))
+    }
+
+    /// Makes the page's content exactly `viewport`: the window is sized so that its content
+    /// fits (W3C Set Window Rect, corrected by what `innerWidth/innerHeight` measure), and where
+    /// the window cannot get there (a headless screen smaller than the window) Chrome's
+    /// `Emulation.setDeviceMetricsOverride` sets the content size itself.
+    pub async fn set_viewport(
+        &self,
+        viewport: crate::config::Viewport,
+    ) -> Result<(), BrowserError> {
+        let want = (viewport.width, viewport.height);
+        for _ in 0..3 {
+            let (w, h) = self.inner_size().await?;
+            if (w, h) == want {
+                return Ok(());
+            }
+            let rect = match self.cmd(http::Method::GET, "window/rect", None).await {
+                Ok(r) => r,
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(_) => break,
+            };
+            let outer = |k: &str| rect.get(k).and_then(Value::as_i64).unwrap_or(0);
+            let width = outer("width") + i64::from(want.0) - i64::from(w);
+            let height = outer("height") + i64::from(want.1) - i64::from(h);
+            if width <= 0 || height <= 0 {
+                break;
+            }
+            let body = json!({ "width": width, "height": height });
+            match self
+                .cmd(http::Method::POST, "window/rect", Some(body))
+                .await
+            {
+                Ok(_) => {}
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(_) => break,
+            }
+        }
+        if self.chrome_cdp {
+            let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": want.0, "height": want.1, "deviceScaleFactor": 0, "mobile": false }});
+            match self
+                .cmd(http::Method::POST, "goog/cdp/execute", Some(body))
+                .await
+            {
+                Ok(_) => {}
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(e) => tracing::debug!("cdp setDeviceMetricsOverride unavailable: {e}"),
+            }
+        }
+        let got = self.inner_size().await?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(BrowserError::Session(format!(
+                "the browser's viewport is {}x{}, not the configured {viewport}; this browser                  could not be sized to it (a window larger than the screen?): choose a smaller                  viewport",
+                got.0, got.1
+            )))
+        }
+    }
+
+    /// HTTP basic auth for the target: loads `base_url` once with the credentials in the URL,
+    /// so the browser keeps them in its auth cache for that origin and realm (later pages and
+    /// their subresources are answered from it), then leaves the page so no URL with
+    /// credentials stays in the session. The password is a secret registered with the redactor;
+    /// errors never carry the URL with it.
+    pub async fn sign_in_basic_auth(
+        &self,
+        base_url: &str,
+        auth: &crate::config::BasicAuth,
+    ) -> Result<(), BrowserError> {
+        let mut url = url::Url::parse(base_url).map_err(|e| {
+            BrowserError::Session(format!("the base URL {base_url} is not a URL: {e}"))
+        })?;
+        if url.set_username(&auth.username).is_err()
+            || url.set_password(Some(&auth.password.value)).is_err()
+        {
+            return Err(BrowserError::Session(format!(
+                "cannot put basic-auth credentials into {base_url}"
+            )));
+        }
+        url.set_path("/");
+        let result = self.goto(url.as_str()).await;
+        // Whatever happened, the credentials must not stay in the page's URL.
+        let blank = self.goto("about:blank").await;
+        match result {
+            Ok(()) => blank,
+            Err(BrowserError::Lost(_)) => Err(BrowserError::Lost(format!(
+                "the browser was lost while signing in to {base_url} with basic auth"
+            ))),
+            Err(_) => Err(BrowserError::Session(format!(
+                "could not open {base_url} with the basic-auth credentials of {}",
+                auth.username
+            ))),
+        }
     }
 
     /// Round trips made so far (a step takes the difference).

@@ -26,6 +26,7 @@ use crate::events::*;
 use crate::exit_code;
 use crate::flowfile::ast::SessionMode;
 use crate::flowfile::check::{CheckedFlow, Suite};
+use crate::flowfile::duration::format_duration;
 use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
 use crate::redact::Redactor;
@@ -158,12 +159,22 @@ pub async fn run(
         started: Instant::now(),
         failed: None,
     };
-    let http = reqwest::Client::builder()
-        .user_agent(concat!("flows/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default();
+    // Basic auth goes to the target's origins only: base_url and api_url (and the web
+    // server's URL once it is known).
+    let mut http = crate::net::Http::new(
+        concat!("flows/", env!("CARGO_PKG_VERSION")),
+        &[config.base_url.as_deref(), config.api_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        config.basic_auth.as_ref(),
+        config.accept_invalid_certs,
+    );
     if let Some(s) = &config.secret {
         redactor.add(&s.value);
+    }
+    if let Some(auth) = &config.basic_auth {
+        redactor.add(&auth.password.value);
     }
     if let Some(s) = &config.mail.fixed_otp {
         redactor.add(&s.value);
@@ -207,6 +218,7 @@ pub async fn run(
             match started {
                 Some(Ok(server)) => {
                     base_url = Some(server.base_url.clone());
+                    http = http.with_origin(&server.base_url);
                     res.web_server = Some(server);
                 }
                 Some(Err(e)) => startup_error = Some(e.to_string()),
@@ -278,7 +290,11 @@ pub async fn run(
             } else {
                 exit_code::INFRASTRUCTURE
             },
-            "the web server did not start",
+            if interrupted {
+                "interrupted (Ctrl-C / SIGTERM)"
+            } else {
+                "the web server did not start"
+            },
         )
         .await;
     }
@@ -380,11 +396,25 @@ pub async fn run(
     let mut outcomes: HashMap<String, FlowStatus> = HashMap::new();
     let mut finished_ids = BTreeSet::new();
     let mut infra_failure = false;
+    // The run timeout counts from the start of the run; --max-failures counts flows that failed
+    // after their last retry.
+    let run_deadline = config
+        .timeouts
+        .run
+        .map(|d| tokio::time::Instant::from_std(em.started) + d);
+    let mut failures: u32 = 0;
+    let mut stop: Option<Stop> = None;
     for &i in &plan.order {
         let flow = &suite.flows[i];
         let id = flow.ast.id.value.clone();
         if *opts.cancel.borrow() || em.failed.is_some() || quit {
             break;
+        }
+        if let (Some(at), Some(limit)) = (run_deadline, config.timeouts.run) {
+            if tokio::time::Instant::now() >= at {
+                stop = Some(Stop::RunTimeout(limit));
+                break;
+            }
         }
         // A needed flow that did not pass (or was not part of this run and has no state).
         let blocked = flow
@@ -435,6 +465,14 @@ pub async fn run(
         } else {
             None
         };
+        // A flow with its own browser settings runs in its own session, opened with them on
+        // first use and closed after each attempt; the user's shared session waits aside.
+        let own_session_user = flow
+            .ast
+            .browser
+            .as_ref()
+            .and(flow.ast.user.as_ref())
+            .map(|u| u.value.clone());
         let mut attempt = 0;
         let status = loop {
             attempt += 1;
@@ -443,6 +481,9 @@ pub async fn run(
                     reset.apply(&mut res.sessions, &mut restore, &base).await;
                 }
             }
+            let mut set_aside = own_session_user
+                .as_ref()
+                .and_then(|u| res.sessions.remove(u).map(|s| (u.clone(), s)));
             vars.clear_flow(&id);
             let started = Instant::now();
             em.emit(RunEventKind::FlowStarted {
@@ -474,31 +515,40 @@ pub async fn run(
                 attempt,
                 failed_step: None,
                 quit: false,
+                current_step: None,
             };
             let flow_deadline = config.timeouts.flow;
-            // While a person steps through a flow, its deadline would only measure them.
+            // While a person steps through a flow, its deadline (and the run's) would only
+            // measure them.
             let debugging = *runner.stepping;
             let result = {
                 let attempt_run = runner.run();
+                let run_deadline = run_deadline.filter(|_| !debugging);
+                let run_timeout = async move {
+                    match run_deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                };
                 if debugging {
                     tokio::select! {
-                        r = attempt_run => Some(Ok::<_, tokio::time::error::Elapsed>(r)),
-                        _ = cancelled(&mut opts.cancel) => None,
+                        r = attempt_run => AttemptEnd::Finished(r),
+                        _ = cancelled(&mut opts.cancel) => AttemptEnd::Interrupted,
                     }
                 } else {
                     tokio::select! {
-                        r = tokio::time::timeout(flow_deadline, attempt_run) => Some(r),
-                        _ = cancelled(&mut opts.cancel) => None,
+                        r = tokio::time::timeout(flow_deadline, attempt_run) => match r {
+                            Ok(r) => AttemptEnd::Finished(r),
+                            Err(_) => AttemptEnd::FlowTimeout,
+                        },
+                        _ = cancelled(&mut opts.cancel) => AttemptEnd::Interrupted,
+                        _ = run_timeout => AttemptEnd::RunTimeout,
                     }
                 }
             };
             let infra = runner.infra_failure;
-            let failed_step = runner.failed_step.take();
-            if runner.quit {
-                quit = true;
-            }
             let (st, reason) = match result {
-                Some(Ok(Ok(()))) => (
+                AttemptEnd::Finished(Ok(())) => (
                     if attempt > 1 {
                         FlowStatus::Flaky
                     } else {
@@ -506,15 +556,36 @@ pub async fn run(
                     },
                     None,
                 ),
-                Some(Ok(Err(msg))) => (FlowStatus::Failed, Some(msg)),
-                Some(Err(_)) => (
-                    FlowStatus::Failed,
-                    Some(format!(
-                        "the flow did not finish within timeouts.flow ({flow_deadline:?})"
-                    )),
-                ),
-                None => (FlowStatus::NotRun, Some("interrupted while running".into())),
+                AttemptEnd::Finished(Err(msg)) => (FlowStatus::Failed, Some(msg)),
+                AttemptEnd::FlowTimeout => {
+                    let why = format!(
+                        "the flow did not finish within timeouts.flow ({})",
+                        format_duration(flow_deadline)
+                    );
+                    let at = runner.cut_short(&why).await;
+                    (FlowStatus::Failed, Some(at.unwrap_or(why)))
+                }
+                AttemptEnd::RunTimeout => {
+                    let limit = config.timeouts.run.unwrap_or_default();
+                    stop = Some(Stop::RunTimeout(limit));
+                    let why = format!(
+                        "the run timeout ({}) was reached while this step ran",
+                        format_duration(limit)
+                    );
+                    let at = runner.cut_short(&why).await;
+                    (
+                        FlowStatus::TimedOut,
+                        Some(at.unwrap_or_else(|| run_timeout_reached(limit))),
+                    )
+                }
+                AttemptEnd::Interrupted => {
+                    (FlowStatus::NotRun, Some("interrupted while running".into()))
+                }
             };
+            let failed_step = runner.failed_step.take();
+            if runner.quit {
+                quit = true;
+            }
             let (st, reason) = if quit {
                 (
                     FlowStatus::NotRun,
@@ -525,6 +596,12 @@ pub async fn run(
             };
             infra_failure |= infra;
             if st == FlowStatus::Failed && attempt <= opts.retries && !*opts.cancel.borrow() {
+                put_back_shared_session(
+                    &mut res.sessions,
+                    own_session_user.as_deref(),
+                    set_aside.take(),
+                )
+                .await;
                 em.emit(RunEventKind::Notice {
                     flow: Some(id.clone()),
                     message: format!("attempt {attempt} failed; retrying"),
@@ -555,6 +632,12 @@ pub async fn run(
                     }
                 }
             }
+            put_back_shared_session(
+                &mut res.sessions,
+                own_session_user.as_deref(),
+                set_aside.take(),
+            )
+            .await;
             break st;
         };
         if matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
@@ -586,8 +669,29 @@ pub async fn run(
         totals.add(status);
         outcomes.insert(id.clone(), status);
         finished_ids.insert(id);
+        if status == FlowStatus::TimedOut {
+            break;
+        }
+        if status == FlowStatus::Failed {
+            failures += 1;
+            if let Some(limit) = config.max_failures.filter(|&n| failures >= n) {
+                stop = Some(Stop::MaxFailures(limit));
+                break;
+            }
+        }
     }
     let interrupted = *opts.cancel.borrow();
+    let stop_reason = stop.map(|s| s.reason());
+    if let Some(reason) = &stop_reason {
+        let not_run = plan.order.len().saturating_sub(finished_ids.len());
+        em.emit(RunEventKind::Notice {
+            flow: None,
+            message: format!(
+                "{reason}: {not_run} flow{} not started",
+                if not_run == 1 { "" } else { "s" }
+            ),
+        });
+    }
     let (outcome, code, why) = if interrupted {
         (
             RunOutcome::Interrupted,
@@ -606,6 +710,13 @@ pub async fn run(
             exit_code::INFRASTRUCTURE,
             "a reporter failed",
         )
+    } else if let (Some(s), Some(reason)) = (stop, stop_reason.as_deref()) {
+        let code = if infra_failure && matches!(s, Stop::MaxFailures(_)) {
+            exit_code::INFRASTRUCTURE
+        } else {
+            exit_code::FLOW_FAILED
+        };
+        (s.outcome(), code, reason)
     } else if totals.failed > 0 && infra_failure {
         (RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
     } else if totals.failed > 0 {
@@ -668,6 +779,7 @@ async fn finish(
         outcome,
         totals,
         duration_ms: em.started.elapsed().as_millis() as u64,
+        reason: (outcome != RunOutcome::Completed && !why.is_empty()).then(|| why.to_owned()),
     });
     let code = if em.failed.is_some() && code == exit_code::SUCCESS {
         exit_code::INFRASTRUCTURE
@@ -681,11 +793,74 @@ async fn finish(
     }
 }
 
+/// What stopped the run before its plan was done.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// `--run-timeout` / `[timeouts] run`.
+    RunTimeout(Duration),
+    /// `--max-failures N` / `[suite] max_failures`.
+    MaxFailures(u32),
+}
+
+impl Stop {
+    fn reason(self) -> String {
+        match self {
+            Stop::RunTimeout(limit) => run_timeout_reached(limit),
+            Stop::MaxFailures(n) => format!(
+                "stopped after {n} failure{} (--max-failures {n})",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    fn outcome(self) -> RunOutcome {
+        match self {
+            Stop::RunTimeout(_) => RunOutcome::TimedOut,
+            Stop::MaxFailures(_) => RunOutcome::MaxFailuresReached,
+        }
+    }
+}
+
+/// `run timeout (30m) reached`: the reason of every flow the run timeout left unstarted.
+fn run_timeout_reached(limit: Duration) -> String {
+    format!("run timeout ({}) reached", format_duration(limit))
+}
+
+/// How one attempt of a flow ended.
+enum AttemptEnd {
+    Finished(Result<(), String>),
+    /// `timeouts.flow`.
+    FlowTimeout,
+    /// The run timeout.
+    RunTimeout,
+    /// Ctrl-C / SIGTERM.
+    Interrupted,
+}
+
+/// After an attempt of a flow with its own browser settings: its own session is closed and the
+/// user's shared session (set aside before the attempt) is back for the flows after it.
+async fn put_back_shared_session(
+    sessions: &mut HashMap<String, BrowserSession>,
+    own_session_user: Option<&str>,
+    set_aside: Option<(String, BrowserSession)>,
+) {
+    let Some(user) = own_session_user else {
+        return;
+    };
+    if let Some(own) = sessions.remove(user) {
+        own.close().await;
+    }
+    if let Some((user, shared)) = set_aside {
+        sessions.insert(user, shared);
+    }
+}
+
 fn status_phrase(s: FlowStatus) -> &'static str {
     match s {
         FlowStatus::Failed => "failed",
         FlowStatus::Skipped => "was skipped",
         FlowStatus::NotRun => "did not run",
+        FlowStatus::TimedOut => "timed out",
         FlowStatus::Passed | FlowStatus::Flaky => "passed",
     }
 }
@@ -724,7 +899,7 @@ struct FlowRunner<'a, 'e> {
     base_url: &'a str,
     output_dir: &'a Path,
     logs_dir: &'a Path,
-    http: &'a reqwest::Client,
+    http: &'a crate::net::Http,
     redactor: &'a Redactor,
     vars: &'a mut Vars,
     res: &'a mut Resources,
@@ -747,6 +922,8 @@ struct FlowRunner<'a, 'e> {
     failed_step: Option<FailedStep>,
     /// The person quit from the debugger.
     quit: bool,
+    /// The step running now (index, start), so a timeout can fail it (see `cut_short`).
+    current_step: Option<(usize, Instant)>,
 }
 
 /// What `--pause-on-failure` shows about the failing step.
@@ -878,6 +1055,7 @@ impl FlowRunner<'_, '_> {
                 .map(|u| u.value.clone())
                 .or_else(|| user.clone());
             let started = Instant::now();
+            self.current_step = Some((index, started));
             self.step_start.push((OffsetDateTime::now_utc(), started));
             let browser_step = is_browser_step(&step.value);
             let mut trace = self.capture.as_ref().map(|_| StepTrace {
@@ -1010,6 +1188,7 @@ impl FlowRunner<'_, '_> {
                 flow: flow_id.clone(),
                 step: record,
             });
+            self.current_step = None;
             if let (Some(pause), true) = (self.slow_mo, browser_step) {
                 tokio::time::sleep(pause).await;
             }
@@ -1021,6 +1200,78 @@ impl FlowRunner<'_, '_> {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// A timeout stopped the attempt in the middle of a step: that step fails with `why` (with
+    /// the usual failure screenshot and page HTML), the steps after it are skipped, and the
+    /// flow's subscriptions are closed. Returns the flow's reason (`step 2 (file:line) …: why`),
+    /// or `None` when no step was running.
+    async fn cut_short(&mut self, why: &str) -> Option<String> {
+        for (_, sub) in self.subscriptions.drain() {
+            sub.close().await;
+        }
+        let (index, started) = self.current_step.take()?;
+        let flow_id = self.flow.ast.id.value.clone();
+        let steps = &self.flow.ast.steps;
+        let step = steps.get(index)?;
+        let actor = super::steps::acting_user(&step.value)
+            .map(|u| u.value.clone())
+            .or_else(|| self.flow.ast.user.as_ref().map(|u| u.value.clone()));
+        let artifacts = self.failure_evidence(index, actor.as_deref()).await;
+        let summary = self.redactor.redact(
+            source_line(self.flow, step.loc.line)
+                .trim_start_matches("- ")
+                .trim(),
+        );
+        let located = self.redactor.redact(&format!(
+            "step {} ({}:{}) {}: {why}",
+            index + 1,
+            self.flow.file.display(),
+            step.loc.line,
+            step.value.kind()
+        ));
+        self.failed_step = Some(FailedStep {
+            index,
+            line: step.loc.line,
+            message: why.to_owned(),
+            actor,
+            artifacts: artifacts.clone(),
+        });
+        self.em.emit(RunEventKind::StepFinished {
+            flow: flow_id.clone(),
+            step: StepRecord {
+                index,
+                kind: step.value.kind().to_owned(),
+                line: step.loc.line,
+                summary,
+                status: StepStatus::Failed,
+                duration_ms: started.elapsed().as_millis() as u64,
+                error: Some(why.to_owned()),
+                artifacts,
+                evidence: vec![],
+                round_trips: 0,
+                trace: None,
+            },
+        });
+        for (later, s) in steps.iter().enumerate().skip(index + 1) {
+            self.em.emit(RunEventKind::StepFinished {
+                flow: flow_id.clone(),
+                step: StepRecord {
+                    index: later,
+                    kind: s.value.kind().to_owned(),
+                    line: s.loc.line,
+                    summary: String::new(),
+                    status: StepStatus::Skipped,
+                    duration_ms: 0,
+                    error: None,
+                    artifacts: vec![],
+                    evidence: vec![],
+                    round_trips: 0,
+                    trace: None,
+                },
+            });
+        }
+        Some(located)
     }
 
     /// `--debug`: asks what to do before step `index` until the answer is to run it. Returns

@@ -65,7 +65,7 @@ impl HealthReport {
 pub async fn run(
     config: &Config,
     base_url: &str,
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     redactor: &Redactor,
 ) -> HealthReport {
     let mut checks = Vec::new();
@@ -152,7 +152,7 @@ fn is_ok(status: &str) -> bool {
 }
 
 async fn check(
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     name: &str,
     url: &str,
     header: Option<(&str, &str)>,
@@ -184,7 +184,10 @@ async fn check(
             result.error = Some(if e.is_timeout() {
                 format!("no answer within {timeout:?}")
             } else {
-                format!("request failed: {}", redactor.redact(&e.to_string()))
+                format!(
+                    "request failed: {}",
+                    redactor.redact(&crate::net::describe_error(url, &e))
+                )
             });
             return result;
         }

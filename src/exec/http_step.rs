@@ -85,7 +85,10 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
                     human(ctx.timeout(s.timeout.as_ref()))
                 )
             } else {
-                format!("request failed: {}", ctx.redactor.redact(&e.to_string()))
+                format!(
+                    "request failed: {}",
+                    ctx.redactor.redact(&crate::net::describe_error(&url, &e))
+                )
             },
         )
     })?;

@@ -17,6 +17,7 @@
 //! Cookie values are secrets: every value read or loaded is registered with the redactor, and
 //! nothing here ever writes under the output directory.
 
+use crate::net::Http;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -82,13 +83,19 @@ fn now_rfc3339() -> String {
 
 /// A client for `check_url`: redirects are not followed (a signed-out user is usually
 /// redirected to a login page that answers 200).
-fn check_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("flows/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+fn check_client(config: &Config, base_url: &str) -> Http {
+    Http::with_builder(
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .user_agent(concat!("flows/", env!("CARGO_PKG_VERSION"))),
+        &[Some(base_url), config.api_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+        config.basic_auth.as_ref(),
+        config.accept_invalid_certs,
+    )
 }
 
 fn resolve(base_url: &str, url: &str) -> String {
@@ -103,7 +110,7 @@ fn resolve(base_url: &str, url: &str) -> String {
 
 /// Does `check_url` answer 2xx with these cookies? `Err` says what it answered instead.
 async fn check_signed_in(
-    client: &reqwest::Client,
+    client: &Http,
     base_url: &str,
     check_url: &str,
     cookie_header: &str,
@@ -131,7 +138,7 @@ async fn validate(
     user: &str,
     origin: &str,
     base_url: &str,
-    client: &reqwest::Client,
+    client: &Http,
     redactor: &Redactor,
 ) -> Result<SavedSession, String> {
     let path = store.path_of(user);
@@ -219,7 +226,7 @@ pub async fn preflight(
             .push((None, format!("saved captures ignored: {e}")));
         SavedCaptures::default()
     });
-    let client = check_client();
+    let client = check_client(config, base_url);
     let mut checked: HashMap<String, Result<SavedSession, String>> = HashMap::new();
     let mut fallback: Vec<usize> = Vec::new();
     let mut restore: HashMap<String, SavedSession> = HashMap::new();
@@ -519,7 +526,7 @@ pub struct SessionSaver {
     captures: CaptureStore,
     origin: String,
     base_url: String,
-    client: reqwest::Client,
+    client: Http,
     /// What was last saved (or restored) per user: an unchanged session is not written again.
     last: HashMap<String, SavedSession>,
 }
@@ -536,7 +543,7 @@ impl SessionSaver {
             store,
             origin: origin_of(base_url)?,
             base_url: base_url.to_owned(),
-            client: check_client(),
+            client: check_client(config, base_url),
             last: HashMap::new(),
         })
     }

@@ -30,7 +30,7 @@ pub struct StepContext<'a> {
     pub base_url: &'a str,
     pub output_dir: &'a Path,
     pub logs_dir: &'a Path,
-    pub http: &'a reqwest::Client,
+    pub http: &'a crate::net::Http,
     pub redactor: &'a Redactor,
     pub vars: &'a mut Vars,
     pub sessions: &'a mut HashMap<String, BrowserSession>,
@@ -194,7 +194,23 @@ impl StepContext<'_> {
                 .driver
                 .as_ref()
                 .ok_or_else(|| BrowserError::Session("no driver".into()))?;
-            let session = BrowserSession::open(driver, &self.config.browser, user).await?;
+            // A flow with its own `browser:` settings opens its user's session with them.
+            let own = self
+                .flow
+                .ast
+                .browser
+                .as_ref()
+                .filter(|_| self.user == Some(user))
+                .map(|b| self.config.browser.for_flow(b));
+            let session =
+                BrowserSession::open(driver, own.as_ref().unwrap_or(&self.config.browser), user)
+                    .await?;
+            if let Some(auth) = &self.config.basic_auth {
+                if let Err(e) = session.sign_in_basic_auth(self.base_url, auth).await {
+                    session.close().await;
+                    return Err(e);
+                }
+            }
             self.events.push(RunEventKind::BrowserStarted {
                 user: user.to_owned(),
                 browser: session.browser_name.clone(),
@@ -202,7 +218,9 @@ impl StepContext<'_> {
                 bidi: false,
             });
             // A `session: fresh` flow's own user starts logged out, whatever was saved.
-            let fresh_own = self.flow.ast.session == SessionMode::Fresh && self.user == Some(user);
+            let fresh_own = (self.flow.ast.session == SessionMode::Fresh
+                || self.flow.ast.browser.is_some())
+                && self.user == Some(user);
             let saved = if fresh_own {
                 None
             } else {

@@ -59,7 +59,7 @@ pub fn local_port(base_url: &str) -> Result<u16, String> {
 }
 
 /// Does `url` answer at all (any HTTP status)?
-pub async fn answers(http: &reqwest::Client, url: &str) -> bool {
+pub async fn answers(http: &crate::net::Http, url: &str) -> bool {
     http.get(url)
         .timeout(Duration::from_secs(2))
         .send()
@@ -74,7 +74,7 @@ pub async fn start(
     port: Option<u16>,
     secret: Option<&str>,
     log_path: &Path,
-    http: &reqwest::Client,
+    http: &crate::net::Http,
 ) -> Result<RunningWebServer, WebServerError> {
     let port = match port {
         Some(p) => p,

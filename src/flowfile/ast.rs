@@ -41,8 +41,29 @@ pub struct FlowFile {
     /// Deadline for each step unless the step sets its own (e.g. `10s`, `500ms`).
     #[serde(default)]
     pub step_timeout: Option<Sp<DurationText>>,
+    /// Browser settings for this flow alone (`{ viewport: 390x844, locale: de-DE }`): the
+    /// flow's user gets a fresh browser session with them, closed after the flow.
+    #[serde(default)]
+    pub browser: Option<FlowBrowser>,
     /// The steps, run in order; the first failure fails the flow.
     pub steps: Vec<Sp<Step>>,
+}
+
+/// A flow's own browser settings; unset ones come from `[browser]` in flows.toml.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowBrowser {
+    /// The page's content size, `WIDTHxHEIGHT` in CSS pixels (e.g. `390x844`).
+    #[serde(default)]
+    #[schemars(extend("pattern" = "^[0-9]+x[0-9]+$"))]
+    pub viewport: Option<Sp<String>>,
+    /// The browser's language, a BCP 47 tag (`de-DE`): `navigator.language` and the
+    /// `Accept-Language` header.
+    #[serde(default)]
+    pub locale: Option<Sp<String>>,
+    /// The `User-Agent` the browser sends and `navigator.userAgent` shows.
+    #[serde(default)]
+    pub user_agent: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

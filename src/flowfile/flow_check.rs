@@ -215,6 +215,9 @@ impl<'a> FlowChecker<'a> {
         if let Some(t) = &flow.step_timeout {
             self.check_duration(t);
         }
+        if let Some(b) = &flow.browser {
+            self.check_flow_browser(b);
+        }
         if flow.steps.is_empty() {
             let loc = self
                 .text
@@ -244,6 +247,31 @@ impl<'a> FlowChecker<'a> {
                 } else {
                     format!("add `user: KEY` to the flow (one of: {users}), or `as: KEY` to each browser step")
                 });
+            }
+        }
+    }
+
+    /// `browser: { viewport, locale, user_agent }`: values browsers can take.
+    fn check_flow_browser(&mut self, b: &super::ast::FlowBrowser) {
+        if let Some(v) = &b.viewport {
+            if let Err(message) = v.value.parse::<super::browser_settings::Viewport>() {
+                let len = self.len_at(v.loc, &v.value);
+                self.error(v.loc, len, message).hint =
+                    Some("e.g. `browser: { viewport: 390x844 }`".to_string());
+            }
+        }
+        if let Some(l) = &b.locale {
+            if let Err(message) = super::browser_settings::check_locale(&l.value) {
+                let len = self.len_at(l.loc, &l.value);
+                self.error(l.loc, len, message).hint =
+                    Some("e.g. `browser: { locale: de-DE }`".to_string());
+            }
+        }
+        if let Some(ua) = &b.user_agent {
+            if ua.value.trim().is_empty() || ua.value.contains(['\n', '\r']) {
+                let len = self.len_at(ua.loc, &ua.value).max(1);
+                self.error(ua.loc, len, "the user agent must be one non-empty line")
+                    .hint = Some("e.g. `user_agent: \"Mozilla/5.0 (iPhone; …)\"`".to_string());
             }
         }
     }

@@ -4,6 +4,7 @@
 //! browsers, HTTP or reports (it could be its own crate, like hurl_core).
 
 pub mod ast;
+pub mod browser_settings;
 pub mod check;
 pub mod diagnostic;
 pub mod duration;

@@ -19,6 +19,9 @@ pub enum RealtimeError {
         #[source]
         error: tungstenite::Error,
     },
+    /// The server's TLS certificate was not trusted (see `net::untrusted_certificate_message`).
+    #[error("{message}")]
+    UntrustedCertificate { message: String },
     /// The server answered the upgrade request with a plain HTTP status.
     #[error("the websocket endpoint {url} answered {status} instead of switching protocols")]
     Upgrade { url: String, status: u16 },

@@ -76,13 +76,29 @@ impl std::fmt::Debug for PusherOptions {
 /// Every frame from the first one on is in the subscription's buffer.
 pub async fn subscribe_pusher(
     opts: PusherOptions,
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     deadline: Instant,
 ) -> Result<Subscription, RealtimeError> {
     let url = websocket_url(&opts.url)?;
     let shown = redacted_url(&url);
     let opened_at = Instant::now();
-    let connect = tokio_tungstenite::connect_async(url.as_str());
+    // Basic auth for the target's origins, and the target's certificate policy.
+    let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
+        .map_err(|error| RealtimeError::Connect {
+            url: shown.clone(),
+            error,
+        })?;
+    if let Some(value) = http.authorization_for(url.as_str()) {
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        http.websocket_connector(),
+    );
     let budget = deadline.saturating_duration_since(opened_at);
     let (ws, _response) = match tokio::time::timeout(budget, connect).await {
         Err(_) => {
@@ -102,6 +118,11 @@ pub async fn subscribe_pusher(
                 url: shown,
                 reason: "wss:// needs websocket TLS support, which this build of flows lacks"
                     .into(),
+            })
+        }
+        Ok(Err(error)) if crate::net::is_untrusted_certificate(&error) => {
+            return Err(RealtimeError::UntrustedCertificate {
+                message: crate::net::untrusted_certificate_message(&shown),
             })
         }
         Ok(Err(error)) => return Err(RealtimeError::Connect { url: shown, error }),
@@ -265,7 +286,7 @@ fn pusher_error(what: String, data: &Value) -> RealtimeError {
 /// POSTs the channel auth request; returns `(auth, channel_data)`.
 async fn authorise(
     opts: &PusherOptions,
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     socket_id: &str,
     deadline: Instant,
 ) -> Result<(String, Option<String>), RealtimeError> {

@@ -53,7 +53,7 @@ impl std::fmt::Debug for SseOptions {
 /// Opens the stream and checks status and content type; events are recorded from then on.
 pub async fn subscribe_sse(
     opts: SseOptions,
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     deadline: Instant,
 ) -> Result<Subscription, RealtimeError> {
     let shown = opts.url.as_str().to_owned();
@@ -90,6 +90,11 @@ pub async fn subscribe_sse(
             return Err(RealtimeError::ConnectTimeout {
                 url: shown,
                 waited: budget,
+            })
+        }
+        Ok(Err(error)) if crate::net::is_untrusted_certificate(&error) => {
+            return Err(RealtimeError::UntrustedCertificate {
+                message: crate::net::untrusted_certificate_message(&shown),
             })
         }
         Ok(Err(error)) => return Err(RealtimeError::SseRequest { url: shown, error }),

@@ -15,7 +15,7 @@ use super::latency::LatencySummary;
 use super::run_state::RunState;
 use super::shared_writer::SharedWriter;
 use super::{text, ReportError};
-use crate::events::{EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, RunOutcome, Verdict};
+use crate::events::{EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, Verdict};
 
 pub(crate) struct GithubReporter {
     summary_path: Option<PathBuf>,
@@ -65,6 +65,19 @@ impl GithubReporter {
                         &format!("{} is flaky", f.plan.id),
                         &format!("passed on attempt {}", f.attempt),
                     ),
+                    FlowStatus::TimedOut => {
+                        let failed = f.failed_step();
+                        let reason = f.reason(self.state.outcome());
+                        let message = text::failure_headline(file, failed, reason.as_deref());
+                        annotation(
+                            &mut out,
+                            "error",
+                            file,
+                            failed.map(|s| s.line),
+                            &format!("{} timed out", f.plan.id),
+                            &message,
+                        );
+                    }
                     FlowStatus::Passed | FlowStatus::Skipped | FlowStatus::NotRun => {}
                 }
             }
@@ -196,13 +209,13 @@ pub(crate) fn step_summary(state: &RunState) -> String {
     );
     let totals = state.totals();
     let _ = write!(md, "**{}**", text::totals_line(&totals));
-    let outcome = match state.end.map(|e| e.outcome) {
-        None => " · run interrupted (no final event)",
-        Some(RunOutcome::Interrupted) => " · run interrupted",
-        Some(RunOutcome::Aborted) => " · run aborted",
-        Some(RunOutcome::Completed) => "",
-    };
-    let duration = state.end.map_or(state.last_elapsed_ms, |e| e.duration_ms);
+    let outcome = state
+        .outcome_phrase()
+        .map_or_else(String::new, |p| format!(" · {p}"));
+    let duration = state
+        .end
+        .as_ref()
+        .map_or(state.last_elapsed_ms, |e| e.duration_ms);
     let _ = write!(md, "{outcome} · {}", text::duration(duration));
     if let Some(run) = run {
         let _ = write!(md, " · {}", run.base_url);
@@ -229,6 +242,7 @@ pub(crate) fn step_summary(state: &RunState) -> String {
             FlowStatus::Flaky => "⚠️",
             FlowStatus::Skipped => "⏭️",
             FlowStatus::NotRun => "⏸️",
+            FlowStatus::TimedOut => "⏱️",
         };
         let duration = f
             .end
@@ -236,14 +250,17 @@ pub(crate) fn step_summary(state: &RunState) -> String {
             .filter(|_| {
                 matches!(
                     status,
-                    FlowStatus::Passed | FlowStatus::Failed | FlowStatus::Flaky
+                    FlowStatus::Passed
+                        | FlowStatus::Failed
+                        | FlowStatus::Flaky
+                        | FlowStatus::TimedOut
                 )
             })
             .map_or_else(String::new, |e| text::duration(e.duration_ms));
         let detail = match status {
             FlowStatus::Passed => String::new(),
             FlowStatus::Flaky => format!("passed on attempt {}", f.attempt),
-            FlowStatus::Failed => {
+            FlowStatus::Failed | FlowStatus::TimedOut => {
                 let reason = f.reason(state.outcome());
                 text::failure_headline(&f.plan.file, f.failed_step(), reason.as_deref())
             }

@@ -155,11 +155,14 @@ fn run_header(r: &StagingRunReport, trace_mode: &str, finished: bool) -> Markup 
             div .headline {
                 h1 { "flows run " code #run-id { (r.run_id) } }
                 span class=(format!("badge outcome-{outcome}")) #outcome { (outcome) }
-                @if t.failed > 0 { span .badge.status-failed { "FAILED" } }
+                @if t.failed > 0 || t.timed_out > 0 { span .badge.status-failed { "FAILED" } }
                 @else if r.outcome == RunOutcome::Completed { span .badge.status-passed { "PASSED" } }
             }
             @if !finished {
                 p .warning { "The run ended without its final event; this page shows the events received." }
+            }
+            @if let Some(reason) = &r.outcome_reason {
+                p .warning #outcome-reason { (reason) }
             }
             dl .facts {
                 dt { "base URL" } dd #base-url { (env.base_url) }
@@ -179,6 +182,9 @@ fn run_header(r: &StagingRunReport, trace_mode: &str, finished: bool) -> Markup 
                 li .status-failed data-count=(t.failed) { (t.failed) " failed" }
                 li .status-flaky data-count=(t.flaky) { (t.flaky) " flaky" }
                 li .status-skipped data-count=(t.skipped) { (t.skipped) " skipped" }
+                @if t.timed_out > 0 {
+                    li .status-timed-out data-count=(t.timed_out) { (t.timed_out) " timed out" }
+                }
                 li .status-not-run data-count=(t.not_run) { (t.not_run) " not run" }
                 li .sep {}
                 li .verdict-pass { (c.pass) " PASS" }
@@ -426,6 +432,7 @@ fn status_word(s: FlowStatus) -> &'static str {
         FlowStatus::Flaky => "flaky",
         FlowStatus::Skipped => "skipped",
         FlowStatus::NotRun => "not-run",
+        FlowStatus::TimedOut => "timed-out",
     }
 }
 
@@ -434,6 +441,8 @@ fn outcome_word(o: RunOutcome) -> &'static str {
         RunOutcome::Completed => "completed",
         RunOutcome::Interrupted => "interrupted",
         RunOutcome::Aborted => "aborted",
+        RunOutcome::TimedOut => "timed-out",
+        RunOutcome::MaxFailuresReached => "max-failures-reached",
     }
 }
 

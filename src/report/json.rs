@@ -28,13 +28,16 @@ use crate::trace::TraceIndex;
 pub const REPORT_FILE: &str = "staging-run-report.json";
 
 /// Version of the report's shape; see the module docs for when it changes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: flow status `timed_out`, run outcomes `timed_out` and `max_failures_reached`,
+/// `outcome_reason`, `totals.timed_out`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What a run did and what it proved: one file per run, `staging-run-report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "flows staging run report")]
 pub struct StagingRunReport {
-    /// Version of this report's shape (1).
+    /// Version of this report's shape (2).
     pub schema_version: u32,
     pub run_id: String,
     /// When the run started (RFC 3339); null if the run never said it started.
@@ -44,9 +47,13 @@ pub struct StagingRunReport {
     #[schemars(extend("format" = "date-time"))]
     pub finished_at: Option<String>,
     pub duration_ms: u64,
-    /// `completed`, `interrupted` (Ctrl-C / SIGTERM, or the run ended without finishing) or
-    /// `aborted` (health pre-check or infrastructure failure).
+    /// `completed`, `interrupted` (Ctrl-C / SIGTERM, or the run ended without finishing),
+    /// `aborted` (health pre-check or infrastructure failure), `timed_out` (the run timeout was
+    /// reached) or `max_failures_reached` (`--max-failures` flows failed; no more were started).
     pub outcome: RunOutcome,
+    /// Why the run stopped early, in words (`run timeout (30m) reached`); null when it
+    /// completed.
+    pub outcome_reason: Option<String>,
     pub environment: EnvironmentReport,
     /// The health pre-check; null when it did not run.
     pub health: Option<HealthReport>,
@@ -283,9 +290,18 @@ impl StagingRunReport {
             schema_version: SCHEMA_VERSION,
             run_id: state.run_id().to_owned(),
             started_at: run.map(|r| rfc3339(r.at)),
-            finished_at: state.end.map(|e| e.at).or(state.last_at).map(rfc3339),
-            duration_ms: state.end.map_or(state.last_elapsed_ms, |e| e.duration_ms),
+            finished_at: state
+                .end
+                .as_ref()
+                .map(|e| e.at)
+                .or(state.last_at)
+                .map(rfc3339),
+            duration_ms: state
+                .end
+                .as_ref()
+                .map_or(state.last_elapsed_ms, |e| e.duration_ms),
             outcome,
+            outcome_reason: state.end.as_ref().and_then(|e| e.reason.clone()),
             environment: EnvironmentReport {
                 profile: run.map(|r| r.profile.clone()).unwrap_or_default(),
                 base_url: run.map(|r| r.base_url.clone()).unwrap_or_default(),

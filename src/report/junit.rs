@@ -91,7 +91,10 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
         suite.add_property(Property::new("runner_version", run.runner_version.as_str()));
     }
     suite.add_property(Property::new("outcome", outcome_word(outcome)));
-    let duration_ms = state.end.map_or(state.last_elapsed_ms, |e| e.duration_ms);
+    let duration_ms = state
+        .end
+        .as_ref()
+        .map_or(state.last_elapsed_ms, |e| e.duration_ms);
     suite.set_time(Duration::from_millis(duration_ms));
 
     for flow in &state.flows {
@@ -102,7 +105,17 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
     if state.end.is_none() {
         out.push_str("the run ended without a final event; results are from the events received\n");
     } else if outcome != RunOutcome::Completed {
-        let _ = writeln!(out, "run {}", outcome_word(outcome));
+        match state.end.as_ref().and_then(|e| e.reason.as_deref()) {
+            Some(reason) => {
+                let _ = writeln!(out, "run {}: {reason}", outcome_word(outcome));
+            }
+            None => {
+                let _ = writeln!(out, "run {}", outcome_word(outcome));
+            }
+        }
+    }
+    if let Some(reason) = state.end.as_ref().and_then(|e| e.reason.as_deref()) {
+        suite.add_property(Property::new("outcome_reason", reason));
     }
     if !state.criteria.is_empty() {
         out.push_str("criteria:\n");
@@ -139,6 +152,8 @@ fn outcome_word(outcome: RunOutcome) -> &'static str {
         RunOutcome::Completed => "completed",
         RunOutcome::Interrupted => "interrupted",
         RunOutcome::Aborted => "aborted",
+        RunOutcome::TimedOut => "timed_out",
+        RunOutcome::MaxFailuresReached => "max_failures_reached",
     }
 }
 
@@ -203,6 +218,16 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
             let mut status = TestCaseStatus::skipped();
             status.set_message(reason.as_deref().unwrap_or("skipped"));
             status.set_type("skipped");
+            status
+        }
+        FlowStatus::TimedOut => {
+            let failed = flow.failed_step();
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(text::failure_headline(file, failed, reason.as_deref()));
+            status.set_type("timed_out");
+            if let Some(reason) = &reason {
+                status.set_description(reason.as_str());
+            }
             status
         }
         FlowStatus::NotRun => {

@@ -29,11 +29,13 @@ pub(crate) struct RunInfo {
 }
 
 /// What `RunFinished` said.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct RunEnd {
     pub at: OffsetDateTime,
     pub outcome: RunOutcome,
     pub duration_ms: u64,
+    /// Why the run stopped early (`RunFinished`'s reason).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +169,12 @@ impl FlowState {
                     "the run was interrupted before this flow started"
                 }
                 Some(RunOutcome::Aborted) => "the run was aborted before this flow started",
+                Some(RunOutcome::TimedOut) => {
+                    "the run timeout was reached before this flow started"
+                }
+                Some(RunOutcome::MaxFailuresReached) => {
+                    "the run stopped (--max-failures) before this flow started"
+                }
                 Some(RunOutcome::Completed) => "the run ended before this flow started",
             }
             .to_owned(),
@@ -339,6 +347,7 @@ impl RunState {
             RunEventKind::RunFinished {
                 outcome,
                 duration_ms,
+                reason,
                 ..
             } => {
                 // The totals are recounted from the flows (see `totals`), so the report's
@@ -347,6 +356,7 @@ impl RunState {
                     at: event.at,
                     outcome: *outcome,
                     duration_ms: *duration_ms,
+                    reason: reason.clone(),
                 });
             }
         }
@@ -391,12 +401,20 @@ impl RunState {
 
     /// `RunFinished`'s outcome, or `fallback` when it never came.
     pub fn outcome_or(&self, fallback: RunOutcome) -> RunOutcome {
-        self.end.map_or(fallback, |e| e.outcome)
+        self.end.as_ref().map_or(fallback, |e| e.outcome)
     }
 
     /// `RunFinished`'s outcome, if it came.
     pub fn outcome(&self) -> Option<RunOutcome> {
-        self.end.map(|e| e.outcome)
+        self.end.as_ref().map(|e| e.outcome)
+    }
+
+    /// What stopped the run early, in words (see [`super::text::outcome_phrase`]).
+    pub fn outcome_phrase(&self) -> Option<String> {
+        super::text::outcome_phrase(
+            self.outcome(),
+            self.end.as_ref().and_then(|e| e.reason.as_deref()),
+        )
     }
 
     pub fn run_id(&self) -> &str {

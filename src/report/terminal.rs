@@ -172,6 +172,7 @@ impl TerminalReporter {
             FlowStatus::Flaky => ("FLAKY", flaky_style()),
             FlowStatus::Skipped => ("SKIP", skip_style()),
             FlowStatus::NotRun => ("NOT RUN", not_run_style()),
+            FlowStatus::TimedOut => ("TIMED OUT", fail_style()),
         };
         let reason = f.reason(self.state.outcome());
         let paren = match (status, &f.end) {
@@ -293,7 +294,7 @@ impl TerminalReporter {
 
         out.push('\n');
         let totals = self.state.totals();
-        match self.state.end.map(|e| e.outcome) {
+        match self.state.end.as_ref().map(|e| e.outcome) {
             None => {
                 let _ = writeln!(
                     out,
@@ -334,6 +335,24 @@ impl TerminalReporter {
                         ),
                 };
                 let _ = writeln!(out, "{}: {why}", self.paint(fail_style(), "run aborted"));
+            }
+            Some(RunOutcome::TimedOut | RunOutcome::MaxFailuresReached) => {
+                let word = if self.state.outcome() == Some(RunOutcome::TimedOut) {
+                    "run timed out"
+                } else {
+                    "run stopped early"
+                };
+                let mut line = self
+                    .state
+                    .end
+                    .as_ref()
+                    .and_then(|e| e.reason.clone())
+                    .unwrap_or_default();
+                if totals.not_run > 0 {
+                    let noun = if totals.not_run == 1 { "flow" } else { "flows" };
+                    let _ = write!(line, "; {} {noun} did not run", totals.not_run);
+                }
+                let _ = writeln!(out, "{}: {line}", self.paint(fail_style(), word));
             }
             Some(RunOutcome::Completed) => {}
         }

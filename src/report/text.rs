@@ -50,7 +50,33 @@ pub(crate) fn status_word(status: FlowStatus) -> &'static str {
         FlowStatus::Flaky => "flaky",
         FlowStatus::Skipped => "skipped",
         FlowStatus::NotRun => "not run",
+        FlowStatus::TimedOut => "timed out",
     }
+}
+
+/// What stopped a run early, in words, for headlines: `run timed out: run timeout (30m)
+/// reached`. `None` for a completed run.
+pub(crate) fn outcome_phrase(
+    outcome: Option<crate::events::RunOutcome>,
+    reason: Option<&str>,
+) -> Option<String> {
+    use crate::events::RunOutcome;
+    let (word, default) = match outcome {
+        None => ("run interrupted", "no final event"),
+        Some(RunOutcome::Completed) => return None,
+        Some(RunOutcome::Interrupted) => ("run interrupted", ""),
+        Some(RunOutcome::Aborted) => ("run aborted", ""),
+        Some(RunOutcome::TimedOut) => ("run timed out", "the run timeout was reached"),
+        Some(RunOutcome::MaxFailuresReached) => {
+            ("run stopped early", "the --max-failures limit was reached")
+        }
+    };
+    let detail = reason.filter(|r| !r.is_empty()).unwrap_or(default);
+    Some(if detail.is_empty() {
+        word.to_owned()
+    } else {
+        format!("{word} ({detail})")
+    })
 }
 
 pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
@@ -79,6 +105,9 @@ pub(crate) fn totals_line(totals: &crate::events::Totals) -> String {
     );
     if totals.flaky > 0 {
         line.push_str(&format!(", {} flaky", totals.flaky));
+    }
+    if totals.timed_out > 0 {
+        line.push_str(&format!(", {} timed out", totals.timed_out));
     }
     if totals.not_run > 0 {
         line.push_str(&format!(", {} not run", totals.not_run));
@@ -117,6 +146,33 @@ mod tests {
         assert_eq!(
             totals_line(&t),
             "3 passed, 1 failed, 2 skipped, 1 flaky, 4 not run"
+        );
+        t.timed_out = 1;
+        assert_eq!(
+            totals_line(&t),
+            "3 passed, 1 failed, 2 skipped, 1 flaky, 1 timed out, 4 not run"
+        );
+    }
+
+    #[test]
+    fn outcome_phrases_say_what_stopped_the_run() {
+        use crate::events::RunOutcome;
+        assert_eq!(outcome_phrase(Some(RunOutcome::Completed), None), None);
+        assert_eq!(
+            outcome_phrase(
+                Some(RunOutcome::TimedOut),
+                Some("run timeout (30m) reached")
+            )
+            .as_deref(),
+            Some("run timed out (run timeout (30m) reached)")
+        );
+        assert_eq!(
+            outcome_phrase(Some(RunOutcome::Interrupted), None).as_deref(),
+            Some("run interrupted")
+        );
+        assert_eq!(
+            outcome_phrase(None, None).as_deref(),
+            Some("run interrupted (no final event)")
         );
     }
 }

@@ -27,7 +27,8 @@ impl FlakyFlow {
                 Some(FlowStatus::Passed) => 'P',
                 Some(FlowStatus::Failed) => 'F',
                 Some(FlowStatus::Flaky) => 'f',
-                Some(FlowStatus::Skipped | FlowStatus::NotRun) => '-',
+                // Cut short by the run timeout: says nothing about the flow itself.
+                Some(FlowStatus::Skipped | FlowStatus::NotRun | FlowStatus::TimedOut) => '-',
                 None => '.',
             })
             .collect()
@@ -66,7 +67,7 @@ pub fn flaky_flows(runs: &[HistoryEntry]) -> Vec<FlakyFlow> {
             for passed in statuses.iter().flatten().filter_map(|s| match s {
                 FlowStatus::Passed | FlowStatus::Flaky => Some(true),
                 FlowStatus::Failed => Some(false),
-                FlowStatus::Skipped | FlowStatus::NotRun => None,
+                FlowStatus::Skipped | FlowStatus::NotRun | FlowStatus::TimedOut => None,
             }) {
                 if previous.is_some_and(|p| p != passed) {
                     flips += 1;

@@ -53,7 +53,7 @@ impl HistoryEntry {
     pub fn failed(&self) -> Vec<&str> {
         self.flows
             .iter()
-            .filter(|f| f.status == FlowStatus::Failed)
+            .filter(|f| matches!(f.status, FlowStatus::Failed | FlowStatus::TimedOut))
             .map(|f| f.id.as_str())
             .collect()
     }
@@ -290,6 +290,7 @@ mod tests {
         }
         writer
             .on_event(&event(RunEventKind::RunFinished {
+                reason: None,
                 outcome: RunOutcome::Completed,
                 totals: Totals::default(),
                 duration_ms: 0,

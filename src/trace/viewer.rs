@@ -412,6 +412,7 @@ pub(crate) fn flow_status_word(status: Option<FlowStatus>) -> &'static str {
         Some(FlowStatus::Failed) => "failed",
         Some(FlowStatus::Flaky) => "flaky",
         Some(FlowStatus::Skipped) => "skipped",
+        Some(FlowStatus::TimedOut) => "timed-out",
         Some(FlowStatus::NotRun) | None => "not-run",
     }
 }

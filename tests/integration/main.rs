@@ -7,5 +7,6 @@ mod mail;
 mod realtime;
 mod realtime_clients;
 mod report;
+mod suite_options;
 mod support;
 mod trace;

@@ -51,7 +51,7 @@ pub(crate) async fn pusher(
             cookie: Some(session.cookie()),
             headers: vec![("X-CSRF-TOKEN".into(), text("csrf_token"))],
         },
-        &reqwest::Client::new(),
+        &flows::net::Http::default(),
         ten_seconds(),
     )
     .await
@@ -250,7 +250,7 @@ async fn pusher_refusals_are_clear() {
             cookie: None,
             headers: vec![],
         },
-        &reqwest::Client::new(),
+        &flows::net::Http::default(),
         ten_seconds(),
     )
     .await
@@ -278,7 +278,7 @@ async fn sse_stream_emits_ready_heartbeats_and_notifications() {
             cookie: Some(requester.cookie()),
             headers: vec![],
         },
-        &reqwest::Client::new(),
+        &flows::net::Http::default(),
         ten_seconds(),
     )
     .await
@@ -329,7 +329,7 @@ async fn sse_errors_say_what_came_instead() {
                     cookie,
                     headers: vec![],
                 },
-                &reqwest::Client::new(),
+                &flows::net::Http::default(),
                 ten_seconds(),
             )
             .await

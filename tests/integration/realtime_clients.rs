@@ -42,7 +42,7 @@ async fn pusher_js_and_eventsource_receive_what_the_runner_receives() {
             cookie: Some(requester.cookie()),
             headers: vec![],
         },
-        &reqwest::Client::new(),
+        &flows::net::Http::default(),
         ten_seconds(),
     )
     .await

@@ -488,8 +488,10 @@ fn run_events() -> Vec<RunEvent> {
                 flaky: 1,
                 skipped: 1,
                 not_run: 1,
+                timed_out: 0,
             },
             duration_ms: 17_500,
+            reason: None,
         },
     ));
     e
@@ -691,6 +693,7 @@ fn aborted_run_names_the_failing_services() {
                 outcome: RunOutcome::Aborted,
                 totals: Totals::default(),
                 duration_ms: 36,
+                reason: None,
             },
         ),
     ];
@@ -801,6 +804,7 @@ fn interrupted_sequence_without_run_finished_still_writes_report() {
             flaky: 1,
             skipped: 0,
             not_run: 3,
+            timed_out: 0,
         }
     );
     assert!(report

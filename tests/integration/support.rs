@@ -57,6 +57,7 @@ impl Output {
 pub struct FlowsCmd {
     args: Vec<String>,
     envs: Vec<(String, String)>,
+    removed: Vec<String>,
     cwd: PathBuf,
 }
 
@@ -65,6 +66,7 @@ impl FlowsCmd {
         FlowsCmd {
             args: vec![],
             envs: vec![("STAGING_E2E_SECRET".into(), SECRET.into())],
+            removed: vec![],
             cwd: repo_root(),
         }
     }
@@ -77,6 +79,13 @@ impl FlowsCmd {
 
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    /// Leaves `k` out of the environment (also one this builder set, such as the secret).
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.envs.retain(|(name, _)| name != k);
+        self.removed.push(k.to_owned());
         self
     }
 
@@ -99,6 +108,9 @@ impl FlowsCmd {
             }
         }
         cmd.env("NO_COLOR", "1");
+        for k in &self.removed {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
@@ -129,6 +141,9 @@ impl FlowsCmd {
             }
         }
         cmd.env("NO_COLOR", "1");
+        for k in &self.removed {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }

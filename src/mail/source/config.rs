@@ -75,7 +75,7 @@ impl fmt::Debug for MailSourceConfig {
 }
 
 /// The source a config names. URLs are checked on first use (errors name the source).
-pub fn build_source(cfg: &MailSourceConfig, http: reqwest::Client) -> Box<dyn MailSource> {
+pub fn build_source(cfg: &MailSourceConfig, http: crate::net::Http) -> Box<dyn MailSource> {
     match cfg {
         MailSourceConfig::StagingEndpoint {
             base_url,
@@ -124,6 +124,9 @@ mod tests {
         );
         let c: MailSourceConfig =
             toml::from_str("kind = \"mailpit\"\nurl = \"http://h:8025\"\n").expect("mailpit");
-        assert_eq!(build_source(&c, reqwest::Client::new()).name(), "mailpit");
+        assert_eq!(
+            build_source(&c, crate::net::Http::default()).name(),
+            "mailpit"
+        );
     }
 }

@@ -11,7 +11,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// GETs `url` and returns the body of a 2xx answer.
 pub(super) async fn get(
-    http: &reqwest::Client,
+    http: &crate::net::Http,
     source_name: &str,
     url: &url::Url,
     headers: HeaderMap,
@@ -97,7 +97,7 @@ impl RawCache {
     /// The raw source of message `id`, from the cache or from `GET base + path`.
     pub(super) async fn get_or_fetch(
         &self,
-        http: &reqwest::Client,
+        http: &crate::net::Http,
         source_name: &str,
         base: &str,
         path: &str,

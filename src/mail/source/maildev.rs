@@ -17,16 +17,16 @@ const NAME: &str = "maildev";
 
 /// Reads a MailDev web API (`http://host:1080`).
 pub struct MailDevSource {
-    http: reqwest::Client,
+    http: crate::net::Http,
     url: String,
     /// Raw sources by id: messages never change.
     raw: http::RawCache,
 }
 
 impl MailDevSource {
-    pub fn new(http: reqwest::Client, url: impl Into<String>) -> MailDevSource {
+    pub fn new(http: impl Into<crate::net::Http>, url: impl Into<String>) -> MailDevSource {
         MailDevSource {
-            http,
+            http: http.into(),
             url: url.into(),
             raw: http::RawCache::default(),
         }

@@ -19,15 +19,15 @@ const LIMIT: &str = "200";
 
 /// Reads a Mailpit web API (`http://host:8025`).
 pub struct MailpitSource {
-    http: reqwest::Client,
+    http: crate::net::Http,
     url: String,
     raw: http::RawCache,
 }
 
 impl MailpitSource {
-    pub fn new(http: reqwest::Client, url: impl Into<String>) -> MailpitSource {
+    pub fn new(http: impl Into<crate::net::Http>, url: impl Into<String>) -> MailpitSource {
         MailpitSource {
-            http,
+            http: http.into(),
             url: url.into(),
             raw: http::RawCache::default(),
         }

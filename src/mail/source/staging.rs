@@ -20,7 +20,7 @@ const NAME: &str = "staging endpoint";
 
 /// Reads `/staging/e2e/mail-report`.
 pub struct StagingSource {
-    http: reqwest::Client,
+    http: crate::net::Http,
     base_url: String,
     path: String,
     header: String,
@@ -29,14 +29,14 @@ pub struct StagingSource {
 
 impl StagingSource {
     pub fn new(
-        http: reqwest::Client,
+        http: impl Into<crate::net::Http>,
         base_url: impl Into<String>,
         path: impl Into<String>,
         header: impl Into<String>,
         secret: impl Into<String>,
     ) -> StagingSource {
         StagingSource {
-            http,
+            http: http.into(),
             base_url: base_url.into(),
             path: path.into(),
             header: header.into(),
