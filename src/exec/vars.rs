@@ -13,6 +13,8 @@ pub struct Vars {
     builtins: HashMap<String, Resolved>,
     /// Captures by the flow that made them.
     by_flow: HashMap<String, HashMap<String, Resolved>>,
+    /// The suite's `.env` values, for `{{ env.NAME }}` the real environment does not set.
+    env_file: HashMap<String, String>,
 }
 
 impl Vars {
@@ -49,6 +51,11 @@ impl Vars {
         Vars {
             builtins: b,
             by_flow: HashMap::new(),
+            env_file: config
+                .env_file
+                .as_ref()
+                .map(|f| f.values.clone().into_iter().collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -95,7 +102,10 @@ impl Vars {
                 .cloned();
         }
         if let Some(env_name) = name.strip_prefix("env.") {
-            return std::env::var(env_name).ok().map(|value| Resolved {
+            let value = std::env::var(env_name)
+                .ok()
+                .or_else(|| self.env_file.get(env_name).cloned());
+            return value.map(|value| Resolved {
                 value,
                 secret: false,
             });

@@ -565,7 +565,7 @@ fn json_report_snapshot() {
     let (dir, _) = run_reporters(&all_kinds(), &run_events(), false);
     let text = read(dir.path(), REPORT_FILE);
     let value: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
-    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["schema_version"], 2);
     assert_eq!(value["started_at"], "2026-05-31T02:00:00Z");
     assert_eq!(value["finished_at"], "2026-05-31T02:00:17.5Z");
     assert_eq!(value["outcome"], "interrupted");
@@ -630,7 +630,7 @@ fn junit_snapshot_and_counts() {
 fn report_schema_snapshot() {
     let schema = report_schema_json();
     let value: serde_json::Value = serde_json::from_str(&schema).expect("schema is JSON");
-    assert_eq!(value["$id"], "urn:flows:staging-run-report:1");
+    assert_eq!(value["$id"], "urn:flows:staging-run-report:2");
     insta::assert_snapshot!("staging_run_report_schema", schema);
 }
 

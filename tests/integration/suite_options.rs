@@ -468,7 +468,7 @@ async fn invalid_flow_viewport_is_reported_with_file_line_col() {
         .await;
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
-        out.stderr.contains("bad.yaml:4:23"),
+        out.stderr.contains("bad.yaml:4:22"),
         "file:line:col of the value: {}",
         out.all()
     );
