@@ -224,7 +224,9 @@ async fn run_timeout_times_out_the_running_flow_and_leaves_the_rest_not_run() {
     let html = std::fs::read_to_string(run.join("index.html")).expect("html");
     assert!(html.contains("outcome-timed-out"), "html outcome badge");
     assert!(html.contains("run timeout (4s) reached"), "html reason");
-    let left = processes_mentioning(&marker);
+    // The browser (its profile under TMPDIR) and chromedriver (its log under the suite) are gone.
+    let mut left = processes_mentioning(&marker);
+    left.extend(processes_mentioning(suite.path().to_str().expect("utf-8")));
     assert!(left.is_empty(), "processes left behind: {left:?}");
     app.shutdown().await;
 }
@@ -825,4 +827,55 @@ async fn websocket_accepts_a_self_signed_certificate_only_when_told() {
         .await
         .expect("subscribed over wss with a self-signed certificate");
     sub.close().await;
+}
+
+/// The demo helpdesk over HTTPS with a self-signed certificate (`tls_self_signed`): with
+/// `STAGING_ACCEPT_INVALID_CERTS=1` the flows that need a browser, HTTP calls, the mail report,
+/// the Pusher websocket (wss) and SSE all pass; without it the health pre-check fails, exit 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpdesk_over_self_signed_https_passes_with_accept_invalid_certs() {
+    let app = helpdesk::serve(helpdesk::Config {
+        staging: true,
+        secret: Some(SECRET.to_owned()),
+        tls_self_signed: true,
+        ..Default::default()
+    })
+    .await
+    .expect("the demo helpdesk starts with TLS");
+    let url = app.url();
+    assert!(url.starts_with("https://"), "{url}");
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let output = out_dir.path().to_str().expect("utf-8").to_owned();
+    let out = FlowsCmd::new()
+        .args(["run", "notification-received", "--skip-web-server"])
+        .args(["--base-url", &url, "--output", &output])
+        .output()
+        .await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stdout.contains("is not trusted (self-signed?)"),
+        "{}",
+        out.all()
+    );
+
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let output = out_dir.path().to_str().expect("utf-8").to_owned();
+    let out = FlowsCmd::new()
+        .env("STAGING_ACCEPT_INVALID_CERTS", "1")
+        .args(["run", "notification-received", "--skip-web-server"])
+        .args(["--base-url", &url, "--output", &output])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = read_json(&run_dir(out_dir.path()).join("staging-run-report.json"));
+    let frames = report["realtime"]["frames"].as_array().expect("frames");
+    assert!(
+        frames.iter().any(|f| f["subscription"] == "bell"),
+        "a Pusher frame over wss: {frames:#?}"
+    );
+    assert!(
+        frames.iter().any(|f| f["subscription"] == "stream"),
+        "an SSE event over https: {frames:#?}"
+    );
+    app.shutdown().await;
 }
