@@ -288,6 +288,7 @@ fn overrides_for(args: &SuiteArgs) -> CliOverrides {
         // `check` and `list` must work without a target: a placeholder keeps the base-URL
         // requirement from firing when no web server is configured.
         base_url: None,
+        checking_only: true,
         ..Default::default()
     }
 }
@@ -466,6 +467,7 @@ async fn run(args: RunArgs) -> u8 {
         trace: args.trace,
         run_timeout: args.run_timeout,
         max_failures: args.max_failures,
+        checking_only: false,
     };
     let (config, suite) = match load(&args.suite, &cli) {
         Ok(v) => v,

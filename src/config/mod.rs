@@ -253,6 +253,9 @@ pub struct CliOverrides {
     pub run_timeout: Option<Duration>,
     /// `--max-failures`.
     pub max_failures: Option<u32>,
+    /// `flows check` / `list` / `flaky`: nothing will be run, so credentials that only a run
+    /// needs (the basic-auth password) may be missing.
+    pub checking_only: bool,
 }
 
 /// The resolved configuration the rest of the runner uses.
@@ -745,7 +748,10 @@ fn resolve(
         Some(v) => env_flag(ENV_ACCEPT_INVALID_CERTS, &v)?,
         None => file.target.accept_invalid_certs.unwrap_or(false),
     };
-    let basic_auth = basic_auth(file.target.basic_auth, env)?;
+    let basic_auth = match basic_auth(file.target.basic_auth, env) {
+        Err(_) if cli.checking_only => None,
+        other => other?,
+    };
     let viewport = file
         .browser
         .viewport
@@ -1148,6 +1154,192 @@ target = { generate_secret = false }
         )
         .expect("config");
         assert_eq!(c.sessions.check_url.as_deref(), Some("/api/me"));
+    }
+
+    fn load_with(
+        extra: &str,
+        env: &[(&str, &str)],
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_str(
+            Path::new("flows/flows.toml"),
+            &format!("{FILE}\n{extra}"),
+            &|k| env.get(k).cloned(),
+            cli,
+        )
+    }
+
+    #[test]
+    fn run_timeout_and_max_failures_from_file_and_cli() {
+        let c = load(&[], &CliOverrides::default()).expect("config");
+        assert_eq!(c.timeouts.run, None);
+        assert_eq!(c.max_failures, None);
+        let text = "[timeouts]\nrun = \"30m\"\n";
+        let c = load_with(text, &[], &CliOverrides::default()).expect("config");
+        assert_eq!(c.timeouts.run, Some(Duration::from_secs(1800)));
+        let cli = CliOverrides {
+            run_timeout: Some(Duration::from_secs(60)),
+            max_failures: Some(3),
+            ..Default::default()
+        };
+        let c = load_with(text, &[], &cli).expect("config");
+        assert_eq!(c.timeouts.run, Some(Duration::from_secs(60)));
+        assert_eq!(c.max_failures, Some(3));
+        // The profile's table is merged over the file's, so [suite] is written there.
+        let c = load_with(
+            "[profiles.local.suite]\nmax_failures = 2\n",
+            &[],
+            &CliOverrides::default(),
+        );
+        assert_eq!(c.expect("config").max_failures, Some(2));
+        let zero = CliOverrides {
+            max_failures: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(load(&[], &zero).expect("config").max_failures, None);
+        let err = load_with(
+            "[timeouts]\nrun = \"half an hour\"\n",
+            &[],
+            &CliOverrides::default(),
+        )
+        .expect_err("bad duration");
+        assert!(err.to_string().starts_with("timeouts.run: "), "{err}");
+    }
+
+    #[test]
+    fn basic_auth_from_file_and_env_with_the_password_only_from_env() {
+        assert!(load(&[], &CliOverrides::default())
+            .expect("config")
+            .basic_auth
+            .is_none());
+        // Both env names alone turn it on.
+        let env = [
+            ("STAGING_BASIC_AUTH_USER", "env-user"),
+            ("STAGING_BASIC_AUTH_PASSWORD", "env-password-1"),
+        ];
+        let c = load(&env, &CliOverrides::default()).expect("config");
+        let auth = c.basic_auth.expect("basic auth");
+        assert_eq!(auth.username, "env-user");
+        assert_eq!(auth.password.value, "env-password-1");
+        assert!(!format!("{:?}", auth).contains("env-password-1"));
+        // The file names the user and the password's env var; the user's env var wins.
+        let text = "[target.basic_auth]\nusername = \"file-user\"\npassword_env = \"LAB_PW\"\n";
+        let c = load_with(text, &[("LAB_PW", "pw-from-env")], &CliOverrides::default())
+            .expect("config");
+        let auth = c.basic_auth.expect("basic auth");
+        assert_eq!(auth.username, "file-user");
+        assert_eq!(auth.password.origin, "env LAB_PW");
+        let c = load_with(
+            text,
+            &[("LAB_PW", "pw"), ("STAGING_BASIC_AUTH_USER", "env-user")],
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert_eq!(c.basic_auth.expect("auth").username, "env-user");
+        // Configured without its password: a config error naming the env var, except for
+        // commands that run nothing.
+        let err = load_with(text, &[], &CliOverrides::default()).expect_err("no password");
+        assert!(err.to_string().contains("LAB_PW"), "{err}");
+        let checking = CliOverrides {
+            checking_only: true,
+            ..Default::default()
+        };
+        assert!(load_with(text, &[], &checking)
+            .expect("config")
+            .basic_auth
+            .is_none());
+        let err = load(
+            &[("STAGING_BASIC_AUTH_PASSWORD", "pw")],
+            &CliOverrides::default(),
+        )
+        .expect_err("no user");
+        assert!(err.to_string().contains("STAGING_BASIC_AUTH_USER"), "{err}");
+    }
+
+    #[test]
+    fn certificates_viewport_and_locale() {
+        let c = load(&[], &CliOverrides::default()).expect("config");
+        assert!(!c.accept_invalid_certs && !c.browser.accept_insecure_certs);
+        assert_eq!(c.browser.window, (1280, 900));
+        let text = "[profiles.local.target]\naccept_invalid_certs = true\n[browser]\nviewport = \"390x844\"\nlocale = \"de-DE\"\nuser_agent = \"ua/1\"\n";
+        let c = load_with(text, &[], &CliOverrides::default()).expect("config");
+        assert!(c.accept_invalid_certs && c.browser.accept_insecure_certs);
+        assert_eq!(
+            c.browser.viewport.map(|v| v.to_string()).as_deref(),
+            Some("390x844")
+        );
+        assert_eq!(c.browser.window, (390, 844));
+        assert_eq!(c.browser.locale.as_deref(), Some("de-DE"));
+        assert_eq!(c.browser.user_agent.as_deref(), Some("ua/1"));
+        let c = load_with(
+            text,
+            &[("STAGING_ACCEPT_INVALID_CERTS", "0")],
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert!(!c.accept_invalid_certs, "the env var wins over the file");
+        let c = load(
+            &[("STAGING_ACCEPT_INVALID_CERTS", "1")],
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert!(c.accept_invalid_certs);
+        let err = load(
+            &[("STAGING_ACCEPT_INVALID_CERTS", "maybe")],
+            &CliOverrides::default(),
+        )
+        .expect_err("not a flag");
+        assert!(
+            err.to_string().contains("STAGING_ACCEPT_INVALID_CERTS"),
+            "{err}"
+        );
+        let err = load_with(
+            "[browser]\nviewport = \"big\"\n",
+            &[],
+            &CliOverrides::default(),
+        )
+        .expect_err("bad viewport");
+        assert!(
+            err.to_string()
+                .starts_with("browser.viewport: `big` is not a viewport"),
+            "{err}"
+        );
+        let err = load_with(
+            "[browser]\nlocale = \"de_DE\"\n",
+            &[],
+            &CliOverrides::default(),
+        )
+        .expect_err("bad locale");
+        assert!(err.to_string().starts_with("browser.locale: "), "{err}");
+    }
+
+    #[test]
+    fn dot_env_values_feed_the_config_and_the_real_env_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("flows.toml");
+        std::fs::write(&path, FILE).expect("write");
+        std::fs::write(
+            dir.path().join(".env"),
+            "PLAYWRIGHT_STAGING_EMAIL=dotenv@x.test\nSTAGING_E2E_SECRET=dotenv-secret\n",
+        )
+        .expect("write");
+        let c = Config::load(&path, &|_| None, &CliOverrides::default()).expect("config");
+        assert_eq!(c.users["requester"].email, "dotenv@x.test");
+        assert_eq!(
+            c.secret.as_ref().map(|s| s.value.as_str()),
+            Some("dotenv-secret")
+        );
+        assert!(c.env_file.is_some());
+        let real = |k: &str| (k == "PLAYWRIGHT_STAGING_EMAIL").then(|| "real@x.test".to_owned());
+        let c = Config::load(&path, &real, &CliOverrides::default()).expect("config");
+        assert_eq!(c.users["requester"].email, "real@x.test");
+        std::fs::write(dir.path().join(".env"), "A=1\nB C\n").expect("write");
+        let err = Config::load(&path, &|_| None, &CliOverrides::default()).expect_err("bad line");
+        assert!(err.to_string().contains(".env:2: "), "{err}");
     }
 
     #[test]
