@@ -159,11 +159,7 @@ impl Http {
             }
         }
         let origin = parsed.origin();
-        self.target
-            .origins
-            .iter()
-            .any(|o| *o == origin)
-            .then(|| value.clone())
+        self.target.origins.contains(&origin).then(|| value.clone())
     }
 
     /// Whether certificates are taken as they are (`accept_invalid_certs`).
