@@ -242,6 +242,38 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
+/// Does `url` ask for basic auth (401 with a `Basic` challenge) when asked without credentials?
+/// `Err` says what it answered instead (`answered 200`), or that it did not answer.
+pub async fn challenges_basic_auth(url: &str, accept_invalid_certs: bool) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(accept_invalid_certs)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("did not answer ({})", describe_error(url, &e)))?;
+    let basic = resp
+        .headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .any(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.trim_start().to_ascii_lowercase().starts_with("basic"))
+        });
+    if resp.status() == reqwest::StatusCode::UNAUTHORIZED && basic {
+        Ok(())
+    } else {
+        Err(format!(
+            "answered {} without a Basic challenge",
+            resp.status().as_u16()
+        ))
+    }
+}
+
 /// Whether `error` (or anything it was caused by) is a certificate the client did not trust.
 pub fn is_untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -304,6 +336,7 @@ mod tests {
                 value: "lab-password".into(),
                 origin: "test".into(),
             },
+            sign_in_path: None,
         }
     }
 

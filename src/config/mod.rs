@@ -139,6 +139,9 @@ struct BasicAuthFile {
     /// Env var holding the password (default STAGING_BASIC_AUTH_PASSWORD). The password is
     /// never written in flows.toml.
     password_env: Option<String>,
+    /// The page (a path under the base URL) the browser opens with the credentials when a
+    /// session starts; it must ask for them. Default: the base URL itself.
+    sign_in_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -299,6 +302,9 @@ pub struct Config {
 pub struct BasicAuth {
     pub username: String,
     pub password: Secret,
+    /// What the browser opens with the credentials at session start (a path under the base
+    /// URL); `None`: the base URL itself.
+    pub sign_in_path: Option<String>,
 }
 
 /// Saved sessions (`[sessions]`): what `--no-deps` reuses instead of logging in again.
@@ -964,12 +970,19 @@ fn basic_auth(
                     "the user name `{username}` contains `:`, which basic auth cannot carry"
                 )));
             }
+            let sign_in_path = nonempty(file.sign_in_path);
+            if let Some(p) = sign_in_path.as_deref().filter(|p| !p.starts_with('/')) {
+                return Err(invalid(format!(
+                    "sign_in_path `{p}` must be a path starting with `/` (e.g. \"/login\")"
+                )));
+            }
             Ok(Some(BasicAuth {
                 username,
                 password: Secret {
                     value: password,
                     origin: format!("env {password_env}"),
                 },
+                sign_in_path,
             }))
         }
         (Some(_), None) => Err(invalid(format!(

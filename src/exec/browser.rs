@@ -364,18 +364,24 @@ impl BrowserSession {
         }
     }
 
-    /// HTTP basic auth for the target: loads `base_url` once with the credentials in the URL,
-    /// so the browser keeps them in its auth cache for that origin and realm (later pages and
-    /// their subresources are answered from it), then leaves the page so no URL with
-    /// credentials stays in the session. The password is a secret registered with the redactor;
+    /// HTTP basic auth for the target: loads `base_url` (or the configured sign-in path under
+    /// it) once with the credentials in the URL, so the browser keeps them in its auth cache for
+    /// that origin and realm (later pages and their subresources are answered from it), then
+    /// leaves the page so no URL with credentials stays in the session. The page must ask for
+    /// the credentials (answer 401 with a Basic challenge): Chrome keeps URL credentials only
+    /// when a challenge takes them. The password is a secret registered with the redactor;
     /// errors never carry the URL with it.
     pub async fn sign_in_basic_auth(
         &self,
         base_url: &str,
         auth: &crate::config::BasicAuth,
     ) -> Result<(), BrowserError> {
-        let mut url = url::Url::parse(base_url).map_err(|e| {
-            BrowserError::Session(format!("the base URL {base_url} is not a URL: {e}"))
+        let page = match &auth.sign_in_path {
+            Some(path) => format!("{}{path}", base_url.trim_end_matches('/')),
+            None => base_url.to_owned(),
+        };
+        let mut url = url::Url::parse(&page).map_err(|e| {
+            BrowserError::Session(format!("the sign-in page {page} is not a URL: {e}"))
         })?;
         if url.set_username(&auth.username).is_err()
             || url.set_password(Some(&auth.password.value)).is_err()
@@ -384,17 +390,16 @@ impl BrowserSession {
                 "cannot put basic-auth credentials into {base_url}"
             )));
         }
-        url.set_path("/");
         let result = self.goto(url.as_str()).await;
         // Whatever happened, the credentials must not stay in the page's URL.
         let blank = self.goto("about:blank").await;
         match result {
             Ok(()) => blank,
             Err(BrowserError::Lost(_)) => Err(BrowserError::Lost(format!(
-                "the browser was lost while signing in to {base_url} with basic auth"
+                "the browser was lost while signing in to {page} with basic auth"
             ))),
             Err(_) => Err(BrowserError::Session(format!(
-                "could not open {base_url} with the basic-auth credentials of {}",
+                "could not open {page} with the basic-auth credentials of {}",
                 auth.username
             ))),
         }

@@ -362,6 +362,26 @@ pub async fn run(
         });
     }
 
+    // Basic auth: the browser keeps the credentials only from a page that asks for them.
+    if let Some(auth) = &config.basic_auth {
+        let page = match &auth.sign_in_path {
+            Some(path) => format!("{}{path}", base.trim_end_matches('/')),
+            None => base.clone(),
+        };
+        if let Err(what) =
+            crate::net::challenges_basic_auth(&page, config.accept_invalid_certs).await
+        {
+            em.emit(RunEventKind::Notice {
+                flow: None,
+                message: redactor.redact(&format!(
+                    "basic auth: {page} {what}, so browsers signing in there will not keep the \
+                     credentials; if only some pages ask for them, set sign_in_path under \
+                     [target.basic_auth] to one of those"
+                )),
+            });
+        }
+    }
+
     // 4. The flows.
     let now = OffsetDateTime::now_utc();
     let run_date = format!(

@@ -879,3 +879,78 @@ async fn the_helpdesk_over_self_signed_https_passes_with_accept_invalid_certs() 
     );
     app.shutdown().await;
 }
+
+/// Only `/members/…` asks for the credentials (realm "members").
+async fn partly_protected(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    if path.starts_with("/members/") {
+        if !authorized(&headers) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", r#"Basic realm="members""#)],
+                "credentials needed",
+            )
+                .into_response();
+        }
+        return Html(format!(
+            "<!doctype html><title>members</title><h1>Members only</h1><p>{path}</p>"
+        ))
+        .into_response();
+    }
+    match path {
+        "/health" | "/staging/e2e/health" => (
+            [("content-type", "application/json")],
+            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
+        )
+            .into_response(),
+        _ => Html("<!doctype html><title>public</title><h1>Public home</h1>").into_response(),
+    }
+}
+
+const MEMBERS: &str = r#"
+id: members
+title: A site that asks for basic auth on some pages only
+user: requester
+steps:
+  - goto: /
+  - expect: { role: heading, name: Public home }
+  - goto: /members/reports
+  - expect: { role: heading, name: Members only }
+  - http: { url: /members/api, expect: { status: 200 } }
+"#;
+
+/// When only some pages ask for the credentials, `sign_in_path` names one; the browser signs in
+/// there and the other pages of that realm open too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_sign_in_path_for_a_site_protected_in_part() {
+    let base = serve(Router::new().fallback(partly_protected)).await;
+    let suite = temp_suite(&[("members.yaml", MEMBERS)]);
+    add_config(suite.path(), "[target.basic_auth]\nusername = \"lab\"\n");
+    // Without sign_in_path the run says that the base URL does not ask for the credentials.
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("STAGING_BASIC_AUTH_PASSWORD", LAB_PASSWORD)
+        .args(["run", "--all", "--base-url", &base])
+        .output()
+        .await;
+    assert!(
+        out.stdout.contains(&format!(
+            "basic auth: {base} answered 200 without a Basic challenge, so browsers signing in \
+             there will not keep the credentials; if only some pages ask for them, set \
+             sign_in_path under [target.basic_auth] to one of those"
+        )),
+        "{}",
+        out.all()
+    );
+    add_config(suite.path(), "sign_in_path = \"/members/\"\n");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("STAGING_BASIC_AUTH_PASSWORD", LAB_PASSWORD)
+        .args(["run", "--all", "--base-url", &base])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let run = run_dir(&suite.path().join("artifacts"));
+    let leaks = any_file_contains(&run, LAB_PASSWORD);
+    assert!(leaks.is_empty(), "the password leaked into {leaks:?}");
+}
