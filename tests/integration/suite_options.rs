@@ -954,3 +954,47 @@ async fn basic_auth_sign_in_path_for_a_site_protected_in_part() {
     let leaks = any_file_contains(&run, LAB_PASSWORD);
     assert!(leaks.is_empty(), "the password leaked into {leaks:?}");
 }
+
+/// A flow that overruns `timeouts.flow` fails at the step it was in (with the failure
+/// screenshot), not somewhere unnamed; the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_timeout_fails_the_step_that_was_running() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[("a-waits.yaml", WAITS_FOREVER), ("b-after.yaml", AFTER)]);
+    let config = suite.path().join("flows/flows.toml");
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("[timeouts]\n", "[timeouts]\nflow = \"3s\"\n");
+    std::fs::write(&config, text).expect("config");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args([
+            "run",
+            "--all",
+            "--skip-health-check",
+            "--base-url",
+            &app.url(),
+        ])
+        .output()
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let run = run_dir(&suite.path().join("artifacts"));
+    let report = read_json(&run.join("staging-run-report.json"));
+    assert_eq!(report["outcome"], "completed");
+    let waits = flow(&report, "a-waits");
+    assert_eq!(waits["status"], "failed");
+    let failed = waits["failed_step"].as_u64().expect("a failed step") as usize;
+    let step = &waits["steps"][failed];
+    assert_eq!(
+        step["error"],
+        "the flow did not finish within timeouts.flow (3s)"
+    );
+    assert!(
+        step["artifacts"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["kind"] == "screenshot")),
+        "{step:#}"
+    );
+    assert_eq!(flow(&report, "b-after")["status"], "passed");
+    app.shutdown().await;
+}
