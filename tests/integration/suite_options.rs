@@ -998,3 +998,44 @@ async fn flow_timeout_fails_the_step_that_was_running() {
     assert_eq!(flow(&report, "b-after")["status"], "passed");
     app.shutdown().await;
 }
+
+const LAB: &str = r#"
+id: lab
+title: The demo helpdesk's browser lab pages
+user: requester
+steps:
+  - goto: /lab/whoami
+  - expect: { test_id: viewport, has_text: "/^1024x640$/" }
+  - expect: { test_id: browser-language, has_text: "/^de-DE$/" }
+  - expect: { test_id: server-accept-language, has_text: "/^de-DE/" }
+  - expect: { test_id: browser-user-agent, has_text: "flows-lab-agent/3.0" }
+  - expect: { test_id: server-user-agent, has_text: "flows-lab-agent/3.0" }
+  - goto: /lab/basic-auth
+  - expect: { test_id: result, has_text: Authenticated as lab }
+"#;
+
+/// The same against the demo helpdesk's lab (`/lab/whoami`, `/lab/basic-auth`, which alone asks
+/// for the credentials: `sign_in_path`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helpdesk_lab_shows_the_configured_browser_and_lets_basic_auth_in() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[("lab.yaml", LAB)]);
+    add_config(
+        suite.path(),
+        "[browser]\nviewport = \"1024x640\"\nlocale = \"de-DE\"\nuser_agent = \"flows-lab-agent/3.0\"\n\
+         [target.basic_auth]\nusername = \"lab\"\nsign_in_path = \"/lab/basic-auth\"\n",
+    );
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("STAGING_BASIC_AUTH_PASSWORD", "lab-password")
+        .args(["run", "--all", "--base-url", &app.url()])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        !out.stdout.contains("basic auth:"),
+        "no notice: {}",
+        out.all()
+    );
+    app.shutdown().await;
+}
