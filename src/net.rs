@@ -122,7 +122,8 @@ impl Http {
     }
 
     /// A request; `Authorization: Basic` is added when `url` is on one of the target's origins
-    /// (a header the caller sets afterwards replaces it).
+    /// (an `Authorization` the caller sets afterwards with `.headers(map)` replaces it;
+    /// `.header(…)` would add a second one).
     pub fn request(&self, method: Method, url: impl AsRef<str>) -> RequestBuilder {
         let url = url.as_ref();
         let builder = self.client.request(method, url);

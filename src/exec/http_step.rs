@@ -37,11 +37,23 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         .http
         .request(method, &url)
         .timeout(ctx.timeout(s.timeout.as_ref()));
+    // The step's own headers replace the client's (an `Authorization` of the flow wins over
+    // the target's basic auth).
+    let mut own = reqwest::header::HeaderMap::new();
     for (k, v) in &s.headers {
         let (value, shown) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
         request_text.push_str(&format!("{k}: {shown}\n"));
-        req = req.header(k.as_str(), value);
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| fail(&summary, format!("`{k}` is not a valid header name")))?;
+        let value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+            fail(
+                &summary,
+                format!("the value of header `{k}` is not a valid header value"),
+            )
+        })?;
+        own.append(name, value);
     }
+    req = req.headers(own);
     if let Some(user) = &s.as_user {
         let cookies = ctx
             .cookies_of(&user.value)

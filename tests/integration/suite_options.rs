@@ -511,8 +511,21 @@ async fn behind_basic_auth(
     uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let ok = authorized(&headers);
     let path = uri.path().to_owned();
+    if path == "/api/own-auth" {
+        // A flow's own Authorization replaces the basic auth: exactly one, the flow's.
+        let values: Vec<&[u8]> = headers
+            .get_all("authorization")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        return if values == [b"Bearer flow-token".as_slice()] {
+            StatusCode::OK.into_response()
+        } else {
+            StatusCode::BAD_REQUEST.into_response()
+        };
+    }
+    let ok = authorized(&headers);
     seen.requests.lock().expect("lock").push((path.clone(), ok));
     if !ok {
         return (
@@ -571,6 +584,7 @@ steps:
   - goto: /another/path
   - expect: { role: heading, name: Behind basic auth }
   - http: { url: /api/data, expect: { status: 200 } }
+  - http: { url: /api/own-auth, headers: { Authorization: Bearer flow-token }, expect: { status: 200 } }
   - http: { url: "{{ env.OTHER_ORIGIN }}/other", expect: { status: 200 } }
 "#;
 
