@@ -215,6 +215,22 @@ pub enum Evidence {
         status: u16,
         duration_ms: u64,
     },
+    /// A file the browser downloaded, kept under the flow's `downloads/`.
+    Download {
+        file_name: String,
+        /// Relative to the run's output directory.
+        path: PathBuf,
+        bytes: u64,
+        /// Sniffed from the content, else from the file name.
+        media_type: String,
+        sha256: String,
+    },
+    /// A JavaScript dialog the flow answered.
+    Dialog {
+        message: String,
+        /// `accepted` or `dismissed`.
+        answer: String,
+    },
 }
 
 /// PASS / FAILED / UNVERIFIED for a claim, with what backs it.
@@ -252,6 +268,7 @@ pub enum ArtifactKind {
     Trace,
     Log,
     Report,
+    Download,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]

@@ -279,7 +279,7 @@ fn check(args: &SuiteArgs) -> u8 {
     cli.base_url = Some("http://checking.invalid".into());
     match load(args, &cli) {
         Ok((config, suite)) => {
-            let steps: usize = suite.flows.iter().map(|f| f.ast.steps.len()).sum();
+            let steps: usize = suite.flows.iter().map(|f| f.steps.len()).sum();
             say!(
                 "ok: {} flows, {} steps, {} users checked in {} ms ({})",
                 suite.flows.len(),

@@ -44,6 +44,12 @@ impl BrowserError {
             CmdError::Standard(wd) if wd.error.to_string().contains("invalid session id") => {
                 BrowserError::Lost(e.to_string())
             }
+            CmdError::Standard(wd) if wd.error.to_string().contains("unexpected alert open") => {
+                BrowserError::Command(format!(
+                    "a dialog is open ({}); handle it with a `dialog` step",
+                    wd.message.lines().next().unwrap_or_default()
+                ))
+            }
             _ => BrowserError::Command(e.to_string()),
         }
     }
@@ -173,6 +179,13 @@ pub struct BrowserSession {
     round_trips: Arc<AtomicU32>,
     chrome_cdp: bool,
     _profile_dir: Option<tempfile::TempDir>,
+    /// Where the browser saves downloads (a local browser only).
+    download_dir: Option<tempfile::TempDir>,
+    /// Offset of the current frame's viewport in the top-level viewport (pointer actions are
+    /// in top-level coordinates; the page script measures inside the frame).
+    frame_offset: std::sync::Mutex<(f64, f64)>,
+    /// The window the session started in (known once a `window` step asks).
+    main_window: std::sync::Mutex<Option<String>>,
 }
 
 impl BrowserSession {
@@ -217,11 +230,27 @@ impl BrowserSession {
             args.push(format!("--user-data-dir={}", dir.path().display()));
         }
         args.extend(cfg.args.iter().cloned());
-        let mut chrome_options = json!({ "args": args, "prefs": {
+        let download_dir = if local {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("flows-downloads-")
+                    .tempdir()
+                    .map_err(|e| {
+                        BrowserError::Session(format!("cannot create a download dir: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let mut prefs = json!({
             "credentials_enable_service": false,
             "profile.password_manager_enabled": false,
             "download.prompt_for_download": false,
-        }});
+        });
+        if let Some(d) = &download_dir {
+            prefs["download.default_directory"] = json!(d.path().display().to_string());
+        }
+        let mut chrome_options = json!({ "args": args, "prefs": prefs });
         let binary = cfg.binary.clone().or_else(|| {
             if !local {
                 return None;
@@ -268,7 +297,174 @@ impl BrowserSession {
             browser_version,
             round_trips: Arc::new(AtomicU32::new(0)),
             _profile_dir: profile_dir,
+            download_dir,
+            frame_offset: std::sync::Mutex::new((0.0, 0.0)),
+            main_window: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The directory the browser downloads into (`None` with a remote WebDriver server).
+    pub fn download_dir(&self) -> Option<&Path> {
+        self.download_dir.as_ref().map(tempfile::TempDir::path)
+    }
+
+    fn offset(&self) -> (f64, f64) {
+        self.frame_offset.lock().map(|o| *o).unwrap_or((0.0, 0.0))
+    }
+
+    /// Enters the frame `element` (an element reference from the page script) whose viewport
+    /// starts at (`dx`, `dy`) in the current frame's viewport.
+    pub async fn enter_frame(&self, element: &Value, dx: f64, dy: f64) -> Result<(), BrowserError> {
+        self.cmd(http::Method::POST, "frame", Some(json!({ "id": element })))
+            .await?;
+        if let Ok(mut o) = self.frame_offset.lock() {
+            o.0 += dx;
+            o.1 += dy;
+        }
+        Ok(())
+    }
+
+    /// Back to the top-level document (after a step that worked in a frame).
+    pub async fn leave_frames(&self) -> Result<(), BrowserError> {
+        if let Ok(mut o) = self.frame_offset.lock() {
+            *o = (0.0, 0.0);
+        }
+        self.cmd(http::Method::POST, "frame", Some(json!({ "id": null })))
+            .await?;
+        Ok(())
+    }
+
+    /// The session's main window: the current one when first asked (before any switch).
+    pub async fn main_window(&self) -> Result<String, BrowserError> {
+        if let Some(h) = self.main_window.lock().ok().and_then(|m| m.clone()) {
+            return Ok(h);
+        }
+        let h = self.current_window().await?;
+        if let Ok(mut m) = self.main_window.lock() {
+            *m = Some(h.clone());
+        }
+        Ok(h)
+    }
+
+    /// Closes every window but the main one and switches to it, if a `window` step was used.
+    pub async fn reset_windows(&self) -> Result<(), BrowserError> {
+        let Some(main) = self.main_window.lock().ok().and_then(|m| m.clone()) else {
+            return Ok(());
+        };
+        for h in self.window_handles().await? {
+            if h != main {
+                self.switch_window(&h).await?;
+                self.close_window().await?;
+            }
+        }
+        self.switch_window(&main).await
+    }
+
+    /// Handles of the session's windows, and the current one.
+    pub async fn window_handles(&self) -> Result<Vec<String>, BrowserError> {
+        let v = self.cmd(http::Method::GET, "window/handles", None).await?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn current_window(&self) -> Result<String, BrowserError> {
+        let v = self.cmd(http::Method::GET, "window", None).await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn switch_window(&self, handle: &str) -> Result<(), BrowserError> {
+        self.cmd(
+            http::Method::POST,
+            "window",
+            Some(json!({ "handle": handle })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Closes the current window.
+    pub async fn close_window(&self) -> Result<(), BrowserError> {
+        self.cmd(http::Method::DELETE, "window", None).await?;
+        Ok(())
+    }
+
+    /// The open dialog's message, `None` when no dialog is open.
+    pub async fn dialog_text(&self) -> Result<Option<String>, BrowserError> {
+        match self.cmd(http::Method::GET, "alert/text", None).await {
+            Ok(v) => Ok(Some(v.as_str().unwrap_or_default().to_owned())),
+            Err(BrowserError::Command(e)) if e.contains("no such alert") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Answers the open dialog: types `prompt` (if any), then accepts or dismisses.
+    pub async fn answer_dialog(
+        &self,
+        accept: bool,
+        prompt: Option<&str>,
+    ) -> Result<(), BrowserError> {
+        if let Some(text) = prompt {
+            self.cmd(
+                http::Method::POST,
+                "alert/text",
+                Some(json!({ "text": text })),
+            )
+            .await?;
+        }
+        let path = if accept {
+            "alert/accept"
+        } else {
+            "alert/dismiss"
+        };
+        self.cmd(http::Method::POST, path, Some(json!({}))).await?;
+        Ok(())
+    }
+
+    /// Moves the pointer to viewport coordinates of the current frame (one round trip).
+    pub async fn hover_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
+        let (ox, oy) = self.offset();
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": "viewport",
+                 "x": (x + ox).round() as i64, "y": (y + oy).round() as i64}]}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Presses at `from`, moves to `to` in small steps, releases (one round trip). The pause
+    /// after pressing and the many small moves let Chrome start an HTML5 drag as it does for a
+    /// person; pointer-event drag code sees the same moves.
+    pub async fn drag(&self, from: (f64, f64), to: (f64, f64)) -> Result<(), BrowserError> {
+        let (ox, oy) = self.offset();
+        let at = |x: f64, y: f64, duration: u64| {
+            json!({"type": "pointerMove", "duration": duration, "origin": "viewport",
+                   "x": (x + ox).round() as i64, "y": (y + oy).round() as i64})
+        };
+        let mut actions = vec![
+            at(from.0, from.1, 0),
+            json!({"type": "pointerDown", "button": 0}),
+            json!({"type": "pause", "duration": 100}),
+        ];
+        const STEPS: u32 = 20;
+        for i in 1..=STEPS {
+            let t = f64::from(i) / f64::from(STEPS);
+            actions.push(at(
+                from.0 + (to.0 - from.0) * t,
+                from.1 + (to.1 - from.1) * t,
+                15,
+            ));
+        }
+        actions.push(json!({"type": "pause", "duration": 100}));
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": actions}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
     }
 
     /// Round trips made so far (a step takes the difference).
@@ -356,9 +552,10 @@ impl BrowserSession {
 
     /// A pointer click at viewport coordinates (one round trip).
     pub async fn click_at(&self, x: f64, y: f64, clicks: u32) -> Result<(), BrowserError> {
+        let (ox, oy) = self.offset();
         let mut actions = vec![
             json!({"type": "pointerMove", "duration": 0, "origin": "viewport",
-            "x": x.round() as i64, "y": y.round() as i64}),
+            "x": (x + ox).round() as i64, "y": (y + oy).round() as i64}),
         ];
         for _ in 0..clicks.max(1) {
             actions.push(json!({"type": "pointerDown", "button": 0}));

@@ -26,6 +26,7 @@ use crate::events::*;
 use crate::exit_code;
 use crate::flowfile::ast::SessionMode;
 use crate::flowfile::check::{CheckedFlow, Suite};
+use crate::flowfile::groups::{GroupCall, PlannedStep};
 use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
 use crate::redact::Redactor;
@@ -444,6 +445,11 @@ pub async fn run(
                 }
             }
             vars.clear_flow(&id);
+            if let Some(row) = &flow.row {
+                for (k, v) in &row.values {
+                    vars.set_capture(&id, &format!("row.{k}"), Resolved::plain(v.clone()));
+                }
+            }
             let started = Instant::now();
             em.emit(RunEventKind::FlowStarted {
                 flow: id.clone(),
@@ -840,9 +846,11 @@ impl FlowRunner<'_, '_> {
                 }
             }
         }
-        let steps = &self.flow.ast.steps;
+        let steps = &self.flow.steps;
         let mut failure: Option<String> = None;
-        for (index, step) in steps.iter().enumerate() {
+        let mut params_of: Option<usize> = None;
+        for (index, planned) in steps.iter().enumerate() {
+            let step = &planned.step;
             if failure.is_none() && *self.stepping {
                 let actor = super::steps::acting_user(&step.value)
                     .map(|u| u.value.clone())
@@ -877,6 +885,16 @@ impl FlowRunner<'_, '_> {
             let actor = super::steps::acting_user(&step.value)
                 .map(|u| u.value.clone())
                 .or_else(|| user.clone());
+            if planned.call != params_of {
+                if let Err(e) = self.set_params(planned.call, user.as_deref()) {
+                    failure = Some(self.redactor.redact(&format!(
+                        "step {} ({}): {e}",
+                        index + 1,
+                        self.step_file(planned).display()
+                    )));
+                }
+                params_of = planned.call;
+            }
             let started = Instant::now();
             self.step_start.push((OffsetDateTime::now_utc(), started));
             let browser_step = is_browser_step(&step.value);
@@ -979,9 +997,9 @@ impl FlowRunner<'_, '_> {
                     let located = format!(
                         "step {} ({}:{}) {}: {}",
                         index + 1,
-                        self.flow.file.display(),
+                        self.step_file(planned).display(),
                         step.loc.line,
-                        summary,
+                        self.in_group(planned, &summary),
                         msg
                     );
                     failure = Some(self.redactor.redact(&located));
@@ -992,7 +1010,7 @@ impl FlowRunner<'_, '_> {
                 index,
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,
-                summary: self.redactor.redact(&summary),
+                summary: self.redactor.redact(&self.in_group(planned, &summary)),
                 status,
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: error.map(|e| self.redactor.redact(&e)),
@@ -1017,10 +1035,76 @@ impl FlowRunner<'_, '_> {
         for (_, sub) in self.subscriptions.drain() {
             sub.close().await;
         }
+        // Popups the flow switched to are closed, so the user's next flow starts in its main
+        // window.
+        for session in self.res.sessions.values() {
+            if let Err(e) = session.reset_windows().await {
+                tracing::debug!("closing popups: {e}");
+            }
+        }
         match failure {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// The file a step is written in: the flow's, or its group's.
+    fn step_file(&self, planned: &PlannedStep) -> &std::path::Path {
+        planned
+            .call
+            .and_then(|c| self.flow.calls.get(c))
+            .map_or(self.flow.file.as_path(), |c| c.file.as_path())
+    }
+
+    /// `group › summary` for a step of a group.
+    fn in_group(&self, planned: &PlannedStep, summary: &str) -> String {
+        match planned.call {
+            Some(_) => format!(
+                "{} › {summary}",
+                GroupCall::path(&self.flow.calls, planned.call)
+            ),
+            None => summary.to_owned(),
+        }
+    }
+
+    /// Makes `{{ params.* }}` those of `call` (rendered in the caller's scope), or none.
+    fn set_params(&mut self, call: Option<usize>, user: Option<&str>) -> Result<(), String> {
+        let flow_id = self.flow.ast.id.value.clone();
+        // The chain of calls, outermost first: each call's values are rendered with its
+        // caller's params in place.
+        let mut chain = Vec::new();
+        let mut c = call;
+        while let Some(i) = c {
+            chain.push(i);
+            c = self.flow.calls.get(i).and_then(|g| g.parent);
+        }
+        chain.reverse();
+        self.vars.clear_params(&flow_id);
+        for i in chain {
+            let Some(g) = self.flow.calls.get(i) else {
+                break;
+            };
+            let mut rendered = Vec::with_capacity(g.params.len());
+            for (name, template) in &g.params {
+                let r = self
+                    .vars
+                    .render(template, &flow_id, &self.flow.needs_closure, user)
+                    .map_err(|e| format!("param `{name}` of group `{}`: {e}", g.group))?;
+                rendered.push((
+                    name.clone(),
+                    Resolved {
+                        value: r.value,
+                        secret: r.has_secret,
+                    },
+                ));
+            }
+            self.vars.clear_params(&flow_id);
+            for (name, value) in rendered {
+                self.vars
+                    .set_capture(&flow_id, &format!("params.{name}"), value);
+            }
+        }
+        Ok(())
     }
 
     /// `--debug`: asks what to do before step `index` until the answer is to run it. Returns
@@ -1030,7 +1114,7 @@ impl FlowRunner<'_, '_> {
             flow: self.flow.ast.id.value.clone(),
             attempt: self.attempt,
             index,
-            total: self.flow.ast.steps.len(),
+            total: self.flow.steps.len(),
             file: self.flow.file.clone(),
             line,
             source: source_line(self.flow, line),

@@ -12,6 +12,9 @@
 //   op: "fill"    -> act, then focus and select the content (value typed by the caller)
 //   op: "select"  -> act, then choose request.option and fire input/change
 //   op: "setvalue"-> act, then set value via the native setter and fire input/change
+//   op: "hover"   -> as act, but a disabled element may be hovered
+//   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
+//   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
 (function (request, done) {
   "use strict";
   const PUA = /[\uE000-\uF8FF]|[\uDB80-\uDBFF][\uDC00-\uDFFF]/g;
@@ -254,6 +257,10 @@
       const doc = root.ownerDocument || root;
       const it = doc.evaluate(loc.xpath, root, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
       found = []; for (let i = 0; i < it.snapshotLength; i++) { const n = it.snapshotItem(i); if (n.nodeType === 1) found.push(n); }
+    } else if (loc.frame_name) {
+      const m = matcher(loc.frame_name);
+      found = allElements(root).filter((el) => (el.localName === "iframe" || el.localName === "frame")
+        && (m(el.getAttribute("title") || "") || m(el.getAttribute("name") || "")));
     } else if (loc.test_id) found = allElements(root).filter((el) => el.getAttribute("data-testid") === loc.test_id);
     else if (loc.placeholder) { const m = matcher(loc.placeholder); found = allElements(root).filter((el) => el.hasAttribute("placeholder") && m(el.getAttribute("placeholder"))); }
     else if (loc.label) { const r = byLabel(root, matcher(loc.label)); found = r.elements; problems.push(...r.problems); }
@@ -275,6 +282,7 @@
     else if (loc.label) s += "label" + describePattern(loc.label);
     else if (loc.text) s += "text" + describePattern(loc.text);
     else if (loc.placeholder) s += "placeholder" + describePattern(loc.placeholder);
+    else if (loc.frame_name) s += "frame" + describePattern(loc.frame_name);
     else if (loc.test_id) s += "test_id=" + loc.test_id;
     else if (loc.css) s += "css=" + loc.css;
     else if (loc.xpath) s += "xpath=" + loc.xpath;
@@ -381,7 +389,17 @@
         const text = ("value" in el && ["input", "textarea", "select"].includes(el.localName)) ? el.value : (el.innerText || el.textContent);
         return { ok: true, text: norm(text) };
       }
-      const a = checkActionable(loc, true);
+      if (op === "frame") {
+        // The frame element to switch into, and where its viewport starts in ours.
+        const one = resolveOne(loc);
+        if (!one.el) return { ok: false, reason: one.error };
+        const el = one.el;
+        if (el.localName !== "iframe" && el.localName !== "frame") return { ok: false, fatal: true, reason: "not a frame: " + describe(el) };
+        const r = el.getBoundingClientRect();
+        const cs = getComputedStyle(el);
+        return { ok: true, element: el, dx: r.left + el.clientLeft + parseFloat(cs.paddingLeft || "0"), dy: r.top + el.clientTop + parseFloat(cs.paddingTop || "0") };
+      }
+      const a = checkActionable(loc, op !== "hover");
       if (!a.ok) { lastBox = null; return a; }
       const el = a.el;
       if (op === "select") {
@@ -413,6 +431,17 @@
       if (lastBox !== box) { lastBox = box; return { ok: false, reason: "not stable yet (moving): " + describe(el), unstable: true }; }
       const hit = hitTarget(el);
       if (!hit.ok) return { ok: false, reason: "found but it does not receive pointer events: " + hit.reason + "; target " + describe(el) };
+      if (request.target) {
+        // A drag: where to drop. The drop target may be covered by what is dragged, so it
+        // must be unique and visible, and in view together with the source.
+        const t = resolveOne(request.target);
+        if (!t.el) return { ok: false, reason: "drop target: " + t.error };
+        if (!isVisible(t.el)) return { ok: false, reason: "drop target found but hidden: " + describe(t.el) };
+        const tr = t.el.getBoundingClientRect();
+        const tx = tr.left + tr.width / 2, ty = tr.top + tr.height / 2;
+        if (tx < 0 || ty < 0 || tx > innerWidth || ty > innerHeight) return { ok: false, fatal: true, reason: "the drop target " + describe(t.el) + " is not in view together with " + describe(el) + " (the viewport is " + innerWidth + "x" + innerHeight + ")" };
+        return { ok: true, x: hit.x, y: hit.y, tx, ty };
+      }
       if (op === "fill" || op === "focus" || op === "setvalue") {
         el.focus();
         if (op === "fill" || op === "setvalue") {

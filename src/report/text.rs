@@ -68,6 +68,7 @@ pub(crate) fn artifact_label(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Trace => "trace",
         ArtifactKind::Log => "log",
         ArtifactKind::Report => "report",
+        ArtifactKind::Download => "download",
     }
 }
 

@@ -364,6 +364,12 @@ fn evidence(e: &Evidence) -> Markup {
             Evidence::Http { method, url, status, duration_ms } => {
                 "HTTP " (method) " " span .url { (url) } " → " (status) " in " (duration_ms) " ms"
             }
+            Evidence::Download { file_name, bytes, media_type, sha256, .. } => {
+                "download " code { (file_name) } " — " (bytes) " bytes, " (media_type) ", sha256 " code { (sha256) }
+            }
+            Evidence::Dialog { message, answer } => {
+                "dialog “" (message) "” " (answer)
+            }
         }
     }
 }
