@@ -352,6 +352,20 @@ pub struct BrowserConfig {
     pub args: Vec<String>,
 }
 
+impl Default for BrowserConfig {
+    /// A local headless Chromium through `chromedriver` on PATH, as flows.toml's defaults say.
+    fn default() -> Self {
+        BrowserConfig {
+            chromedriver: "chromedriver".to_owned(),
+            binary: None,
+            webdriver_url: None,
+            headless: true,
+            window: (1280, 900),
+            args: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MailConfig {
     pub source: MailSourceKind,

@@ -334,6 +334,32 @@ impl BrowserSession {
         Ok(())
     }
 
+    /// The browser's own accessible name of an element (W3C WebDriver Get Computed Label).
+    pub async fn computed_label(&self, element: &Value) -> Result<String, BrowserError> {
+        let id = element_id(element)?;
+        let v = self
+            .cmd(
+                http::Method::GET,
+                &format!("element/{id}/computedlabel"),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The browser's own role of an element (W3C WebDriver Get Computed Role).
+    pub async fn computed_role(&self, element: &Value) -> Result<String, BrowserError> {
+        let id = element_id(element)?;
+        let v = self
+            .cmd(
+                http::Method::GET,
+                &format!("element/{id}/computedrole"),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
     /// The session's main window: the current one when first asked (before any switch).
     pub async fn main_window(&self) -> Result<String, BrowserError> {
         if let Some(h) = self.main_window.lock().ok().and_then(|m| m.clone()) {
@@ -770,6 +796,14 @@ impl BrowserSession {
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
     }
+}
+
+/// The id in a W3C element reference (`{"element-6066-…": id}`).
+fn element_id(element: &Value) -> Result<&str, BrowserError> {
+    element
+        .get(W3C_ELEMENT_KEY)
+        .and_then(Value::as_str)
+        .ok_or_else(|| BrowserError::Command(format!("not an element reference: {element}")))
 }
 
 /// W3C key values for named keys (WebDriver §17.4.2); single characters pass through.

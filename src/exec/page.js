@@ -13,6 +13,7 @@
 //   op: "select"  -> act, then choose request.option and fire input/change
 //   op: "setvalue"-> act, then set value via the native setter and fire input/change
 //   op: "hover"   -> as act, but a disabled element may be hovered
+//   op: "names"   -> every visible element with a role: {element, role, name} (conformance tests)
 //   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
 //   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
 (function (request, done) {
@@ -76,11 +77,10 @@
       case "dialog": return "dialog";
       case "fieldset": return "group";
       case "details": return "group";
-      case "summary": return "button";
+      // summary and dl have no ARIA role (Chromium: DisclosureTriangle, DescriptionList).
       case "progress": return "progressbar";
       case "output": return "status";
       case "hr": return "separator";
-      case "dl": return "list";
       case "dt": return "term";
       case "dd": return "definition";
       default: return null;
@@ -93,9 +93,11 @@
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
     return explicit || implicitRole(el);
   }
+  // WAI-ARIA 1.2 "name from content" roles, and `term` as Chromium names it (a list item's name
+  // is not its text).
   const NAME_FROM_CONTENT = new Set(["button", "cell", "checkbox", "columnheader", "gridcell", "heading", "link",
     "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio", "row", "rowheader", "switch", "tab",
-    "tooltip", "treeitem", "listitem", "term", "caption"]);
+    "tooltip", "treeitem", "term"]);
 
   // ---- accessible name (the parts of accname 1.2 real pages rely on) ---------------------------
   function isHiddenForName(el) {
@@ -104,12 +106,13 @@
     const cs = getComputedStyle(el);
     return cs.display === "none" || cs.visibility === "hidden";
   }
-  function textAlternative(node, visited, fromContent) {
+  // `referenced`: reached through aria-labelledby, whose targets count even when hidden.
+  function textAlternative(node, visited, fromContent, referenced) {
     if (node.nodeType === 3) return node.textContent;
     if (node.nodeType !== 1 || visited.has(node)) return "";
     visited.add(node);
     const el = node;
-    if (isHiddenForName(el)) return "";
+    if (!referenced && isHiddenForName(el)) return "";
     const label = el.getAttribute("aria-label");
     if (label && label.trim()) return label;
     const tag = el.localName;
@@ -123,8 +126,8 @@
     if (pseudoBefore && pseudoBefore !== "none" && pseudoBefore !== "normal") text += pseudoBefore.replace(/^"|"$/g, "");
     const kids = el.shadowRoot ? el.shadowRoot.childNodes : el.childNodes;
     for (const child of kids) {
-      if (child.localName === "slot") { for (const a of child.assignedNodes()) text += textAlternative(a, visited, true); continue; }
-      const part = textAlternative(child, visited, true);
+      if (child.localName === "slot") { for (const a of child.assignedNodes()) text += textAlternative(a, visited, true, referenced); continue; }
+      const part = textAlternative(child, visited, true, referenced);
       const block = child.nodeType === 1 && getComputedStyle(child).display !== "inline";
       text += block ? " " + part + " " : part;
     }
@@ -139,8 +142,9 @@
   function accName(el) {
     const by = el.getAttribute("aria-labelledby");
     if (by) {
-      const parts = by.split(/\s+/).map((id) => el.ownerDocument.getElementById(id)).filter(Boolean)
-        .map((n) => textAlternative(n, new Set([el]), true));
+      const root = el.getRootNode();
+      const parts = by.split(/\s+/).map((id) => (root.getElementById ? root : el.ownerDocument).getElementById(id)).filter(Boolean)
+        .map((n) => textAlternative(n, new Set([el]), true, isHiddenForName(n)));
       const joined = norm(parts.join(" "));
       if (joined) return joined;
     }
@@ -388,6 +392,18 @@
         }
         const text = ("value" in el && ["input", "textarea", "select"].includes(el.localName)) ? el.value : (el.innerText || el.textContent);
         return { ok: true, text: norm(text) };
+      }
+      if (op === "names") {
+        // Every visible element with a role, with its computed role and accessible name: for
+        // checking this script's accname against the browser's own (Get Computed Label/Role).
+        const out = [];
+        for (const el of allElements(document)) {
+          const r = role(el);
+          if (!r || !isVisible(el)) continue;
+          out.push({ element: el, role: r, name: accName(el), html: el.outerHTML.slice(0, 120) });
+          if (out.length >= 1000) break;
+        }
+        return { ok: true, elements: out };
       }
       if (op === "frame") {
         // The frame element to switch into, and where its viewport starts in ours.
