@@ -308,7 +308,9 @@ impl BrowserSession {
         self.download_dir.as_ref().map(tempfile::TempDir::path)
     }
 
-    fn offset(&self) -> (f64, f64) {
+    /// Where the current frame's viewport starts in the top-level one, as measured when the
+    /// frame was entered (for cross-origin frames, whose page script cannot measure it).
+    pub fn frame_offset(&self) -> (f64, f64) {
         self.frame_offset.lock().map(|o| *o).unwrap_or((0.0, 0.0))
     }
 
@@ -451,13 +453,12 @@ impl BrowserSession {
         Ok(())
     }
 
-    /// Moves the pointer to viewport coordinates of the current frame (one round trip).
+    /// Moves the pointer to top-level viewport coordinates (one round trip).
     pub async fn hover_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
-        let (ox, oy) = self.offset();
         let body = json!({"actions": [{"type": "pointer", "id": "mouse",
             "parameters": {"pointerType": "mouse"}, "actions": [
                 {"type": "pointerMove", "duration": 0, "origin": "viewport",
-                 "x": (x + ox).round() as i64, "y": (y + oy).round() as i64}]}]});
+                 "x": x.round() as i64, "y": y.round() as i64}]}]});
         self.cmd(http::Method::POST, "actions", Some(body)).await?;
         Ok(())
     }
@@ -466,10 +467,9 @@ impl BrowserSession {
     /// after pressing and the many small moves let Chrome start an HTML5 drag as it does for a
     /// person; pointer-event drag code sees the same moves.
     pub async fn drag(&self, from: (f64, f64), to: (f64, f64)) -> Result<(), BrowserError> {
-        let (ox, oy) = self.offset();
         let at = |x: f64, y: f64, duration: u64| {
             json!({"type": "pointerMove", "duration": duration, "origin": "viewport",
-                   "x": (x + ox).round() as i64, "y": (y + oy).round() as i64})
+                   "x": x.round() as i64, "y": y.round() as i64})
         };
         let mut actions = vec![
             at(from.0, from.1, 0),
@@ -578,10 +578,9 @@ impl BrowserSession {
 
     /// A pointer click at viewport coordinates (one round trip).
     pub async fn click_at(&self, x: f64, y: f64, clicks: u32) -> Result<(), BrowserError> {
-        let (ox, oy) = self.offset();
         let mut actions = vec![
             json!({"type": "pointerMove", "duration": 0, "origin": "viewport",
-            "x": (x + ox).round() as i64, "y": (y + oy).round() as i64}),
+            "x": x.round() as i64, "y": y.round() as i64}),
         ];
         for _ in 0..clicks.max(1) {
             actions.push(json!({"type": "pointerDown", "button": 0}));
@@ -619,7 +618,15 @@ impl BrowserSession {
 
     /// Presses a key or chord (`Control+A`) with W3C key actions.
     pub async fn press(&self, chord: &str) -> Result<(), BrowserError> {
-        let keys: Vec<String> = chord.split('+').map(key_value).collect();
+        let parts: Vec<&str> = chord.split('+').collect();
+        let shift = parts.iter().any(|p| p.trim().eq_ignore_ascii_case("shift"));
+        let mut keys: Vec<String> = parts.iter().map(|p| key_value(p)).collect();
+        // `Control+K` means the K key, not Shift+k: drivers type an upper-case letter with Shift.
+        if let (true, false, Some(last)) = (parts.len() > 1, shift, keys.last_mut()) {
+            if last.chars().count() == 1 && last.chars().all(|c| c.is_ascii_uppercase()) {
+                *last = last.to_ascii_lowercase();
+            }
+        }
         let mut actions = Vec::new();
         for k in &keys {
             actions.push(json!({"type": "keyDown", "value": k}));

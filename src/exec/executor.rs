@@ -1036,11 +1036,28 @@ impl FlowRunner<'_, '_> {
             sub.close().await;
         }
         // Popups the flow switched to are closed, so the user's next flow starts in its main
-        // window.
-        for session in self.res.sessions.values() {
+        // window; a dialog a failed flow left open is dismissed, or it would fail every later
+        // command of that user.
+        let mut notices = Vec::new();
+        for (user, session) in &self.res.sessions {
+            if failure.is_some() {
+                if let Ok(Some(message)) = session.dialog_text().await {
+                    let _ = session.answer_dialog(false, None).await;
+                    notices.push(format!(
+                        "dismissed the dialog \"{}\" that {flow_id} left open in {user}'s browser",
+                        self.redactor.redact(&message)
+                    ));
+                }
+            }
             if let Err(e) = session.reset_windows().await {
                 tracing::debug!("closing popups: {e}");
             }
+        }
+        for message in notices {
+            self.em.emit(RunEventKind::Notice {
+                flow: Some(flow_id.clone()),
+                message,
+            });
         }
         match failure {
             Some(f) => Err(f),

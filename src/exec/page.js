@@ -228,7 +228,9 @@
         if (!m(textAlternative(el, new Set(), true))) continue;
         const forId = el.getAttribute("for");
         if (forId) {
-          const targets = el.ownerDocument.querySelectorAll("#" + CSS.escape(forId));
+          // `for` refers to an id in the label's own tree (a shadow root has its own ids).
+          const scope = el.getRootNode();
+          const targets = (scope.querySelectorAll ? scope : el.ownerDocument).querySelectorAll("#" + CSS.escape(forId));
           if (targets.length > 1) problems.push('label "' + norm(el.textContent) + '" points at id "' + forId + '", which ' + targets.length + " elements share");
           const visibleTargets = Array.from(targets).filter(isVisible);
           const t = visibleTargets[0] || targets[0];
@@ -346,6 +348,34 @@
     return last;
   }
 
+  // Where this frame's viewport starts in the top-level one, if every frame up is same-origin
+  // (pointer actions use top-level coordinates); null when a cross-origin parent hides it.
+  function topOffset() {
+    let dx = 0, dy = 0, w = window;
+    try {
+      while (w !== w.top) {
+        const fe = w.frameElement;
+        if (!fe) return null;
+        const r = fe.getBoundingClientRect(), cs = w.parent.getComputedStyle(fe);
+        dx += r.left + fe.clientLeft + parseFloat(cs.paddingLeft || "0");
+        dy += r.top + fe.clientTop + parseFloat(cs.paddingTop || "0");
+        w = w.parent;
+      }
+    } catch (e) { return null; }
+    return { dx, dy };
+  }
+  // A point result, in top-level coordinates when they are known (`top: true`).
+  function pointResult(extra, x, y, tx, ty) {
+    const off = topOffset();
+    const out = Object.assign({ ok: true, x, y }, extra);
+    if (tx !== undefined) { out.tx = tx; out.ty = ty; }
+    if (off) {
+      out.x += off.dx; out.y += off.dy; out.top = true;
+      if (tx !== undefined) { out.tx += off.dx; out.ty += off.dy; }
+    }
+    return out;
+  }
+
   function checkActionable(loc, needEnabled) {
     const one = resolveOne(loc);
     if (!one.el) return { ok: false, reason: one.error };
@@ -456,7 +486,7 @@
         const tr = t.el.getBoundingClientRect();
         const tx = tr.left + tr.width / 2, ty = tr.top + tr.height / 2;
         if (tx < 0 || ty < 0 || tx > innerWidth || ty > innerHeight) return { ok: false, fatal: true, reason: "the drop target " + describe(t.el) + " is not in view together with " + describe(el) + " (the viewport is " + innerWidth + "x" + innerHeight + ")" };
-        return { ok: true, x: hit.x, y: hit.y, tx, ty };
+        return pointResult({}, hit.x, hit.y, tx, ty);
       }
       if (op === "fill" || op === "focus" || op === "setvalue") {
         el.focus();
@@ -473,7 +503,7 @@
           else { const range = document.createRange(); range.selectNodeContents(el); const s = getSelection(); s.removeAllRanges(); s.addRange(range); }
         }
       }
-      return { ok: true, element: el, x: hit.x, y: hit.y, warn: a.warn };
+      return pointResult({ element: el, warn: a.warn }, hit.x, hit.y);
     } catch (e) {
       return { ok: false, fatal: true, reason: "script error: " + (e && e.message ? e.message : String(e)) };
     }

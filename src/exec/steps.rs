@@ -581,8 +581,20 @@ async fn actionable(
     Ok((r, summary))
 }
 
-fn point(r: &PageResult) -> Option<(f64, f64)> {
-    Some((r.value.get("x")?.as_f64()?, r.value.get("y")?.as_f64()?))
+/// The page's point `(xk, yk)` in top-level viewport coordinates, which pointer actions use:
+/// the page script converts it itself when it can see its frames (`top`); inside a cross-origin
+/// frame the offset measured on entering the frame is added.
+fn point_at(session: &BrowserSession, r: &PageResult, xk: &str, yk: &str) -> Option<(f64, f64)> {
+    let (x, y) = (r.value.get(xk)?.as_f64()?, r.value.get(yk)?.as_f64()?);
+    if r.value.get("top").and_then(Value::as_bool) == Some(true) {
+        return Some((x, y));
+    }
+    let (ox, oy) = session.frame_offset();
+    Some((x + ox, y + oy))
+}
+
+fn point(session: &BrowserSession, r: &PageResult) -> Option<(f64, f64)> {
+    point_at(session, r, "x", "y")
 }
 
 async fn click(
@@ -592,8 +604,8 @@ async fn click(
 ) -> StepResult {
     let (r, summary) = actionable(ctx, "act", loc, json!({}), timeout, "click").await?;
     let fail = Fail(&summary);
-    let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     let session = ctx.browser(&fail).await?;
+    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     session
         .click_at(x, y, 1)
         .await
@@ -677,7 +689,8 @@ async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
         .await
         .map_err(|e| fail.browser(e))?;
     if is_checked.as_bool() != Some(want) {
-        let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
+        let (x, y) =
+            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
         session
             .click_at(x, y, 1)
             .await
@@ -1081,8 +1094,8 @@ async fn hover(ctx: &mut StepContext<'_>, s: &HoverStep) -> StepResult {
     )
     .await?;
     let fail = Fail(&summary);
-    let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no point"))?;
     let session = ctx.browser(&fail).await?;
+    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no point"))?;
     session.hover_at(x, y).await.map_err(|e| fail.browser(e))?;
     ok(summary)
 }
@@ -1102,19 +1115,11 @@ async fn drag(ctx: &mut StepContext<'_>, s: &DragStep) -> StepResult {
     .await?;
     let summary = format!("{summary} to {target_shown}");
     let fail = Fail(&summary);
-    let from = point(&r).ok_or_else(|| fail.msg("the page returned no start point"))?;
-    let to = (
-        r.value.get("tx").and_then(Value::as_f64),
-        r.value.get("ty").and_then(Value::as_f64),
-    );
-    let (Some(tx), Some(ty)) = to else {
-        return Err(fail.msg("the page returned no drop point"));
-    };
     let session = ctx.browser(&fail).await?;
-    session
-        .drag(from, (tx, ty))
-        .await
-        .map_err(|e| fail.browser(e))?;
+    let from = point(session, &r).ok_or_else(|| fail.msg("the page returned no start point"))?;
+    let to = point_at(session, &r, "tx", "ty")
+        .ok_or_else(|| fail.msg("the page returned no drop point"))?;
+    session.drag(from, to).await.map_err(|e| fail.browser(e))?;
     ok(summary)
 }
 
@@ -1347,26 +1352,32 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
     )
     .await?;
     let fail = Fail(&summary);
-    let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
     {
         let session = ctx.browser(&fail).await?;
+        let (x, y) =
+            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
         session
             .click_at(x, y, 1)
             .await
             .map_err(|e| fail.browser(e))?;
     }
-    // Chrome writes `NAME.crdownload` and renames it when done: wait for a new finished file.
+    // Chrome writes a hidden temp file, then `NAME.crdownload`, and renames that to NAME when
+    // done: wait for a new finished file.
+    let in_progress = |p: &PathBuf| {
+        p.extension().is_some_and(|e| e == "crdownload")
+            || p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+    };
     let mut pause = Duration::from_millis(10);
     let file = loop {
         let now = list_dir(&dir);
-        let partial = now
-            .iter()
-            .any(|p| p.extension().is_some_and(|e| e == "crdownload"));
+        let partial = now.iter().any(in_progress);
         let fresh: Vec<&PathBuf> = now
             .iter()
-            .filter(|p| !before.contains(*p) && p.extension().is_none_or(|e| e != "crdownload"))
+            .filter(|p| !before.contains(*p) && !in_progress(p))
             .collect();
         if let (Some(f), false) = (fresh.first(), partial) {
             break (*f).clone();

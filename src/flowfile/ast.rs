@@ -252,7 +252,7 @@ pub struct Locator {
 
 /// An `<iframe>` (or `<frame>`): by its `title` or `name` (substring, case-insensitive), or a
 /// locator for the frame element (which may have its own `frame:` for nested frames).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum FrameRef {
     Name(Sp<String>),
@@ -491,6 +491,7 @@ macro_rules! scalar_or {
     };
 }
 
+scalar_or!(FrameRef, "a frame's title or name, or a locator", str => FrameRef::Name, map => FrameRef::Locator);
 scalar_or!(UseStep, "a group name, or { group, with }", str => UseStep::Name, map => UseStep::Call);
 scalar_or!(WindowStep, "`main`, or { url, title, close }", str => WindowStep::Main, map => WindowStep::Options);
 scalar_or!(EachSource, "a CSV file, or a list of rows", str => EachSource::File, seq => EachSource::Rows);
