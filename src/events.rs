@@ -117,8 +117,11 @@ pub struct StepRecord {
     /// 0-based position in the flow.
     pub index: usize,
     pub kind: String,
-    /// Line of the step in its flow file.
+    /// Line of the step in its flow file (or in `file`).
     pub line: u32,
+    /// The step group file the step is written in, when it is not the flow's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
     /// One line saying what the step does, variables resolved and secrets redacted.
     pub summary: String,
     pub status: StepStatus,

@@ -867,6 +867,7 @@ impl FlowRunner<'_, '_> {
                 self.em.emit(RunEventKind::StepFinished {
                     flow: flow_id.clone(),
                     step: StepRecord {
+                        file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
                         index,
                         kind: step.value.kind().to_owned(),
                         line: step.loc.line,
@@ -1007,6 +1008,7 @@ impl FlowRunner<'_, '_> {
                 }
             };
             let record = StepRecord {
+                file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
                 index,
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,

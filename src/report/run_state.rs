@@ -425,6 +425,7 @@ mod tests {
 
     fn step(index: usize, status: StepStatus, error: Option<&str>) -> StepRecord {
         StepRecord {
+            file: None,
             index,
             kind: "click".into(),
             line: 3,

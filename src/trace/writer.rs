@@ -418,6 +418,7 @@ mod tests {
             self.feed(RunEventKind::StepFinished {
                 flow: flow.into(),
                 step: StepRecord {
+                    file: None,
                     index,
                     kind: "click".into(),
                     line: 3,
@@ -589,6 +590,7 @@ mod tests {
         run.feed(RunEventKind::StepFinished {
             flow: "m".into(),
             step: StepRecord {
+                file: None,
                 index: 1,
                 kind: "goto".into(),
                 line: 4,
