@@ -6,7 +6,7 @@
 //! that acts (W3C Perform Actions, or Chrome's `Input.insertText` when the driver offers it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -177,6 +177,8 @@ pub struct BrowserSession {
     pub browser_name: String,
     pub browser_version: String,
     round_trips: Arc<AtomicU32>,
+    driver_us: AtomicU64,
+    page_us: AtomicU64,
     chrome_cdp: bool,
     _profile_dir: Option<tempfile::TempDir>,
     /// Where the browser saves downloads (a local browser only).
@@ -296,6 +298,8 @@ impl BrowserSession {
             browser_name,
             browser_version,
             round_trips: Arc::new(AtomicU32::new(0)),
+            driver_us: AtomicU64::new(0),
+            page_us: AtomicU64::new(0),
             _profile_dir: profile_dir,
             download_dir,
             frame_offset: std::sync::Mutex::new((0.0, 0.0)),
@@ -498,8 +502,22 @@ impl BrowserSession {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    fn tick(&self) {
+    /// Counts a round trip and times it until the returned guard drops.
+    fn tick(&self) -> Timed<'_> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        Timed {
+            started: Instant::now(),
+            total: &self.driver_us,
+        }
+    }
+
+    /// Microseconds spent so far in WebDriver calls, and inside the page script (its part of
+    /// those calls: locating, checking and waiting for the page). A step takes the differences.
+    pub fn time_spent(&self) -> (u64, u64) {
+        (
+            self.driver_us.load(Ordering::Relaxed),
+            self.page_us.load(Ordering::Relaxed),
+        )
     }
 
     async fn cmd(
@@ -508,7 +526,7 @@ impl BrowserSession {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .issue_cmd(RawCmd {
                 method,
@@ -520,12 +538,12 @@ impl BrowserSession {
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.goto(url).await.map_err(BrowserError::from_cmd)
     }
 
     pub async fn current_url(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .current_url()
             .await
@@ -534,7 +552,7 @@ impl BrowserSession {
     }
 
     pub async fn title(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.title().await.map_err(BrowserError::from_cmd)
     }
 
@@ -545,7 +563,7 @@ impl BrowserSession {
         slice: Duration,
     ) -> Result<PageResult, BrowserError> {
         request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
-        self.tick();
+        let _timed = self.tick();
         let result = self.client.execute_async(PAGE_JS, vec![request]).await;
         let v = match result {
             Ok(v) => v,
@@ -568,6 +586,10 @@ impl BrowserSession {
                 return Err(BrowserError::from_cmd(e));
             }
         };
+        if let Some(ms) = v.get("page_ms").and_then(Value::as_f64) {
+            self.page_us
+                .fetch_add((ms * 1000.0) as u64, Ordering::Relaxed);
+        }
         Ok(PageResult {
             ok: v.get("ok").and_then(Value::as_bool).unwrap_or(false),
             fatal: v.get("fatal").and_then(Value::as_bool).unwrap_or(false),
@@ -665,7 +687,7 @@ impl BrowserSession {
 
     /// PNG bytes of the viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .screenshot()
             .await
@@ -697,7 +719,7 @@ impl BrowserSession {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .execute(script, args)
             .await
@@ -705,7 +727,7 @@ impl BrowserSession {
     }
 
     pub async fn page_source(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.source().await.map_err(BrowserError::from_cmd)
     }
 
@@ -802,6 +824,19 @@ impl BrowserSession {
     /// Ends the WebDriver session (closes the browser).
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
+    }
+}
+
+/// Adds the time from its creation to its drop to a total (a WebDriver call's duration).
+struct Timed<'a> {
+    started: Instant,
+    total: &'a AtomicU64,
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        let us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.total.fetch_add(us, Ordering::Relaxed);
     }
 }
 

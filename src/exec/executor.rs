@@ -878,6 +878,7 @@ impl FlowRunner<'_, '_> {
                         artifacts: vec![],
                         evidence: vec![],
                         round_trips: 0,
+                        time: None,
                         trace: None,
                     },
                 });
@@ -940,11 +941,15 @@ impl FlowRunner<'_, '_> {
                 run_started: self.em.started,
                 events: Vec::new(),
                 round_trips: 0,
+                driver_us: 0,
+                page_us: 0,
                 exchange: None,
                 restore: self.restore,
             };
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
+            let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
+            let step_elapsed = started.elapsed();
             let exchange = ctx.exchange.take();
             if let (Some(cap), Some(t)) = (self.capture.as_mut(), trace.as_mut()) {
                 t.exchange = exchange;
@@ -1019,6 +1024,12 @@ impl FlowRunner<'_, '_> {
                 artifacts,
                 evidence,
                 round_trips,
+                time: Some(StepTime::split(
+                    step_elapsed,
+                    started.elapsed(),
+                    driver_us,
+                    page_us,
+                )),
                 trace,
             };
             if *self.stepping {
@@ -1181,6 +1192,8 @@ impl FlowRunner<'_, '_> {
                                 run_started: self.em.started,
                                 events: Vec::new(),
                                 round_trips: 0,
+                                driver_us: 0,
+                                page_us: 0,
                                 exchange: None,
                                 restore: self.restore,
                             };

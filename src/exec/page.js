@@ -387,13 +387,15 @@
   }
 
   const slice = Math.max(0, request.slice_ms || 0);
-  const deadline = performance.now() + slice;
+  const started = performance.now();
+  const deadline = started + slice;
   let lastBox = null;
   let observer = null;
   let finished = false;
   function finish(v) {
     if (finished) return; finished = true;
     if (observer) observer.disconnect();
+    v.page_ms = performance.now() - started;
     done(v);
   }
 

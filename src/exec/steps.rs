@@ -48,6 +48,9 @@ pub struct StepContext<'a> {
     /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
     pub events: Vec<RunEventKind>,
     pub round_trips: u32,
+    /// Microseconds this step spent in WebDriver calls, and inside the page script.
+    pub driver_us: u64,
+    pub page_us: u64,
     /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
     pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
 }
@@ -476,7 +479,7 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
     let before = actor
         .as_deref()
         .and_then(|u| ctx.sessions.get(u))
-        .map(BrowserSession::round_trips);
+        .map(|s| (s.round_trips(), s.time_spent()));
     let mut in_frame = false;
     if let Some(frame) = frame_of(step) {
         let deadline = Instant::now() + ctx.timeout(None);
@@ -516,12 +519,17 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
     let after = actor
         .as_deref()
         .and_then(|u| ctx.sessions.get(u))
-        .map(BrowserSession::round_trips);
-    ctx.round_trips += match (before, after) {
-        (Some(b), Some(a)) => a.saturating_sub(b),
-        (None, Some(a)) => a,
-        _ => 0,
+        .map(|s| (s.round_trips(), s.time_spent()));
+    let ((trips_before, (driver_before, page_before)), after) = match (before, after) {
+        (Some(b), Some(a)) => (b, Some(a)),
+        (None, Some(a)) => ((0, (0, 0)), Some(a)),
+        _ => ((0, (0, 0)), None),
     };
+    if let Some((trips, (driver, page))) = after {
+        ctx.round_trips += trips.saturating_sub(trips_before);
+        ctx.driver_us += driver.saturating_sub(driver_before);
+        ctx.page_us += page.saturating_sub(page_before);
+    }
     result
 }
 

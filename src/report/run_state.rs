@@ -436,6 +436,7 @@ mod tests {
             artifacts: Vec::new(),
             evidence: Vec::new(),
             round_trips: 2,
+            time: None,
             trace: None,
         }
     }

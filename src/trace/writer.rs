@@ -429,6 +429,7 @@ mod tests {
                     artifacts,
                     evidence: vec![],
                     round_trips: 2,
+                    time: None,
                     trace: Some(StepTrace {
                         started_ms: 50,
                         page_url: Some("http://app.test/x".into()),
@@ -601,6 +602,7 @@ mod tests {
                 artifacts: vec![],
                 evidence: vec![],
                 round_trips: 1,
+                time: None,
                 trace: Some(StepTrace {
                     dom_snapshot: Some("m/trace/02-dom.html".into()),
                     ..Default::default()

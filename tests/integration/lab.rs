@@ -172,6 +172,23 @@ async fn every_lab_page_has_a_passing_flow() {
         "{first}"
     );
 
+    // Each step's time is split by who spent it, and the parts add up to its duration.
+    let delayed = &flow(&report, "delayed-content")["steps"][1];
+    assert_eq!(delayed["kind"], "click");
+    let t = &delayed["time"];
+    let part = |k: &str| {
+        t[k].as_u64()
+            .unwrap_or_else(|| panic!("time.{k} in {delayed}"))
+    };
+    let sum = part("driver_ms") + part("page_ms") + part("runner_ms") + part("evidence_ms");
+    let duration = delayed["duration_ms"].as_u64().expect("duration");
+    assert!(
+        sum <= duration && duration - sum <= 2,
+        "{t} vs {duration} ms"
+    );
+    // The button appears after the XHR: the wait happened inside the page.
+    assert!(part("page_ms") > 0, "{t}");
+
     // Downloads are kept, with what was checked as evidence.
     let downloads: Vec<&Value> = flow(&report, "download")["steps"]
         .as_array()

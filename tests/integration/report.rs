@@ -76,6 +76,7 @@ fn step(index: usize, kind: &str, line: u32, summary: &str, ms: u64) -> StepReco
         artifacts: vec![],
         evidence: vec![],
         round_trips: 2,
+        time: None,
         trace: None,
     }
 }
