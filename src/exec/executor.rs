@@ -374,6 +374,9 @@ pub async fn run(
             saver.seed(saved);
         }
     }
+    if restore.is_empty() && !*opts.cancel.borrow() {
+        prestart_sessions(config, suite, plan, &mut res, &logs_dir, &mut em).await;
+    }
     let mut interaction = opts.interaction.take();
     let mut stepping = opts.debug && interaction.is_some();
     let mut quit = false;
@@ -810,6 +813,62 @@ async fn failure_point(
         page_url,
         user: actor,
         flow: id,
+    }
+}
+
+/// Opens the browser session of every user the plan will need, all at once: a browser takes
+/// most of a second to start, and starting them one after another on first use made a third
+/// of a run. A user whose first flow asks for a `fresh` session is left to that flow. Any
+/// failure here is left for the flow that needs the session to report.
+async fn prestart_sessions(
+    config: &Config,
+    suite: &Suite,
+    plan: &Plan,
+    res: &mut Resources,
+    logs_dir: &Path,
+    em: &mut Emitter<'_>,
+) {
+    let mut users: Vec<String> = Vec::new();
+    let mut decided: BTreeSet<String> = BTreeSet::new();
+    for &i in &plan.order {
+        let flow = &suite.flows[i];
+        let own = flow.ast.user.as_ref().map(|u| u.value.as_str());
+        let fresh = flow.ast.session == SessionMode::Fresh;
+        for user in saved_state::users_of(flow) {
+            if decided.insert(user.clone()) && !(fresh && own == Some(user.as_str())) {
+                users.push(user);
+            }
+        }
+    }
+    users.retain(|u| !res.sessions.contains_key(u));
+    if users.is_empty() {
+        return;
+    }
+    if res.driver.is_none() {
+        match Driver::start(&config.browser, &logs_dir.join("chromedriver.log")).await {
+            Ok(d) => res.driver = Some(d),
+            Err(_) => return,
+        }
+    }
+    let Some(driver) = res.driver.as_ref() else {
+        return;
+    };
+    let opened = futures_util::future::join_all(
+        users
+            .iter()
+            .map(|u| BrowserSession::open(driver, &config.browser, u)),
+    )
+    .await;
+    for (user, session) in users.into_iter().zip(opened) {
+        if let Ok(session) = session {
+            em.emit(RunEventKind::BrowserStarted {
+                user: user.clone(),
+                browser: session.browser_name.clone(),
+                version: session.browser_version.clone(),
+                bidi: false,
+            });
+            res.sessions.insert(user, session);
+        }
     }
 }
 
