@@ -1002,6 +1002,8 @@ impl FlowRunner<'_, '_> {
                 round_trips: 0,
                 driver_us: 0,
                 page_us: 0,
+                trace_dom: self.capture.is_some(),
+                dom_snapshot: None,
                 exchange: None,
                 restore: self.restore,
             };
@@ -1010,19 +1012,20 @@ impl FlowRunner<'_, '_> {
             let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
             let step_elapsed = started.elapsed();
             let exchange = ctx.exchange.take();
+            let own_snapshot = ctx.dom_snapshot.take();
             if let (Some(cap), Some(t)) = (self.capture.as_mut(), trace.as_mut()) {
                 t.exchange = exchange;
                 if browser_step {
                     if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
                         let dir = PathBuf::from(&flow_id).join("trace");
-                        cap.snapshot(
-                            session,
-                            self.output_dir,
-                            dir.join(format!("{:02}-dom.html", index + 1)),
-                            self.redactor,
-                            t,
-                        )
-                        .await;
+                        let rel = dir.join(format!("{:02}-dom.html", index + 1));
+                        match &own_snapshot {
+                            Some(v) => cap.record(v, self.output_dir, rel, self.redactor, t),
+                            None => {
+                                cap.snapshot(session, self.output_dir, rel, self.redactor, t)
+                                    .await;
+                            }
+                        }
                         if cap.screenshots {
                             t.screenshot_after = cap
                                 .frame(
@@ -1253,6 +1256,8 @@ impl FlowRunner<'_, '_> {
                                 round_trips: 0,
                                 driver_us: 0,
                                 page_us: 0,
+                                trace_dom: false,
+                                dom_snapshot: None,
                                 exchange: None,
                                 restore: self.restore,
                             };

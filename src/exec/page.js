@@ -396,6 +396,10 @@
     if (finished) return; finished = true;
     if (observer) observer.disconnect();
     v.page_ms = performance.now() - started;
+    // The trace's DOM snapshot, taken here when the step is read-only (expect, wait_for).
+    if (request.snapshot && v.ok && window === window.top) {
+      v.snapshot = [location.href, document.title, document.documentElement.outerHTML];
+    }
     done(v);
   }
 

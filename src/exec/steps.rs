@@ -51,6 +51,10 @@ pub struct StepContext<'a> {
     /// Microseconds this step spent in WebDriver calls, and inside the page script.
     pub driver_us: u64,
     pub page_us: u64,
+    /// The flow is traced: read-only steps bring the DOM back with their answer.
+    pub trace_dom: bool,
+    /// `[url, title, html]` of the page after the step, when the step's own script sent it.
+    pub dom_snapshot: Option<Value>,
     /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
     pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
 }
@@ -870,11 +874,18 @@ async fn await_in_page(
 ) -> StepResult {
     let fail = Fail(&summary);
     let limit = ctx.timeout(timeout);
+    let mut request = request;
+    if ctx.trace_dom {
+        // A read-only step: the page's DOM where the assertion held comes back with the
+        // answer, so the trace needs no round trip of its own.
+        request["snapshot"] = json!(true);
+    }
     let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(session, request, Instant::now() + limit)
+    let mut r = wait_in_page(session, request, Instant::now() + limit)
         .await
         .map_err(|e| fail.browser(e))?;
     if r.ok {
+        ctx.dom_snapshot = r.value.get_mut("snapshot").map(Value::take);
         ok(summary)
     } else {
         Err(fail.msg(timeout_message(what, limit, &r)))
