@@ -19,7 +19,6 @@ use super::diagnostic::{Diagnostic, Diagnostics};
 use super::each::{rows_of, Row};
 use super::flow_check::{shown, value_len, FlowChecker, FlowFacts, GroupInfo};
 use super::groups::{expand, load_groups, GroupCall, Groups, PlannedStep};
-use super::locate::SourceText;
 use super::parse::parse_flow;
 use super::span::Loc;
 use super::suggest::{did_you_mean_prefix, list};
@@ -440,20 +439,7 @@ fn check_all(
             params: None,
             row: row_keys.as_ref(),
         };
-        let text = SourceText::new(source);
-        for use_ in &facts[i].uses {
-            for var in use_.template.vars() {
-                if let Some((message, hint)) = scope.check(&var.name, use_.step) {
-                    let loc = use_.loc_of(&text, var.offset);
-                    diags.push(
-                        Diagnostic::new(path, message)
-                            .at(loc, var.name.chars().count())
-                            .label("unknown here")
-                            .maybe_hint(hint),
-                    );
-                }
-            }
-        }
+        scope.report_unknown(path, source, &facts[i].uses, &mut diags);
         closures.push(closure);
     }
 

@@ -13,7 +13,6 @@ use super::ast::{FlowFile, GroupFile, SessionMode, Step};
 use super::check::{is_flow_id, CheckEnv};
 use super::diagnostic::Diagnostic;
 use super::flow_check::{value_len, FlowChecker, GroupInfo};
-use super::locate::SourceText;
 use super::parse::parse_group;
 use super::span::{Loc, Sp};
 use super::var_scope::VarScope;
@@ -248,20 +247,7 @@ pub(super) fn check_groups(
             params: Some(&params),
             row: None,
         };
-        let text = SourceText::new(source);
-        for use_ in &facts.uses {
-            for var in use_.template.vars() {
-                if let Some((message, hint)) = scope.check(&var.name, use_.step) {
-                    let loc = use_.loc_of(&text, var.offset);
-                    group_diags.push(
-                        Diagnostic::new(path, message)
-                            .at(loc, var.name.chars().count())
-                            .label("unknown here")
-                            .maybe_hint(hint),
-                    );
-                }
-            }
-        }
+        scope.report_unknown(path, source, &facts.uses, &mut group_diags);
         diags.append(&mut group_diags);
         let mut captures: Vec<(String, bool)> = Vec::new();
         for c in &facts.captures {

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ast::FlowFile;
 use super::check::{CheckEnv, RESERVED_NAMES};
-use super::flow_check::Capture;
+use super::diagnostic::Diagnostic;
+use super::flow_check::{Capture, StrUse};
+use super::locate::SourceText;
 use super::suggest::{did_you_mean, did_you_mean_prefix, list};
 
 /// What names a flow may use at a step.
@@ -31,6 +33,30 @@ pub(super) struct VarScope<'a> {
 }
 
 impl VarScope<'_> {
+    /// Reports every `{{ name }}` of `uses` that is not known where it is used.
+    pub(super) fn report_unknown(
+        &self,
+        path: &std::path::Path,
+        source: &str,
+        uses: &[StrUse],
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let text = SourceText::new(source);
+        for use_ in uses {
+            for var in use_.template.vars() {
+                if let Some((message, hint)) = self.check(&var.name, use_.step) {
+                    let loc = use_.loc_of(&text, var.offset);
+                    diags.push(
+                        Diagnostic::new(path, message)
+                            .at(loc, var.name.chars().count())
+                            .label("unknown here")
+                            .maybe_hint(hint),
+                    );
+                }
+            }
+        }
+    }
+
     /// `None` when `name` is known at `step`; else the message and a hint.
     pub(super) fn check(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
         let parts: Vec<&str> = name.split('.').collect();
