@@ -256,7 +256,13 @@ pub struct Locator {
 #[serde(untagged)]
 pub enum FrameRef {
     Name(Sp<String>),
-    Locator(Locator),
+    Locator(Box<Locator>),
+}
+
+impl FrameRef {
+    fn boxed(l: Locator) -> FrameRef {
+        FrameRef::Locator(Box::new(l))
+    }
 }
 
 located_step!(HoverStep {});
@@ -491,7 +497,7 @@ macro_rules! scalar_or {
     };
 }
 
-scalar_or!(FrameRef, "a frame's title or name, or a locator", str => FrameRef::Name, map => FrameRef::Locator);
+scalar_or!(FrameRef, "a frame's title or name, or a locator", str => FrameRef::Name, map => FrameRef::boxed);
 scalar_or!(UseStep, "a group name, or { group, with }", str => UseStep::Name, map => UseStep::Call);
 scalar_or!(WindowStep, "`main`, or { url, title, close }", str => WindowStep::Main, map => WindowStep::Options);
 scalar_or!(EachSource, "a CSV file, or a list of rows", str => EachSource::File, seq => EachSource::Rows);

@@ -392,7 +392,8 @@ impl<'a> FlowChecker<'a> {
         }
         if let Some(h) = &s.sha256 {
             let v = h.value.trim();
-            if !v.contains("{{") && !(v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())) {
+            let hex64 = v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit());
+            if !(v.contains("{{") || hex64) {
                 let loc = self.fix_loc(i, h).unwrap_or(self.flow.steps[i].loc);
                 let len = self.len_at(loc, &h.value);
                 self.error(loc, len, "`sha256` is not a SHA-256 digest")

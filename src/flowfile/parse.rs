@@ -49,6 +49,10 @@ pub fn parse_flow(file: &Path, source: &str) -> Result<FlowFile, Diagnostic> {
 }
 
 /// Parses a step group file (`groups/NAME.yaml`).
+#[expect(
+    clippy::result_large_err,
+    reason = "one diagnostic per file, on the cold path"
+)]
 pub fn parse_group(file: &Path, source: &str) -> Result<super::ast::GroupFile, Diagnostic> {
     if is_blank(source) {
         return Err(Diagnostic::new(file, "empty step group file")
