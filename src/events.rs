@@ -8,6 +8,7 @@
 //! event is built.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -121,8 +122,11 @@ pub struct StepRecord {
     /// 0-based position in the flow.
     pub index: usize,
     pub kind: String,
-    /// Line of the step in its flow file.
+    /// Line of the step in its flow file (or in `file`).
     pub line: u32,
+    /// The step group file the step is written in, when it is not the flow's own file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
     /// One line saying what the step does, variables resolved and secrets redacted.
     pub summary: String,
     pub status: StepStatus,
@@ -132,9 +136,46 @@ pub struct StepRecord {
     pub evidence: Vec<Evidence>,
     /// WebDriver / BiDi round trips this step made.
     pub round_trips: u32,
+    /// Where the step's time went (browser steps), so a slow step explains itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<StepTime>,
     /// What the trace keeps of this step (when tracing is on for the flow).
     #[serde(default)]
     pub trace: Option<StepTrace>,
+}
+
+/// A step's duration split by who spent it: `driver_ms + page_ms + runner_ms + evidence_ms`
+/// is the step's `duration_ms` (within rounding).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct StepTime {
+    /// In WebDriver calls (the driver and the browser acting), not counting `page_ms`.
+    pub driver_ms: u64,
+    /// Inside the page script: locating the element, checking it is actionable, and waiting
+    /// in the page for it (or for an assertion) to hold.
+    pub page_ms: u64,
+    /// Everything else: the runner itself, HTTP, mail and realtime I/O, and pauses between
+    /// polls (dialogs, windows, downloads).
+    pub runner_ms: u64,
+    /// After the step: its trace (DOM snapshot, screenshots) and, on failure, its evidence.
+    pub evidence_ms: u64,
+}
+
+impl StepTime {
+    /// Splits a step that took `step` (and `total` with its trace and evidence), of which
+    /// `driver_us` in WebDriver calls and `page_us` of those inside the page script.
+    pub fn split(step: Duration, total: Duration, driver_us: u64, page_us: u64) -> StepTime {
+        let ms = |us: u64| us / 1000;
+        let step_ms = u64::try_from(step.as_millis()).unwrap_or(u64::MAX);
+        let total_ms = u64::try_from(total.as_millis()).unwrap_or(u64::MAX);
+        let page_ms = ms(page_us).min(step_ms);
+        let driver_ms = ms(driver_us.saturating_sub(page_us)).min(step_ms - page_ms);
+        StepTime {
+            driver_ms,
+            page_ms,
+            runner_ms: step_ms - page_ms - driver_ms,
+            evidence_ms: total_ms.saturating_sub(step_ms),
+        }
+    }
 }
 
 /// The trace's view of one step. Paths are relative to the run's output directory; the trace
@@ -219,6 +260,22 @@ pub enum Evidence {
         status: u16,
         duration_ms: u64,
     },
+    /// A file the browser downloaded, kept under the flow's `downloads/`.
+    Download {
+        file_name: String,
+        /// Relative to the run's output directory.
+        path: PathBuf,
+        bytes: u64,
+        /// Sniffed from the content, else from the file name.
+        media_type: String,
+        sha256: String,
+    },
+    /// A JavaScript dialog the flow answered.
+    Dialog {
+        message: String,
+        /// `accepted` or `dismissed`.
+        answer: String,
+    },
 }
 
 /// PASS / FAILED / UNVERIFIED for a claim, with what backs it.
@@ -256,6 +313,7 @@ pub enum ArtifactKind {
     Trace,
     Log,
     Report,
+    Download,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
@@ -319,5 +377,38 @@ pub trait EventSink: Send {
     /// Called once after `RunFinished`, to flush and write final files.
     fn finish(&mut self) -> anyhow::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_time_parts_add_up_to_the_duration() {
+        let t = StepTime::split(
+            Duration::from_millis(120),
+            Duration::from_millis(150),
+            90_000,
+            60_000,
+        );
+        assert_eq!(
+            t,
+            StepTime {
+                driver_ms: 30,
+                page_ms: 60,
+                runner_ms: 30,
+                evidence_ms: 30
+            }
+        );
+        // Counters a little over the measured step (rounding) never make a part negative.
+        let t = StepTime::split(
+            Duration::from_millis(10),
+            Duration::from_millis(10),
+            12_000,
+            11_000,
+        );
+        assert_eq!(t.page_ms + t.driver_ms + t.runner_ms, 10);
+        assert_eq!(t.page_ms, 10);
     }
 }

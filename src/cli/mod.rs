@@ -58,11 +58,15 @@ pub enum Command {
         /// A trace.html or index.html, or a directory holding one (a flow's or a run's output).
         path: PathBuf,
     },
-    /// Print the JSON Schema of flow files (or of the run report with --report).
+    /// Print the JSON Schema of flow files (or of step groups with --group, the run report with
+    /// --report).
     Schema {
         /// The schema of staging-run-report.json instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "group")]
         report: bool,
+        /// The schema of step group files (`groups/NAME.yaml`) instead.
+        #[arg(long)]
+        group: bool,
     },
 }
 
@@ -181,9 +185,11 @@ pub fn main() -> u8 {
     };
     init_logging(cli.verbose);
     match cli.command {
-        Command::Schema { report } => {
+        Command::Schema { report, group } => {
             let schema = if report {
                 crate::report::report_schema_json()
+            } else if group {
+                crate::flowfile::schema::group_schema_json()
             } else {
                 crate::flowfile::schema::schema_json()
             };
@@ -302,7 +308,7 @@ fn check(args: &SuiteArgs) -> u8 {
     cli.base_url = Some("http://checking.invalid".into());
     match load(args, &cli) {
         Ok((config, suite)) => {
-            let steps: usize = suite.flows.iter().map(|f| f.ast.steps.len()).sum();
+            let steps: usize = suite.flows.iter().map(|f| f.steps.len()).sum();
             say!(
                 "ok: {} flows, {} steps, {} users checked in {} ms ({})",
                 suite.flows.len(),

@@ -421,6 +421,24 @@ pub struct BrowserConfig {
     pub args: Vec<String>,
 }
 
+impl Default for BrowserConfig {
+    /// A local headless Chromium through `chromedriver` on PATH, as flows.toml's defaults say.
+    fn default() -> Self {
+        BrowserConfig {
+            chromedriver: "chromedriver".to_owned(),
+            binary: None,
+            webdriver_url: None,
+            headless: true,
+            window: (1280, 900),
+            viewport: None,
+            locale: None,
+            user_agent: None,
+            accept_insecure_certs: false,
+            args: Vec::new(),
+        }
+    }
+}
+
 impl BrowserConfig {
     /// These settings with a flow's own `browser:` over them (the checker has validated its
     /// values; one that does not parse keeps the suite's setting).

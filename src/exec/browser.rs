@@ -6,7 +6,7 @@
 //! that acts (W3C Perform Actions, or Chrome's `Input.insertText` when the driver offers it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,12 @@ impl BrowserError {
             CmdError::Lost(_) => BrowserError::Lost(e.to_string()),
             CmdError::Standard(wd) if wd.error.to_string().contains("invalid session id") => {
                 BrowserError::Lost(e.to_string())
+            }
+            CmdError::Standard(wd) if wd.error.to_string().contains("unexpected alert open") => {
+                BrowserError::Command(format!(
+                    "a dialog is open ({}); handle it with a `dialog` step",
+                    wd.message.lines().next().unwrap_or_default()
+                ))
             }
             _ => BrowserError::Command(e.to_string()),
         }
@@ -171,8 +177,17 @@ pub struct BrowserSession {
     pub browser_name: String,
     pub browser_version: String,
     round_trips: Arc<AtomicU32>,
+    driver_us: AtomicU64,
+    page_us: AtomicU64,
     chrome_cdp: bool,
     _profile_dir: Option<tempfile::TempDir>,
+    /// Where the browser saves downloads (a local browser only).
+    download_dir: Option<tempfile::TempDir>,
+    /// Offset of the current frame's viewport in the top-level viewport (pointer actions are
+    /// in top-level coordinates; the page script measures inside the frame).
+    frame_offset: std::sync::Mutex<(f64, f64)>,
+    /// The window the session started in (known once a `window` step asks).
+    main_window: std::sync::Mutex<Option<String>>,
 }
 
 impl BrowserSession {
@@ -223,16 +238,31 @@ impl BrowserSession {
             args.push(format!("--user-data-dir={}", dir.path().display()));
         }
         args.extend(cfg.args.iter().cloned());
-        let mut chrome_options = json!({ "args": args, "prefs": {
+        let download_dir = if local {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("flows-downloads-")
+                    .tempdir()
+                    .map_err(|e| {
+                        BrowserError::Session(format!("cannot create a download dir: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let mut prefs = json!({
             "credentials_enable_service": false,
             "profile.password_manager_enabled": false,
             "download.prompt_for_download": false,
-        }});
+        });
+        if let Some(d) = &download_dir {
+            prefs["download.default_directory"] = json!(d.path().display().to_string());
+        }
         if let Some(locale) = &cfg.locale {
             // `--lang` sets navigator.language; this pref sets the Accept-Language header.
-            chrome_options["prefs"]["intl.accept_languages"] =
-                json!(crate::config::accept_languages(locale));
+            prefs["intl.accept_languages"] = json!(crate::config::accept_languages(locale));
         }
+        let mut chrome_options = json!({ "args": args, "prefs": prefs });
         let binary = cfg.binary.clone().or_else(|| {
             if !local {
                 return None;
@@ -281,7 +311,12 @@ impl BrowserSession {
             browser_name,
             browser_version,
             round_trips: Arc::new(AtomicU32::new(0)),
+            driver_us: AtomicU64::new(0),
+            page_us: AtomicU64::new(0),
             _profile_dir: profile_dir,
+            download_dir,
+            frame_offset: std::sync::Mutex::new((0.0, 0.0)),
+            main_window: std::sync::Mutex::new(None),
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -405,13 +440,217 @@ impl BrowserSession {
         }
     }
 
+    /// The directory the browser downloads into (`None` with a remote WebDriver server).
+    pub fn download_dir(&self) -> Option<&Path> {
+        self.download_dir.as_ref().map(tempfile::TempDir::path)
+    }
+
+    /// Where the current frame's viewport starts in the top-level one, as measured when the
+    /// frame was entered (for cross-origin frames, whose page script cannot measure it).
+    pub fn frame_offset(&self) -> (f64, f64) {
+        self.frame_offset.lock().map(|o| *o).unwrap_or((0.0, 0.0))
+    }
+
+    /// Enters the frame `element` (an element reference from the page script) whose viewport
+    /// starts at (`dx`, `dy`) in the current frame's viewport.
+    pub async fn enter_frame(&self, element: &Value, dx: f64, dy: f64) -> Result<(), BrowserError> {
+        self.cmd(http::Method::POST, "frame", Some(json!({ "id": element })))
+            .await?;
+        if let Ok(mut o) = self.frame_offset.lock() {
+            o.0 += dx;
+            o.1 += dy;
+        }
+        Ok(())
+    }
+
+    /// Back to the top-level document (after a step that worked in a frame).
+    pub async fn leave_frames(&self) -> Result<(), BrowserError> {
+        if let Ok(mut o) = self.frame_offset.lock() {
+            *o = (0.0, 0.0);
+        }
+        self.cmd(http::Method::POST, "frame", Some(json!({ "id": null })))
+            .await?;
+        Ok(())
+    }
+
+    /// The browser's own accessible name of an element (W3C WebDriver Get Computed Label).
+    pub async fn computed_label(&self, element: &Value) -> Result<String, BrowserError> {
+        let id = element_id(element)?;
+        let v = self
+            .cmd(
+                http::Method::GET,
+                &format!("element/{id}/computedlabel"),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The browser's own role of an element (W3C WebDriver Get Computed Role).
+    pub async fn computed_role(&self, element: &Value) -> Result<String, BrowserError> {
+        let id = element_id(element)?;
+        let v = self
+            .cmd(
+                http::Method::GET,
+                &format!("element/{id}/computedrole"),
+                None,
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The session's main window: the current one when first asked (before any switch).
+    pub async fn main_window(&self) -> Result<String, BrowserError> {
+        if let Some(h) = self.main_window.lock().ok().and_then(|m| m.clone()) {
+            return Ok(h);
+        }
+        let h = self.current_window().await?;
+        if let Ok(mut m) = self.main_window.lock() {
+            *m = Some(h.clone());
+        }
+        Ok(h)
+    }
+
+    /// Closes every window but the main one and switches to it, if a `window` step was used.
+    pub async fn reset_windows(&self) -> Result<(), BrowserError> {
+        let Some(main) = self.main_window.lock().ok().and_then(|m| m.clone()) else {
+            return Ok(());
+        };
+        for h in self.window_handles().await? {
+            if h != main {
+                self.switch_window(&h).await?;
+                self.close_window().await?;
+            }
+        }
+        self.switch_window(&main).await
+    }
+
+    /// Handles of the session's windows, and the current one.
+    pub async fn window_handles(&self) -> Result<Vec<String>, BrowserError> {
+        let v = self.cmd(http::Method::GET, "window/handles", None).await?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn current_window(&self) -> Result<String, BrowserError> {
+        let v = self.cmd(http::Method::GET, "window", None).await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn switch_window(&self, handle: &str) -> Result<(), BrowserError> {
+        self.cmd(
+            http::Method::POST,
+            "window",
+            Some(json!({ "handle": handle })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Closes the current window.
+    pub async fn close_window(&self) -> Result<(), BrowserError> {
+        self.cmd(http::Method::DELETE, "window", None).await?;
+        Ok(())
+    }
+
+    /// The open dialog's message, `None` when no dialog is open.
+    pub async fn dialog_text(&self) -> Result<Option<String>, BrowserError> {
+        match self.cmd(http::Method::GET, "alert/text", None).await {
+            Ok(v) => Ok(Some(v.as_str().unwrap_or_default().to_owned())),
+            Err(BrowserError::Command(e)) if e.contains("no such alert") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Answers the open dialog: types `prompt` (if any), then accepts or dismisses.
+    pub async fn answer_dialog(
+        &self,
+        accept: bool,
+        prompt: Option<&str>,
+    ) -> Result<(), BrowserError> {
+        if let Some(text) = prompt {
+            self.cmd(
+                http::Method::POST,
+                "alert/text",
+                Some(json!({ "text": text })),
+            )
+            .await?;
+        }
+        let path = if accept {
+            "alert/accept"
+        } else {
+            "alert/dismiss"
+        };
+        self.cmd(http::Method::POST, path, Some(json!({}))).await?;
+        Ok(())
+    }
+
+    /// Moves the pointer to top-level viewport coordinates (one round trip).
+    pub async fn hover_at(&self, x: f64, y: f64) -> Result<(), BrowserError> {
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": [
+                {"type": "pointerMove", "duration": 0, "origin": "viewport",
+                 "x": x.round() as i64, "y": y.round() as i64}]}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
+    /// Presses at `from`, moves to `to` in small steps, releases (one round trip). The pause
+    /// after pressing and the many small moves let Chrome start an HTML5 drag as it does for a
+    /// person; pointer-event drag code sees the same moves.
+    pub async fn drag(&self, from: (f64, f64), to: (f64, f64)) -> Result<(), BrowserError> {
+        let at = |x: f64, y: f64, duration: u64| {
+            json!({"type": "pointerMove", "duration": duration, "origin": "viewport",
+                   "x": x.round() as i64, "y": y.round() as i64})
+        };
+        let mut actions = vec![
+            at(from.0, from.1, 0),
+            json!({"type": "pointerDown", "button": 0}),
+            json!({"type": "pause", "duration": 100}),
+        ];
+        const STEPS: u32 = 20;
+        for i in 1..=STEPS {
+            let t = f64::from(i) / f64::from(STEPS);
+            actions.push(at(
+                from.0 + (to.0 - from.0) * t,
+                from.1 + (to.1 - from.1) * t,
+                15,
+            ));
+        }
+        actions.push(json!({"type": "pause", "duration": 100}));
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": actions}]});
+        self.cmd(http::Method::POST, "actions", Some(body)).await?;
+        Ok(())
+    }
+
     /// Round trips made so far (a step takes the difference).
     pub fn round_trips(&self) -> u32 {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    fn tick(&self) {
+    /// Counts a round trip and times it until the returned guard drops.
+    fn tick(&self) -> Timed<'_> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        Timed {
+            started: Instant::now(),
+            total: &self.driver_us,
+        }
+    }
+
+    /// Microseconds spent so far in WebDriver calls, and inside the page script (its part of
+    /// those calls: locating, checking and waiting for the page). A step takes the differences.
+    pub fn time_spent(&self) -> (u64, u64) {
+        (
+            self.driver_us.load(Ordering::Relaxed),
+            self.page_us.load(Ordering::Relaxed),
+        )
     }
 
     async fn cmd(
@@ -420,7 +659,7 @@ impl BrowserSession {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .issue_cmd(RawCmd {
                 method,
@@ -432,12 +671,12 @@ impl BrowserSession {
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.goto(url).await.map_err(BrowserError::from_cmd)
     }
 
     pub async fn current_url(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .current_url()
             .await
@@ -446,7 +685,7 @@ impl BrowserSession {
     }
 
     pub async fn title(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.title().await.map_err(BrowserError::from_cmd)
     }
 
@@ -457,7 +696,7 @@ impl BrowserSession {
         slice: Duration,
     ) -> Result<PageResult, BrowserError> {
         request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
-        self.tick();
+        let _timed = self.tick();
         let result = self.client.execute_async(PAGE_JS, vec![request]).await;
         let v = match result {
             Ok(v) => v,
@@ -480,6 +719,10 @@ impl BrowserSession {
                 return Err(BrowserError::from_cmd(e));
             }
         };
+        if let Some(ms) = v.get("page_ms").and_then(Value::as_f64) {
+            self.page_us
+                .fetch_add((ms * 1000.0) as u64, Ordering::Relaxed);
+        }
         Ok(PageResult {
             ok: v.get("ok").and_then(Value::as_bool).unwrap_or(false),
             fatal: v.get("fatal").and_then(Value::as_bool).unwrap_or(false),
@@ -530,7 +773,15 @@ impl BrowserSession {
 
     /// Presses a key or chord (`Control+A`) with W3C key actions.
     pub async fn press(&self, chord: &str) -> Result<(), BrowserError> {
-        let keys: Vec<String> = chord.split('+').map(key_value).collect();
+        let parts: Vec<&str> = chord.split('+').collect();
+        let shift = parts.iter().any(|p| p.trim().eq_ignore_ascii_case("shift"));
+        let mut keys: Vec<String> = parts.iter().map(|p| key_value(p)).collect();
+        // `Control+K` means the K key, not Shift+k: drivers type an upper-case letter with Shift.
+        if let (true, false, Some(last)) = (parts.len() > 1, shift, keys.last_mut()) {
+            if last.chars().count() == 1 && last.chars().all(|c| c.is_ascii_uppercase()) {
+                *last = last.to_ascii_lowercase();
+            }
+        }
         let mut actions = Vec::new();
         for k in &keys {
             actions.push(json!({"type": "keyDown", "value": k}));
@@ -569,7 +820,7 @@ impl BrowserSession {
 
     /// PNG bytes of the viewport.
     pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .screenshot()
             .await
@@ -601,7 +852,7 @@ impl BrowserSession {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client
             .execute(script, args)
             .await
@@ -609,7 +860,7 @@ impl BrowserSession {
     }
 
     pub async fn page_source(&self) -> Result<String, BrowserError> {
-        self.tick();
+        let _timed = self.tick();
         self.client.source().await.map_err(BrowserError::from_cmd)
     }
 
@@ -707,6 +958,27 @@ impl BrowserSession {
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
     }
+}
+
+/// Adds the time from its creation to its drop to a total (a WebDriver call's duration).
+struct Timed<'a> {
+    started: Instant,
+    total: &'a AtomicU64,
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        let us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.total.fetch_add(us, Ordering::Relaxed);
+    }
+}
+
+/// The id in a W3C element reference (`{"element-6066-…": id}`).
+fn element_id(element: &Value) -> Result<&str, BrowserError> {
+    element
+        .get(W3C_ELEMENT_KEY)
+        .and_then(Value::as_str)
+        .ok_or_else(|| BrowserError::Command(format!("not an element reference: {element}")))
 }
 
 /// W3C key values for named keys (WebDriver §17.4.2); single characters pass through.

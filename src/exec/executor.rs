@@ -27,6 +27,7 @@ use crate::exit_code;
 use crate::flowfile::ast::SessionMode;
 use crate::flowfile::check::{CheckedFlow, Suite};
 use crate::flowfile::duration::format_duration;
+use crate::flowfile::groups::{GroupCall, PlannedStep};
 use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
 use crate::redact::Redactor;
@@ -409,6 +410,9 @@ pub async fn run(
             saver.seed(saved);
         }
     }
+    if restore.is_empty() && !*opts.cancel.borrow() {
+        prestart_sessions(config, suite, plan, &base, &mut res, &logs_dir, &mut em).await;
+    }
     let mut interaction = opts.interaction.take();
     let mut stepping = opts.debug && interaction.is_some();
     let mut quit = false;
@@ -505,6 +509,11 @@ pub async fn run(
                 .as_ref()
                 .and_then(|u| res.sessions.remove(u).map(|s| (u.clone(), s)));
             vars.clear_flow(&id);
+            if let Some(row) = &flow.row {
+                for (k, v) in &row.values {
+                    vars.set_capture(&id, &format!("row.{k}"), Resolved::plain(v.clone()));
+                }
+            }
             let started = Instant::now();
             em.emit(RunEventKind::FlowStarted {
                 flow: id.clone(),
@@ -1004,6 +1013,69 @@ async fn failure_point(
     }
 }
 
+/// Opens the browser session of every user the plan will need, all at once: a browser takes
+/// most of a second to start, and starting them one after another on first use made a third
+/// of a run. A user whose first flow asks for a `fresh` session (or its own `browser:`
+/// settings) is left to that flow. With basic auth each session signs in as it opens. Any
+/// failure here is left for the flow that needs the session to report.
+async fn prestart_sessions(
+    config: &Config,
+    suite: &Suite,
+    plan: &Plan,
+    base_url: &str,
+    res: &mut Resources,
+    logs_dir: &Path,
+    em: &mut Emitter<'_>,
+) {
+    let mut users: Vec<String> = Vec::new();
+    let mut decided: BTreeSet<String> = BTreeSet::new();
+    for &i in &plan.order {
+        let flow = &suite.flows[i];
+        let own = flow.ast.user.as_ref().map(|u| u.value.as_str());
+        let fresh = flow.ast.session == SessionMode::Fresh || flow.ast.browser.is_some();
+        for user in saved_state::users_of(flow) {
+            if decided.insert(user.clone()) && !(fresh && own == Some(user.as_str())) {
+                users.push(user);
+            }
+        }
+    }
+    users.retain(|u| !res.sessions.contains_key(u));
+    if users.is_empty() {
+        return;
+    }
+    if res.driver.is_none() {
+        match Driver::start(&config.browser, &logs_dir.join("chromedriver.log")).await {
+            Ok(d) => res.driver = Some(d),
+            Err(_) => return,
+        }
+    }
+    let Some(driver) = res.driver.as_ref() else {
+        return;
+    };
+    let opened = futures_util::future::join_all(users.iter().map(|u| async move {
+        let session = BrowserSession::open(driver, &config.browser, u).await?;
+        if let Some(auth) = &config.basic_auth {
+            if let Err(e) = session.sign_in_basic_auth(base_url, auth).await {
+                session.close().await;
+                return Err(e);
+            }
+        }
+        Ok::<_, super::browser::BrowserError>(session)
+    }))
+    .await;
+    for (user, session) in users.into_iter().zip(opened) {
+        if let Ok(session) = session {
+            em.emit(RunEventKind::BrowserStarted {
+                user: user.clone(),
+                browser: session.browser_name.clone(),
+                version: session.browser_version.clone(),
+                bidi: false,
+            });
+            res.sessions.insert(user, session);
+        }
+    }
+}
+
 /// Line `line` (1-based) of the flow file, trimmed.
 fn source_line(flow: &CheckedFlow, line: u32) -> String {
     flow.source
@@ -1037,9 +1109,11 @@ impl FlowRunner<'_, '_> {
                 }
             }
         }
-        let steps = &self.flow.ast.steps;
+        let steps = &self.flow.steps;
         let mut failure: Option<String> = None;
-        for (index, step) in steps.iter().enumerate() {
+        let mut params_of: Option<usize> = None;
+        for (index, planned) in steps.iter().enumerate() {
+            let step = &planned.step;
             if failure.is_none() && *self.stepping {
                 let actor = super::steps::acting_user(&step.value)
                     .map(|u| u.value.clone())
@@ -1056,6 +1130,7 @@ impl FlowRunner<'_, '_> {
                 self.em.emit(RunEventKind::StepFinished {
                     flow: flow_id.clone(),
                     step: StepRecord {
+                        file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
                         index,
                         kind: step.value.kind().to_owned(),
                         line: step.loc.line,
@@ -1066,6 +1141,7 @@ impl FlowRunner<'_, '_> {
                         artifacts: vec![],
                         evidence: vec![],
                         round_trips: 0,
+                        time: None,
                         trace: None,
                     },
                 });
@@ -1074,6 +1150,16 @@ impl FlowRunner<'_, '_> {
             let actor = super::steps::acting_user(&step.value)
                 .map(|u| u.value.clone())
                 .or_else(|| user.clone());
+            if planned.call != params_of {
+                if let Err(e) = self.set_params(planned.call, user.as_deref()) {
+                    failure = Some(self.redactor.redact(&format!(
+                        "step {} ({}): {e}",
+                        index + 1,
+                        self.step_file(planned).display()
+                    )));
+                }
+                params_of = planned.call;
+            }
             let started = Instant::now();
             self.current_step = Some((index, started));
             self.step_start.push((OffsetDateTime::now_utc(), started));
@@ -1119,25 +1205,32 @@ impl FlowRunner<'_, '_> {
                 run_started: self.em.started,
                 events: Vec::new(),
                 round_trips: 0,
+                driver_us: 0,
+                page_us: 0,
+                trace_dom: self.capture.is_some(),
+                dom_snapshot: None,
                 exchange: None,
                 restore: self.restore,
             };
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
+            let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
+            let step_elapsed = started.elapsed();
             let exchange = ctx.exchange.take();
+            let own_snapshot = ctx.dom_snapshot.take();
             if let (Some(cap), Some(t)) = (self.capture.as_mut(), trace.as_mut()) {
                 t.exchange = exchange;
                 if browser_step {
                     if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
                         let dir = PathBuf::from(&flow_id).join("trace");
-                        cap.snapshot(
-                            session,
-                            self.output_dir,
-                            dir.join(format!("{:02}-dom.html", index + 1)),
-                            self.redactor,
-                            t,
-                        )
-                        .await;
+                        let rel = dir.join(format!("{:02}-dom.html", index + 1));
+                        match &own_snapshot {
+                            Some(v) => cap.record(v, self.output_dir, rel, self.redactor, t),
+                            None => {
+                                cap.snapshot(session, self.output_dir, rel, self.redactor, t)
+                                    .await;
+                            }
+                        }
                         if cap.screenshots {
                             t.screenshot_after = cap
                                 .frame(
@@ -1177,9 +1270,9 @@ impl FlowRunner<'_, '_> {
                     let located = format!(
                         "step {} ({}:{}) {}: {}",
                         index + 1,
-                        self.flow.file.display(),
+                        self.step_file(planned).display(),
                         step.loc.line,
-                        summary,
+                        self.in_group(planned, &summary),
                         msg
                     );
                     failure = Some(self.redactor.redact(&located));
@@ -1187,16 +1280,23 @@ impl FlowRunner<'_, '_> {
                 }
             };
             let record = StepRecord {
+                file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
                 index,
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,
-                summary: self.redactor.redact(&summary),
+                summary: self.redactor.redact(&self.in_group(planned, &summary)),
                 status,
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: error.map(|e| self.redactor.redact(&e)),
                 artifacts,
                 evidence,
                 round_trips,
+                time: Some(StepTime::split(
+                    step_elapsed,
+                    started.elapsed(),
+                    driver_us,
+                    page_us,
+                )),
                 trace,
             };
             if *self.stepping {
@@ -1216,10 +1316,93 @@ impl FlowRunner<'_, '_> {
         for (_, sub) in self.subscriptions.drain() {
             sub.close().await;
         }
+        // Popups the flow switched to are closed, so the user's next flow starts in its main
+        // window; a dialog a failed flow left open is dismissed, or it would fail every later
+        // command of that user.
+        let mut notices = Vec::new();
+        for (user, session) in &self.res.sessions {
+            if failure.is_some() {
+                if let Ok(Some(message)) = session.dialog_text().await {
+                    let _ = session.answer_dialog(false, None).await;
+                    notices.push(format!(
+                        "dismissed the dialog \"{}\" that {flow_id} left open in {user}'s browser",
+                        self.redactor.redact(&message)
+                    ));
+                }
+            }
+            if let Err(e) = session.reset_windows().await {
+                tracing::debug!("closing popups: {e}");
+            }
+        }
+        for message in notices {
+            self.em.emit(RunEventKind::Notice {
+                flow: Some(flow_id.clone()),
+                message,
+            });
+        }
         match failure {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// The file a step is written in: the flow's, or its group's.
+    fn step_file(&self, planned: &PlannedStep) -> &std::path::Path {
+        planned
+            .call
+            .and_then(|c| self.flow.calls.get(c))
+            .map_or(self.flow.file.as_path(), |c| c.file.as_path())
+    }
+
+    /// `group › summary` for a step of a group.
+    fn in_group(&self, planned: &PlannedStep, summary: &str) -> String {
+        match planned.call {
+            Some(_) => format!(
+                "{} › {summary}",
+                GroupCall::path(&self.flow.calls, planned.call)
+            ),
+            None => summary.to_owned(),
+        }
+    }
+
+    /// Makes `{{ params.* }}` those of `call` (rendered in the caller's scope), or none.
+    fn set_params(&mut self, call: Option<usize>, user: Option<&str>) -> Result<(), String> {
+        let flow_id = self.flow.ast.id.value.clone();
+        // The chain of calls, outermost first: each call's values are rendered with its
+        // caller's params in place.
+        let mut chain = Vec::new();
+        let mut c = call;
+        while let Some(i) = c {
+            chain.push(i);
+            c = self.flow.calls.get(i).and_then(|g| g.parent);
+        }
+        chain.reverse();
+        self.vars.clear_params(&flow_id);
+        for i in chain {
+            let Some(g) = self.flow.calls.get(i) else {
+                break;
+            };
+            let mut rendered = Vec::with_capacity(g.params.len());
+            for (name, template) in &g.params {
+                let r = self
+                    .vars
+                    .render(template, &flow_id, &self.flow.needs_closure, user)
+                    .map_err(|e| format!("param `{name}` of group `{}`: {e}", g.group))?;
+                rendered.push((
+                    name.clone(),
+                    Resolved {
+                        value: r.value,
+                        secret: r.has_secret,
+                    },
+                ));
+            }
+            self.vars.clear_params(&flow_id);
+            for (name, value) in rendered {
+                self.vars
+                    .set_capture(&flow_id, &format!("params.{name}"), value);
+            }
+        }
+        Ok(())
     }
 
     /// A timeout stopped the attempt in the middle of a step: that step fails with `why` (with
@@ -1232,21 +1415,21 @@ impl FlowRunner<'_, '_> {
         }
         let (index, started) = self.current_step.take()?;
         let flow_id = self.flow.ast.id.value.clone();
-        let steps = &self.flow.ast.steps;
-        let step = steps.get(index)?;
+        let steps = &self.flow.steps;
+        let planned = steps.get(index)?;
+        let step = &planned.step;
+        let file = self.step_file(planned).to_path_buf();
         let actor = super::steps::acting_user(&step.value)
             .map(|u| u.value.clone())
             .or_else(|| self.flow.ast.user.as_ref().map(|u| u.value.clone()));
         let artifacts = self.failure_evidence(index, actor.as_deref()).await;
-        let summary = self.redactor.redact(
-            source_line(self.flow, step.loc.line)
-                .trim_start_matches("- ")
-                .trim(),
-        );
+        let summary = self
+            .redactor
+            .redact(&self.in_group(planned, step.value.kind()));
         let located = self.redactor.redact(&format!(
             "step {} ({}:{}) {}: {why}",
             index + 1,
-            self.flow.file.display(),
+            file.display(),
             step.loc.line,
             step.value.kind()
         ));
@@ -1260,6 +1443,7 @@ impl FlowRunner<'_, '_> {
         self.em.emit(RunEventKind::StepFinished {
             flow: flow_id.clone(),
             step: StepRecord {
+                file: planned.call.map(|_| file.clone()),
                 index,
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,
@@ -1270,16 +1454,18 @@ impl FlowRunner<'_, '_> {
                 artifacts,
                 evidence: vec![],
                 round_trips: 0,
+                time: None,
                 trace: None,
             },
         });
-        for (later, s) in steps.iter().enumerate().skip(index + 1) {
+        for (later, p) in steps.iter().enumerate().skip(index + 1) {
             self.em.emit(RunEventKind::StepFinished {
                 flow: flow_id.clone(),
                 step: StepRecord {
+                    file: p.call.map(|_| self.step_file(p).to_path_buf()),
                     index: later,
-                    kind: s.value.kind().to_owned(),
-                    line: s.loc.line,
+                    kind: p.step.value.kind().to_owned(),
+                    line: p.step.loc.line,
                     summary: String::new(),
                     status: StepStatus::Skipped,
                     duration_ms: 0,
@@ -1287,6 +1473,7 @@ impl FlowRunner<'_, '_> {
                     artifacts: vec![],
                     evidence: vec![],
                     round_trips: 0,
+                    time: None,
                     trace: None,
                 },
             });
@@ -1301,7 +1488,7 @@ impl FlowRunner<'_, '_> {
             flow: self.flow.ast.id.value.clone(),
             attempt: self.attempt,
             index,
-            total: self.flow.ast.steps.len(),
+            total: self.flow.steps.len(),
             file: self.flow.file.clone(),
             line,
             source: source_line(self.flow, line),
@@ -1349,6 +1536,10 @@ impl FlowRunner<'_, '_> {
                                 run_started: self.em.started,
                                 events: Vec::new(),
                                 round_trips: 0,
+                                driver_us: 0,
+                                page_us: 0,
+                                trace_dom: false,
+                                dom_snapshot: None,
                                 exchange: None,
                                 restore: self.restore,
                             };

@@ -12,6 +12,10 @@
 //   op: "fill"    -> act, then focus and select the content (value typed by the caller)
 //   op: "select"  -> act, then choose request.option and fire input/change
 //   op: "setvalue"-> act, then set value via the native setter and fire input/change
+//   op: "hover"   -> as act, but a disabled element may be hovered
+//   op: "names"   -> every visible element with a role: {element, role, name} (conformance tests)
+//   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
+//   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
 (function (request, done) {
   "use strict";
   const PUA = /[\uE000-\uF8FF]|[\uDB80-\uDBFF][\uDC00-\uDFFF]/g;
@@ -73,11 +77,10 @@
       case "dialog": return "dialog";
       case "fieldset": return "group";
       case "details": return "group";
-      case "summary": return "button";
+      // summary and dl have no ARIA role (Chromium: DisclosureTriangle, DescriptionList).
       case "progress": return "progressbar";
       case "output": return "status";
       case "hr": return "separator";
-      case "dl": return "list";
       case "dt": return "term";
       case "dd": return "definition";
       default: return null;
@@ -90,9 +93,11 @@
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
     return explicit || implicitRole(el);
   }
+  // WAI-ARIA 1.2 "name from content" roles, and `term` as Chromium names it (a list item's name
+  // is not its text).
   const NAME_FROM_CONTENT = new Set(["button", "cell", "checkbox", "columnheader", "gridcell", "heading", "link",
     "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio", "row", "rowheader", "switch", "tab",
-    "tooltip", "treeitem", "listitem", "term", "caption"]);
+    "tooltip", "treeitem", "term"]);
 
   // ---- accessible name (the parts of accname 1.2 real pages rely on) ---------------------------
   function isHiddenForName(el) {
@@ -101,12 +106,13 @@
     const cs = getComputedStyle(el);
     return cs.display === "none" || cs.visibility === "hidden";
   }
-  function textAlternative(node, visited, fromContent) {
+  // `referenced`: reached through aria-labelledby, whose targets count even when hidden.
+  function textAlternative(node, visited, fromContent, referenced) {
     if (node.nodeType === 3) return node.textContent;
     if (node.nodeType !== 1 || visited.has(node)) return "";
     visited.add(node);
     const el = node;
-    if (isHiddenForName(el)) return "";
+    if (!referenced && isHiddenForName(el)) return "";
     const label = el.getAttribute("aria-label");
     if (label && label.trim()) return label;
     const tag = el.localName;
@@ -120,8 +126,8 @@
     if (pseudoBefore && pseudoBefore !== "none" && pseudoBefore !== "normal") text += pseudoBefore.replace(/^"|"$/g, "");
     const kids = el.shadowRoot ? el.shadowRoot.childNodes : el.childNodes;
     for (const child of kids) {
-      if (child.localName === "slot") { for (const a of child.assignedNodes()) text += textAlternative(a, visited, true); continue; }
-      const part = textAlternative(child, visited, true);
+      if (child.localName === "slot") { for (const a of child.assignedNodes()) text += textAlternative(a, visited, true, referenced); continue; }
+      const part = textAlternative(child, visited, true, referenced);
       const block = child.nodeType === 1 && getComputedStyle(child).display !== "inline";
       text += block ? " " + part + " " : part;
     }
@@ -136,8 +142,9 @@
   function accName(el) {
     const by = el.getAttribute("aria-labelledby");
     if (by) {
-      const parts = by.split(/\s+/).map((id) => el.ownerDocument.getElementById(id)).filter(Boolean)
-        .map((n) => textAlternative(n, new Set([el]), true));
+      const root = el.getRootNode();
+      const parts = by.split(/\s+/).map((id) => (root.getElementById ? root : el.ownerDocument).getElementById(id)).filter(Boolean)
+        .map((n) => textAlternative(n, new Set([el]), true, isHiddenForName(n)));
       const joined = norm(parts.join(" "));
       if (joined) return joined;
     }
@@ -221,7 +228,9 @@
         if (!m(textAlternative(el, new Set(), true))) continue;
         const forId = el.getAttribute("for");
         if (forId) {
-          const targets = el.ownerDocument.querySelectorAll("#" + CSS.escape(forId));
+          // `for` refers to an id in the label's own tree (a shadow root has its own ids).
+          const scope = el.getRootNode();
+          const targets = (scope.querySelectorAll ? scope : el.ownerDocument).querySelectorAll("#" + CSS.escape(forId));
           if (targets.length > 1) problems.push('label "' + norm(el.textContent) + '" points at id "' + forId + '", which ' + targets.length + " elements share");
           const visibleTargets = Array.from(targets).filter(isVisible);
           const t = visibleTargets[0] || targets[0];
@@ -254,6 +263,10 @@
       const doc = root.ownerDocument || root;
       const it = doc.evaluate(loc.xpath, root, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
       found = []; for (let i = 0; i < it.snapshotLength; i++) { const n = it.snapshotItem(i); if (n.nodeType === 1) found.push(n); }
+    } else if (loc.frame_name) {
+      const m = matcher(loc.frame_name);
+      found = allElements(root).filter((el) => (el.localName === "iframe" || el.localName === "frame")
+        && (m(el.getAttribute("title") || "") || m(el.getAttribute("name") || "")));
     } else if (loc.test_id) found = allElements(root).filter((el) => el.getAttribute("data-testid") === loc.test_id);
     else if (loc.placeholder) { const m = matcher(loc.placeholder); found = allElements(root).filter((el) => el.hasAttribute("placeholder") && m(el.getAttribute("placeholder"))); }
     else if (loc.label) { const r = byLabel(root, matcher(loc.label)); found = r.elements; problems.push(...r.problems); }
@@ -275,6 +288,7 @@
     else if (loc.label) s += "label" + describePattern(loc.label);
     else if (loc.text) s += "text" + describePattern(loc.text);
     else if (loc.placeholder) s += "placeholder" + describePattern(loc.placeholder);
+    else if (loc.frame_name) s += "frame" + describePattern(loc.frame_name);
     else if (loc.test_id) s += "test_id=" + loc.test_id;
     else if (loc.css) s += "css=" + loc.css;
     else if (loc.xpath) s += "xpath=" + loc.xpath;
@@ -334,6 +348,34 @@
     return last;
   }
 
+  // Where this frame's viewport starts in the top-level one, if every frame up is same-origin
+  // (pointer actions use top-level coordinates); null when a cross-origin parent hides it.
+  function topOffset() {
+    let dx = 0, dy = 0, w = window;
+    try {
+      while (w !== w.top) {
+        const fe = w.frameElement;
+        if (!fe) return null;
+        const r = fe.getBoundingClientRect(), cs = w.parent.getComputedStyle(fe);
+        dx += r.left + fe.clientLeft + parseFloat(cs.paddingLeft || "0");
+        dy += r.top + fe.clientTop + parseFloat(cs.paddingTop || "0");
+        w = w.parent;
+      }
+    } catch (e) { return null; }
+    return { dx, dy };
+  }
+  // A point result, in top-level coordinates when they are known (`top: true`).
+  function pointResult(extra, x, y, tx, ty) {
+    const off = topOffset();
+    const out = Object.assign({ ok: true, x, y }, extra);
+    if (tx !== undefined) { out.tx = tx; out.ty = ty; }
+    if (off) {
+      out.x += off.dx; out.y += off.dy; out.top = true;
+      if (tx !== undefined) { out.tx += off.dx; out.ty += off.dy; }
+    }
+    return out;
+  }
+
   function checkActionable(loc, needEnabled) {
     const one = resolveOne(loc);
     if (!one.el) return { ok: false, reason: one.error };
@@ -345,13 +387,19 @@
   }
 
   const slice = Math.max(0, request.slice_ms || 0);
-  const deadline = performance.now() + slice;
+  const started = performance.now();
+  const deadline = started + slice;
   let lastBox = null;
   let observer = null;
   let finished = false;
   function finish(v) {
     if (finished) return; finished = true;
     if (observer) observer.disconnect();
+    v.page_ms = performance.now() - started;
+    // The trace's DOM snapshot, taken here when the step is read-only (expect, wait_for).
+    if (request.snapshot && v.ok && window === window.top) {
+      v.snapshot = [location.href, document.title, document.documentElement.outerHTML];
+    }
     done(v);
   }
 
@@ -381,7 +429,29 @@
         const text = ("value" in el && ["input", "textarea", "select"].includes(el.localName)) ? el.value : (el.innerText || el.textContent);
         return { ok: true, text: norm(text) };
       }
-      const a = checkActionable(loc, true);
+      if (op === "names") {
+        // Every visible element with a role, with its computed role and accessible name: for
+        // checking this script's accname against the browser's own (Get Computed Label/Role).
+        const out = [];
+        for (const el of allElements(document)) {
+          const r = role(el);
+          if (!r || !isVisible(el)) continue;
+          out.push({ element: el, role: r, name: accName(el), html: el.outerHTML.slice(0, 120) });
+          if (out.length >= 1000) break;
+        }
+        return { ok: true, elements: out };
+      }
+      if (op === "frame") {
+        // The frame element to switch into, and where its viewport starts in ours.
+        const one = resolveOne(loc);
+        if (!one.el) return { ok: false, reason: one.error };
+        const el = one.el;
+        if (el.localName !== "iframe" && el.localName !== "frame") return { ok: false, fatal: true, reason: "not a frame: " + describe(el) };
+        const r = el.getBoundingClientRect();
+        const cs = getComputedStyle(el);
+        return { ok: true, element: el, dx: r.left + el.clientLeft + parseFloat(cs.paddingLeft || "0"), dy: r.top + el.clientTop + parseFloat(cs.paddingTop || "0") };
+      }
+      const a = checkActionable(loc, op !== "hover");
       if (!a.ok) { lastBox = null; return a; }
       const el = a.el;
       if (op === "select") {
@@ -413,6 +483,17 @@
       if (lastBox !== box) { lastBox = box; return { ok: false, reason: "not stable yet (moving): " + describe(el), unstable: true }; }
       const hit = hitTarget(el);
       if (!hit.ok) return { ok: false, reason: "found but it does not receive pointer events: " + hit.reason + "; target " + describe(el) };
+      if (request.target) {
+        // A drag: where to drop. The drop target may be covered by what is dragged, so it
+        // must be unique and visible, and in view together with the source.
+        const t = resolveOne(request.target);
+        if (!t.el) return { ok: false, reason: "drop target: " + t.error };
+        if (!isVisible(t.el)) return { ok: false, reason: "drop target found but hidden: " + describe(t.el) };
+        const tr = t.el.getBoundingClientRect();
+        const tx = tr.left + tr.width / 2, ty = tr.top + tr.height / 2;
+        if (tx < 0 || ty < 0 || tx > innerWidth || ty > innerHeight) return { ok: false, fatal: true, reason: "the drop target " + describe(t.el) + " is not in view together with " + describe(el) + " (the viewport is " + innerWidth + "x" + innerHeight + ")" };
+        return pointResult({}, hit.x, hit.y, tx, ty);
+      }
       if (op === "fill" || op === "focus" || op === "setvalue") {
         el.focus();
         if (op === "fill" || op === "setvalue") {
@@ -428,7 +509,7 @@
           else { const range = document.createRange(); range.selectNodeContents(el); const s = getSelection(); s.removeAllRanges(); s.addRange(range); }
         }
       }
-      return { ok: true, element: el, x: hit.x, y: hit.y, warn: a.warn };
+      return pointResult({ element: el, warn: a.warn }, hit.x, hit.y);
     } catch (e) {
       return { ok: false, fatal: true, reason: "script error: " + (e && e.message ? e.message : String(e)) };
     }

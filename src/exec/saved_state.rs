@@ -49,8 +49,8 @@ pub struct Preflight {
 /// Every user a flow acts as: its `user`, and any `as:` of its steps.
 pub fn users_of(flow: &CheckedFlow) -> BTreeSet<String> {
     let mut users: BTreeSet<String> = flow.ast.user.iter().map(|u| u.value.clone()).collect();
-    for step in &flow.ast.steps {
-        let other = match &step.value {
+    for planned in &flow.steps {
+        let other = match &planned.step.value {
             Step::Http(h) => h.as_user.as_ref(),
             Step::Subscribe(s) => s.as_user.as_ref(),
             other => acting_user(other),

@@ -48,6 +48,13 @@ pub struct StepContext<'a> {
     /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
     pub events: Vec<RunEventKind>,
     pub round_trips: u32,
+    /// Microseconds this step spent in WebDriver calls, and inside the page script.
+    pub driver_us: u64,
+    pub page_us: u64,
+    /// The flow is traced: read-only steps bring the DOM back with their answer.
+    pub trace_dom: bool,
+    /// `[url, title, html]` of the page after the step, when the step's own script sent it.
+    pub dom_snapshot: Option<Value>,
     /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
     pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
 }
@@ -456,8 +463,34 @@ pub fn acting_user(step: &Step) -> Option<&Sp<String>> {
         | Step::Http(_)
         | Step::Mail(_)
         | Step::Subscribe(_)
-        | Step::ExpectEvent(_) => None,
+        | Step::ExpectEvent(_)
+        | Step::Use(_) => None,
+        Step::Hover(s) => s.as_user.as_ref(),
+        Step::Drag(s) => s.as_user.as_ref(),
+        Step::Download(s) => s.as_user.as_ref(),
+        Step::Dialog(s) => s.as_user.as_ref(),
+        Step::Window(w) => w.as_user(),
     }
+}
+
+/// The frame a located step works in, if it names one.
+fn frame_of(step: &Step) -> Option<&Sp<FrameRef>> {
+    let f = match step {
+        Step::Click(s) => &s.frame,
+        Step::Fill(s) => &s.frame,
+        Step::Select(s) => &s.frame,
+        Step::Check(s) => &s.frame,
+        Step::Upload(s) => &s.frame,
+        Step::Press(s) => &s.frame,
+        Step::Expect(s) => &s.frame,
+        Step::WaitFor(s) => &s.frame,
+        Step::Capture(s) => &s.frame,
+        Step::Hover(s) => &s.frame,
+        Step::Drag(s) => &s.frame,
+        Step::Download(s) => &s.frame,
+        _ => return None,
+    };
+    f.as_deref()
 }
 
 pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
@@ -468,7 +501,16 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
     let before = actor
         .as_deref()
         .and_then(|u| ctx.sessions.get(u))
-        .map(BrowserSession::round_trips);
+        .map(|s| (s.round_trips(), s.time_spent()));
+    let mut in_frame = false;
+    if let Some(frame) = frame_of(step) {
+        let deadline = Instant::now() + ctx.timeout(None);
+        in_frame = true;
+        if let Err(e) = enter_frames(ctx, &frame.value, deadline).await {
+            leave_frames(ctx).await;
+            return Err(e);
+        }
+    }
     let result = match step {
         Step::Goto(g) => goto(ctx, g.url()).await,
         Step::Click(s) => click(ctx, &s.locator(), s.timeout.as_ref()).await,
@@ -485,16 +527,31 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Mail(s) => super::mail_step::run(ctx, s).await,
         Step::Subscribe(s) => super::realtime_step::subscribe(ctx, s).await,
         Step::ExpectEvent(s) => super::realtime_step::expect_event(ctx, s).await,
+        Step::Hover(s) => hover(ctx, s).await,
+        Step::Drag(s) => drag(ctx, s).await,
+        Step::Download(s) => download(ctx, s).await,
+        Step::Dialog(s) => dialog(ctx, s).await,
+        Step::Window(w) => window(ctx, w).await,
+        // Expanded into the group's steps before the run.
+        Step::Use(u) => ok(format!("use {}", u.group().value)),
     };
+    if in_frame {
+        leave_frames(ctx).await;
+    }
     let after = actor
         .as_deref()
         .and_then(|u| ctx.sessions.get(u))
-        .map(BrowserSession::round_trips);
-    ctx.round_trips += match (before, after) {
-        (Some(b), Some(a)) => a.saturating_sub(b),
-        (None, Some(a)) => a,
-        _ => 0,
+        .map(|s| (s.round_trips(), s.time_spent()));
+    let ((trips_before, (driver_before, page_before)), after) = match (before, after) {
+        (Some(b), Some(a)) => (b, Some(a)),
+        (None, Some(a)) => ((0, (0, 0)), Some(a)),
+        _ => ((0, (0, 0)), None),
     };
+    if let Some((trips, (driver, page))) = after {
+        ctx.round_trips += trips.saturating_sub(trips_before);
+        ctx.driver_us += driver.saturating_sub(driver_before);
+        ctx.page_us += page.saturating_sub(page_before);
+    }
     result
 }
 
@@ -554,8 +611,20 @@ async fn actionable(
     Ok((r, summary))
 }
 
-fn point(r: &PageResult) -> Option<(f64, f64)> {
-    Some((r.value.get("x")?.as_f64()?, r.value.get("y")?.as_f64()?))
+/// The page's point `(xk, yk)` in top-level viewport coordinates, which pointer actions use:
+/// the page script converts it itself when it can see its frames (`top`); inside a cross-origin
+/// frame the offset measured on entering the frame is added.
+fn point_at(session: &BrowserSession, r: &PageResult, xk: &str, yk: &str) -> Option<(f64, f64)> {
+    let (x, y) = (r.value.get(xk)?.as_f64()?, r.value.get(yk)?.as_f64()?);
+    if r.value.get("top").and_then(Value::as_bool) == Some(true) {
+        return Some((x, y));
+    }
+    let (ox, oy) = session.frame_offset();
+    Some((x + ox, y + oy))
+}
+
+fn point(session: &BrowserSession, r: &PageResult) -> Option<(f64, f64)> {
+    point_at(session, r, "x", "y")
 }
 
 async fn click(
@@ -565,8 +634,8 @@ async fn click(
 ) -> StepResult {
     let (r, summary) = actionable(ctx, "act", loc, json!({}), timeout, "click").await?;
     let fail = Fail(&summary);
-    let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     let session = ctx.browser(&fail).await?;
+    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
     session
         .click_at(x, y, 1)
         .await
@@ -650,7 +719,8 @@ async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
         .await
         .map_err(|e| fail.browser(e))?;
     if is_checked.as_bool() != Some(want) {
-        let (x, y) = point(&r).ok_or_else(|| fail.msg("the page returned no click point"))?;
+        let (x, y) =
+            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
         session
             .click_at(x, y, 1)
             .await
@@ -822,11 +892,18 @@ async fn await_in_page(
 ) -> StepResult {
     let fail = Fail(&summary);
     let limit = ctx.timeout(timeout);
+    let mut request = request;
+    if ctx.trace_dom {
+        // A read-only step: the page's DOM where the assertion held comes back with the
+        // answer, so the trace needs no round trip of its own.
+        request["snapshot"] = json!(true);
+    }
     let session = ctx.browser(&fail).await?;
-    let r = wait_in_page(session, request, Instant::now() + limit)
+    let mut r = wait_in_page(session, request, Instant::now() + limit)
         .await
         .map_err(|e| fail.browser(e))?;
     if r.ok {
+        ctx.dom_snapshot = r.value.get_mut("snapshot").map(Value::take);
         ok(summary)
     } else {
         Err(fail.msg(timeout_message(what, limit, &r)))
@@ -987,17 +1064,537 @@ async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepResult {
     ok(format!("{summary} = \"{shown}\""))
 }
 
+/// Switches the actor's session into `frame` (outermost first, for nested frames).
+async fn enter_frames(
+    ctx: &mut StepContext<'_>,
+    frame: &FrameRef,
+    deadline: Instant,
+) -> Result<(), StepFailure> {
+    let (spec, shown) = match frame {
+        FrameRef::Name(n) => {
+            let (value, redacted) = ctx
+                .render_shown(&n.value)
+                .map_err(|e| Fail("frame").msg(e))?;
+            let p = TextPattern::parse(&value, false).map_err(|e| Fail("frame").msg(e))?;
+            (
+                json!({ "frame_name": p.to_js() }),
+                format!("frame~\"{redacted}\""),
+            )
+        }
+        FrameRef::Locator(l) => {
+            if let Some(outer) = &l.frame {
+                Box::pin(enter_frames(ctx, &outer.value, deadline)).await?;
+            }
+            ctx.locator_spec(l).map_err(|e| Fail("frame").msg(e))?
+        }
+    };
+    let summary = format!("enter {shown}");
+    let fail = Fail(&summary);
+    let session = ctx.browser(&fail).await?;
+    let r = wait_in_page(session, json!({"op": "frame", "locator": spec}), deadline)
+        .await
+        .map_err(|e| fail.browser(e))?;
+    if !r.ok {
+        return Err(fail.msg(format!(
+            "frame not found: {}",
+            r.reason.as_deref().unwrap_or("no detail")
+        )));
+    }
+    let element = r.value.get("element").cloned().unwrap_or(Value::Null);
+    let dx = r.value.get("dx").and_then(Value::as_f64).unwrap_or(0.0);
+    let dy = r.value.get("dy").and_then(Value::as_f64).unwrap_or(0.0);
+    session
+        .enter_frame(&element, dx, dy)
+        .await
+        .map_err(|e| fail.browser(e))
+}
+
+async fn leave_frames(ctx: &mut StepContext<'_>) {
+    let Some(user) = ctx.actor.clone() else {
+        return;
+    };
+    if let Some(session) = ctx.sessions.get(&user) {
+        if let Err(e) = session.leave_frames().await {
+            tracing::debug!("leaving frames: {e}");
+        }
+    }
+}
+
+async fn hover(ctx: &mut StepContext<'_>, s: &HoverStep) -> StepResult {
+    let (r, summary) = actionable(
+        ctx,
+        "hover",
+        &s.locator(),
+        json!({}),
+        s.timeout.as_ref(),
+        "hover",
+    )
+    .await?;
+    let fail = Fail(&summary);
+    let session = ctx.browser(&fail).await?;
+    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no point"))?;
+    session.hover_at(x, y).await.map_err(|e| fail.browser(e))?;
+    ok(summary)
+}
+
+async fn drag(ctx: &mut StepContext<'_>, s: &DragStep) -> StepResult {
+    let (target, target_shown) = ctx
+        .locator_spec(&s.to.value)
+        .map_err(|e| Fail("drag").msg(e))?;
+    let (r, summary) = actionable(
+        ctx,
+        "act",
+        &s.locator(),
+        json!({ "target": target }),
+        s.timeout.as_ref(),
+        "drag",
+    )
+    .await?;
+    let summary = format!("{summary} to {target_shown}");
+    let fail = Fail(&summary);
+    let session = ctx.browser(&fail).await?;
+    let from = point(session, &r).ok_or_else(|| fail.msg("the page returned no start point"))?;
+    let to = point_at(session, &r, "tx", "ty")
+        .ok_or_else(|| fail.msg("the page returned no drop point"))?;
+    session.drag(from, to).await.map_err(|e| fail.browser(e))?;
+    ok(summary)
+}
+
+async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepResult {
+    let accept = s.action.unwrap_or_default() == DialogAction::Accept;
+    let expected = match &s.text {
+        Some(t) => {
+            let (v, shown) = ctx
+                .render_shown(&t.value)
+                .map_err(|e| Fail("dialog").msg(e))?;
+            Some((
+                TextPattern::parse(&v, false).map_err(|e| Fail("dialog").msg(e))?,
+                shown,
+            ))
+        }
+        None => None,
+    };
+    let prompt = match &s.prompt {
+        Some(p) => Some(
+            ctx.render_shown(&p.value)
+                .map_err(|e| Fail("dialog").msg(e))?,
+        ),
+        None => None,
+    };
+    let redactor = ctx.redactor;
+    let verb = if accept { "accept" } else { "dismiss" };
+    let summary = match &expected {
+        Some((_, shown)) => format!("{verb} dialog ~\"{shown}\""),
+        None => format!("{verb} dialog"),
+    };
+    let fail = Fail(&summary);
+    let limit = ctx.timeout(s.timeout.as_ref());
+    let deadline = Instant::now() + limit;
+    let session = ctx.browser(&fail).await?;
+    // No WebDriver event says "a dialog opened" without BiDi: ask, backing off.
+    let mut pause = Duration::from_millis(10);
+    let message = loop {
+        if let Some(m) = session.dialog_text().await.map_err(|e| fail.browser(e))? {
+            break m;
+        }
+        if Instant::now() >= deadline {
+            return Err(fail.msg(format!(
+                "no dialog opened within {}; a dialog step answers the alert/confirm/prompt that the step before it opened",
+                human(limit)
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    };
+    let shown_message = redactor.redact(&message);
+    if let Some((pattern, shown)) = &expected {
+        if !pattern.matches(&message) {
+            return Err(fail.msg(format!(
+                "the dialog says \"{shown_message}\", expected ~\"{shown}\" (it is still open)"
+            )));
+        }
+    }
+    session
+        .answer_dialog(accept, prompt.as_ref().map(|(v, _)| v.as_str()))
+        .await
+        .map_err(|e| fail.browser(e))?;
+    let mut summary = format!("{summary}: \"{shown_message}\"");
+    if let Some((_, shown)) = &prompt {
+        summary.push_str(&format!(" answered \"{shown}\""));
+    }
+    Ok(StepOutcome {
+        summary,
+        artifacts: vec![],
+        evidence: vec![Evidence::Dialog {
+            message: shown_message,
+            answer: if accept { "accepted" } else { "dismissed" }.to_owned(),
+        }],
+    })
+}
+
+async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepResult {
+    let fail_plain = Fail("window");
+    let (url, title, close, timeout) = match w {
+        WindowStep::Main(_) => (None, None, false, None),
+        WindowStep::Options(o) => (
+            o.url.as_ref(),
+            o.title.as_ref(),
+            o.close,
+            o.timeout.as_ref(),
+        ),
+    };
+    let url = match url {
+        Some(u) => {
+            let (v, shown) = ctx.render_shown(&u.value).map_err(|e| fail_plain.msg(e))?;
+            Some((UrlPattern::parse(&v).map_err(|e| fail_plain.msg(e))?, shown))
+        }
+        None => None,
+    };
+    let title = match title {
+        Some(t) => {
+            let (v, shown) = ctx.render_shown(&t.value).map_err(|e| fail_plain.msg(e))?;
+            Some((
+                TextPattern::parse(&v, false).map_err(|e| fail_plain.msg(e))?,
+                shown,
+            ))
+        }
+        None => None,
+    };
+    let limit = ctx.timeout(timeout);
+    let base = ctx.base_url.to_owned();
+    let redactor = ctx.redactor;
+    let summary = if close {
+        "close window".to_owned()
+    } else if url.is_none() && title.is_none() {
+        "window main".to_owned()
+    } else {
+        let mut parts = vec!["window".to_owned()];
+        if let Some((_, u)) = &url {
+            parts.push(format!("url {u}"));
+        }
+        if let Some((_, t)) = &title {
+            parts.push(format!("title~\"{t}\""));
+        }
+        parts.join(" ")
+    };
+    let fail = Fail(&summary);
+    let session = ctx.browser(&fail).await?;
+    let main = session.main_window().await.map_err(|e| fail.browser(e))?;
+    if close {
+        let current = session
+            .current_window()
+            .await
+            .map_err(|e| fail.browser(e))?;
+        if current == main {
+            return Err(fail.msg("this is the flow's main window; `window: { close: true }` closes a popup after switching to it"));
+        }
+        session.close_window().await.map_err(|e| fail.browser(e))?;
+        session
+            .switch_window(&main)
+            .await
+            .map_err(|e| fail.browser(e))?;
+        return ok(summary);
+    }
+    if url.is_none() && title.is_none() {
+        session
+            .switch_window(&main)
+            .await
+            .map_err(|e| fail.browser(e))?;
+        return ok(summary);
+    }
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(10);
+    let mut seen: Vec<(String, String)>;
+    loop {
+        let handles = session
+            .window_handles()
+            .await
+            .map_err(|e| fail.browser(e))?;
+        seen = Vec::new();
+        // Newest first: the popup the last step opened.
+        for h in handles.iter().rev() {
+            session
+                .switch_window(h)
+                .await
+                .map_err(|e| fail.browser(e))?;
+            let v = session
+                .execute_value("return [location.href, document.title];", vec![])
+                .await
+                .map_err(|e| fail.browser(e))?;
+            let href = v
+                .get(0)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let t = v
+                .get(1)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let url_ok = url.as_ref().is_none_or(|(p, _)| p.matches(&href, &base));
+            let title_ok = title.as_ref().is_none_or(|(p, _)| p.matches(&t));
+            if url_ok && title_ok {
+                return ok(format!("{summary}: {}", redactor.redact(&href)));
+            }
+            seen.push((href, t));
+        }
+        session
+            .switch_window(&main)
+            .await
+            .map_err(|e| fail.browser(e))?;
+        if Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+    let list: Vec<String> = seen
+        .iter()
+        .map(|(u, t)| format!("{} (title \"{t}\")", redactor.redact(u)))
+        .collect();
+    Err(fail.msg(format!(
+        "no window matched within {}; open windows: {}",
+        human(limit),
+        list.join(", ")
+    )))
+}
+
+async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
+    let name_pattern = match &s.file_name {
+        Some(n) => {
+            let (v, shown) = ctx
+                .render_shown(&n.value)
+                .map_err(|e| Fail("download").msg(e))?;
+            Some((
+                TextPattern::parse(&v, false).map_err(|e| Fail("download").msg(e))?,
+                shown,
+            ))
+        }
+        None => None,
+    };
+    let dir = {
+        let session = ctx.browser(&Fail("download")).await?;
+        session.download_dir().map(Path::to_path_buf).ok_or_else(|| {
+            Fail("download").msg("downloads are checked with a local browser only (a remote WebDriver server keeps its files)")
+        })?
+    };
+    let before: std::collections::BTreeSet<PathBuf> = list_dir(&dir);
+    let (r, summary) = actionable(
+        ctx,
+        "act",
+        &s.locator(),
+        json!({}),
+        s.timeout.as_ref(),
+        "download",
+    )
+    .await?;
+    let fail = Fail(&summary);
+    let limit = ctx.timeout(s.timeout.as_ref());
+    let deadline = Instant::now() + limit;
+    {
+        let session = ctx.browser(&fail).await?;
+        let (x, y) =
+            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
+        session
+            .click_at(x, y, 1)
+            .await
+            .map_err(|e| fail.browser(e))?;
+    }
+    // Chrome writes a hidden temp file, then `NAME.crdownload`, and renames that to NAME when
+    // done: wait for a new finished file.
+    let in_progress = |p: &PathBuf| {
+        p.extension().is_some_and(|e| e == "crdownload")
+            || p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+    };
+    let mut pause = Duration::from_millis(10);
+    let file = loop {
+        let now = list_dir(&dir);
+        let partial = now.iter().any(in_progress);
+        let fresh: Vec<&PathBuf> = now
+            .iter()
+            .filter(|p| !before.contains(*p) && !in_progress(p))
+            .collect();
+        if let (Some(f), false) = (fresh.first(), partial) {
+            break (*f).clone();
+        }
+        if Instant::now() >= deadline {
+            return Err(fail.msg(if partial {
+                format!("the download did not finish within {}", human(limit))
+            } else {
+                format!("no download started within {} of the click", human(limit))
+            }));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    };
+    // The download dir belongs to the browser session: move the file out, so a later download
+    // of the same name is seen as new.
+    let bytes =
+        std::fs::read(&file).map_err(|e| fail.msg(format!("cannot read the download: {e}")))?;
+    let _ = std::fs::remove_file(&file);
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rel = PathBuf::from(ctx.flow_id())
+        .join("downloads")
+        .join(&file_name);
+    let saved = ctx.output_dir.join(&rel);
+    artifact::write_atomic(&saved, &bytes)
+        .map_err(|e| fail.msg(format!("cannot keep the download: {e}")))?;
+    let sha256 = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&bytes);
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let media_type = media_type_of(&bytes, &file_name);
+    let size = bytes.len() as u64;
+    let mut problems = Vec::new();
+    if let Some((p, shown)) = &name_pattern {
+        if !p.matches(&file_name) {
+            problems.push(format!(
+                "the file is named \"{file_name}\", expected ~\"{shown}\""
+            ));
+        }
+    }
+    if let Some(t) = &s.media_type {
+        if !media_type.eq_ignore_ascii_case(t.value.trim()) {
+            problems.push(format!(
+                "its type is {media_type}, expected {}",
+                t.value.trim()
+            ));
+        }
+    }
+    if let Some(want) = s.size {
+        if size != want {
+            problems.push(format!("it has {size} bytes, expected {want}"));
+        }
+    }
+    if let Some(min) = s.min_size {
+        if size < min {
+            problems.push(format!("it has {size} bytes, expected at least {min}"));
+        }
+    }
+    if let Some(want) = &s.sha256 {
+        if !sha256.eq_ignore_ascii_case(want.value.trim()) {
+            problems.push(format!(
+                "its sha256 is {sha256}, expected {}",
+                want.value.trim()
+            ));
+        }
+    }
+    let summary = format!("{summary}: {file_name} ({size} bytes, {media_type})");
+    if !problems.is_empty() {
+        return Err(Fail(&summary).msg(format!(
+            "{} (kept as {})",
+            problems.join("; "),
+            rel.display()
+        )));
+    }
+    if let Some(var) = &s.var {
+        ctx.set_capture(&var.value, Resolved::plain(saved.display().to_string()));
+    }
+    Ok(StepOutcome {
+        summary,
+        artifacts: vec![Artifact {
+            kind: ArtifactKind::Download,
+            path: rel.clone(),
+            bytes: size,
+        }],
+        evidence: vec![Evidence::Download {
+            file_name,
+            path: rel,
+            bytes: size,
+            media_type,
+            sha256,
+        }],
+    })
+}
+
+/// A window's URL as `expect: { url }` reads it: a path (compared with path+query, or path),
+/// a full URL, or `/regex/` against the full URL.
+enum UrlPattern {
+    Regex(TextPattern),
+    Path(String),
+    Full(String),
+}
+
+impl UrlPattern {
+    fn parse(v: &str) -> Result<UrlPattern, String> {
+        let p = TextPattern::parse(v, true)?;
+        Ok(match p {
+            TextPattern::Regex { .. } => UrlPattern::Regex(p),
+            _ if v.starts_with('/') => UrlPattern::Path(v.to_owned()),
+            _ => UrlPattern::Full(v.to_owned()),
+        })
+    }
+
+    fn matches(&self, href: &str, _base: &str) -> bool {
+        match self {
+            UrlPattern::Regex(p) => p.matches(href),
+            UrlPattern::Path(want) => url::Url::parse(href).is_ok_and(|u| {
+                let path = u.path();
+                let with_query = match u.query() {
+                    Some(q) => format!("{path}?{q}"),
+                    None => path.to_owned(),
+                };
+                with_query == *want || path == want
+            }),
+            UrlPattern::Full(want) => href.trim_end_matches('/') == want.trim_end_matches('/'),
+        }
+    }
+}
+
+fn list_dir(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// The media type of a download: sniffed from its first bytes, else from its extension.
+fn media_type_of(bytes: &[u8], name: &str) -> String {
+    if let Some(t) = infer::get(bytes) {
+        return t.mime_type().to_owned();
+    }
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" => "text/csv",
+        "txt" | "log" => "text/plain",
+        "json" => "application/json",
+        "html" | "htm" => "text/html",
+        "xml" => "application/xml",
+        "md" => "text/markdown",
+        "ics" => "text/calendar",
+        _ if std::str::from_utf8(bytes).is_ok() => "text/plain",
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}
+
 /// Resolves `after_step` (1-based) to a start time. By default: the most recent step before
 /// this one that acts (a click, a fill, a goto, an http call…), skipping assertions, waits,
 /// screenshots and captures, since those never trigger a mail or an event.
 pub fn trigger_time(ctx: &StepContext<'_>, after_step: Option<u32>) -> (OffsetDateTime, Instant) {
-    let idx = match after_step {
-        Some(n) => (n as usize).saturating_sub(1),
-        None => (0..ctx.index)
+    // `after_step: N` counts the steps as written (in a group: the group's); the plan resolved
+    // it to an index among the steps that run.
+    let resolved = ctx.flow.steps.get(ctx.index).and_then(|p| p.after);
+    let idx = match (after_step, resolved) {
+        (Some(_), Some(i)) => i,
+        (Some(n), None) => (n as usize).saturating_sub(1),
+        (None, _) => (0..ctx.index)
             .rev()
             .find(|&i| {
                 !matches!(
-                    ctx.flow.ast.steps[i].value,
+                    ctx.flow.steps[i].step.value,
                     Step::Expect(_)
                         | Step::WaitFor(_)
                         | Step::Screenshot(_)

@@ -72,6 +72,18 @@ impl TraceCapture {
         else {
             return;
         };
+        self.record(&v, output_dir, rel, redactor, trace);
+    }
+
+    /// Records a `[url, title, html]` snapshot (from the step's own page script, or the above).
+    pub fn record(
+        &self,
+        v: &Value,
+        output_dir: &Path,
+        rel: PathBuf,
+        redactor: &Redactor,
+        trace: &mut StepTrace,
+    ) {
         let get = |i: usize| v.get(i).and_then(Value::as_str).map(str::to_owned);
         trace.page_url = get(0).map(|u| redactor.redact(&u));
         trace.page_title = get(1).map(|t| redactor.redact(&t));

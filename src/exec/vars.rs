@@ -74,6 +74,13 @@ impl Vars {
             .unwrap_or_default()
     }
 
+    /// Forget the `params.*` of the group call a flow was in.
+    pub fn clear_params(&mut self, flow: &str) {
+        if let Some(m) = self.by_flow.get_mut(flow) {
+            m.retain(|k, _| !k.starts_with("params."));
+        }
+    }
+
     /// Forget a flow's captures (before a retry).
     pub fn clear_flow(&mut self, flow: &str) {
         self.by_flow.remove(flow);

@@ -45,6 +45,9 @@ pub struct FlowFile {
     /// flow's user gets a fresh browser session with them, closed after the flow.
     #[serde(default)]
     pub browser: Option<FlowBrowser>,
+    /// Run the flow once per row (`{{ row.KEY }}`): inline rows or a CSV file.
+    #[serde(default)]
+    pub each: Option<EachSource>,
     /// The steps, run in order; the first failure fails the flow.
     pub steps: Vec<Sp<Step>>,
 }
@@ -114,6 +117,18 @@ pub enum Step {
     Subscribe(SubscribeStep),
     /// Expect an event on an open subscription within the deadline.
     ExpectEvent(ExpectEventStep),
+    /// Move the pointer over an element (menus that open on hover).
+    Hover(HoverStep),
+    /// Drag an element onto another one (`to:`).
+    Drag(DragStep),
+    /// Click an element that starts a download; wait for it and check the file.
+    Download(DownloadStep),
+    /// Handle the open JavaScript dialog (alert, confirm, prompt).
+    Dialog(DialogStep),
+    /// Switch to another window of the session (a popup), back to `main`, or close one.
+    Window(WindowStep),
+    /// Run the steps of a step group (`flows/groups/NAME.yaml`) here.
+    Use(UseStep),
 }
 
 impl Step {
@@ -135,6 +150,12 @@ impl Step {
             Step::Mail(_) => "mail",
             Step::Subscribe(_) => "subscribe",
             Step::ExpectEvent(_) => "expect_event",
+            Step::Hover(_) => "hover",
+            Step::Drag(_) => "drag",
+            Step::Download(_) => "download",
+            Step::Dialog(_) => "dialog",
+            Step::Window(_) => "window",
+            Step::Use(_) => "use",
         }
     }
 }
@@ -180,6 +201,9 @@ macro_rules! located_step {
             /// Look only inside the (unique) element this locator finds.
             #[serde(default)]
             pub within: Option<Box<Sp<Locator>>>,
+            /// Look inside an `<iframe>`: its `title` or `name`, or a locator for the frame element.
+            #[serde(default)]
+            pub frame: Option<Box<Sp<FrameRef>>>,
             /// Pick the n-th match (0-based; -1 for the last) instead of requiring a unique one.
             #[serde(default)]
             pub nth: Option<i64>,
@@ -207,6 +231,7 @@ macro_rules! located_step {
                     css: self.css.clone(),
                     xpath: self.xpath.clone(),
                     within: self.within.clone(),
+                    frame: self.frame.clone(),
                     nth: self.nth,
                 }
             }
@@ -241,8 +266,262 @@ pub struct Locator {
     #[serde(default)]
     pub within: Option<Box<Sp<Locator>>>,
     #[serde(default)]
+    pub frame: Option<Box<Sp<FrameRef>>>,
+    #[serde(default)]
     pub nth: Option<i64>,
 }
+
+/// An `<iframe>` (or `<frame>`): by its `title` or `name` (substring, case-insensitive), or a
+/// locator for the frame element (which may have its own `frame:` for nested frames).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum FrameRef {
+    Name(Sp<String>),
+    Locator(Box<Locator>),
+}
+
+impl FrameRef {
+    fn boxed(l: Locator) -> FrameRef {
+        FrameRef::Locator(Box::new(l))
+    }
+}
+
+located_step!(HoverStep {});
+
+located_step!(DragStep {
+    /// Where to drop: a locator (`{ test_id: column-done }`).
+    to: Sp<Locator>,
+});
+
+located_step!(
+    /// Clicks the element, waits for the finished download and checks the file.
+    DownloadStep {
+        /// The file name: substring, or `/regex/`.
+        #[serde(default)]
+        file_name: Option<Sp<String>>,
+        /// The media type sniffed from the content (e.g. `application/pdf`, `text/csv`).
+        #[serde(default, rename = "type")]
+        media_type: Option<Sp<String>>,
+        /// Exact size in bytes.
+        #[serde(default)]
+        size: Option<u64>,
+        /// Minimum size in bytes.
+        #[serde(default)]
+        min_size: Option<u64>,
+        /// SHA-256 of the content, hex.
+        #[serde(default)]
+        sha256: Option<Sp<String>>,
+        /// Store the saved file's path in this variable.
+        #[serde(default)]
+        var: Option<Sp<String>>,
+    }
+);
+
+/// Waits for the open JavaScript dialog, checks its message, answers it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialogStep {
+    /// `accept` (default) or `dismiss`.
+    #[serde(default)]
+    pub action: Option<DialogAction>,
+    /// The dialog's message: substring, `/regex/i`.
+    #[serde(default)]
+    pub text: Option<Sp<String>>,
+    /// Text to type into a `prompt()` before accepting.
+    #[serde(default)]
+    pub prompt: Option<Sp<String>>,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+    /// The dialog in this user's browser session.
+    #[serde(default, rename = "as")]
+    pub as_user: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DialogAction {
+    #[default]
+    Accept,
+    Dismiss,
+}
+
+/// `window: main`, `window: { title: Help }`, `window: { url: /help }`, `window: { close: true }`.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum WindowStep {
+    /// `main`: the window the flow started in.
+    Main(Sp<String>),
+    Options(WindowOptions),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowOptions {
+    /// Switch to the window whose URL matches (as in `expect`: a path, a full URL, `/regex/`).
+    #[serde(default)]
+    pub url: Option<Sp<String>>,
+    /// Switch to the window whose title matches (substring or `/regex/i`).
+    #[serde(default)]
+    pub title: Option<Sp<String>>,
+    /// Close the current window and go back to the main one.
+    #[serde(default)]
+    pub close: bool,
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+    /// In this user's browser session.
+    #[serde(default, rename = "as")]
+    pub as_user: Option<Sp<String>>,
+}
+
+impl WindowStep {
+    pub fn as_user(&self) -> Option<&Sp<String>> {
+        match self {
+            WindowStep::Main(_) => None,
+            WindowStep::Options(o) => o.as_user.as_ref(),
+        }
+    }
+}
+
+/// `use: sign-in` or `use: { group: sign-in, with: { email: "{{ user.email }}" } }`.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum UseStep {
+    Name(Sp<String>),
+    Call(UseCall),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UseCall {
+    /// The group's name (`group:` in `flows/groups/NAME.yaml`).
+    pub group: Sp<String>,
+    /// Values for the group's params; may use `{{ variables }}` of the calling flow.
+    #[serde(default, rename = "with")]
+    pub with_params: BTreeMap<String, Sp<ScalarText>>,
+}
+
+impl UseStep {
+    pub fn group(&self) -> &Sp<String> {
+        match self {
+            UseStep::Name(n) => n,
+            UseStep::Call(c) => &c.group,
+        }
+    }
+    pub fn params(&self) -> Option<&BTreeMap<String, Sp<ScalarText>>> {
+        match self {
+            UseStep::Name(_) => None,
+            UseStep::Call(c) => Some(&c.with_params),
+        }
+    }
+}
+
+/// A step group: `flows/groups/NAME.yaml`, steps written once and used by many flows.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    /// The name flows use: `use: NAME`. Lowercase words joined by `-`.
+    pub group: Sp<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The values a call passes (`with:`), used as `{{ params.NAME }}`.
+    #[serde(default)]
+    pub params: BTreeMap<String, Sp<ParamSpec>>,
+    pub steps: Vec<Sp<Step>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Used when a call does not pass this param; without a default the param is required.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// `each:` of a data-driven flow: rows written inline, or a CSV file (header row first).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum EachSource {
+    /// A CSV file, relative to the flow file.
+    File(Sp<String>),
+    /// Rows: maps of the same keys; `name` (if present) names the row.
+    Rows(Vec<Sp<BTreeMap<String, ScalarText>>>),
+}
+
+/// A scalar written in YAML (text, number or boolean), taken as its text: `level: 1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(extend("type" = ["string", "number", "boolean"]))]
+pub struct ScalarText(pub String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ScalarText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a text, number or boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Deserializes a value written either as a plain scalar or as a map (or a list), keeping the
+/// inner type's own error messages (serde's `untagged` would replace them with "did not match
+/// any variant").
+macro_rules! scalar_or {
+    ($ty:ident, $expecting:literal, str => $from_str:expr, $kind:ident => $variant:path) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        let f: fn(Sp<String>) -> $ty = $from_str;
+                        Ok(f(Sp::new(v.to_owned(), super::span::Loc::default())))
+                    }
+                    scalar_or!(@$kind $variant);
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+    (@map $variant:path) => {
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map($variant)
+        }
+    };
+    (@seq $variant:path) => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map($variant)
+        }
+    };
+}
+
+scalar_or!(FrameRef, "a frame's title or name, or a locator", str => FrameRef::Name, map => FrameRef::boxed);
+scalar_or!(UseStep, "a group name, or { group, with }", str => UseStep::Name, map => UseStep::Call);
+scalar_or!(WindowStep, "`main`, or { url, title, close }", str => WindowStep::Main, map => WindowStep::Options);
+scalar_or!(EachSource, "a CSV file, or a list of rows", str => EachSource::File, seq => EachSource::Rows);
 
 located_step!(ClickStep {});
 

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use super::ast::FlowFile;
 use super::diagnostic::{Diagnostic, Diagnostics};
-use super::flow_check::{shown, value_len, FlowChecker, FlowFacts};
-use super::locate::SourceText;
+use super::each::{rows_of, Row};
+use super::flow_check::{shown, value_len, FlowChecker, FlowFacts, GroupInfo};
+use super::groups::{expand, load_groups, GroupCall, Groups, PlannedStep};
 use super::parse::parse_flow;
 use super::span::Loc;
 use super::suggest::{did_you_mean_prefix, list};
@@ -88,7 +89,14 @@ impl Suite {
 pub struct CheckedFlow {
     pub file: PathBuf,
     pub source: Arc<str>,
+    /// The flow as written; for a data-driven flow's row, `id` is `id[row]`.
     pub ast: FlowFile,
+    /// The steps that run: the flow's own, with `use` steps replaced by their group's steps.
+    pub steps: Vec<PlannedStep>,
+    /// The group calls `steps` refer to.
+    pub calls: Vec<GroupCall>,
+    /// This run's row of a data-driven flow (`{{ row.KEY }}`).
+    pub row: Option<Arc<Row>>,
     /// The variables this flow captures (capture, http capture, mail otp/link).
     pub captures: BTreeMap<String, CaptureInfo>,
     /// Every flow this one needs, directly or through others (not itself).
@@ -112,7 +120,7 @@ pub struct CaptureInfo {
 
 /// Names a flow may not capture into: they would hide built-in variables.
 pub const RESERVED_NAMES: &[&str] = &[
-    "base_url", "api_url", "run", "user", "users", "vars", "secret", "env",
+    "base_url", "api_url", "run", "user", "users", "vars", "secret", "env", "params", "row",
 ];
 
 /// Reads every `*.yaml` / `*.yml` file directly in `dir` (sorted by name), parses and checks
@@ -175,7 +183,9 @@ pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
             }
         }
     }
-    check_all(parsed, &broken, env, diags)
+    let (groups, infos, mut group_diags) = load_groups(dir, env);
+    diags.append(&mut group_diags);
+    check_all(parsed, &broken, env, diags, (&groups, &infos))
 }
 
 /// Checks flows that are already parsed (e.g. from memory); same rules as [`load_suite`].
@@ -183,7 +193,13 @@ pub fn check_flows(
     files: Vec<(PathBuf, Arc<str>, FlowFile)>,
     env: &CheckEnv,
 ) -> Result<Suite, Diagnostics> {
-    check_all(files, &BTreeMap::new(), env, Vec::new())
+    check_all(
+        files,
+        &BTreeMap::new(),
+        env,
+        Vec::new(),
+        (&Groups::new(), &BTreeMap::new()),
+    )
 }
 
 fn io_words(e: &std::io::Error) -> String {
@@ -240,16 +256,26 @@ fn check_all(
     broken: &BTreeMap<String, BTreeSet<String>>,
     env: &CheckEnv,
     mut diags: Vec<Diagnostic>,
+    (groups, group_infos): (&Groups, &BTreeMap<String, GroupInfo>),
 ) -> Result<Suite, Diagnostics> {
     files.sort_by(|a, b| a.0.cmp(&b.0));
 
-    // 1. Each flow on its own.
+    // 1. Each flow on its own (and the rows of data-driven ones).
     let mut facts: Vec<FlowFacts> = Vec::with_capacity(files.len());
+    let mut rows: Vec<Option<Vec<Row>>> = Vec::with_capacity(files.len());
     for (path, source, ast) in &files {
-        let mut checker = FlowChecker::new(path, source, ast, env);
+        let mut checker = FlowChecker::new(path, source, ast, env, group_infos, false);
         checker.run();
         diags.append(&mut checker.diags);
         facts.push(checker.facts);
+        match rows_of(path, source, ast) {
+            Ok(r) => rows.push(r),
+            Err(mut d) => {
+                diags.append(&mut d);
+                // Still data-driven: its `row.*` uses are not reported on top.
+                rows.push(ast.each.as_ref().map(|_| Vec::new()));
+            }
+        }
     }
 
     // 2. Across flows: ids, needs, cycles.
@@ -398,6 +424,10 @@ fn check_all(
                 }
             }
         }
+        let row_keys: Option<BTreeSet<String>> = rows[i].as_ref().map(|r| match r.first() {
+            Some(first) => first.values.keys().cloned().collect(),
+            None => words(source),
+        });
         let scope = VarScope {
             env,
             flow: ast,
@@ -406,21 +436,10 @@ fn check_all(
             captured_by: &captured_by,
             lenient: is_lenient,
             maybe_from_broken: &maybe_from_broken,
+            params: None,
+            row: row_keys.as_ref(),
         };
-        let text = SourceText::new(source);
-        for use_ in &facts[i].uses {
-            for var in use_.template.vars() {
-                if let Some((message, hint)) = scope.check(&var.name, use_.step) {
-                    let loc = use_.loc_of(&text, var.offset);
-                    diags.push(
-                        Diagnostic::new(path, message)
-                            .at(loc, var.name.chars().count())
-                            .label("unknown here")
-                            .maybe_hint(hint),
-                    );
-                }
-            }
-        }
+        scope.report_unknown(path, source, &facts[i].uses, &mut diags);
         closures.push(closure);
     }
 
@@ -430,7 +449,7 @@ fn check_all(
         d.0.dedup();
         return Err(d);
     }
-    let flows = files
+    let flows: Vec<CheckedFlow> = files
         .into_iter()
         .zip(facts)
         .zip(closures)
@@ -445,16 +464,71 @@ fn check_all(
                         loc: c.loc,
                     });
             }
+            let expanded = expand(&ast.steps, groups);
             CheckedFlow {
                 file,
                 source,
                 ast,
+                steps: expanded.steps,
+                calls: expanded.calls,
+                row: None,
                 captures,
                 needs_closure,
             }
         })
         .collect();
-    Ok(Suite { flows })
+    Ok(Suite {
+        flows: expand_rows(flows, rows),
+    })
+}
+
+/// Replaces each data-driven flow by one flow per row (`id[name]`); a `needs` of it becomes a
+/// need of every row.
+fn expand_rows(flows: Vec<CheckedFlow>, rows: Vec<Option<Vec<Row>>>) -> Vec<CheckedFlow> {
+    let mut row_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(flows.len());
+    for (flow, rows) in flows.into_iter().zip(rows) {
+        match rows {
+            Some(rows) => {
+                let base = flow.ast.id.value.clone();
+                let ids = row_ids.entry(base.clone()).or_default();
+                for row in rows {
+                    let mut f = flow.clone();
+                    f.ast.id.value = format!("{base}[{}]", row.name);
+                    f.ast.title.value = format!("{} [{}]", flow.ast.title.value, row.name);
+                    ids.push(f.ast.id.value.clone());
+                    f.row = Some(Arc::new(row));
+                    out.push(f);
+                }
+            }
+            None => out.push(flow),
+        }
+    }
+    if row_ids.is_empty() {
+        return out;
+    }
+    for f in &mut out {
+        let needs = std::mem::take(&mut f.ast.needs);
+        for n in needs {
+            match row_ids.get(&n.value) {
+                Some(ids) => f
+                    .ast
+                    .needs
+                    .extend(ids.iter().map(|id| super::span::Sp::new(id.clone(), n.loc))),
+                None => f.ast.needs.push(n),
+            }
+        }
+        let closure = std::mem::take(&mut f.needs_closure);
+        for n in closure {
+            match row_ids.get(&n) {
+                Some(ids) => f.needs_closure.extend(ids.iter().cloned()),
+                None => {
+                    f.needs_closure.insert(n);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Simple cycles of the `needs` graph, one per strongly connected component, each starting at

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::ast::{
-    CaptureStep, DurationText, ExpectEventStep, ExpectStep, FlowFile, HttpStep, Locator, MailStep,
-    ScreenshotStep, Step, SubscribeStep, WaitForStep,
+    CaptureStep, DialogAction, DownloadStep, DurationText, ExpectEventStep, ExpectStep, FlowFile,
+    FrameRef, HttpStep, Locator, MailStep, ScreenshotStep, Step, SubscribeStep, UseStep,
+    WaitForStep, WindowStep,
 };
 use super::check::{is_capture_name, is_flow_id, CheckEnv, RESERVED_NAMES};
 use super::diagnostic::{token_len, Diagnostic};
@@ -70,6 +71,19 @@ pub(super) fn count(s: &str) -> u32 {
     u32::try_from(s.chars().count()).unwrap_or(u32::MAX)
 }
 
+/// What a flow needs to know about a step group to check a `use` of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GroupInfo {
+    pub(crate) file: std::path::PathBuf,
+    pub(crate) name_loc: Loc,
+    /// Param name → whether a call must pass it (no default).
+    pub(crate) params: BTreeMap<String, bool>,
+    /// Variables the group captures (its own and its groups'), with their secrecy.
+    pub(crate) captures: Vec<(String, bool)>,
+    /// It has browser steps without `as:`, so the calling flow needs a `user`.
+    pub(crate) browser: bool,
+}
+
 /// What checking one flow found out, for the suite-wide checks.
 #[derive(Default)]
 pub(super) struct FlowFacts {
@@ -107,7 +121,11 @@ pub(super) struct FlowChecker<'a> {
     step_end: Vec<u32>,
     subscriptions: BTreeMap<String, (usize, Loc)>,
     screenshots: BTreeMap<String, usize>,
-    browser_without_user: Option<usize>,
+    pub(super) browser_without_user: Option<usize>,
+    /// Step groups a `use` step may call.
+    groups: &'a BTreeMap<String, GroupInfo>,
+    /// Checking a step group's steps rather than a flow (no id, title or user of its own).
+    in_group: bool,
 }
 
 impl<'a> FlowChecker<'a> {
@@ -116,6 +134,8 @@ impl<'a> FlowChecker<'a> {
         source: &'a str,
         flow: &'a FlowFile,
         env: &'a CheckEnv,
+        groups: &'a BTreeMap<String, GroupInfo>,
+        in_group: bool,
     ) -> Self {
         let text = SourceText::new(source);
         let last = text.line_count();
@@ -138,6 +158,8 @@ impl<'a> FlowChecker<'a> {
             subscriptions: BTreeMap::new(),
             screenshots: BTreeMap::new(),
             browser_without_user: None,
+            groups,
+            in_group,
         }
     }
 
@@ -187,6 +209,12 @@ impl<'a> FlowChecker<'a> {
 
     pub(super) fn run(&mut self) {
         let flow = self.flow;
+        if self.in_group {
+            for i in 0..flow.steps.len() {
+                self.step(i);
+            }
+            return;
+        }
         if !is_flow_id(&flow.id.value) {
             let slug = slugify(&flow.id.value);
             let hint = if slug.is_empty() || slug == flow.id.value {
@@ -341,6 +369,210 @@ impl<'a> FlowChecker<'a> {
             Step::Mail(m) => self.mail(i, m),
             Step::Subscribe(s) => self.subscribe(i, s),
             Step::ExpectEvent(e) => self.expect_event(i, e),
+            Step::Hover(s) => {
+                self.located(i, &s.locator(), true);
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Drag(s) => {
+                self.located(i, &s.locator(), true);
+                let to_loc = if s.to.loc.line == 0 {
+                    self.key_loc(i, "to")
+                } else {
+                    s.to.loc
+                };
+                self.locator(i, &s.to.value, true, Some(to_loc));
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Download(s) => self.download(i, s),
+            Step::Dialog(s) => {
+                if let Some(t) = &s.text {
+                    self.sp_string(i, t, Kind::Text { exact: false }, "text");
+                }
+                if let Some(p) = &s.prompt {
+                    self.sp_string(i, p, Kind::Plain, "prompt");
+                    if s.action == Some(DialogAction::Dismiss) {
+                        let loc = self.key_loc(i, "prompt");
+                        self.error(loc, 6, "`prompt` types into a prompt that is then accepted, and this step dismisses it")
+                            .hint = Some("remove `prompt`, or use `action: accept`".to_string());
+                    }
+                }
+                self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+            }
+            Step::Window(w) => self.window(i, w),
+            Step::Use(u) => self.use_group(i, u),
+        }
+    }
+
+    fn download(&mut self, i: usize, s: &DownloadStep) {
+        self.located(i, &s.locator(), true);
+        if let Some(n) = &s.file_name {
+            self.sp_string(i, n, Kind::Text { exact: false }, "file_name");
+        }
+        if let Some(t) = &s.media_type {
+            self.sp_string(i, t, Kind::NonEmpty, "type");
+            if !t.value.contains("{{") && !t.value.contains('/') {
+                let loc = self.fix_loc(i, t).unwrap_or(self.flow.steps[i].loc);
+                let len = self.len_at(loc, &t.value);
+                self.error(loc, len, format!("`{}` is not a media type", t.value))
+                    .hint =
+                    Some("write `type/subtype`, e.g. `text/csv` or `application/pdf`".to_string());
+            }
+        }
+        if let Some(h) = &s.sha256 {
+            let v = h.value.trim();
+            let hex64 = v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit());
+            if !(v.contains("{{") || hex64) {
+                let loc = self.fix_loc(i, h).unwrap_or(self.flow.steps[i].loc);
+                let len = self.len_at(loc, &h.value);
+                self.error(loc, len, "`sha256` is not a SHA-256 digest")
+                    .hint =
+                    Some("64 hexadecimal digits, as `sha256sum FILE` prints them".to_string());
+            }
+        }
+        if let (Some(size), Some(min)) = (s.size, s.min_size) {
+            if min > size {
+                let loc = self.key_loc(i, "min_size");
+                self.error(
+                    loc,
+                    8,
+                    format!("`min_size` {min} is larger than `size` {size}"),
+                )
+                .hint = Some("keep one of them".to_string());
+            }
+        }
+        if let Some(v) = &s.var {
+            self.add_capture(i, &v.value, v.loc, false);
+        }
+        self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    fn use_group(&mut self, i: usize, u: &UseStep) {
+        let name = u.group();
+        let loc = self.fix_loc(i, name).unwrap_or(self.flow.steps[i].loc);
+        let len = self.len_at(loc, &name.value);
+        let Some(info) = self.groups.get(&name.value).cloned() else {
+            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+            let hint = if known.is_empty() {
+                "a step group is a file `groups/NAME.yaml` beside the flows, with `group: NAME`, `params` and `steps`".to_string()
+            } else {
+                format!(
+                    "{}groups are: {}",
+                    did_you_mean_prefix(&name.value, known.iter().copied()),
+                    list(known.iter().copied(), 12)
+                )
+            };
+            let d = self.error(loc, len, format!("unknown step group `{}`", name.value));
+            d.label = Some("no group has this name".to_string());
+            d.hint = Some(hint);
+            return;
+        };
+        let empty = BTreeMap::new();
+        let given = u.params().unwrap_or(&empty);
+        for (key, value) in given {
+            if !info.params.contains_key(key) {
+                let kloc = self.key_loc(i, key);
+                let known: Vec<&str> = info.params.keys().map(String::as_str).collect();
+                let hint = if known.is_empty() {
+                    format!("group `{}` takes no params", name.value)
+                } else {
+                    format!(
+                        "{}group `{}` takes: {}",
+                        did_you_mean_prefix(key, known.iter().copied()),
+                        name.value,
+                        list(known.iter().copied(), 12)
+                    )
+                };
+                let d = self.error(
+                    kloc,
+                    key.chars().count(),
+                    format!("unknown param `{key}` for group `{}`", name.value),
+                );
+                d.hint = Some(hint);
+                d.note = Some((
+                    info.file.clone(),
+                    info.name_loc,
+                    "the group is defined here".to_string(),
+                ));
+            }
+            let value = Sp::new(value.value.0.clone(), value.loc);
+            self.sp_string(i, &value, Kind::Plain, "with");
+        }
+        let missing: Vec<&str> = info
+            .params
+            .iter()
+            .filter(|(k, required)| **required && !given.contains_key(*k))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            let example: Vec<String> = missing.iter().map(|m| format!("{m}: …")).collect();
+            let d = self.error(
+                loc,
+                len,
+                format!("group `{}` needs {}", name.value, names.join(", ")),
+            );
+            d.label = Some("missing params".to_string());
+            d.hint = Some(format!(
+                "pass them: `use: {{ group: {}, with: {{ {} }} }}`",
+                name.value,
+                example.join(", ")
+            ));
+            d.note = Some((
+                info.file.clone(),
+                info.name_loc,
+                "the group is defined here".to_string(),
+            ));
+        }
+        for (capture, secret) in &info.captures {
+            self.facts.captures.push(Capture {
+                step: i,
+                name: capture.clone(),
+                secret: *secret,
+                loc,
+            });
+        }
+        if info.browser {
+            self.browser(i, None);
+        }
+    }
+
+    fn window(&mut self, i: usize, w: &WindowStep) {
+        match w {
+            WindowStep::Main(m) => {
+                if m.value != "main" {
+                    let loc = self.fix_loc(i, m).unwrap_or(self.flow.steps[i].loc);
+                    let len = self.len_at(loc, &m.value);
+                    self.error(loc, len, format!("unknown window `{}`", m.value)).hint = Some(
+                        "write `window: main`, or `window: { title: … }` / `{ url: … }` to switch to another window"
+                            .to_string(),
+                    );
+                }
+                self.browser(i, None);
+            }
+            WindowStep::Options(o) => {
+                let targets = usize::from(o.url.is_some()) + usize::from(o.title.is_some());
+                if o.close && targets > 0 {
+                    let loc = self.key_loc(i, "close");
+                    self.error(
+                        loc,
+                        5,
+                        "`close` closes the current window, so `url`/`title` do not apply",
+                    )
+                    .hint =
+                        Some("switch to the window in one step, close it in the next".to_string());
+                } else if !o.close && targets == 0 {
+                    let loc = self.flow.steps[i].loc;
+                    self.error(loc, "window".len(), "`window` needs `url`, `title` or `close: true`")
+                        .hint = Some("e.g. `window: { title: Help }`, `window: main` or `window: { close: true }`".to_string());
+                }
+                if let Some(u) = &o.url {
+                    self.sp_string(i, u, Kind::Url, "url");
+                }
+                if let Some(t) = &o.title {
+                    self.sp_string(i, t, Kind::Text { exact: false }, "title");
+                }
+                self.common(i, o.as_user.as_ref(), o.timeout.as_ref());
+            }
         }
     }
 
@@ -684,6 +916,7 @@ impl<'a> FlowChecker<'a> {
                 ("name", l.name.is_some()),
                 ("exact", l.exact.is_some()),
                 ("within", l.within.is_some()),
+                ("frame", l.frame.is_some()),
                 ("nth", l.nth.is_some()),
             ]
             .into_iter()
@@ -797,7 +1030,23 @@ impl<'a> FlowChecker<'a> {
         if let Some(w) = &l.within {
             self.locator(step, &w.value, true, Some(w.loc));
         }
+        self.frame(step, l);
         true
+    }
+
+    fn frame(&mut self, step: usize, l: &Locator) {
+        let Some(f) = &l.frame else { return };
+        match &f.value {
+            FrameRef::Name(n) => self.sp_string(step, n, Kind::Text { exact: false }, "frame"),
+            FrameRef::Locator(inner) => {
+                let loc = if f.loc.line == 0 {
+                    self.key_loc(step, "frame")
+                } else {
+                    f.loc
+                };
+                self.locator(step, inner, true, Some(loc));
+            }
+        }
     }
 
     fn check_role(&mut self, role: &Sp<String>) {

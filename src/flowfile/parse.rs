@@ -48,6 +48,20 @@ pub fn parse_flow(file: &Path, source: &str) -> Result<FlowFile, Diagnostic> {
     serde_saphyr::from_str::<FlowFile>(source).map_err(|e| to_diagnostic(file, source, &e))
 }
 
+/// Parses a step group file (`groups/NAME.yaml`).
+#[expect(
+    clippy::result_large_err,
+    reason = "one diagnostic per file, on the cold path"
+)]
+pub fn parse_group(file: &Path, source: &str) -> Result<super::ast::GroupFile, Diagnostic> {
+    if is_blank(source) {
+        return Err(Diagnostic::new(file, "empty step group file")
+            .hint("a group needs `group: NAME` and `steps`; see docs/flow-format.md"));
+    }
+    serde_saphyr::from_str::<super::ast::GroupFile>(source)
+        .map_err(|e| to_diagnostic(file, source, &e))
+}
+
 fn is_blank(source: &str) -> bool {
     source.lines().all(|l| {
         let t = l.trim();

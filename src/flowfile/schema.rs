@@ -1,7 +1,7 @@
 //! The JSON Schema of a flow file, generated from the AST types (so it cannot drift from what
 //! the parser accepts). `flows schema` prints it; CI regenerates it and fails on a diff.
 
-use super::ast::FlowFile;
+use super::ast::{FlowFile, GroupFile};
 
 /// The schema's `$id`.
 pub const SCHEMA_ID: &str = "urn:flows:flow-file";
@@ -9,14 +9,30 @@ pub const SCHEMA_ID: &str = "urn:flows:flow-file";
 /// Pretty-printed JSON Schema (draft 2020-12) of a flow file, ending with a newline. The output
 /// is stable: the same types always give the same text.
 pub fn schema_json() -> String {
-    let mut schema = schemars::schema_for!(FlowFile);
-    schema.insert(
-        "$id".to_string(),
-        serde_json::Value::String(SCHEMA_ID.to_string()),
-    );
+    render(
+        schemars::schema_for!(FlowFile),
+        SCHEMA_ID,
+        "flows: flow file",
+    )
+}
+
+/// The schema of a step group file (`groups/NAME.yaml`).
+pub const GROUP_SCHEMA_ID: &str = "urn:flows:group-file";
+
+/// Pretty-printed JSON Schema of a step group file, like [`schema_json`].
+pub fn group_schema_json() -> String {
+    render(
+        schemars::schema_for!(GroupFile),
+        GROUP_SCHEMA_ID,
+        "flows: step group file",
+    )
+}
+
+fn render(mut schema: schemars::Schema, id: &str, title: &str) -> String {
+    schema.insert("$id".to_string(), serde_json::Value::String(id.to_string()));
     schema.insert(
         "title".to_string(),
-        serde_json::Value::String("flows: flow file".to_string()),
+        serde_json::Value::String(title.to_string()),
     );
     let value = sort_keys(schema.to_value());
     let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
@@ -63,5 +79,19 @@ mod tests {
             .any(|r| r == "steps"));
         assert!(a.contains("\"wait_for\""));
         assert!(a.contains("^([0-9]+(ms|s|m|h))+$"));
+    }
+
+    #[test]
+    fn group_schema_has_params_and_steps() {
+        let v: serde_json::Value = serde_json::from_str(&group_schema_json()).unwrap();
+        assert_eq!(v["$id"], GROUP_SCHEMA_ID);
+        let required: Vec<&str> = v["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        assert_eq!(required, ["group", "steps"]);
+        assert!(v["properties"]["params"].is_object());
     }
 }

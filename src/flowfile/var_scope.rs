@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ast::FlowFile;
 use super::check::{CheckEnv, RESERVED_NAMES};
-use super::flow_check::Capture;
+use super::diagnostic::Diagnostic;
+use super::flow_check::{Capture, StrUse};
+use super::locate::SourceText;
 use super::suggest::{did_you_mean, did_you_mean_prefix, list};
 
 /// What names a flow may use at a step.
@@ -24,9 +26,37 @@ pub(super) struct VarScope<'a> {
     pub(super) lenient: bool,
     /// Words of needed flows that did not parse: a bare name among them may be captured there.
     pub(super) maybe_from_broken: &'a BTreeSet<&'a str>,
+    /// Inside a step group: its params (`params.NAME`); the calling flow's `user` is assumed.
+    pub(super) params: Option<&'a BTreeSet<String>>,
+    /// In a data-driven flow: the keys of its rows (`row.KEY`).
+    pub(super) row: Option<&'a BTreeSet<String>>,
 }
 
 impl VarScope<'_> {
+    /// Reports every `{{ name }}` of `uses` that is not known where it is used.
+    pub(super) fn report_unknown(
+        &self,
+        path: &std::path::Path,
+        source: &str,
+        uses: &[StrUse],
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let text = SourceText::new(source);
+        for use_ in uses {
+            for var in use_.template.vars() {
+                if let Some((message, hint)) = self.check(&var.name, use_.step) {
+                    let loc = use_.loc_of(&text, var.offset);
+                    diags.push(
+                        Diagnostic::new(path, message)
+                            .at(loc, var.name.chars().count())
+                            .label("unknown here")
+                            .maybe_hint(hint),
+                    );
+                }
+            }
+        }
+    }
+
     /// `None` when `name` is known at `step`; else the message and a hint.
     pub(super) fn check(&self, name: &str, step: usize) -> Option<(String, Option<String>)> {
         let parts: Vec<&str> = name.split('.').collect();
@@ -40,13 +70,47 @@ impl VarScope<'_> {
                 )
             }),
             ["run", "id" | "date"] => None,
+            ["params", p] => match self.params {
+                Some(params) if params.contains(*p) => None,
+                Some(params) => Some((
+                    format!("unknown param `{p}`"),
+                    Some(if params.is_empty() {
+                        "this group declares no `params`".to_string()
+                    } else {
+                        format!(
+                            "{}this group's params are: {}",
+                            did_you_mean_prefix(p, params.iter().map(String::as_str)),
+                            list(params.iter().map(String::as_str), 12)
+                        )
+                    }),
+                )),
+                None => Some((
+                    format!("`{name}` is only known inside a step group"),
+                    Some("params belong to step groups (`groups/NAME.yaml`); a flow passes them with `use: { group: NAME, with: { … } }`".to_string()),
+                )),
+            },
+            ["row", key] => match self.row {
+                Some(keys) if keys.contains(*key) => None,
+                Some(keys) => Some((
+                    format!("unknown row key `{key}`"),
+                    Some(format!(
+                        "{}the rows of `each` have: {}",
+                        did_you_mean_prefix(key, keys.iter().map(String::as_str)),
+                        list(keys.iter().map(String::as_str), 12)
+                    )),
+                )),
+                None => Some((
+                    format!("`{name}` is only known in a data-driven flow"),
+                    Some("add `each:` rows to the flow (see docs/flow-format.md, Data-driven flows)".to_string()),
+                )),
+            },
             ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
             ["user", field] => {
                 if !matches!(*field, "email" | "name" | "key") {
                     let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key"]));
                     return Some((unknown(), Some(hint)));
                 }
-                self.flow.user.is_none().then(|| {
+                (self.flow.user.is_none() && self.params.is_none()).then(|| {
                     (
                         format!("`{name}` needs the flow's `user`, and this flow has none"),
                         Some("add `user: KEY` to the flow, or use `users.KEY.email`".to_string()),
@@ -101,6 +165,8 @@ impl VarScope<'_> {
                     "users" => "use `users.KEY.email` or `users.KEY.name`",
                     "vars" => "use `vars.NAME`",
                     "env" => "use `env.NAME`",
+                    "params" => "use `params.NAME`",
+                    "row" => "use `row.KEY`",
                     _ => "use `run.id` or `run.date`",
                 };
                 Some((format!("`{name}` is a namespace, not a variable"), Some(hint.to_string())))
@@ -111,6 +177,8 @@ impl VarScope<'_> {
                     "users" => "write `users.KEY.email` or `users.KEY.name`",
                     "vars" => "write `vars.NAME`",
                     "env" => "write `env.NAME`",
+                    "params" => "write `params.NAME`",
+                    "row" => "write `row.KEY`",
                     _ => "`base_url`, `api_url` and `secret` have no fields",
                 };
                 Some((unknown(), Some(hint.to_string())))

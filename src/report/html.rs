@@ -260,7 +260,7 @@ fn flow_row(f: &FlowReport) -> Markup {
             }
             td .failure {
                 @if let Some(s) = failed_step {
-                    div .small { "step " (s.index + 1) " (" (s.kind) ", line " (s.line) "): " }
+                    div .small { "step " (s.index + 1) " (" (s.kind) ", " @if let Some(f) = &s.file { (f.display()) ":" (s.line) } @else { "line " (s.line) } "): " }
                 }
                 @if let Some(reason) = &f.reason {
                     @if f.status != FlowStatus::Passed { pre .reason { (reason) } }

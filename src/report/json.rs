@@ -457,7 +457,8 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                         data: data.clone(),
                         received_ms: *received_ms,
                     }),
-                    Evidence::Http { .. } => {}
+                    Evidence::Http { .. } | Evidence::Download { .. } | Evidence::Dialog { .. } => {
+                    }
                 }
             }
         }

@@ -443,6 +443,7 @@ mod tests {
 
     fn step(index: usize, status: StepStatus, error: Option<&str>) -> StepRecord {
         StepRecord {
+            file: None,
             index,
             kind: "click".into(),
             line: 3,
@@ -453,6 +454,7 @@ mod tests {
             artifacts: Vec::new(),
             evidence: Vec::new(),
             round_trips: 2,
+            time: None,
             trace: None,
         }
     }

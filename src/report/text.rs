@@ -20,6 +20,8 @@ pub(crate) fn duration(ms: u64) -> String {
 /// `step 5 (flows/create-ticket.yaml:12) click role=button ~"create ticket"`; steps are
 /// numbered from 1 for people, the index in the report stays 0-based.
 pub(crate) fn step_line(file: &Path, step: &StepRecord) -> String {
+    // A step of a step group is located in the group's file.
+    let file = step.file.as_deref().unwrap_or(file);
     let location = if file.as_os_str().is_empty() {
         format!("line {}", step.line)
     } else {
@@ -94,6 +96,7 @@ pub(crate) fn artifact_label(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Trace => "trace",
         ArtifactKind::Log => "log",
         ArtifactKind::Report => "report",
+        ArtifactKind::Download => "download",
     }
 }
 

@@ -201,12 +201,19 @@ fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
             }
             dl .facts {
                 dt { "line" } dd {
-                    @if trace.plan.file.as_os_str().is_empty() { (r.line) }
+                    @if let Some(f) = &r.file { (f.display()) ":" (r.line) }
+                    @else if trace.plan.file.as_os_str().is_empty() { (r.line) }
                     @else { (trace.plan.file.display()) ":" (r.line) }
                 }
                 @if r.status != StepStatus::Skipped {
                     dt { "duration" } dd { (duration(r.duration_ms)) " (" (r.duration_ms) " ms)" }
                     dt { "round trips" } dd { (r.round_trips) }
+                    @if let Some(t) = &r.time {
+                        dt { "time spent" } dd {
+                            "driver " (t.driver_ms) " ms · in the page " (t.page_ms) " ms · runner "
+                            (t.runner_ms) " ms · trace and evidence " (t.evidence_ms) " ms"
+                        }
+                    }
                 }
                 @if let Some(t) = &r.trace {
                     dt { "started" } dd { "+" (duration(t.started_ms.saturating_sub(a.started_ms))) " into the attempt" }
@@ -363,6 +370,12 @@ fn evidence(e: &Evidence) -> Markup {
             }
             Evidence::Http { method, url, status, duration_ms } => {
                 "HTTP " (method) " " span .url { (url) } " → " (status) " in " (duration_ms) " ms"
+            }
+            Evidence::Download { file_name, bytes, media_type, sha256, .. } => {
+                "download " code { (file_name) } " — " (bytes) " bytes, " (media_type) ", sha256 " code { (sha256) }
+            }
+            Evidence::Dialog { message, answer } => {
+                "dialog “" (message) "” " (answer)
             }
         }
     }

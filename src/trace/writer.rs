@@ -418,6 +418,7 @@ mod tests {
             self.feed(RunEventKind::StepFinished {
                 flow: flow.into(),
                 step: StepRecord {
+                    file: None,
                     index,
                     kind: "click".into(),
                     line: 3,
@@ -428,6 +429,7 @@ mod tests {
                     artifacts,
                     evidence: vec![],
                     round_trips: 2,
+                    time: None,
                     trace: Some(StepTrace {
                         started_ms: 50,
                         page_url: Some("http://app.test/x".into()),
@@ -589,6 +591,7 @@ mod tests {
         run.feed(RunEventKind::StepFinished {
             flow: "m".into(),
             step: StepRecord {
+                file: None,
                 index: 1,
                 kind: "goto".into(),
                 line: 4,
@@ -599,6 +602,7 @@ mod tests {
                 artifacts: vec![],
                 evidence: vec![],
                 round_trips: 1,
+                time: None,
                 trace: Some(StepTrace {
                     dom_snapshot: Some("m/trace/02-dom.html".into()),
                     ..Default::default()

@@ -78,6 +78,9 @@ error_cases! {
     check_bad_duration => "bad-duration",
     check_unknown_subscription => "unknown-subscription",
     check_several_problems => "several-problems",
+    check_group_errors => "group-errors",
+    check_group_cycle => "group-cycle",
+    check_each_errors => "each-errors",
 }
 
 #[test]
@@ -125,4 +128,66 @@ fn check_missing_directory() {
 #[test]
 fn flow_schema() {
     insta::assert_snapshot!("flow_schema", schema_json());
+}
+
+#[test]
+fn check_groups_and_rows_expand() {
+    let dir = Path::new("tests/integration/cases/groups-and-rows");
+    let suite = match load_suite(dir, &env()) {
+        Ok(suite) => suite,
+        Err(d) => panic!("{}", d.render_all_from_disk(false)),
+    };
+    let ids: Vec<&str> = suite.flows.iter().map(|f| f.id()).collect();
+    assert_eq!(
+        ids,
+        [
+            "login",
+            "priorities[low]",
+            "priorities[urgent]",
+            "after-priorities[1]",
+            "after-priorities[2]"
+        ]
+    );
+
+    // `use` steps are replaced by the group's steps, nested groups included.
+    let login = suite.get("login").expect("login");
+    let kinds: Vec<&str> = login.steps.iter().map(|s| s.step.value.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["goto", "fill", "click", "mail", "fill", "click", "expect"]
+    );
+    let paths: Vec<String> = login
+        .steps
+        .iter()
+        .map(|s| flows::flowfile::groups::GroupCall::path(&login.calls, s.call))
+        .collect();
+    assert_eq!(paths[0], "sign-in");
+    assert_eq!(paths[4], "sign-in › enter-code");
+    assert_eq!(paths[6], "");
+    // The group's `after_step: 3` is its own third step, the click.
+    assert_eq!(login.steps[3].after, Some(2));
+    // A capture made in a group is the flow's, and a mail code stays secret.
+    assert!(login.captures["code"].secret);
+    // Params: the call's template, and a default (as literal text).
+    let enter = &login.calls[1];
+    assert_eq!(enter.parent, Some(0));
+    assert_eq!(
+        enter.params,
+        [
+            ("button".to_string(), "Sign in".to_string()),
+            ("code".to_string(), "{{ code }}".to_string())
+        ]
+    );
+
+    // Rows from a CSV file, named by their `name` column; others by their number.
+    let low = suite.get("priorities[low]").expect("row low");
+    let row = low.row.as_ref().expect("a row");
+    assert_eq!(row.values["priority"], "Low");
+    assert_eq!(low.ast.title.value, "Ticket priority [low]");
+    // Needing a data-driven flow needs every row.
+    let after = suite.get("after-priorities[2]").expect("row 2");
+    let needs: Vec<&str> = after.ast.needs.iter().map(|n| n.value.as_str()).collect();
+    assert_eq!(needs, ["priorities[low]", "priorities[urgent]"]);
+    assert!(after.needs_closure.contains("login"));
+    assert!(after.needs_closure.contains("priorities[urgent]"));
 }

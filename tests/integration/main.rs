@@ -3,6 +3,7 @@ mod cli;
 mod debug;
 mod e2e;
 mod flowfile_check;
+mod lab;
 mod mail;
 mod realtime;
 mod realtime_clients;

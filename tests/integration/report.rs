@@ -65,6 +65,7 @@ fn planned(id: &str, title: &str, needs: &[&str], tags: &[&str]) -> PlannedFlow 
 
 fn step(index: usize, kind: &str, line: u32, summary: &str, ms: u64) -> StepRecord {
     StepRecord {
+        file: None,
         index,
         kind: kind.into(),
         line,
@@ -75,6 +76,7 @@ fn step(index: usize, kind: &str, line: u32, summary: &str, ms: u64) -> StepReco
         artifacts: vec![],
         evidence: vec![],
         round_trips: 2,
+        time: None,
         trace: None,
     }
 }

@@ -1,0 +1,216 @@
+//! Data-driven flows: `each:` rows (inline, or a CSV file with a header row) run the flow once
+//! per row, each row a flow of its own (`id[name]`) with `{{ row.KEY }}`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::ast::{EachSource, FlowFile};
+use super::diagnostic::Diagnostic;
+use super::flow_check::{shown, value_len};
+use super::span::Loc;
+
+/// One row: its name (the `name` key, else its 1-based number) and its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub name: String,
+    pub values: BTreeMap<String, String>,
+}
+
+/// The rows of a flow's `each:`, checked: at least one, same keys, distinct names.
+pub(super) fn rows_of(
+    file: &Path,
+    source: &str,
+    flow: &FlowFile,
+) -> Result<Option<Vec<Row>>, Vec<Diagnostic>> {
+    let Some(each) = &flow.each else {
+        return Ok(None);
+    };
+    let each_loc = find_key(source, "each");
+    let mut diags = Vec::new();
+    let rows: Vec<(Loc, BTreeMap<String, String>)> = match each {
+        EachSource::Rows(rows) => rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let loc = if r.loc.line == 0 {
+                    nth_item(source, each_loc, i)
+                } else {
+                    r.loc
+                };
+                (
+                    loc,
+                    r.value
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.0.clone()))
+                        .collect(),
+                )
+            })
+            .collect(),
+        EachSource::File(f) => {
+            let path = file.parent().unwrap_or(Path::new("")).join(&f.value);
+            let loc = if f.loc.line == 0 { each_loc } else { f.loc };
+            match read_csv(&path) {
+                Ok(rows) => rows.into_iter().map(|r| (loc, r)).collect(),
+                Err(message) => {
+                    return Err(vec![Diagnostic::new(file, message)
+                        .at(loc, value_len(source, loc, &f.value))
+                        .hint(format!(
+                            "a CSV file with a header row, relative to the flow file; looked for `{}`",
+                            shown(&path)
+                        ))]);
+                }
+            }
+        }
+    };
+    if rows.is_empty() {
+        diags.push(
+            Diagnostic::new(file, "`each` has no rows")
+                .at(each_loc, 4)
+                .hint("give at least one row, e.g. `each: [{ name: low, priority: Low }]`"),
+        );
+        return Err(diags);
+    }
+    let keys: BTreeSet<&String> = rows[0].1.keys().collect();
+    let mut out = Vec::with_capacity(rows.len());
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (loc, values)) in rows.iter().enumerate() {
+        let these: BTreeSet<&String> = values.keys().collect();
+        if these != keys {
+            let missing: Vec<&str> = keys.difference(&these).map(|k| k.as_str()).collect();
+            let extra: Vec<&str> = these.difference(&keys).map(|k| k.as_str()).collect();
+            let mut what = Vec::new();
+            if !missing.is_empty() {
+                what.push(format!("lacks {}", missing.join(", ")));
+            }
+            if !extra.is_empty() {
+                what.push(format!("has {} that row 1 does not", extra.join(", ")));
+            }
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!("row {} of `each` {}", i + 1, what.join(" and ")),
+                )
+                .at(*loc, 1)
+                .hint("every row needs the same keys"),
+            );
+        }
+        let name = values
+            .get("name")
+            .cloned()
+            .unwrap_or_else(|| (i + 1).to_string());
+        let bad = name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if bad {
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!("row name `{name}` cannot be part of a flow id"),
+                )
+                .at(*loc, 1)
+                .hint(
+                    "a row's `name` uses letters, digits, `-`, `_` and `.`: it becomes `id[name]`",
+                ),
+            );
+        }
+        if let Some(first) = names.insert(name.clone(), i) {
+            diags.push(
+                Diagnostic::new(
+                    file,
+                    format!("rows {} and {} are both named `{name}`", first + 1, i + 1),
+                )
+                .at(*loc, 1)
+                .hint("each row needs its own `name`: it becomes the flow id `id[name]`"),
+            );
+        }
+        out.push(Row {
+            name,
+            values: values.clone(),
+        });
+    }
+    if diags.is_empty() {
+        Ok(Some(out))
+    } else {
+        Err(diags)
+    }
+}
+
+fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| format!("cannot read `each` file: {}", csv_words(&e)))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            format!(
+                "cannot read the header row of `each` file: {}",
+                csv_words(&e)
+            )
+        })?
+        .clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("`each` file: {}", csv_words(&e)))?;
+        rows.push(
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
+fn csv_words(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => "not found".into(),
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => format!(
+            "line {} has {len} fields, the header has {expected_len}",
+            pos.as_ref().map_or(0, csv::Position::line)
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// Where the `i`-th `- ` item under the key at `key` starts (the key itself if not found).
+fn nth_item(source: &str, key: Loc, i: usize) -> Loc {
+    let mut items = source
+        .lines()
+        .enumerate()
+        .skip(key.line as usize)
+        .take_while(|(_, l)| l.is_empty() || l.starts_with(' ') || l.starts_with('-'))
+        .filter_map(|(n, l)| {
+            let indent = l.len() - l.trim_start().len();
+            l.trim_start().starts_with("- ").then_some((n, indent))
+        });
+    let Some(first) = items.next() else {
+        return key;
+    };
+    std::iter::once(first)
+        .chain(items.filter(|(_, ind)| *ind == first.1))
+        .nth(i)
+        .map_or(key, |(n, indent)| Loc {
+            line: u32::try_from(n + 1).unwrap_or(u32::MAX),
+            col: u32::try_from(indent + 1).unwrap_or(u32::MAX),
+        })
+}
+
+/// Where `key:` starts at the top level of a file (column 1).
+fn find_key(source: &str, key: &str) -> Loc {
+    source
+        .lines()
+        .enumerate()
+        .find(|(_, l)| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        })
+        .map_or(Loc { line: 1, col: 1 }, |(i, _)| Loc {
+            line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            col: 1,
+        })
+}

@@ -1,0 +1,366 @@
+//! Step groups: `groups/NAME.yaml` beside the flows, steps written once and used by many flows
+//! with `use:`. Loading and checking them (before the flows, which need to know what each group
+//! takes and captures), and expanding `use` steps into the steps that run.
+//!
+//! A group's steps are checked once, in the group's own file and scope (`params.*`, suite-wide
+//! variables, its own captures); a call is checked at the calling step (known group, params).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ast::{FlowFile, GroupFile, SessionMode, Step};
+use super::check::{is_flow_id, CheckEnv};
+use super::diagnostic::Diagnostic;
+use super::flow_check::{value_len, FlowChecker, GroupInfo};
+use super::parse::parse_group;
+use super::span::{Loc, Sp};
+use super::var_scope::VarScope;
+
+/// A checked step group.
+#[derive(Debug, Clone)]
+pub struct CheckedGroup {
+    pub file: PathBuf,
+    pub source: Arc<str>,
+    pub ast: GroupFile,
+}
+
+/// The groups of a suite, by name.
+pub type Groups = BTreeMap<String, CheckedGroup>;
+
+/// One step as it runs: a flow's own step, or a step of a group it uses.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    pub step: Sp<Step>,
+    /// The group call this step belongs to (an index into [`Expanded::calls`]).
+    pub call: Option<usize>,
+    /// `after_step: N` resolved to a 0-based index into the expanded steps.
+    pub after: Option<usize>,
+}
+
+/// A `use` of a group, for rendering `{{ params.* }}` while its steps run.
+#[derive(Debug, Clone)]
+pub struct GroupCall {
+    pub group: String,
+    /// Where the group's steps are written.
+    pub file: PathBuf,
+    pub source: Arc<str>,
+    /// Param → template text, rendered in the caller's scope (the parent call's params).
+    pub params: Vec<(String, String)>,
+    pub parent: Option<usize>,
+}
+
+impl GroupCall {
+    /// `outer › inner`, the groups a step is nested in.
+    pub fn path(calls: &[GroupCall], mut call: Option<usize>) -> String {
+        let mut names = Vec::new();
+        while let Some(c) = call {
+            names.push(calls[c].group.as_str());
+            call = calls[c].parent;
+        }
+        names.reverse();
+        names.join(" › ")
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Expanded {
+    pub steps: Vec<PlannedStep>,
+    pub calls: Vec<GroupCall>,
+}
+
+/// Reads and checks `dir/groups/*.yaml`. A missing directory means no groups.
+pub(super) fn load_groups(
+    dir: &Path,
+    env: &CheckEnv,
+) -> (Groups, BTreeMap<String, GroupInfo>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let gdir = dir.join("groups");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&gdir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| e == "yaml" || e == "yml")
+                    && !p
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.'))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    paths.sort();
+    let mut parsed: Vec<(PathBuf, Arc<str>, GroupFile)> = Vec::new();
+    for path in paths {
+        let source = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                diags.push(Diagnostic::new(
+                    &path,
+                    format!("cannot read the step group file: {e}"),
+                ));
+                continue;
+            }
+        };
+        match parse_group(&path, &source) {
+            Ok(g) => parsed.push((path, Arc::from(source), g)),
+            Err(d) => diags.push(d),
+        }
+    }
+    check_groups(parsed, env, diags)
+}
+
+/// Checks parsed groups: names, cycles, each group's steps and variables.
+pub(super) fn check_groups(
+    parsed: Vec<(PathBuf, Arc<str>, GroupFile)>,
+    env: &CheckEnv,
+    mut diags: Vec<Diagnostic>,
+) -> (Groups, BTreeMap<String, GroupInfo>, Vec<Diagnostic>) {
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (path, source, g)) in parsed.iter().enumerate() {
+        let name = g.group.value.as_str();
+        let len = value_len(source, g.group.loc, name);
+        if !is_flow_id(name) {
+            diags.push(
+                Diagnostic::new(path, format!("invalid group name `{name}`"))
+                    .at(g.group.loc, len)
+                    .hint("use lowercase letters, digits and `-`, e.g. `sign-in-by-otp`"),
+            );
+        }
+        if g.steps.is_empty() {
+            diags.push(
+                Diagnostic::new(path, "a step group needs at least one step")
+                    .at(g.group.loc, len)
+                    .hint("add steps under `steps:`"),
+            );
+        }
+        if let Some(&j) = by_name.get(name) {
+            diags.push(
+                Diagnostic::new(path, format!("duplicate step group `{name}`"))
+                    .at(g.group.loc, len)
+                    .note(&parsed[j].0, parsed[j].2.group.loc, "first defined here")
+                    .hint("each group needs its own name"),
+            );
+            continue;
+        }
+        by_name.insert(name.to_owned(), i);
+    }
+    // Order: a group after the groups it uses; a cycle is an error at the `use` that closes it.
+    let uses = |g: &GroupFile| -> Vec<(String, Loc)> {
+        g.steps
+            .iter()
+            .filter_map(|s| match &s.value {
+                Step::Use(u) => Some((u.group().value.clone(), s.loc)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut order: Vec<usize> = Vec::new();
+    let mut state: BTreeMap<usize, u8> = BTreeMap::new(); // 1 visiting, 2 done
+    fn visit(
+        i: usize,
+        parsed: &[(PathBuf, Arc<str>, GroupFile)],
+        by_name: &BTreeMap<String, usize>,
+        uses: &dyn Fn(&GroupFile) -> Vec<(String, Loc)>,
+        state: &mut BTreeMap<usize, u8>,
+        order: &mut Vec<usize>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        state.insert(i, 1);
+        for (name, loc) in uses(&parsed[i].2) {
+            let Some(&j) = by_name.get(&name) else {
+                continue;
+            };
+            match state.get(&j) {
+                Some(1) => {
+                    let me = &parsed[i].2.group.value;
+                    diags.push(
+                        Diagnostic::new(
+                            &parsed[i].0,
+                            format!("step group `{me}` uses `{name}`, which uses `{me}` again"),
+                        )
+                        .at(loc, 3)
+                        .hint("a group cannot use itself, directly or through another group"),
+                    );
+                }
+                Some(_) => {}
+                None => visit(j, parsed, by_name, uses, state, order, diags),
+            }
+        }
+        state.insert(i, 2);
+        order.push(i);
+    }
+    for &i in by_name.values() {
+        if !state.contains_key(&i) {
+            visit(
+                i, &parsed, &by_name, &uses, &mut state, &mut order, &mut diags,
+            );
+        }
+    }
+    // Every group is known (with its params) before any is checked, so a group in a cycle is
+    // not also reported unknown; checked groups then fill in what they capture.
+    let mut infos: BTreeMap<String, GroupInfo> = by_name
+        .iter()
+        .map(|(name, &i)| {
+            let g = &parsed[i];
+            (
+                name.clone(),
+                GroupInfo {
+                    file: g.0.clone(),
+                    name_loc: g.2.group.loc,
+                    params: g
+                        .2
+                        .params
+                        .iter()
+                        .map(|(k, p)| (k.clone(), p.value.default.is_none()))
+                        .collect(),
+                    captures: Vec::new(),
+                    browser: false,
+                },
+            )
+        })
+        .collect();
+    for &i in &order {
+        let (path, source, g) = &parsed[i];
+        let pseudo = as_flow(g);
+        let mut checker = FlowChecker::new(path, source, &pseudo, env, &infos, true);
+        checker.run();
+        let browser = checker.browser_without_user.is_some();
+        let mut group_diags = std::mem::take(&mut checker.diags);
+        let facts = std::mem::take(&mut checker.facts);
+        drop(checker);
+        let params: BTreeSet<String> = g.params.keys().cloned().collect();
+        let none = BTreeMap::new();
+        let no_words = BTreeSet::new();
+        let scope = VarScope {
+            env,
+            flow: &pseudo,
+            own: &facts.captures,
+            from_needs: &none,
+            captured_by: &BTreeMap::new(),
+            lenient: false,
+            maybe_from_broken: &no_words,
+            params: Some(&params),
+            row: None,
+        };
+        scope.report_unknown(path, source, &facts.uses, &mut group_diags);
+        diags.append(&mut group_diags);
+        let mut captures: Vec<(String, bool)> = Vec::new();
+        for c in &facts.captures {
+            if !captures.iter().any(|(n, _)| *n == c.name) {
+                captures.push((c.name.clone(), c.secret));
+            }
+        }
+        infos.insert(
+            g.group.value.clone(),
+            GroupInfo {
+                file: path.clone(),
+                name_loc: g.group.loc,
+                params: g
+                    .params
+                    .iter()
+                    .map(|(k, p)| (k.clone(), p.value.default.is_none()))
+                    .collect(),
+                captures,
+                browser,
+            },
+        );
+    }
+    let groups = parsed
+        .into_iter()
+        .filter(|(_, _, g)| by_name.contains_key(&g.group.value))
+        .map(|(file, source, ast)| (ast.group.value.clone(), CheckedGroup { file, source, ast }))
+        .collect();
+    (groups, infos, diags)
+}
+
+/// A group seen as a flow, so the flow checker can check its steps.
+fn as_flow(g: &GroupFile) -> FlowFile {
+    FlowFile {
+        id: g.group.clone(),
+        title: g.group.clone(),
+        description: g.description.clone(),
+        user: None,
+        needs: Vec::new(),
+        tags: Vec::new(),
+        session: SessionMode::Shared,
+        step_timeout: None,
+        browser: None,
+        each: None,
+        steps: g.steps.clone(),
+    }
+}
+
+/// Expands `use` steps (recursively) into the steps that run.
+pub fn expand(steps: &[Sp<Step>], groups: &Groups) -> Expanded {
+    let mut out = Expanded::default();
+    expand_into(steps, None, groups, &mut out);
+    out
+}
+
+fn expand_into(steps: &[Sp<Step>], call: Option<usize>, groups: &Groups, out: &mut Expanded) {
+    // Where each written step starts among the expanded ones, for `after_step: N`.
+    let mut first: Vec<usize> = Vec::with_capacity(steps.len());
+    let mut pending: Vec<(usize, u32)> = Vec::new();
+    for step in steps {
+        first.push(out.steps.len());
+        match &step.value {
+            Step::Use(u) => {
+                let Some(g) = groups.get(&u.group().value) else {
+                    continue;
+                };
+                let given = u.params();
+                let params = g
+                    .ast
+                    .params
+                    .iter()
+                    .filter_map(|(name, spec)| {
+                        let v = given
+                            .and_then(|p| p.get(name))
+                            .map(|v| v.value.0.clone())
+                            .or_else(|| spec.value.default.as_ref().map(|d| literal(d)))?;
+                        Some((name.clone(), v))
+                    })
+                    .collect();
+                out.calls.push(GroupCall {
+                    group: g.ast.group.value.clone(),
+                    file: g.file.clone(),
+                    source: g.source.clone(),
+                    params,
+                    parent: call,
+                });
+                let id = out.calls.len() - 1;
+                expand_into(&g.ast.steps, Some(id), groups, out);
+            }
+            other => {
+                let after = match other {
+                    Step::Mail(m) => m.after_step.as_ref().map(|a| a.value),
+                    Step::ExpectEvent(e) => e.after_step.as_ref().map(|a| a.value),
+                    _ => None,
+                };
+                if let Some(n) = after {
+                    pending.push((out.steps.len(), n));
+                }
+                out.steps.push(PlannedStep {
+                    step: step.clone(),
+                    call,
+                    after: None,
+                });
+            }
+        }
+    }
+    for (at, n) in pending {
+        out.steps[at].after = (n as usize)
+            .checked_sub(1)
+            .and_then(|k| first.get(k).copied());
+    }
+}
+
+/// A default is literal text: `{{` in it is written as a template literal.
+fn literal(s: &str) -> String {
+    s.replace("{{", "{{ \"{{\" }}")
+}
