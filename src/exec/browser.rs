@@ -353,6 +353,7 @@ impl BrowserSession {
         for _ in 0..3 {
             let (w, h) = self.inner_size().await?;
             if (w, h) == want {
+                tracing::debug!("viewport {viewport}: the window is sized to it");
                 return Ok(());
             }
             let rect = match self.cmd(http::Method::GET, "window/rect", None).await {
@@ -390,6 +391,7 @@ impl BrowserSession {
         }
         let got = self.inner_size().await?;
         if got == want {
+            tracing::debug!("viewport {viewport}: set by device-metrics emulation");
             Ok(())
         } else {
             Err(BrowserError::Session(format!(
