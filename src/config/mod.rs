@@ -524,14 +524,6 @@ impl Config {
         Ok(config)
     }
 
-    /// An environment variable as the run sees it: the real environment, then `.env`.
-    pub fn env_var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().or_else(|| {
-            self.env_file
-                .as_ref()
-                .and_then(|f| f.values.get(name).cloned())
-        })
-    }
 
     pub fn from_str(
         path: &Path,
