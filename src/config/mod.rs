@@ -524,7 +524,6 @@ impl Config {
         Ok(config)
     }
 
-
     pub fn from_str(
         path: &Path,
         text: &str,
