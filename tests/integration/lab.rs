@@ -142,8 +142,8 @@ async fn every_lab_page_has_a_passing_flow() {
     let (output, report) = run_suite(&config, &app.url(), out.path()).await;
     assert_eq!(output.code, 0, "{}", output.all());
 
-    // One flow (or row of a flow) per lab page, except the basic-auth page, which the suite
-    // options cover.
+    // One flow (or row of a flow) per lab page, except the basic-auth page, which needs a
+    // suite with credentials (suite_options.rs runs it).
     let pages = lab_pages(&app.url()).await;
     let ids: Vec<String> = report["flows"]
         .as_array()
