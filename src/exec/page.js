@@ -231,7 +231,7 @@
           // `for` refers to an id in the label's own tree (a shadow root has its own ids).
           const scope = el.getRootNode();
           const targets = (scope.querySelectorAll ? scope : el.ownerDocument).querySelectorAll("#" + CSS.escape(forId));
-          if (targets.length > 1) problems.push('label "' + norm(el.textContent) + '" points at id "' + forId + '", which ' + targets.length + " elements share");
+          if (targets.length > 1) problems.push('label "' + norm(el.textContent) + '" points at id "' + forId + '", which ' + targets.length + " elements share (" + Array.from(targets).map((t) => describe(t) + (isVisible(t) ? "" : " [hidden]")).join(", ") + "); the visible one is used");
           const visibleTargets = Array.from(targets).filter(isVisible);
           const t = visibleTargets[0] || targets[0];
           if (t) out.add(t); else problems.push('label "' + norm(el.textContent) + '" points at missing id "' + forId + '"');

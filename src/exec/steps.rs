@@ -608,6 +608,17 @@ async fn actionable(
             )
         }));
     }
+    // The element was found, but the page is ambiguous about it (a `label for` pointing at an
+    // id two elements share): say so in the step and as a notice, rather than stay silent.
+    if let Some(warn) = r.value.get("warn").and_then(Value::as_str) {
+        let warn = ctx.redactor.redact(warn);
+        ctx.events.push(RunEventKind::Notice {
+            flow: Some(ctx.flow_id().to_owned()),
+            message: format!("{summary}: {warn}"),
+        });
+        let summary = format!("{summary} (note: {warn})");
+        return Ok((r, summary));
+    }
     Ok((r, summary))
 }
 

@@ -172,6 +172,33 @@ async fn every_lab_page_has_a_passing_flow() {
         "{first}"
     );
 
+    // A `label for` that points at an id two elements share is not silently resolved: the
+    // step says which elements share it and which one was used.
+    let email = flow(&report, "labels")["steps"]
+        .as_array()
+        .and_then(|steps| {
+            steps.iter().find(|s| {
+                s["summary"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("label~\"email\"")
+            })
+        })
+        .cloned()
+        .expect("the Email step");
+    let summary = email["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("points at id \"email\", which 2 elements share")
+            && summary.contains("[hidden]")
+            && summary.contains("the visible one is used"),
+        "{summary}"
+    );
+    assert!(
+        output.stdout.contains("which 2 elements share"),
+        "the notice is printed: {}",
+        output.all()
+    );
+
     // Each step's time is split by who spent it, and the parts add up to its duration.
     let delayed = &flow(&report, "delayed-content")["steps"][1];
     assert_eq!(delayed["kind"], "click");
