@@ -576,6 +576,9 @@ pub async fn run(
                 }
             };
             let infra = runner.infra_failure;
+            if let Some(cap) = runner.capture.as_mut() {
+                cap.flush().await;
+            }
             let (st, reason) = match result {
                 AttemptEnd::Finished(Ok(())) => (
                     if attempt > 1 {

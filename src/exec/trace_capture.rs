@@ -20,6 +20,9 @@ pub struct TraceCapture {
     /// Screenshots before and after each step (`--trace on`).
     pub screenshots: bool,
     last_frame: Option<(u64, PathBuf)>,
+    /// Parts being encoded and written on blocking threads; the flow waits for them (`flush`)
+    /// before it ends, so the trace writer finds them, but no step waits for the disk.
+    pending: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TraceCapture {
@@ -27,6 +30,14 @@ impl TraceCapture {
         TraceCapture {
             screenshots,
             last_frame: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Waits until every part of this attempt is on disk.
+    pub async fn flush(&mut self) {
+        for handle in self.pending.drain(..) {
+            let _ = handle.await;
         }
     }
 
@@ -47,17 +58,19 @@ impl TraceCapture {
                 return Some(path.clone());
             }
         }
-        let jpeg = tokio::task::spawn_blocking(move || to_jpeg(&png))
-            .await
-            .ok()??;
-        artifact::write_atomic(&output_dir.join(&rel), &jpeg).ok()?;
+        let path = output_dir.join(&rel);
+        self.pending.push(tokio::task::spawn_blocking(move || {
+            if let Some(jpeg) = to_jpeg(&png) {
+                let _ = artifact::write_transient(&path, &jpeg);
+            }
+        }));
         self.last_frame = Some((hash, rel.clone()));
         Some(rel)
     }
 
     /// URL, title and DOM snapshot after a step.
     pub async fn snapshot(
-        &self,
+        &mut self,
         session: &BrowserSession,
         output_dir: &Path,
         rel: PathBuf,
@@ -77,7 +90,7 @@ impl TraceCapture {
 
     /// Records a `[url, title, html]` snapshot (from the step's own page script, or the above).
     pub fn record(
-        &self,
+        &mut self,
         v: &Value,
         output_dir: &Path,
         rel: PathBuf,
@@ -89,9 +102,11 @@ impl TraceCapture {
         trace.page_title = get(1).map(|t| redactor.redact(&t));
         if let Some(html) = get(2) {
             let html = strip_scripts(&redactor.redact(&html));
-            if artifact::write_atomic(&output_dir.join(&rel), html.as_bytes()).is_ok() {
-                trace.dom_snapshot = Some(rel);
-            }
+            let path = output_dir.join(&rel);
+            self.pending.push(tokio::task::spawn_blocking(move || {
+                let _ = artifact::write_transient(&path, html.as_bytes());
+            }));
+            trace.dom_snapshot = Some(rel);
         }
     }
 }

@@ -77,6 +77,9 @@ struct Recording {
     criteria: Vec<Criterion>,
     /// Some step carried a `StepTrace`: the flow recorded.
     recorded: bool,
+    /// Steps whose parts are not read yet: the executor writes parts on background threads and
+    /// waits for them only before the flow (attempt) ends, so they are read then.
+    unread: Vec<(StepRecord, u64)>,
 }
 
 pub struct TraceWriter {
@@ -108,6 +111,14 @@ impl TraceWriter {
 
     fn recording(&mut self, flow: &str) -> &mut Recording {
         self.recordings.entry(flow.to_owned()).or_default()
+    }
+
+    /// Reads the parts of the steps finished so far (at the end of an attempt).
+    fn read_steps(&mut self, flow: &str) {
+        let unread = std::mem::take(&mut self.recording(flow).unread);
+        for (step, elapsed_ms) in unread {
+            self.on_step(flow, &step, elapsed_ms);
+        }
     }
 
     fn on_step(&mut self, flow: &str, step: &StepRecord, elapsed_ms: u64) {
@@ -180,6 +191,7 @@ impl TraceWriter {
         duration_ms: Option<u64>,
         reason: Option<String>,
     ) -> anyhow::Result<()> {
+        self.read_steps(flow);
         let Some(rec) = self.recordings.remove(flow) else {
             return Ok(());
         };
@@ -280,6 +292,7 @@ impl EventSink for TraceWriter {
                 self.plans = flows.iter().map(|f| (f.id.clone(), f.clone())).collect();
             }
             RunEventKind::FlowStarted { flow, attempt } => {
+                self.read_steps(flow);
                 let rec = self.recording(flow);
                 // A repeated FlowStarted for the same attempt adds nothing.
                 if rec.attempts.last().is_none_or(|a| a.attempt != *attempt) {
@@ -293,7 +306,9 @@ impl EventSink for TraceWriter {
             RunEventKind::StepFinished { flow, step }
                 if self.policy != KeepPolicy::Off || step.trace.is_some() =>
             {
-                self.on_step(flow, step, event.elapsed_ms);
+                self.recording(flow)
+                    .unread
+                    .push((step.clone(), event.elapsed_ms));
             }
             RunEventKind::CriterionRecorded {
                 flow: Some(flow),
