@@ -189,6 +189,10 @@ pub struct StepTrace {
     pub page_title: Option<String>,
     /// The page's DOM after the step (redacted HTML).
     pub dom_snapshot: Option<PathBuf>,
+    /// No snapshot of its own: the next step (an `expect` or `wait_for` in the same page) brings
+    /// the DOM back with its answer, and the trace shows that one for this step too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dom_from_next_step: bool,
     /// Screenshots before / after the step (JPEG), in `--trace on` mode.
     pub screenshot_before: Option<PathBuf>,
     pub screenshot_after: Option<PathBuf>,

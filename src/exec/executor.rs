@@ -1089,6 +1089,23 @@ fn source_line(flow: &CheckedFlow, line: u32) -> String {
         .to_owned()
 }
 
+/// Whether `next` is a read-only page step (`expect`, `wait_for` on an element or URL) in the
+/// same session and top-level page as `step`, which returns the DOM snapshot with its answer.
+fn reads_page_after(next: &PlannedStep, step: &PlannedStep, user: &Option<String>) -> bool {
+    use crate::flowfile::ast::Step;
+    let actor = |s: &PlannedStep| {
+        super::steps::acting_user(&s.step.value)
+            .map(|u| u.value.clone())
+            .or_else(|| user.clone())
+    };
+    let read_only = match &next.step.value {
+        Step::Expect(e) => e.frame.is_none(),
+        Step::WaitFor(w) => w.frame.is_none(),
+        _ => false,
+    };
+    read_only && actor(next) == actor(step)
+}
+
 /// Steps that act on or read the page (and so have a page state worth tracing).
 fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
     use crate::flowfile::ast::Step;
@@ -1227,8 +1244,15 @@ impl FlowRunner<'_, '_> {
                     if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
                         let dir = PathBuf::from(&flow_id).join("trace");
                         let rel = dir.join(format!("{:02}-dom.html", index + 1));
+                        let next_reads = result.is_ok()
+                            && steps
+                                .get(index + 1)
+                                .is_some_and(|next| reads_page_after(next, planned, &user));
                         match &own_snapshot {
                             Some(v) => cap.record(v, self.output_dir, rel, self.redactor, t),
+                            // The next step brings the DOM back with its answer: a snapshot
+                            // here would only wait for the page this step navigated to.
+                            None if next_reads => t.dom_from_next_step = true,
                             None => {
                                 cap.snapshot(session, self.output_dir, rel, self.redactor, t)
                                     .await;

@@ -192,9 +192,12 @@ impl TraceWriter {
         reason: Option<String>,
     ) -> anyhow::Result<()> {
         self.read_steps(flow);
-        let Some(rec) = self.recordings.remove(flow) else {
+        let Some(mut rec) = self.recordings.remove(flow) else {
             return Ok(());
         };
+        for attempt in &mut rec.attempts {
+            borrow_next_dom(&mut attempt.steps);
+        }
         if !rec.recorded {
             return Ok(());
         }
@@ -265,6 +268,21 @@ fn remove_raw_parts(flow_dir: &Path) {
     }
     // Fails (and is meant to) when screenshots or failure files are still there.
     let _ = std::fs::remove_dir(flow_dir);
+}
+
+/// A step that left its DOM snapshot to the next step shows the one that step took.
+fn borrow_next_dom(steps: &mut [TracedStep]) {
+    for i in (0..steps.len().saturating_sub(1)).rev() {
+        let wants = steps[i].dom.is_none()
+            && steps[i]
+                .record
+                .trace
+                .as_ref()
+                .is_some_and(|t| t.dom_from_next_step);
+        if wants {
+            steps[i].dom = steps[i + 1].dom;
+        }
+    }
 }
 
 impl EventSink for TraceWriter {
@@ -350,6 +368,45 @@ impl EventSink for TraceWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_that_left_its_dom_to_the_next_shows_the_next_steps() {
+        let step = |index: usize, from_next: bool, dom: Option<usize>| TracedStep {
+            record: StepRecord {
+                file: None,
+                index,
+                kind: "click".into(),
+                line: 1,
+                summary: String::new(),
+                status: StepStatus::Passed,
+                duration_ms: 1,
+                error: None,
+                artifacts: vec![],
+                evidence: vec![],
+                round_trips: 2,
+                time: None,
+                trace: Some(StepTrace {
+                    dom_from_next_step: from_next,
+                    ..Default::default()
+                }),
+            },
+            before: None,
+            after: None,
+            dom,
+            failure_shot: None,
+            missing: vec![],
+        };
+        // click (left to next) → expect (its own DOM) → click (own) → click (left, but last).
+        let mut steps = vec![
+            step(0, true, None),
+            step(1, false, Some(7)),
+            step(2, false, Some(8)),
+            step(3, true, None),
+        ];
+        borrow_next_dom(&mut steps);
+        let doms: Vec<Option<usize>> = steps.iter().map(|s| s.dom).collect();
+        assert_eq!(doms, [Some(7), Some(7), Some(8), None]);
+    }
     use crate::events::{Artifact, ArtifactKind, StepStatus, StepTrace};
     use time::OffsetDateTime;
 
@@ -450,6 +507,7 @@ mod tests {
                         page_url: Some("http://app.test/x".into()),
                         page_title: Some("X".into()),
                         dom_snapshot: Some(dom_path),
+                        dom_from_next_step: false,
                         screenshot_before: None,
                         screenshot_after: after,
                         console: None,
