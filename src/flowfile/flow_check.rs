@@ -380,7 +380,7 @@ impl<'a> FlowChecker<'a> {
                 } else {
                     s.to.loc
                 };
-                self.locator(i, &s.to.value, true, Some(to_loc));
+                self.locator(i, &s.to.value, true, Some((to_loc, "to")));
                 self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
             }
             Step::Download(s) => self.download(i, s),
@@ -896,7 +896,8 @@ impl<'a> FlowChecker<'a> {
         step: usize,
         l: &Locator,
         required: bool,
-        within_loc: Option<Loc>,
+        // A locator inside another (`within`, `frame`, `to`): where it is and its key.
+        nested: Option<(Loc, &'static str)>,
     ) -> bool {
         let kinds: Vec<(&str, &Sp<String>)> = [
             ("role", &l.role),
@@ -922,13 +923,13 @@ impl<'a> FlowChecker<'a> {
             .into_iter()
             .filter_map(|(k, present)| present.then_some(k))
             .collect();
-            if required || !refinements.is_empty() || within_loc.is_some() {
-                let (loc, len) = match within_loc {
-                    Some(loc) => (loc, 1),
+            if required || !refinements.is_empty() || nested.is_some() {
+                let (loc, len) = match nested {
+                    Some((loc, _)) => (loc, 1),
                     None => (self.flow.steps[step].loc, kind_name.chars().count()),
                 };
-                let message = if within_loc.is_some() {
-                    "`within` needs a locator".to_string()
+                let message = if let Some((_, key)) = nested {
+                    format!("`{key}` needs a locator")
                 } else if refinements.is_empty() || required {
                     format!("`{kind_name}` needs a locator")
                 } else {
@@ -937,13 +938,13 @@ impl<'a> FlowChecker<'a> {
                 let d = self.error(loc, len, message);
                 d.label =
                     Some("no role, label, text, placeholder, test_id, css or xpath".to_string());
-                d.hint = Some(
-                    "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"
-                        .to_string(),
-                );
+                d.hint = Some(match nested {
+                    Some((_, "frame")) => "name the frame by its title or name (`frame: Payment`), or give a locator for the `<iframe>` (`frame: { css: \"iframe.checkout\" }`)".to_string(),
+                    _ => "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`".to_string(),
+                });
             }
             if let Some(w) = &l.within {
-                self.locator(step, &w.value, true, Some(w.loc));
+                self.locator(step, &w.value, true, Some((w.loc, "within")));
             }
             return false;
         }
@@ -1028,7 +1029,7 @@ impl<'a> FlowChecker<'a> {
             }
         }
         if let Some(w) = &l.within {
-            self.locator(step, &w.value, true, Some(w.loc));
+            self.locator(step, &w.value, true, Some((w.loc, "within")));
         }
         self.frame(step, l);
         true
@@ -1044,7 +1045,7 @@ impl<'a> FlowChecker<'a> {
                 } else {
                     f.loc
                 };
-                self.locator(step, inner, true, Some(loc));
+                self.locator(step, inner, true, Some((loc, "frame")));
             }
         }
     }
