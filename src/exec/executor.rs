@@ -1206,32 +1206,7 @@ impl FlowRunner<'_, '_> {
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,
             });
-            let mut ctx = StepContext {
-                config: self.config,
-                flow: self.flow,
-                index,
-                base_url: self.base_url,
-                output_dir: self.output_dir,
-                logs_dir: self.logs_dir,
-                http: self.http,
-                redactor: self.redactor,
-                vars: self.vars,
-                sessions: &mut self.res.sessions,
-                driver: &mut self.res.driver,
-                user: user.as_deref(),
-                actor: None,
-                step_start: &self.step_start,
-                subscriptions: &mut self.subscriptions,
-                run_started: self.em.started,
-                events: Vec::new(),
-                round_trips: 0,
-                driver_us: 0,
-                page_us: 0,
-                trace_dom: self.capture.is_some(),
-                dom_snapshot: None,
-                exchange: None,
-                restore: self.restore,
-            };
+            let mut ctx = self.step_context(index, None, self.capture.is_some());
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
             let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
@@ -1370,6 +1345,42 @@ impl FlowRunner<'_, '_> {
         match failure {
             Some(f) => Err(f),
             None => Ok(()),
+        }
+    }
+
+    /// What step `index` runs with; `actor` is set by `run_step` from the step itself unless
+    /// given (the debugger's locator probe); `trace_dom`: the flow is traced.
+    fn step_context(
+        &mut self,
+        index: usize,
+        actor: Option<String>,
+        trace_dom: bool,
+    ) -> StepContext<'_> {
+        StepContext {
+            config: self.config,
+            flow: self.flow,
+            index,
+            base_url: self.base_url,
+            output_dir: self.output_dir,
+            logs_dir: self.logs_dir,
+            http: self.http,
+            redactor: self.redactor,
+            vars: self.vars,
+            sessions: &mut self.res.sessions,
+            driver: &mut self.res.driver,
+            user: self.flow.ast.user.as_ref().map(|u| u.value.as_str()),
+            actor,
+            step_start: &self.step_start,
+            subscriptions: &mut self.subscriptions,
+            run_started: self.em.started,
+            events: Vec::new(),
+            round_trips: 0,
+            driver_us: 0,
+            page_us: 0,
+            trace_dom,
+            dom_snapshot: None,
+            exchange: None,
+            restore: self.restore,
         }
     }
 
@@ -1544,32 +1555,7 @@ impl FlowRunner<'_, '_> {
                 DebugCommand::Locator(text) => {
                     let answer = match actor {
                         Some(user) => {
-                            let mut ctx = StepContext {
-                                config: self.config,
-                                flow: self.flow,
-                                index,
-                                base_url: self.base_url,
-                                output_dir: self.output_dir,
-                                logs_dir: self.logs_dir,
-                                http: self.http,
-                                redactor: self.redactor,
-                                vars: self.vars,
-                                sessions: &mut self.res.sessions,
-                                driver: &mut self.res.driver,
-                                user: self.flow.ast.user.as_ref().map(|u| u.value.as_str()),
-                                actor: Some(user.to_owned()),
-                                step_start: &self.step_start,
-                                subscriptions: &mut self.subscriptions,
-                                run_started: self.em.started,
-                                events: Vec::new(),
-                                round_trips: 0,
-                                driver_us: 0,
-                                page_us: 0,
-                                trace_dom: false,
-                                dom_snapshot: None,
-                                exchange: None,
-                                restore: self.restore,
-                            };
+                            let mut ctx = self.step_context(index, Some(user.to_owned()), false);
                             super::steps::probe_locator(&mut ctx, user, &text).await
                         }
                         None => "this step has no browser session to look in".to_owned(),

@@ -44,16 +44,23 @@ impl GithubReporter {
                 };
                 let file = f.plan.file.as_path();
                 match f.status() {
-                    FlowStatus::Failed => {
+                    status @ (FlowStatus::Failed | FlowStatus::TimedOut) => {
                         let failed = f.failed_step();
                         let reason = f.reason(self.state.outcome());
                         let message = text::failure_headline(file, failed, reason.as_deref());
+                        let what = if status == FlowStatus::TimedOut {
+                            "timed out"
+                        } else {
+                            "failed"
+                        };
+                        // A step of a step group is annotated in the group's file.
+                        let at = failed.and_then(|s| s.file.as_deref()).unwrap_or(file);
                         annotation(
                             &mut out,
                             "error",
-                            file,
+                            at,
                             failed.map(|s| s.line),
-                            &format!("{} failed", f.plan.id),
+                            &format!("{} {what}", f.plan.id),
                             &message,
                         );
                     }
@@ -65,19 +72,6 @@ impl GithubReporter {
                         &format!("{} is flaky", f.plan.id),
                         &format!("passed on attempt {}", f.attempt),
                     ),
-                    FlowStatus::TimedOut => {
-                        let failed = f.failed_step();
-                        let reason = f.reason(self.state.outcome());
-                        let message = text::failure_headline(file, failed, reason.as_deref());
-                        annotation(
-                            &mut out,
-                            "error",
-                            file,
-                            failed.map(|s| s.line),
-                            &format!("{} timed out", f.plan.id),
-                            &message,
-                        );
-                    }
                     FlowStatus::Passed | FlowStatus::Skipped | FlowStatus::NotRun => {}
                 }
             }
