@@ -552,10 +552,12 @@ async fn behind_basic_auth(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#,
         )
             .into_response(),
+        // The paragraphs come first: the image's load event may fire before the parser has
+        // reached anything after it.
         "/lab/area/page" => Html(
             r#"<!doctype html><title>lab</title><h1>Lab area</h1>
-<img src="/pixel.svg" alt="pixel" onload="document.querySelector('[data-testid=img]').textContent = 'image ' + this.naturalWidth">
 <p data-testid="img">image pending</p><p data-testid="api">api pending</p>
+<img src="/pixel.svg" alt="pixel" onload="document.querySelector('[data-testid=img]').textContent = 'image ' + this.naturalWidth" onerror="document.querySelector('[data-testid=img]').textContent = 'image failed to load'">
 <script>fetch("/api/data").then(r => r.json()).then(j => document.querySelector('[data-testid=api]').textContent = 'api ' + j.secret_area);</script>"#,
         )
         .into_response(),
@@ -630,7 +632,8 @@ async fn basic_auth_opens_the_site_for_browser_and_http_and_stays_secret() {
         .args(["run", "--all", "--base-url", &base, "--trace", "on"])
         .output()
         .await;
-    assert_eq!(out.code, 0, "{}", out.all());
+    let requests = seen.requests.lock().expect("lock").clone();
+    assert_eq!(out.code, 0, "{}\nrequests: {requests:?}", out.all());
     assert!(
         out.stdout
             .lines()
@@ -638,7 +641,6 @@ async fn basic_auth_opens_the_site_for_browser_and_http_and_stays_secret() {
         "the password is masked in the GitHub Actions log: {}",
         out.all()
     );
-    let requests = seen.requests.lock().expect("lock").clone();
     for path in [
         "/health",
         "/lab/area/page",
