@@ -275,3 +275,42 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A server on a free loopback port; dropped with the test's runtime.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Appends `text` to the suite's flows.toml.
+pub fn add_config(suite: &Path, text: &str) {
+    let path = suite.join("flows/flows.toml");
+    let mut config = std::fs::read_to_string(&path).expect("config");
+    config.push_str(text);
+    std::fs::write(&path, config).expect("write config");
+}
+
+pub fn flow<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["flows"]
+        .as_array()
+        .and_then(|flows| flows.iter().find(|f| f["id"] == id))
+        .unwrap_or_else(|| panic!("{id} in the report: {report:#}"))
+}
+
+pub fn any_file_contains(dir: &Path, needle: &str) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p)
+                .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                .unwrap_or(false)
+        })
+        .map(|p| p.display().to_string())
+        .collect()
+}
