@@ -217,6 +217,9 @@ pub struct NetworkEntry {
     pub url: String,
     pub status: Option<u16>,
     pub duration_ms: Option<u64>,
+    /// Why the request failed without a response (`net::ERR_CONNECTION_REFUSED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A request and its response as a step saw them (secrets already redacted).

@@ -207,6 +207,9 @@ struct BrowserFile {
     /// The browser's language (`de-DE`): navigator.language and the Accept-Language header.
     locale: Option<String>,
     user_agent: Option<String>,
+    /// Ask for a WebDriver BiDi websocket (default true): waits wake on browser events, traces
+    /// get console and network. `false` for a WebDriver server that rejects `webSocketUrl`.
+    bidi: Option<bool>,
     #[serde(default)]
     args: Vec<String>,
 }
@@ -418,6 +421,8 @@ pub struct BrowserConfig {
     pub user_agent: Option<String>,
     /// WebDriver `acceptInsecureCerts` (from `[target] accept_invalid_certs`).
     pub accept_insecure_certs: bool,
+    /// Ask for a WebDriver BiDi connection (`webSocketUrl`).
+    pub bidi: bool,
     pub args: Vec<String>,
 }
 
@@ -434,6 +439,7 @@ impl Default for BrowserConfig {
             locale: None,
             user_agent: None,
             accept_insecure_certs: false,
+            bidi: true,
             args: Vec::new(),
         }
     }
@@ -808,6 +814,7 @@ fn resolve(
         locale,
         user_agent,
         accept_insecure_certs: accept_invalid_certs,
+        bidi: file.browser.bidi.unwrap_or(true),
         args: file.browser.args,
     };
 

@@ -14,6 +14,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
+use super::bidi::{Bidi, EventWatch, PageEvent, Topic};
 use super::process::{find_executable, free_port, ManagedChild};
 use crate::config::BrowserConfig;
 
@@ -188,6 +189,8 @@ pub struct BrowserSession {
     frame_offset: std::sync::Mutex<(f64, f64)>,
     /// The window the session started in (known once a `window` step asks).
     main_window: std::sync::Mutex<Option<String>>,
+    /// The session's WebDriver BiDi events, when the driver offers them.
+    bidi: Option<Bidi>,
 }
 
 impl BrowserSession {
@@ -287,13 +290,39 @@ impl BrowserSession {
             "timeouts".into(),
             json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
         );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&driver.url)
-            .await
-            .map_err(|e| BrowserError::Session(e.to_string()))?;
+        let connect = |caps: serde_json::Map<String, Value>| async {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            ClientBuilder::new(connector)
+                .capabilities(caps)
+                .connect(&driver.url)
+                .await
+                .map_err(|e| BrowserError::Session(e.to_string()))
+        };
+        let client = if cfg.bidi {
+            let mut with_bidi = caps.clone();
+            with_bidi.insert("webSocketUrl".into(), json!(true));
+            match connect(with_bidi).await {
+                // An older server may refuse the capability: go on without events.
+                Err(BrowserError::Session(m)) if m.contains("webSocketUrl") => {
+                    tracing::warn!("the WebDriver server refused webSocketUrl ({m}); waits poll");
+                    connect(caps).await?
+                }
+                other => other?,
+            }
+        } else {
+            connect(caps).await?
+        };
         let returned = client.capabilities().cloned().unwrap_or_default();
+        let bidi = match returned.get("webSocketUrl").and_then(Value::as_str) {
+            Some(url) if cfg.bidi => match Bidi::connect(url).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::warn!("no WebDriver BiDi events ({e}); waits poll");
+                    None
+                }
+            },
+            _ => None,
+        };
         let browser_name = returned
             .get("browserName")
             .and_then(Value::as_str)
@@ -317,6 +346,7 @@ impl BrowserSession {
             download_dir,
             frame_offset: std::sync::Mutex::new((0.0, 0.0)),
             main_window: std::sync::Mutex::new(None),
+            bidi,
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -443,6 +473,55 @@ impl BrowserSession {
     }
 
     /// The directory the browser downloads into (`None` with a remote WebDriver server).
+    /// The event that says this session is ready.
+    pub fn started_event(&self) -> crate::events::RunEventKind {
+        crate::events::RunEventKind::BrowserStarted {
+            user: self.user.clone(),
+            browser: self.browser_name.clone(),
+            version: self.browser_version.clone(),
+            bidi: self.has_bidi(),
+        }
+    }
+
+    /// Whether the browser reports events over WebDriver BiDi.
+    pub fn has_bidi(&self) -> bool {
+        self.bidi.is_some()
+    }
+
+    /// Wakes a waiting step on news about `topic` (polls, backing off, without BiDi). Make it
+    /// before the action that causes the event.
+    pub fn watch(&self, topic: Topic) -> EventWatch {
+        self.bidi
+            .as_ref()
+            .map_or_else(EventWatch::polling, |b| b.watch(topic))
+    }
+
+    /// Keeps console messages and network responses for traces; false without BiDi.
+    pub async fn capture_page_events(&self) -> bool {
+        match &self.bidi {
+            Some(b) => match b.capture_page_events().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("console and network are not captured: {e}");
+                    false
+                }
+            },
+            None => false,
+        }
+    }
+
+    /// Forgets the console messages and requests so far (a flow starts).
+    pub fn skip_page_events(&self) {
+        if let Some(b) = &self.bidi {
+            b.skip_page_events();
+        }
+    }
+
+    /// Console messages and finished requests since the last take; `None` when not captured.
+    pub fn take_page_events(&self) -> Option<Vec<PageEvent>> {
+        self.bidi.as_ref()?.take_page_events()
+    }
+
     pub fn download_dir(&self) -> Option<&Path> {
         self.download_dir.as_ref().map(tempfile::TempDir::path)
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use super::bidi::PageEvent;
 use super::browser::{BrowserSession, Driver};
 use super::health;
 use super::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
@@ -1056,27 +1057,35 @@ async fn prestart_sessions(
         return;
     };
     let opened = futures_util::future::join_all(users.iter().map(|u| async move {
-        let session = BrowserSession::open(driver, &config.browser, u).await?;
-        if let Some(auth) = &config.basic_auth {
-            if let Err(e) = session.sign_in_basic_auth(base_url, auth).await {
-                session.close().await;
-                return Err(e);
-            }
-        }
-        Ok::<_, super::browser::BrowserError>(session)
+        super::steps::open_user_session(driver, &config.browser, config, base_url, u).await
     }))
     .await;
     for (user, session) in users.into_iter().zip(opened) {
         if let Ok(session) = session {
-            em.emit(RunEventKind::BrowserStarted {
-                user: user.clone(),
-                browser: session.browser_name.clone(),
-                version: session.browser_version.clone(),
-                bidi: false,
-            });
+            em.emit(session.started_event());
             res.sessions.insert(user, session);
         }
     }
+}
+
+/// The browser's console messages and finished requests during a step, redacted, into its
+/// trace.
+fn record_page_events(t: &mut StepTrace, events: Vec<PageEvent>, redactor: &Redactor) {
+    let (mut console, mut network) = (Vec::new(), Vec::new());
+    for event in events {
+        match event {
+            PageEvent::Console(mut c) => {
+                c.text = redactor.redact(&c.text);
+                console.push(c);
+            }
+            PageEvent::Network(mut n) => {
+                n.url = redactor.redact(&n.url);
+                network.push(n);
+            }
+        }
+    }
+    t.console = Some(console);
+    t.network = Some(network);
 }
 
 /// Line `line` (1-based) of the flow file, trimmed.
@@ -1200,6 +1209,12 @@ impl FlowRunner<'_, '_> {
                     }
                 }
             }
+            if index == 0 {
+                // What the browsers did before this flow is no step's.
+                for session in self.res.sessions.values() {
+                    session.skip_page_events();
+                }
+            }
             self.em.emit(RunEventKind::StepStarted {
                 flow: flow_id.clone(),
                 index,
@@ -1215,6 +1230,11 @@ impl FlowRunner<'_, '_> {
             let own_snapshot = ctx.dom_snapshot.take();
             if let (Some(cap), Some(t)) = (self.capture.as_mut(), trace.as_mut()) {
                 t.exchange = exchange;
+                if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
+                    if let Some(events) = session.take_page_events() {
+                        record_page_events(t, events, self.redactor);
+                    }
+                }
                 if browser_step {
                     if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
                         let dir = PathBuf::from(&flow_id).join("trace");

@@ -3,6 +3,7 @@
 //! Owns everything that has side effects during a run. Reads config and checked flows; emits
 //! events; never formats output for people.
 
+pub mod bidi;
 pub mod browser;
 pub mod executor;
 pub mod health;

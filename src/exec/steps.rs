@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::bidi::{EventWatch, Topic};
 use super::browser::{BrowserError, BrowserSession, Driver, PageResult};
 use super::vars::Vars;
 use crate::artifact;
@@ -209,21 +210,15 @@ impl StepContext<'_> {
                 .as_ref()
                 .filter(|_| self.user == Some(user))
                 .map(|b| self.config.browser.for_flow(b));
-            let session =
-                BrowserSession::open(driver, own.as_ref().unwrap_or(&self.config.browser), user)
-                    .await?;
-            if let Some(auth) = &self.config.basic_auth {
-                if let Err(e) = session.sign_in_basic_auth(self.base_url, auth).await {
-                    session.close().await;
-                    return Err(e);
-                }
-            }
-            self.events.push(RunEventKind::BrowserStarted {
-                user: user.to_owned(),
-                browser: session.browser_name.clone(),
-                version: session.browser_version.clone(),
-                bidi: false,
-            });
+            let session = open_user_session(
+                driver,
+                own.as_ref().unwrap_or(&self.config.browser),
+                self.config,
+                self.base_url,
+                user,
+            )
+            .await?;
+            self.events.push(session.started_event());
             // A `session: fresh` flow's own user starts logged out, whatever was saved.
             let fresh_own = (self.flow.ast.session == SessionMode::Fresh
                 || self.flow.ast.browser.is_some())
@@ -491,6 +486,28 @@ fn frame_of(step: &Step) -> Option<&Sp<FrameRef>> {
         _ => return None,
     };
     f.as_deref()
+}
+
+/// Opens a user's browser session as every flow expects it: signed in to a basic-auth site,
+/// and keeping console and network events when the run is traced.
+pub(super) async fn open_user_session(
+    driver: &Driver,
+    browser: &crate::config::BrowserConfig,
+    config: &Config,
+    base_url: &str,
+    user: &str,
+) -> Result<BrowserSession, BrowserError> {
+    let session = BrowserSession::open(driver, browser, user).await?;
+    if let Some(auth) = &config.basic_auth {
+        if let Err(e) = session.sign_in_basic_auth(base_url, auth).await {
+            session.close().await;
+            return Err(e);
+        }
+    }
+    if config.trace != crate::config::TraceMode::Off {
+        session.capture_page_events().await;
+    }
+    Ok(session)
 }
 
 pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
@@ -1202,8 +1219,8 @@ async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepResult {
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
     let session = ctx.browser(&fail).await?;
-    // No WebDriver event says "a dialog opened" without BiDi: ask, backing off.
-    let mut pause = Duration::from_millis(10);
+    // Ask once; then ask again each time the browser reports a prompt (BiDi), or backing off.
+    let mut news = session.watch(Topic::Dialog);
     let message = loop {
         if let Some(m) = session.dialog_text().await.map_err(|e| fail.browser(e))? {
             break m;
@@ -1214,8 +1231,7 @@ async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepResult {
                 human(limit)
             )));
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
+        news.next(deadline.into()).await;
     };
     let shown_message = redactor.redact(&message);
     if let Some((pattern, shown)) = &expected {
@@ -1314,7 +1330,7 @@ async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepResult {
         return ok(summary);
     }
     let deadline = Instant::now() + limit;
-    let mut pause = Duration::from_millis(10);
+    let mut news = session.watch(Topic::Window);
     let mut seen: Vec<(String, String)>;
     loop {
         let handles = session
@@ -1356,8 +1372,7 @@ async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepResult {
         if Instant::now() >= deadline {
             break;
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
+        news.next(deadline.into()).await;
     }
     let list: Vec<String> = seen
         .iter()
@@ -1402,15 +1417,17 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
     let fail = Fail(&summary);
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
-    {
+    let mut news = {
         let session = ctx.browser(&fail).await?;
+        let news = session.watch(Topic::Download);
         let (x, y) =
             point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
         session
             .click_at(x, y, 1)
             .await
             .map_err(|e| fail.browser(e))?;
-    }
+        news
+    };
     // Chrome writes a hidden temp file, then `NAME.crdownload`, and renames that to NAME when
     // done: wait for a new finished file.
     let in_progress = |p: &PathBuf| {
@@ -1419,7 +1436,7 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'))
     };
-    let mut pause = Duration::from_millis(10);
+    let (mut ended, mut settle) = (false, EventWatch::polling());
     let file = loop {
         let now = list_dir(&dir);
         let partial = now.iter().any(in_progress);
@@ -1437,8 +1454,12 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
                 format!("no download started within {} of the click", human(limit))
             }));
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
+        if partial && ended {
+            // The browser says a download ended but its files are not settled yet.
+            settle.next(deadline.into()).await;
+        } else {
+            ended |= news.next(deadline.into()).await;
+        }
     };
     // The download dir belongs to the browser session: move the file out, so a later download
     // of the same name is seen as new.

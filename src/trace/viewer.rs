@@ -324,7 +324,7 @@ fn console(entries: Option<&[ConsoleEntry]>) -> Markup {
     html! {
         @match entries {
             None => p .not-captured { (NOT_CAPTURED) },
-            Some([]) => p .note { "no console messages during this step" },
+            Some([]) => p .note .console-empty { "no console messages during this step" },
             Some(list) => table .console {
                 thead { tr { th { "level" } th { "message" } } }
                 tbody { @for e in list { tr data-level=(e.level) { td { (e.level) } td { pre { (e.text) } } } } }
@@ -337,14 +337,18 @@ fn network(entries: Option<&[NetworkEntry]>) -> Markup {
     html! {
         @match entries {
             None => p .not-captured { (NOT_CAPTURED) },
-            Some([]) => p .note { "no requests during this step" },
+            Some([]) => p .note .network-empty { "no requests during this step" },
             Some(list) => table .network {
                 thead { tr { th { "method" } th { "URL" } th { "status" } th { "time" } } }
                 tbody {
                     @for e in list {
                         tr {
                             td { (e.method) } td .url { (e.url) }
-                            td { @if let Some(s) = e.status { (s) } @else { "—" } }
+                            td {
+                                @if let Some(s) = e.status { (s) }
+                                @else if let Some(err) = &e.error { span .failed { (err) } }
+                                @else { "—" }
+                            }
                             td { @if let Some(ms) = e.duration_ms { (ms) " ms" } @else { "—" } }
                         }
                     }

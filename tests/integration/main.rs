@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a module per area.
+mod browser_events;
 mod cli;
 mod debug;
 mod e2e;

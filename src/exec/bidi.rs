@@ -1,0 +1,511 @@
+//! WebDriver BiDi: the browser says what happened instead of being asked.
+//!
+//! A session created with `webSocketUrl: true` has a websocket next to the classic endpoint.
+//! Commands stay on classic WebDriver (one HTTP round trip each); the websocket carries events:
+//! - a prompt opened or closed, a window created or loaded, a download ended: these wake the
+//!   `dialog`, `window` and `download` steps that wait for them, so none of them polls;
+//! - console messages and network responses, kept for the step's trace when tracing is on.
+//!
+//! One reader task owns the socket. Steps see events through a watch channel per [`Topic`]
+//! and a bounded buffer of [`PageEvent`]s; nothing here is on a step's path except a lock.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::events::{ConsoleEntry, NetworkEntry};
+
+/// Events every session subscribes to: they drive waits.
+const WAIT_EVENTS: &[&str] = &[
+    "browsingContext.userPromptOpened",
+    "browsingContext.userPromptClosed",
+    "browsingContext.contextCreated",
+    "browsingContext.contextDestroyed",
+    "browsingContext.domContentLoaded",
+    "browsingContext.load",
+    "browsingContext.downloadEnd",
+];
+
+/// Events for the trace, subscribed to only when tracing is on.
+const PAGE_EVENTS: &[&str] = &[
+    "log.entryAdded",
+    "network.responseCompleted",
+    "network.fetchError",
+];
+
+/// Page events kept for the trace; older ones are dropped (a step reads its own soon after).
+const KEEP_PAGE_EVENTS: usize = 1000;
+/// Long URLs (`data:`) are cut in the trace.
+const MAX_URL_CHARS: usize = 400;
+const MAX_TEXT_CHARS: usize = 2000;
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a waiting step is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// An alert, confirm or prompt opened or closed.
+    Dialog,
+    /// A window or tab was created, closed, or loaded a page.
+    Window,
+    /// A download ended (complete or canceled).
+    Download,
+}
+
+/// A console message or a finished request, as the browser reported it (not yet redacted).
+#[derive(Debug, Clone)]
+pub enum PageEvent {
+    Console(ConsoleEntry),
+    Network(NetworkEntry),
+}
+
+struct Shared {
+    dialog: watch::Sender<u64>,
+    window: watch::Sender<u64>,
+    download: watch::Sender<u64>,
+    /// False once the socket is gone: waiters go back to polling.
+    alive: AtomicBool,
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>,
+    next_id: AtomicU64,
+    page_events: Mutex<PageEvents>,
+}
+
+#[derive(Default)]
+struct PageEvents {
+    /// Sequence number of the next event.
+    next: u64,
+    kept: VecDeque<(u64, PageEvent)>,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            dialog: watch::channel(0).0,
+            window: watch::channel(0).0,
+            download: watch::channel(0).0,
+            alive: AtomicBool::new(true),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            page_events: Mutex::new(PageEvents::default()),
+        }
+    }
+
+    fn topic(&self, topic: Topic) -> &watch::Sender<u64> {
+        match topic {
+            Topic::Dialog => &self.dialog,
+            Topic::Window => &self.window,
+            Topic::Download => &self.download,
+        }
+    }
+
+    fn bump(&self, topic: Topic) {
+        self.topic(topic).send_modify(|n| *n += 1);
+    }
+
+    fn keep(&self, event: PageEvent) {
+        let mut page = self.page_events.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = page.next;
+        page.next += 1;
+        if page.kept.len() == KEEP_PAGE_EVENTS {
+            page.kept.pop_front();
+        }
+        page.kept.push_back((seq, event));
+    }
+
+    fn dispatch(&self, method: &str, params: &Value) {
+        match method {
+            "browsingContext.userPromptOpened" | "browsingContext.userPromptClosed" => {
+                self.bump(Topic::Dialog)
+            }
+            "browsingContext.contextCreated"
+            | "browsingContext.contextDestroyed"
+            | "browsingContext.domContentLoaded"
+            | "browsingContext.load" => self.bump(Topic::Window),
+            "browsingContext.downloadEnd" => self.bump(Topic::Download),
+            "log.entryAdded" => self.keep(PageEvent::Console(console_entry(params))),
+            "network.responseCompleted" | "network.fetchError" => {
+                self.keep(PageEvent::Network(network_entry(params)))
+            }
+            _ => {}
+        }
+    }
+
+    /// The socket is gone: fail pending commands and wake every waiter (they poll from now).
+    fn closed(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        let pending: Vec<_> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (_, tx) in pending {
+            let _ = tx.send(Err("the BiDi connection closed".to_owned()));
+        }
+        for topic in [Topic::Dialog, Topic::Window, Topic::Download] {
+            self.bump(topic);
+        }
+    }
+}
+
+/// A session's BiDi connection. Dropping it stops the reader.
+pub struct Bidi {
+    shared: Arc<Shared>,
+    outgoing: mpsc::UnboundedSender<String>,
+    reader: tokio::task::JoinHandle<()>,
+    page_events: AtomicBool,
+    /// The first page event not yet taken by a step.
+    taken_to: AtomicU64,
+}
+
+impl Drop for Bidi {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Bidi {
+    /// Connects to the session's `webSocketUrl` and subscribes to the events waits use.
+    pub async fn connect(url: &str) -> Result<Bidi, String> {
+        let (ws, _) = tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| format!("no answer from {url} within 10s"))?
+            .map_err(|e| e.to_string())?;
+        let shared = Arc::new(Shared::new());
+        let (outgoing, rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_events(ws, rx, shared.clone()));
+        let bidi = Bidi {
+            shared,
+            outgoing,
+            reader,
+            page_events: AtomicBool::new(false),
+            taken_to: AtomicU64::new(0),
+        };
+        bidi.subscribe(WAIT_EVENTS).await?;
+        Ok(bidi)
+    }
+
+    /// Also keeps console messages and network responses (for traces).
+    pub async fn capture_page_events(&self) -> Result<(), String> {
+        self.subscribe(PAGE_EVENTS).await?;
+        self.page_events.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn subscribe(&self, events: &[&str]) -> Result<(), String> {
+        self.command("session.subscribe", json!({ "events": events }))
+            .await
+            .map(|_| ())
+    }
+
+    async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        let text = json!({ "id": id, "method": method, "params": params }).to_string();
+        if self.outgoing.send(text).is_err() {
+            return Err("the BiDi connection is closed".to_owned());
+        }
+        match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
+            Ok(Ok(answer)) => answer.map_err(|e| format!("{method}: {e}")),
+            Ok(Err(_)) => Err("the BiDi connection closed".to_owned()),
+            Err(_) => Err(format!("{method}: no answer within 10s")),
+        }
+    }
+
+    pub fn watch(&self, topic: Topic) -> EventWatch {
+        EventWatch::events(self.shared.topic(topic).subscribe(), self.shared.clone())
+    }
+
+    /// Forgets the page events so far (a new flow starts).
+    pub fn skip_page_events(&self) {
+        let page = self
+            .shared
+            .page_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.taken_to.store(page.next, Ordering::SeqCst);
+    }
+
+    /// Console messages and finished requests since the last take: a step takes what its
+    /// page did, including what the browser reported only after the step's answer came back.
+    /// `None` when they are not captured (tracing off, or the connection is gone), never an
+    /// invented empty list.
+    pub fn take_page_events(&self) -> Option<Vec<PageEvent>> {
+        if !self.page_events.load(Ordering::SeqCst) || !self.shared.alive.load(Ordering::SeqCst) {
+            return None;
+        }
+        let page = self
+            .shared
+            .page_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let from = self.taken_to.swap(page.next, Ordering::SeqCst);
+        Some(
+            page.kept
+                .iter()
+                .filter(|(seq, _)| *seq >= from)
+                .map(|(_, e)| e.clone())
+                .collect(),
+        )
+    }
+}
+
+/// Wakes a waiting step when its topic has news, or backs off when there is no BiDi.
+pub struct EventWatch {
+    events: Option<(watch::Receiver<u64>, Arc<Shared>)>,
+    pause: Duration,
+}
+
+impl EventWatch {
+    fn events(rx: watch::Receiver<u64>, shared: Arc<Shared>) -> EventWatch {
+        EventWatch {
+            events: Some((rx, shared)),
+            pause: Duration::from_millis(10),
+        }
+    }
+
+    /// No event source (a driver without BiDi): [`EventWatch::next`] pauses 10 ms, growing to
+    /// 100 ms.
+    pub fn polling() -> EventWatch {
+        EventWatch {
+            events: None,
+            pause: Duration::from_millis(10),
+        }
+    }
+
+    /// Whether the browser wakes this watch (false: it polls).
+    pub fn is_event_driven(&self) -> bool {
+        self.events
+            .as_ref()
+            .is_some_and(|(_, s)| s.alive.load(Ordering::SeqCst))
+    }
+
+    /// Returns when the topic had news since the watch was made or last woke (true), or at
+    /// `deadline`, or after a pause when polling (false). The caller checks the state again
+    /// either way. Made before the action that causes the event, a watch cannot miss it.
+    pub async fn next(&mut self, deadline: Instant) -> bool {
+        if self.is_event_driven() {
+            if let Some((rx, _)) = self.events.as_mut() {
+                return matches!(
+                    tokio::time::timeout_at(deadline, rx.changed()).await,
+                    Ok(Ok(()))
+                );
+            }
+        }
+        tokio::time::sleep_until(deadline.min(Instant::now() + self.pause)).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(100));
+        false
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn read_events(
+    mut ws: Socket,
+    mut outgoing: mpsc::UnboundedReceiver<String>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        tokio::select! {
+            out = outgoing.recv() => match out {
+                Some(text) => {
+                    if ws.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(text))) => handle_message(&shared, text.as_str()),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    shared.closed();
+}
+
+fn handle_message(shared: &Shared, text: &str) {
+    let Ok(message) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    if let Some(id) = message.get("id").and_then(Value::as_u64) {
+        let tx = shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        if let Some(tx) = tx {
+            let answer = if message.get("type").and_then(Value::as_str) == Some("error") {
+                Err(format!(
+                    "{}: {}",
+                    message["error"].as_str().unwrap_or("error"),
+                    message["message"].as_str().unwrap_or_default()
+                ))
+            } else {
+                Ok(message.get("result").cloned().unwrap_or(Value::Null))
+            };
+            let _ = tx.send(answer);
+        }
+        return;
+    }
+    if let Some(method) = message.get("method").and_then(Value::as_str) {
+        shared.dispatch(method, message.get("params").unwrap_or(&Value::Null));
+    }
+}
+
+fn console_entry(params: &Value) -> ConsoleEntry {
+    let level = params["level"].as_str().unwrap_or("info").to_owned();
+    let mut text = params["text"].as_str().unwrap_or_default().to_owned();
+    if params["type"].as_str() == Some("javascript") {
+        text = format!("uncaught: {text}");
+    }
+    ConsoleEntry {
+        level,
+        text: cut(&text, MAX_TEXT_CHARS),
+    }
+}
+
+fn network_entry(params: &Value) -> NetworkEntry {
+    let request = &params["request"];
+    let timings = &request["timings"];
+    let ms = |k: &str| timings[k].as_f64().filter(|v| *v > 0.0);
+    // Timings are relative to the request's time origin; the earliest one set is its start.
+    let start = ms("fetchStart").or(ms("requestStart"));
+    let duration_ms = match (ms("responseEnd"), start) {
+        (Some(end), Some(start)) if end >= start => Some((end - start).round() as u64),
+        (Some(end), None) => Some(end.round() as u64),
+        _ => None,
+    };
+    NetworkEntry {
+        method: request["method"].as_str().unwrap_or("GET").to_owned(),
+        url: cut(request["url"].as_str().unwrap_or_default(), MAX_URL_CHARS),
+        status: params["response"]["status"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok()),
+        duration_ms,
+        error: params["errorText"].as_str().map(str::to_owned),
+    }
+}
+
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_entries_read_status_duration_and_errors() {
+        let done = network_entry(&json!({
+            "request": { "method": "POST", "url": "http://a/x",
+                "timings": { "fetchStart": 0, "requestStart": 0.5, "responseEnd": 18.2 } },
+            "response": { "status": 201 }
+        }));
+        assert_eq!(
+            (
+                done.method.as_str(),
+                done.status,
+                done.duration_ms,
+                done.error
+            ),
+            ("POST", Some(201), Some(18), None)
+        );
+        let failed = network_entry(&json!({
+            "request": { "method": "GET", "url": "http://a/y", "timings": {} },
+            "errorText": "net::ERR_CONNECTION_REFUSED"
+        }));
+        assert_eq!(failed.status, None);
+        assert_eq!(failed.duration_ms, None);
+        assert_eq!(failed.error.as_deref(), Some("net::ERR_CONNECTION_REFUSED"));
+        let long = network_entry(&json!({ "request": { "url": "data:".repeat(200) } }));
+        assert_eq!(long.url.chars().count(), MAX_URL_CHARS + 1);
+    }
+
+    #[test]
+    fn console_entries_mark_uncaught_errors() {
+        let e = console_entry(&json!({ "level": "error", "type": "javascript", "text": "boom" }));
+        assert_eq!(
+            (e.level.as_str(), e.text.as_str()),
+            ("error", "uncaught: boom")
+        );
+        let log = console_entry(&json!({ "level": "info", "type": "console", "text": "hi" }));
+        assert_eq!(log.text, "hi");
+    }
+
+    #[tokio::test]
+    async fn the_buffer_keeps_the_newest_events_and_reads_from_a_mark() {
+        let (outgoing, _rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::new());
+        let bidi = Bidi {
+            shared: shared.clone(),
+            outgoing,
+            reader: tokio::spawn(async {}),
+            page_events: AtomicBool::new(true),
+            taken_to: AtomicU64::new(0),
+        };
+        for i in 0..KEEP_PAGE_EVENTS + 5 {
+            handle_message(
+                &shared,
+                &json!({ "method": "log.entryAdded", "params": { "level": "info", "text": format!("m{i}") } })
+                    .to_string(),
+            );
+        }
+        let all = bidi.take_page_events().expect("captured");
+        assert_eq!(all.len(), KEEP_PAGE_EVENTS);
+        assert!(matches!(&all[0], PageEvent::Console(c) if c.text == "m5"));
+        assert!(bidi.take_page_events().expect("captured").is_empty());
+        let log = |text: &str| {
+            json!({ "method": "log.entryAdded", "params": { "level": "info", "text": text } })
+                .to_string()
+        };
+        handle_message(&shared, &log("before the flow"));
+        bidi.skip_page_events();
+        handle_message(&shared, &log("late"));
+        let taken = bidi.take_page_events().expect("captured");
+        assert!(
+            matches!(taken.as_slice(), [PageEvent::Console(c)] if c.text == "late"),
+            "{taken:?}"
+        );
+        shared.closed();
+        assert!(
+            bidi.take_page_events().is_none(),
+            "a closed connection captures nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_watch_made_before_the_event_wakes_for_it() {
+        let shared = Arc::new(Shared::new());
+        let mut w = EventWatch::events(shared.dialog.subscribe(), shared.clone());
+        shared.dispatch("browsingContext.userPromptOpened", &Value::Null);
+        // The event came before `next`: it returns at once instead of at the (far) deadline.
+        let far = Instant::now() + Duration::from_secs(3600);
+        let woken = tokio::time::timeout(Duration::from_secs(60), w.next(far))
+            .await
+            .expect("woken by the event");
+        assert!(woken);
+        assert!(w.is_event_driven());
+        shared.closed();
+        assert!(
+            !w.is_event_driven(),
+            "a closed connection falls back to polling"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! WebDriver BiDi events in real Chromium: `dialog` and `window` steps wake when the browser
+//! reports a prompt or a window instead of polling, and traces keep the page's console messages
+//! and network requests, redacted. With `[browser] bidi = false` the same flow passes by
+//! polling, and the trace says console and network were not captured.
+
+use axum::response::{Html, IntoResponse, Response};
+use axum::Router;
+
+use crate::support::*;
+
+async fn site(uri: axum::http::Uri) -> Response {
+    match uri.path() {
+        "/health" | "/staging/e2e/health" => (
+            [("content-type", "application/json")],
+            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
+        )
+            .into_response(),
+        "/api/ping" => "pong".into_response(),
+        "/popup" => Html("<!doctype html><title>Popup</title><h1>Popup page</h1>").into_response(),
+        // The alert and the popup come a while after the click, as after a slow request.
+        "/events" => Html(format!(
+            r#"<!doctype html><title>events</title><h1>Events</h1>
+<p data-testid="api">api pending</p>
+<button onclick="setTimeout(() => alert('Later!'), 1500)">Alert later</button>
+<button onclick="setTimeout(() => window.open('/popup'), 1500)">Popup later</button>
+<script>
+console.error('widget failed for key {SECRET}');
+fetch('/api/ping?key={SECRET}').then(r => r.text()).then(t => document.querySelector('[data-testid=api]').textContent = 'api ' + t);
+fetch('http://127.0.0.1:1/unreachable').catch(() => {{}});
+</script>"#
+        ))
+        .into_response(),
+        _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+const WAITS: &str = r#"
+id: waits
+title: Waits that wake on browser events
+user: requester
+steps:
+  - goto: /events
+  - expect: { test_id: api, has_text: api pong }
+  - click: { role: button, name: Alert later }
+  - dialog: { text: Later! }
+  - click: { role: button, name: Popup later }
+  - window: { title: Popup }
+  - expect: { role: heading, name: Popup page }
+  - window: main
+"#;
+
+struct Run {
+    report: serde_json::Value,
+    dir: std::path::PathBuf,
+    _suite: tempfile::TempDir,
+}
+
+impl Run {
+    fn steps(&self) -> Vec<serde_json::Value> {
+        flow(&self.report, "waits")["steps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn step(&self, kind: &str) -> serde_json::Value {
+        self.steps()
+            .into_iter()
+            .find(|s| s["kind"] == kind)
+            .unwrap_or_else(|| panic!("a {kind} step in {:#}", self.report))
+    }
+
+    fn trace_entries(&self, key: &str) -> Vec<serde_json::Value> {
+        self.steps()
+            .iter()
+            .filter_map(|s| s["trace"][key].as_array().cloned())
+            .flatten()
+            .collect()
+    }
+}
+
+async fn run_waits(config: &str) -> Run {
+    let base = serve(Router::new().fallback(site)).await;
+    let suite = temp_suite(&[("waits.yaml", WAITS)]);
+    add_config(suite.path(), config);
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["run", "--all", "--base-url", &base, "--trace", "on"])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!out.all().contains(SECRET), "{}", out.all());
+    let dir = run_dir(&suite.path().join("artifacts"));
+    let report = read_json(&dir.join("staging-run-report.json"));
+    let leaks = any_file_contains(&dir, SECRET);
+    assert!(leaks.is_empty(), "the secret leaked into {leaks:?}");
+    Run {
+        report,
+        dir,
+        _suite: suite,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_wake_on_browser_events_and_traces_keep_console_and_network() {
+    let events = run_waits("").await;
+    let browsers = events.report["environment"]["browsers"].clone();
+    assert_eq!(browsers[0]["bidi"], true, "{browsers:#}");
+
+    // The dialog step asks once, is woken by the prompt, reads it and answers it: no polling
+    // through the 1.5 s the page takes.
+    let dialog = events.step("dialog");
+    let dialog_trips = dialog["round_trips"].as_u64().expect("round trips");
+    assert!(dialog_trips <= 3, "{dialog:#}");
+
+    let console = events.trace_entries("console");
+    assert!(
+        console
+            .iter()
+            .any(|c| c["level"] == "error" && c["text"] == "widget failed for key [redacted]"),
+        "{console:#?}"
+    );
+    let network = events.trace_entries("network");
+    assert!(
+        network.iter().any(|n| n["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/api/ping?key=[redacted]"))
+            && n["status"] == 200
+            && n["method"] == "GET"),
+        "{network:#?}"
+    );
+    assert!(
+        network
+            .iter()
+            .any(|n| n["url"] == "http://127.0.0.1:1/unreachable"
+                && n["status"].is_null()
+                && n["error"].as_str().is_some_and(|e| e.starts_with("net::"))),
+        "a request that got no response shows its error: {network:#?}"
+    );
+    let trace = std::fs::read_to_string(events.dir.join("waits/trace.html")).expect("trace");
+    assert!(trace.contains("widget failed for key [redacted]"));
+
+    // The same flow without BiDi: it passes by polling, with more round trips, and the trace
+    // says console and network were not captured rather than showing empty lists.
+    let polling = run_waits("[browser]\nbidi = false\n").await;
+    let browsers = polling.report["environment"]["browsers"].clone();
+    assert_eq!(browsers[0]["bidi"], false, "{browsers:#}");
+    let polled = polling.step("dialog");
+    let polled_trips = polled["round_trips"].as_u64().expect("round trips");
+    assert!(
+        polled_trips > dialog_trips + 2,
+        "polling asks again and again: {polled_trips} vs {dialog_trips} round trips"
+    );
+    assert!(polling.trace_entries("console").is_empty());
+    assert!(polling
+        .steps()
+        .iter()
+        .all(|s| s["trace"]["console"].is_null()));
+    let trace = std::fs::read_to_string(polling.dir.join("waits/trace.html")).expect("trace");
+    assert!(trace.contains("not captured"));
+}
