@@ -223,7 +223,9 @@ impl BrowserSession {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-extensions".into(),
-            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection"
+            // RenderDocument: with it, a screenshot taken just after a click that updates the
+            // page sometimes hangs in the renderer until chromedriver gives up (10 s, Chrome 156).
+            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection,RenderDocument"
                 .into(),
             "--password-store=basic".into(),
             format!("--window-size={},{}", cfg.window.0, cfg.window.1),

@@ -267,7 +267,8 @@ async fn ctrl_c_stops_everything_and_still_writes_the_report() {
 }
 
 /// Issue 5's gate: all 14 flows green, mail latencies and websocket frames in the report, and
-/// no byte of any artifact holds the secret, an OTP or a magic-link token.
+/// no byte of any artifact holds the secret, an OTP or a magic-link token — with every trace
+/// kept (`--trace on`: DOM snapshots, frames, console and network of every step).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_fourteen_flows_pass_and_no_artifact_holds_a_secret() {
     let app = helpdesk().await;
@@ -279,6 +280,8 @@ async fn all_fourteen_flows_pass_and_no_artifact_holds_a_secret() {
             "--skip-web-server",
             "--reporter",
             "list,junit",
+            "--trace",
+            "on",
         ])
         .args(["--base-url", &app.url(), "--output"])
         .args([out_dir.path().to_str().expect("utf-8 path")])
@@ -311,6 +314,26 @@ async fn all_fourteen_flows_pass_and_no_artifact_holds_a_secret() {
         .iter()
         .any(|f| f["subscription"] == "bell" && f["event"] == "notification.created"));
     assert!(frames.iter().any(|f| f["subscription"] == "stream"));
+
+    // Every frame was taken: a screenshot right after a click that updates the page once hung
+    // in the renderer until chromedriver gave up (Chrome's RenderDocument; now disabled).
+    let chromedriver_log =
+        std::fs::read_to_string(run.join("logs/chromedriver.log")).expect("chromedriver.log");
+    assert!(
+        !chromedriver_log.contains("screenshot failed"),
+        "{chromedriver_log}"
+    );
+    for flow in report["flows"].as_array().expect("flows") {
+        for step in flow["steps"].as_array().expect("steps") {
+            let t = &step["trace"];
+            assert!(
+                t["screenshot_before"].is_null() || !t["screenshot_after"].is_null(),
+                "{} step {}: a frame before but none after",
+                flow["id"],
+                step["index"]
+            );
+        }
+    }
 
     // Every OTP and magic-link token the app mailed during the run, from its own mail report.
     let users = "requester@helpdesk.test,head@helpdesk.test,collaborator@helpdesk.test";
