@@ -216,6 +216,11 @@ impl TerminalReporter {
             let headline = text::failure_headline(file, f.failed_step(), reason.as_deref());
             let _ = writeln!(out, "    {}", indent_continuation(&headline, "      "));
         }
+        if status == FlowStatus::Failed {
+            for line in f.failed_step().map(text::page_problems).unwrap_or_default() {
+                let _ = writeln!(out, "      {}", indent_continuation(&line, "        "));
+            }
+        }
         if matches!(status, FlowStatus::Flaky | FlowStatus::Failed) {
             for earlier in &f.earlier_attempts {
                 let _ = writeln!(

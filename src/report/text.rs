@@ -45,6 +45,48 @@ pub(crate) fn failure_headline(
     }
 }
 
+/// What the page reported going wrong during a step (console errors, requests that failed or
+/// got an error status), a few of each, for the lines under a failure. From the step's trace:
+/// nothing when the step was not traced or the driver has no BiDi.
+pub(crate) fn page_problems(step: &StepRecord) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let Some(trace) = &step.trace else {
+        return Vec::new();
+    };
+    let errors: Vec<String> = trace
+        .console
+        .iter()
+        .flatten()
+        .filter(|c| c.level == "error")
+        .map(|c| format!("console error: {}", c.text))
+        .collect();
+    let failed: Vec<String> = trace
+        .network
+        .iter()
+        .flatten()
+        .filter_map(|n| {
+            let outcome = match (n.status, &n.error) {
+                (Some(s), _) if s >= 400 => s.to_string(),
+                (None, Some(e)) => e.clone(),
+                _ => return None,
+            };
+            Some(format!(
+                "request failed: {} {} → {outcome}",
+                n.method, n.url
+            ))
+        })
+        .collect();
+    let mut lines = Vec::new();
+    for list in [errors, failed] {
+        let more = list.len().saturating_sub(SHOWN);
+        lines.extend(list.into_iter().take(SHOWN));
+        if more > 0 {
+            lines.push(format!("… and {more} more in the trace"));
+        }
+    }
+    lines
+}
+
 pub(crate) fn status_word(status: FlowStatus) -> &'static str {
     match status {
         FlowStatus::Passed => "passed",
@@ -122,6 +164,64 @@ pub(crate) fn totals_line(totals: &crate::events::Totals) -> String {
 mod tests {
     use super::*;
     use crate::events::Totals;
+
+    #[test]
+    fn page_problems_list_console_errors_and_failed_requests_only() {
+        use crate::events::{ConsoleEntry, NetworkEntry, StepStatus, StepTrace};
+        let console = |level: &str, text: &str| ConsoleEntry {
+            level: level.into(),
+            text: text.into(),
+        };
+        let request = |url: &str, status: Option<u16>, error: Option<&str>| NetworkEntry {
+            method: "GET".into(),
+            url: url.into(),
+            status,
+            duration_ms: None,
+            error: error.map(str::to_owned),
+        };
+        let mut step = StepRecord {
+            file: None,
+            index: 2,
+            kind: "click".into(),
+            line: 7,
+            summary: "click".into(),
+            status: StepStatus::Failed,
+            duration_ms: 5,
+            error: Some("no element".into()),
+            artifacts: vec![],
+            evidence: vec![],
+            round_trips: 2,
+            time: None,
+            trace: None,
+        };
+        assert!(
+            page_problems(&step).is_empty(),
+            "not traced: nothing to say"
+        );
+        let mut console_entries = vec![console("info", "ready"), console("warn", "slow")];
+        console_entries.extend((1..=5).map(|i| console("error", &format!("boom {i}"))));
+        step.trace = Some(StepTrace {
+            console: Some(console_entries),
+            network: Some(vec![
+                request("http://a/ok", Some(200), None),
+                request("http://a/moved", Some(303), None),
+                request("http://a/api", Some(500), None),
+                request("http://b/x", None, Some("net::ERR_CONNECTION_REFUSED")),
+            ]),
+            ..Default::default()
+        });
+        assert_eq!(
+            page_problems(&step),
+            [
+                "console error: boom 1",
+                "console error: boom 2",
+                "console error: boom 3",
+                "… and 2 more in the trace",
+                "request failed: GET http://a/api → 500",
+                "request failed: GET http://b/x → net::ERR_CONNECTION_REFUSED",
+            ]
+        );
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

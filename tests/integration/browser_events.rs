@@ -10,12 +10,17 @@ use crate::support::*;
 
 async fn site(uri: axum::http::Uri) -> Response {
     match uri.path() {
-        "/health" | "/staging/e2e/health" => (
-            [("content-type", "application/json")],
-            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
-        )
-            .into_response(),
+        "/health" | "/staging/e2e/health" => healthy(),
         "/api/ping" => "pong".into_response(),
+        "/api/broken" => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        // A widget that polls a broken endpoint and logs each failure.
+        "/broken" => Html(
+            r#"<!doctype html><title>broken</title><h1>Dashboard</h1>
+<script>
+setInterval(() => fetch('/api/broken').then(r => { if (!r.ok) console.error('poll failed: HTTP ' + r.status); }), 200);
+</script>"#,
+        )
+        .into_response(),
         "/popup" => Html("<!doctype html><title>Popup</title><h1>Popup page</h1>").into_response(),
         // The alert and the popup come a while after the click, as after a slow request.
         "/events" => Html(format!(
@@ -158,4 +163,50 @@ async fn waits_wake_on_browser_events_and_traces_keep_console_and_network() {
         .all(|s| s["trace"]["console"].is_null()));
     let trace = std::fs::read_to_string(polling.dir.join("waits/trace.html")).expect("trace");
     assert!(trace.contains("not captured"));
+}
+
+const BROKEN: &str = r#"
+id: broken
+title: A page whose widget keeps failing
+user: requester
+steps:
+  - goto: /broken
+  - expect: { text: All systems go, timeout: 2s }
+"#;
+
+/// A failed step is followed, on the terminal, by what the page reported going wrong while it
+/// ran: console errors and failed requests, a few of each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_shows_the_console_errors_and_failed_requests_of_its_step() {
+    let base = serve(Router::new().fallback(site)).await;
+    let suite = temp_suite(&[("broken.yaml", BROKEN)]);
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["run", "--all", "--base-url", &base])
+        .output()
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let headline = lines
+        .iter()
+        .position(|l| l.contains("expect text~\"all systems go\""))
+        .unwrap_or_else(|| panic!("the failing step: {}", out.all()));
+    let below = &lines[headline + 1..];
+    assert!(
+        below[0].trim() == "console error: poll failed: HTTP 500",
+        "{}",
+        out.all()
+    );
+    assert!(
+        below
+            .iter()
+            .any(|l| l.trim() == format!("request failed: GET {base}/api/broken → 500")),
+        "{}",
+        out.all()
+    );
+    assert!(
+        below.iter().any(|l| l.trim().starts_with("… and ")),
+        "a widget polling every 200 ms fails more than three times in 2 s: {}",
+        out.all()
+    );
 }

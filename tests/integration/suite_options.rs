@@ -496,11 +496,7 @@ async fn behind_basic_auth(
             .into_response();
     }
     match path.as_str() {
-        "/health" | "/staging/e2e/health" => (
-            [("content-type", "application/json")],
-            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
-        )
-            .into_response(),
+        "/health" | "/staging/e2e/health" => healthy(),
         "/up" => "ok".into_response(),
         "/api/data" => (
             [("content-type", "application/json")],
@@ -708,12 +704,7 @@ steps:
 /// HTTP client accept it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_certificate_is_refused_clearly_and_accepted_on_request() {
-    let health = || async {
-        (
-            [("content-type", "application/json")],
-            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
-        )
-    };
+    let health = || async { healthy() };
     let base = serve_self_signed(
         Router::new()
             .route(
@@ -874,11 +865,7 @@ async fn partly_protected(uri: axum::http::Uri, headers: HeaderMap) -> Response 
         .into_response();
     }
     match path {
-        "/health" | "/staging/e2e/health" => (
-            [("content-type", "application/json")],
-            r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
-        )
-            .into_response(),
+        "/health" | "/staging/e2e/health" => healthy(),
         _ => Html("<!doctype html><title>public</title><h1>Public home</h1>").into_response(),
     }
 }

@@ -314,3 +314,13 @@ pub fn any_file_contains(dir: &Path, needle: &str) -> Vec<String> {
         .map(|p| p.display().to_string())
         .collect()
 }
+
+/// The answer of a healthy app's `/health` and `/staging/e2e/health`.
+pub fn healthy() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [("content-type", "application/json")],
+        r#"{"status":"ok","services":[{"name":"database","status":"ok"}]}"#,
+    )
+        .into_response()
+}
