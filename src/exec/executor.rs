@@ -1158,21 +1158,7 @@ impl FlowRunner<'_, '_> {
             if failure.is_some() {
                 self.em.emit(RunEventKind::StepFinished {
                     flow: flow_id.clone(),
-                    step: StepRecord {
-                        file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
-                        index,
-                        kind: step.value.kind().to_owned(),
-                        line: step.loc.line,
-                        summary: String::new(),
-                        status: StepStatus::Skipped,
-                        duration_ms: 0,
-                        error: None,
-                        artifacts: vec![],
-                        evidence: vec![],
-                        round_trips: 0,
-                        time: None,
-                        trace: None,
-                    },
+                    step: self.skipped_step(planned, index),
                 });
                 continue;
             }
@@ -1370,6 +1356,25 @@ impl FlowRunner<'_, '_> {
 
     /// What step `index` runs with; `actor` is set by `run_step` from the step itself unless
     /// given (the debugger's locator probe); `trace_dom`: the flow is traced.
+    /// The record of a step that did not run because an earlier one failed.
+    fn skipped_step(&self, planned: &PlannedStep, index: usize) -> StepRecord {
+        StepRecord {
+            file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
+            index,
+            kind: planned.step.value.kind().to_owned(),
+            line: planned.step.loc.line,
+            summary: String::new(),
+            status: StepStatus::Skipped,
+            duration_ms: 0,
+            error: None,
+            artifacts: vec![],
+            evidence: vec![],
+            round_trips: 0,
+            time: None,
+            trace: None,
+        }
+    }
+
     fn step_context(
         &mut self,
         index: usize,
@@ -1519,21 +1524,7 @@ impl FlowRunner<'_, '_> {
         for (later, p) in steps.iter().enumerate().skip(index + 1) {
             self.em.emit(RunEventKind::StepFinished {
                 flow: flow_id.clone(),
-                step: StepRecord {
-                    file: p.call.map(|_| self.step_file(p).to_path_buf()),
-                    index: later,
-                    kind: p.step.value.kind().to_owned(),
-                    line: p.step.loc.line,
-                    summary: String::new(),
-                    status: StepStatus::Skipped,
-                    duration_ms: 0,
-                    error: None,
-                    artifacts: vec![],
-                    evidence: vec![],
-                    round_trips: 0,
-                    time: None,
-                    trace: None,
-                },
+                step: self.skipped_step(p, later),
             });
         }
         Some(located)
