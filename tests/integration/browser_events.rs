@@ -182,7 +182,7 @@ async fn a_failure_shows_the_console_errors_and_failed_requests_of_its_step() {
     let suite = temp_suite(&[("broken.yaml", BROKEN)]);
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert_eq!(out.code, 1, "{}", out.all());

@@ -99,13 +99,8 @@ async fn missing_chromedriver_is_an_infrastructure_error() {
     .expect("write");
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .output()
         .await;
     assert_eq!(out.code, 4, "{}", out.all());
@@ -153,7 +148,7 @@ async fn github_actions_masks_secrets_before_printing_anything() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("GITHUB_ACTIONS", "true")
-        .args(["run", "--all", "--base-url", &app.url()])
+        .run_all(&app.url())
         .output()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());

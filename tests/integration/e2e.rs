@@ -87,13 +87,8 @@ async fn wrong_locator_says_what_was_found_and_leaves_a_screenshot() {
     let suite = temp_suite(&[("wrong.yaml", WRONG_LOCATOR), ("ambiguous.yaml", AMBIGUOUS)]);
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .output()
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
@@ -158,7 +153,7 @@ async fn health_precheck_fails_fast_naming_the_failing_service() {
     let suite = temp_suite(&[("trivial.yaml", TRIVIAL)]);
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args(["run", "--all", "--base-url", &app.url()])
+        .run_all(&app.url())
         .output()
         .await;
     assert_eq!(out.code, 3, "{}", out.all());
@@ -199,13 +194,8 @@ async fn ctrl_c_stops_everything_and_still_writes_the_report() {
     let mut child = FlowsCmd::new()
         .cwd(suite.path())
         .env("TMPDIR", &marker)
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

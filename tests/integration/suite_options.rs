@@ -140,13 +140,8 @@ async fn run_timeout_times_out_the_running_flow_and_leaves_the_rest_not_run() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("TMPDIR", &marker)
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .args(["--run-timeout", "4s", "--reporter", "list,junit,html"])
         .output()
         .await;
@@ -228,13 +223,8 @@ async fn max_failures_stops_starting_flows_after_the_last_retry() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("GITHUB_STEP_SUMMARY", &summary_path)
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .args(["--max-failures", "1", "--retries", "1"])
         .args(["--reporter", "list,junit,github"])
         .output()
@@ -274,13 +264,8 @@ async fn max_failures_stops_starting_flows_after_the_last_retry() {
     // Without the flag the config's limit applies: both failing flows run, c does not.
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .output()
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
@@ -392,7 +377,8 @@ async fn viewport_locale_and_user_agent_apply_suite_wide_and_per_flow() {
     );
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args(["run", "--all", "--skip-health-check", "--base-url", &base])
+        .run_all(&base)
+        .args(["--skip-health-check"])
         .output()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
@@ -574,7 +560,7 @@ async fn basic_auth_opens_the_site_for_browser_and_http_and_stays_secret() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("OTHER_ORIGIN", &other)
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert_eq!(out.code, 2, "{}", out.all());
@@ -721,7 +707,7 @@ async fn self_signed_certificate_is_refused_clearly_and_accepted_on_request() {
     let suite = temp_suite(&[("on-tls.yaml", ON_TLS)]);
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert_eq!(out.code, 3, "{}", out.all());
@@ -736,7 +722,7 @@ async fn self_signed_certificate_is_refused_clearly_and_accepted_on_request() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("STAGING_ACCEPT_INVALID_CERTS", "1")
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
@@ -893,7 +879,7 @@ async fn basic_auth_sign_in_path_for_a_site_protected_in_part() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("STAGING_BASIC_AUTH_PASSWORD", LAB_PASSWORD)
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert!(
@@ -909,7 +895,7 @@ async fn basic_auth_sign_in_path_for_a_site_protected_in_part() {
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("STAGING_BASIC_AUTH_PASSWORD", LAB_PASSWORD)
-        .args(["run", "--all", "--base-url", &base])
+        .run_all(&base)
         .output()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
@@ -931,13 +917,8 @@ async fn flow_timeout_fails_the_step_that_was_running() {
     std::fs::write(&config, text).expect("config");
     let out = FlowsCmd::new()
         .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-health-check",
-            "--base-url",
-            &app.url(),
-        ])
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
         .output()
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
@@ -991,7 +972,7 @@ async fn the_helpdesk_lab_shows_the_configured_browser_and_lets_basic_auth_in() 
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("STAGING_BASIC_AUTH_PASSWORD", "lab-password")
-        .args(["run", "--all", "--base-url", &app.url()])
+        .run_all(&app.url())
         .output()
         .await;
     assert_eq!(out.code, 0, "{}", out.all());

@@ -77,6 +77,11 @@ impl FlowsCmd {
         self
     }
 
+    /// `run --all --base-url URL`: every flow of the suite against an app the test started.
+    pub fn run_all(self, base_url: &str) -> Self {
+        self.args(["run", "--all", "--base-url", base_url])
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.envs.push((k.into(), v.into()));
         self
