@@ -93,9 +93,48 @@ impl ManagedChild {
         // Kill the rest of the group even if the leader exited (its children may not have).
         if let Some(pgid) = self.pgid.take() {
             signal_group(pgid, Signal::Kill);
+            let _ = child.kill().await;
+            // A killed process lives on until the kernel gets to it, which under load is not
+            // at once: "stopped" means gone, so the caller (and the user's next command) never
+            // sees a browser of this run.
+            wait_until_group_gone(pgid, Duration::from_secs(3)).await;
+        } else {
+            let _ = child.kill().await;
         }
-        let _ = child.kill().await;
     }
+}
+
+/// Waits until no live process (zombies do not count) is in process group `pgid`, or `limit`.
+async fn wait_until_group_gone(pgid: i32, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while group_alive(pgid) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether a live process is in process group `pgid` (Linux `/proc`; elsewhere: false).
+fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        e.file_name().to_string_lossy().parse::<u32>().is_ok()
+            && std::fs::read_to_string(e.path().join("stat"))
+                .ok()
+                .and_then(|stat| stat_state_and_group(&stat))
+                .is_some_and(|(state, group)| group == pgid && state != 'Z' && state != 'X')
+    })
+}
+
+/// State and process group from a `/proc/PID/stat` line: `pid (comm) state ppid pgrp …`;
+/// `comm` may hold spaces and parentheses, so fields are counted after its last `)`.
+fn stat_state_and_group(stat: &str) -> Option<(char, i32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    let group = fields.next()?.parse().ok()?;
+    Some((state, group))
 }
 
 impl Drop for ManagedChild {
@@ -146,4 +185,43 @@ pub fn find_executable(name: &str) -> Option<PathBuf> {
 pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_give_state_and_group_even_with_odd_names() {
+        assert_eq!(
+            stat_state_and_group("4242 (chromium) S 4200 4100 4100 0 -1"),
+            Some(('S', 4100))
+        );
+        assert_eq!(
+            stat_state_and_group("7 (a (b) c) Z 1 99 99 0"),
+            Some(('Z', 99))
+        );
+        assert_eq!(stat_state_and_group("garbage"), None);
+    }
+
+    /// A child that started children of its own (as chromedriver starts Chromium): when `stop`
+    /// returns, nothing of its group is alive.
+    #[tokio::test]
+    async fn stop_returns_when_the_whole_group_is_gone() {
+        let sh = find_executable("sh").expect("sh on PATH");
+        let mut child = ManagedChild::spawn(
+            "test",
+            &sh,
+            &["-c".to_owned(), "sleep 300 & sleep 300 & wait".to_owned()],
+            None,
+            &[],
+            None,
+            false,
+        )
+        .expect("spawn");
+        let pgid = child.pgid.expect("a process group");
+        assert!(group_alive(pgid));
+        child.stop(Duration::from_millis(500)).await;
+        assert!(!group_alive(pgid), "a process of the group outlived stop");
+    }
 }
