@@ -23,8 +23,12 @@ const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
-    #[error("chromedriver not found (looked for `{0}` on PATH); install it (Debian: apt-get install chromium chromium-driver) or set browser.chromedriver in flows.toml")]
+    #[error("chromedriver not found (looked for `{0}` on PATH); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.chromedriver in flows.toml")]
     DriverNotFound(String),
+    #[error("no Chromium to drive (looked for {0} on PATH); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.binary in flows.toml")]
+    BrowserNotFound(String),
+    #[error("browser.binary `{0}` does not exist; install Chromium (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or correct browser.binary in flows.toml")]
+    BrowserBinaryMissing(String),
     #[error("could not start chromedriver: {0}")]
     DriverSpawn(#[source] std::io::Error),
     #[error("chromedriver did not become ready within {0:?} (log: {1})")]
@@ -56,6 +60,24 @@ impl BrowserError {
     }
 }
 
+/// The names a local Chromium goes by, looked for on PATH when `browser.binary` is unset.
+const BROWSER_NAMES: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+
+/// The browser a local chromedriver is to start: `browser.binary` when set (it must exist),
+/// else the first of [`BROWSER_NAMES`] on PATH.
+fn local_browser_binary(cfg: &BrowserConfig) -> Result<Option<PathBuf>, BrowserError> {
+    match &cfg.binary {
+        Some(b) => find_executable(b)
+            .map(Some)
+            .ok_or_else(|| BrowserError::BrowserBinaryMissing(b.clone())),
+        None => BROWSER_NAMES
+            .iter()
+            .find_map(|n| find_executable(n))
+            .map(Some)
+            .ok_or_else(|| BrowserError::BrowserNotFound(BROWSER_NAMES.join(", "))),
+    }
+}
+
 /// The WebDriver server: a chromedriver we started, or a remote one.
 pub struct Driver {
     pub url: String,
@@ -73,6 +95,9 @@ impl Driver {
         }
         let exe = find_executable(&cfg.chromedriver)
             .ok_or_else(|| BrowserError::DriverNotFound(cfg.chromedriver.clone()))?;
+        // A chromedriver without a browser would fail each session request with its own words;
+        // say what to install before anything starts.
+        local_browser_binary(cfg)?;
         let port = free_port().map_err(BrowserError::DriverSpawn)?;
         if let Some(parent) = log_path.parent() {
             std::fs::create_dir_all(parent).map_err(BrowserError::DriverSpawn)?;
@@ -268,15 +293,14 @@ impl BrowserSession {
             prefs["intl.accept_languages"] = json!(crate::config::accept_languages(locale));
         }
         let mut chrome_options = json!({ "args": args, "prefs": prefs });
-        let binary = cfg.binary.clone().or_else(|| {
-            if !local {
-                return None;
-            }
-            ["chromium", "chromium-browser", "google-chrome"]
-                .iter()
-                .find_map(|n| find_executable(n))
-                .map(|p| p.display().to_string())
-        });
+        let binary = match &cfg.binary {
+            Some(b) => Some(b.clone()),
+            None if local => local_browser_binary(cfg)
+                .ok()
+                .flatten()
+                .map(|p| p.display().to_string()),
+            None => None,
+        };
         if let Some(b) = binary {
             chrome_options["binary"] = json!(b);
         }

@@ -1,5 +1,7 @@
 //! The command line without a browser: usage errors, selection, infrastructure errors.
 
+use std::path::Path;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -106,6 +108,70 @@ async fn missing_chromedriver_is_an_infrastructure_error() {
     assert_eq!(out.code, 4, "{}", out.all());
     assert!(
         out.stdout.contains("chromedriver not found"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout
+            .contains("apt-get install -y chromium chromium-driver"),
+        "the exact install command: {}",
+        out.all()
+    );
+    app.shutdown().await;
+}
+
+/// A machine with chromedriver but no Chromium (PATH holds only chromedriver): the run stops
+/// before any flow with the apt line, instead of failing flows with the driver's own words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_chromium_names_the_install_command() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[(
+        "t.yaml",
+        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
+    )]);
+    let bin = tempfile::tempdir().expect("tempdir");
+    let driver = ["/usr/bin/chromedriver", "/usr/local/bin/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("chromedriver is installed (apt-get install -y chromium chromium-driver)");
+    std::os::unix::fs::symlink(driver, bin.path().join("chromedriver")).expect("symlink");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("PATH", &bin.path().display().to_string())
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
+        .output()
+        .await;
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.stdout.contains("no Chromium to drive")
+            && out
+                .stdout
+                .contains("apt-get install -y chromium chromium-driver"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        !out.stdout.contains("1 failed"),
+        "not a flow failure: {}",
+        out.all()
+    );
+
+    // A configured binary that does not exist is named.
+    add_config(
+        suite.path(),
+        "\n[browser]\nbinary = \"/nonexistent/chromium\"\n",
+    );
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .run_all(&app.url())
+        .args(["--skip-health-check"])
+        .output()
+        .await;
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("browser.binary `/nonexistent/chromium` does not exist"),
         "{}",
         out.all()
     );

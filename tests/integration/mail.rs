@@ -1,6 +1,6 @@
 //! Mail: the parser on sample messages, and every mail source against a real server — the demo
-//! helpdesk's staging endpoint (in-process), MailDev (started from `tests/maildev`, installed by
-//! `npm ci --prefix tests/maildev`) and a stub of Mailpit's REST API (Mailpit itself is not
+//! helpdesk's staging endpoint (in-process), MailDev (started from `tests/maildev`, installed on first use
+//! by `npm_clients`) and a stub of Mailpit's REST API (Mailpit itself is not
 //! installable here; the stub follows Mailpit's API documentation).
 //!
 //! No sleeps as synchronisation: waits are on the code under test (`wait_for_mail`), on a
@@ -632,10 +632,10 @@ fn free_port() -> u16 {
 async fn start_maildev() -> MailDev {
     use tokio::io::AsyncBufReadExt;
 
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/maildev/node_modules/.bin/maildev");
+    let bin = crate::npm_clients::installed("maildev").join("node_modules/.bin/maildev");
     assert!(
         bin.exists(),
-        "MailDev is not installed: run `npm ci --prefix tests/maildev` ({} is missing)",
+        "MailDev is not in tests/maildev after `npm ci` ({} is missing)",
         bin.display()
     );
     let (smtp, web) = (free_port(), free_port());

@@ -13,16 +13,10 @@ use crate::mail::{sign_in, start_helpdesk, HEAD, REQUESTER};
 use crate::realtime::{
     create_ticket, pusher, realtime_config, reply, reply_from_head, ten_seconds,
 };
-use crate::support::repo_root;
 
 #[tokio::test]
 async fn pusher_js_and_eventsource_receive_what_the_runner_receives() {
-    let dir = repo_root().join("tests/realtime-clients");
-    assert!(
-        dir.join("node_modules/pusher-js").is_dir()
-            && dir.join("node_modules/eventsource").is_dir(),
-        "the real clients are not installed: run `npm ci --prefix tests/realtime-clients`"
-    );
+    let dir = crate::npm_clients::installed("realtime-clients");
     let hd = start_helpdesk(helpdesk::Config::default()).await;
     let base = hd.url();
     let requester = sign_in(&base, REQUESTER).await;
