@@ -485,7 +485,8 @@
       const visible = found.filter(isShown);
       if (visible.length === 1 && !loc.css && !loc.xpath) return { el: visible[0] };
       const list = found.slice(0, 5).map(describe).join(", ");
-      return { error: found.length + " elements match " + describeLocator(loc) + ": " + list + (found.length > 5 ? ", …" : "") + "; add `within:` or `nth:`, or make the name more specific" };
+      return { error: found.length + " elements match " + describeLocator(loc) + ": " + list + (found.length > 5 ? ", …" : "") + "; add `within:` or `nth:`, or make the name more specific"
+        + (loc.has_text ? " (has_text sees the text of nested elements too; has_own_text sees an element's own text)" : "") };
     }
     if (r.problems.length) return { el: found[0], warn: r.problems.join("; ") };
     return { el: found[0] };

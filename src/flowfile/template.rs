@@ -314,16 +314,17 @@ impl Template {
                         name: v.name.clone(),
                         offset: v.offset,
                     })?;
-                    match v.filter {
-                        Some(f) => value.push_str(&f.apply(&r.value)),
-                        None => value.push_str(&r.value),
-                    }
+                    let text = match v.filter {
+                        Some(f) => f.apply(&r.value),
+                        None => r.value,
+                    };
                     if r.secret {
                         has_secret = true;
                         redacted.push_str(REDACTED);
                     } else {
-                        redacted.push_str(&r.value);
+                        redacted.push_str(&text);
                     }
+                    value.push_str(&text);
                 }
             }
         }
@@ -623,6 +624,7 @@ mod tests {
         assert_eq!(t.to_string(), "/^{{ users.head.email | regex }}$/");
         let r = t.render(&resolver).unwrap();
         assert_eq!(r.value, r"/^head@example\.test$/");
+        assert_eq!(r.redacted, r.value);
         assert_eq!(
             escape_regex("a.b*(c)[d]{e}|f^g$h\\i?+"),
             r"a\.b\*\(c\)\[d\]\{e\}\|f\^g\$h\\i\?\+"
