@@ -236,6 +236,9 @@ struct HealthFile {
     path: Option<String>,
     staging_path: Option<String>,
     timeout: Option<String>,
+    /// More health endpoints, on any origin, by name: `[health.extra] mailcatcher = "http://…"`.
+    #[serde(default)]
+    extra: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -498,6 +501,9 @@ pub struct HealthConfig {
     pub path: String,
     pub staging_path: String,
     pub timeout: Duration,
+    /// `[health.extra]`: (name, absolute URL) of more endpoints to check, e.g. the mail
+    /// catcher's own health; each must answer 2xx (and healthy, when it answers JSON).
+    pub extra: Vec<(String, String)>,
 }
 
 /// Env names from seed 000 that work as they are.
@@ -859,7 +865,35 @@ fn resolve(
         )?,
     };
 
+    let mut extra_health = Vec::new();
+    for (name, u) in &file.health.extra {
+        let what = format!("health.extra.{name}");
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name || name == "health" || name == "staging-e2e-health" {
+            return Err(ConfigError::Invalid {
+                what,
+                message: "name the endpoint with letters, digits, `-` and `_`, other than `health` and `staging-e2e-health` (e.g. `mailcatcher`)".to_owned(),
+            });
+        }
+        match url::Url::parse(u) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                extra_health.push((name.clone(), u.clone()));
+            }
+            _ => {
+                return Err(ConfigError::Invalid {
+                    what,
+                    message: format!(
+                        "`{u}` is not an absolute http(s) URL; write the whole URL, e.g. `http://127.0.0.1:1080/healthz`"
+                    ),
+                })
+            }
+        }
+    }
     let health = HealthConfig {
+        extra: extra_health,
         enabled: !cli.skip_health_check && file.health.enabled.unwrap_or(true),
         path: file.health.path.unwrap_or_else(|| "/health".to_owned()),
         staging_path: file

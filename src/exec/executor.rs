@@ -1118,10 +1118,14 @@ fn reads_page_after(next: &PlannedStep, step: &PlannedStep, user: &Option<String
 /// Steps that act on or read the page (and so have a page state worth tracing).
 fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
     use crate::flowfile::ast::Step;
-    !matches!(
-        step,
-        Step::Http(_) | Step::Mail(_) | Step::Subscribe(_) | Step::ExpectEvent(_)
-    )
+    match step {
+        // `expect: { value, equals }` compares two values; no page is involved.
+        Step::Expect(e) => e.value.is_none(),
+        _ => !matches!(
+            step,
+            Step::Http(_) | Step::Mail(_) | Step::Subscribe(_) | Step::ExpectEvent(_)
+        ),
+    }
 }
 
 impl FlowRunner<'_, '_> {

@@ -1,6 +1,9 @@
 //! The health pre-check (seeds 000 and 001): before any browser starts, ask the target's
-//! aggregate `/health` and the guarded `/staging/e2e/health`, write `health-pre-check.json`,
-//! and say which services are down.
+//! aggregate `/health`, the guarded `/staging/e2e/health` (when a secret is configured) and any
+//! `[health.extra]` endpoints, write `health-pre-check.json`, and say which services are down.
+//!
+//! An app without the staging contract is checked as far as it goes: a 2xx that is not JSON
+//! means "reachable, no service breakdown", and a missing endpoint says which setting to change.
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +28,22 @@ pub struct HealthReport {
     pub checks: Vec<EndpointCheck>,
 }
 
+/// Which endpoint a check asked, for what its failure means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckKind {
+    /// `[health] path`, on the target.
+    #[default]
+    Aggregate,
+    /// `[health] staging_path`, guarded by the staging secret.
+    Staging,
+    /// One of `[health.extra]`.
+    Extra,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointCheck {
+    #[serde(skip)]
+    pub kind: CheckKind,
     pub name: String,
     pub url: String,
     /// PASS, FAILED or UNVERIFIED (e.g. no secret to call the guarded endpoint).
@@ -48,17 +65,35 @@ pub struct ServiceStatus {
 
 impl HealthReport {
     pub fn summary(&self) -> String {
-        if self.passed {
-            let n = self
-                .checks
-                .iter()
-                .map(|c| c.services.len())
-                .max()
-                .unwrap_or(0);
+        if !self.passed {
+            return format!("unhealthy: {}", self.failing.join(", "));
+        }
+        let target = self.checks.iter().filter(|c| c.kind != CheckKind::Extra);
+        let n = target.clone().map(|c| c.services.len()).max().unwrap_or(0);
+        let mut out = if n > 0 {
             format!("healthy ({n} services ok)")
         } else {
-            format!("unhealthy: {}", self.failing.join(", "))
+            // A 2xx without a list of services (plain text, or JSON without one): the app is
+            // up, nothing more is known.
+            let status = target
+                .clone()
+                .find_map(|c| c.status)
+                .map_or_else(String::new, |s| format!("{s}, "));
+            format!("reachable ({status}no service breakdown)")
+        };
+        for c in self.checks.iter().filter(|c| c.kind == CheckKind::Extra) {
+            if c.services.is_empty() {
+                let status = c.status.map_or_else(String::new, |s| format!(" ({s})"));
+                out.push_str(&format!("; {} reachable{status}", c.name));
+            } else {
+                out.push_str(&format!(
+                    "; {} healthy ({} services ok)",
+                    c.name,
+                    c.services.len()
+                ));
+            }
         }
+        out
     }
 }
 
@@ -73,7 +108,7 @@ pub async fn run(
     checks.push(
         check(
             http,
-            "health",
+            (CheckKind::Aggregate, "health"),
             &aggregate_url,
             None,
             config.health.timeout,
@@ -81,34 +116,36 @@ pub async fn run(
         )
         .await,
     );
-    let staging_url = format!("{base_url}{}", config.health.staging_path);
-    match &config.secret {
-        Some(secret) => {
-            let header = (config.secret_header.as_str(), secret.value.as_str());
-            checks.push(
-                check(
-                    http,
-                    "staging-e2e-health",
-                    &staging_url,
-                    Some(header),
-                    config.health.timeout,
-                    redactor,
-                )
-                .await,
-            );
-        }
-        None => checks.push(EndpointCheck {
-            name: "staging-e2e-health".into(),
-            url: staging_url,
-            verdict: "UNVERIFIED",
-            status: None,
-            duration_ms: 0,
-            services: vec![],
-            error: Some(
-                "not called: no staging E2E secret configured (set STAGING_E2E_SECRET)".into(),
-            ),
-            body: None,
-        }),
+    // The guarded endpoint is part of the staging contract: without a secret there is
+    // nothing to call it with, and an app without the contract has no such endpoint, so it is
+    // left out rather than reported UNVERIFIED in every run.
+    if let Some(secret) = &config.secret {
+        let staging_url = format!("{base_url}{}", config.health.staging_path);
+        let header = (config.secret_header.as_str(), secret.value.as_str());
+        checks.push(
+            check(
+                http,
+                (CheckKind::Staging, "staging-e2e-health"),
+                &staging_url,
+                Some(header),
+                config.health.timeout,
+                redactor,
+            )
+            .await,
+        );
+    }
+    for (name, url) in &config.health.extra {
+        checks.push(
+            check(
+                http,
+                (CheckKind::Extra, name),
+                url,
+                None,
+                config.health.timeout,
+                redactor,
+            )
+            .await,
+        );
     }
     let mut failing = Vec::new();
     for c in &checks {
@@ -153,7 +190,7 @@ fn is_ok(status: &str) -> bool {
 
 async fn check(
     http: &crate::net::Http,
-    name: &str,
+    (kind, name): (CheckKind, &str),
     url: &str,
     header: Option<(&str, &str)>,
     timeout: Duration,
@@ -168,6 +205,7 @@ async fn check(
         req = req.header(k, v);
     }
     let mut result = EndpointCheck {
+        kind,
         name: name.to_owned(),
         url: url.to_owned(),
         verdict: "FAILED",
@@ -213,13 +251,31 @@ async fn check(
         result.error = Some(match status.as_u16() {
             401 => "401: the secret header was missing".to_owned(),
             403 => "403: the staging E2E secret was rejected".to_owned(),
-            404 => "404: the endpoint does not exist (is staging E2E mode enabled on the target?)"
-                .to_owned(),
+            404 => not_found(kind, name, url),
             code if !status.is_success() => format!("HTTP {code}"),
             _ => "reported unhealthy".to_owned(),
         });
     }
     result
+}
+
+/// What a 404 from an endpoint means, and which setting to change.
+fn not_found(kind: CheckKind, name: &str, url: &str) -> String {
+    match kind {
+        CheckKind::Aggregate => format!(
+            "404: {url} does not exist; if the app has no aggregate health endpoint, set \
+             `[health] path` in flows.toml to one it has (e.g. `path = \"/up\"`, any page \
+             that answers 200), or `[health] enabled = false` (or --skip-health-check) to run \
+             without the pre-check"
+        ),
+        CheckKind::Staging => format!(
+            "404: {url} does not exist; enable the app's staging E2E mode, or set \
+             `[health] staging_path` in flows.toml to its path"
+        ),
+        CheckKind::Extra => {
+            format!("404: {url} does not exist; fix `[health.extra] {name}` in flows.toml")
+        }
+    }
 }
 
 /// Services from `{"services": {"db": {"status": "ok", "latency_ms": 1.2}}}` or a list of
@@ -248,6 +304,54 @@ fn services_of(body: &Value) -> Vec<ServiceStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(kind: CheckKind, name: &str, status: u16, services: usize) -> EndpointCheck {
+        EndpointCheck {
+            kind,
+            name: name.into(),
+            url: format!("http://x/{name}"),
+            verdict: "PASS",
+            status: Some(status),
+            duration_ms: 1,
+            services: (0..services)
+                .map(|i| ServiceStatus {
+                    name: format!("s{i}"),
+                    status: "ok".into(),
+                    latency_ms: None,
+                })
+                .collect(),
+            error: None,
+            body: None,
+        }
+    }
+
+    fn report(checks: Vec<EndpointCheck>) -> HealthReport {
+        HealthReport {
+            schema_version: SCHEMA_VERSION,
+            checked_at: OffsetDateTime::UNIX_EPOCH,
+            base_url: "http://x".into(),
+            passed: true,
+            failing: vec![],
+            checks,
+        }
+    }
+
+    #[test]
+    fn summary_says_what_is_known() {
+        let r = report(vec![endpoint(CheckKind::Aggregate, "health", 200, 0)]);
+        assert_eq!(r.summary(), "reachable (200, no service breakdown)");
+        let r = report(vec![
+            endpoint(CheckKind::Aggregate, "health", 200, 6),
+            endpoint(CheckKind::Staging, "staging-e2e-health", 200, 6),
+            endpoint(CheckKind::Extra, "mailcatcher", 200, 0),
+        ]);
+        assert_eq!(
+            r.summary(),
+            "healthy (6 services ok); mailcatcher reachable (200)"
+        );
+        assert!(not_found(CheckKind::Aggregate, "health", "http://x/health")
+            .contains("`[health] path`"));
+    }
 
     #[test]
     fn reads_services_as_map_or_list() {

@@ -27,8 +27,14 @@
     const v = norm(p.value).toLowerCase();
     return (s) => norm(s).toLowerCase().includes(v);
   }
+  // A form value compared as it is (no trimming, no case folding): `equals`, or a regex.
+  function valueMatcher(p) {
+    if (p.kind === "regex") { const re = new RegExp(p.source, p.flags.replace("g", "")); return (v) => re.test(String(v)); }
+    return (v) => String(v) === p.value;
+  }
   function describePattern(p) {
     if (!p) return "";
+    if (p.kind === "equals") return "=" + JSON.stringify(p.value);
     if (p.kind === "regex") return "/" + p.source + "/" + p.flags;
     if (p.kind === "exact") return '="' + p.value + '"';
     return '~"' + p.value.toLowerCase() + '"';
@@ -255,6 +261,161 @@
     }
     return hits;
   }
+  // ---- locator filters and element states -------------------------------------------------------
+  // An `<option>` of a closed `<select>` has no box of its own: it is shown when its select is.
+  function isShown(el) {
+    if ((el.localName === "option" || el.localName === "optgroup") && el.closest("select")) return isVisible(el.closest("select"));
+    return isVisible(el);
+  }
+  function textOf(el) { return el.innerText !== undefined ? el.innerText : el.textContent; }
+  // The element's own text: its text without that of nested elements of the same role (or, for
+  // elements without a role, the same tag): a list item without its sub-items.
+  function ownText(el) {
+    const kind = role(el) || el.localName;
+    let out = "";
+    const walk = (n) => {
+      for (const c of n.childNodes) {
+        if (c.nodeType === 3) { out += c.textContent; continue; }
+        if (c.nodeType !== 1 || ["script", "style", "template", "noscript"].includes(c.localName)) continue;
+        if ((role(c) || c.localName) === kind) continue;
+        const cs = getComputedStyle(c);
+        if (c.hidden || cs.display === "none" || cs.visibility === "hidden") continue;
+        const block = cs.display !== "inline";
+        if (block) out += " ";
+        walk(c);
+        if (block) out += " ";
+      }
+    };
+    walk(el);
+    return out;
+  }
+  // `has:` / `has_not:`: a match of `inner` inside `el` (role matches must be shown, as role
+  // queries ignore what is not in the accessibility tree).
+  function hasInside(el, inner) {
+    const found = query(inner, el).found;
+    return inner.role ? found.some(isShown) : found.length > 0;
+  }
+  const CHECKABLE_ROLES = ["checkbox", "radio", "switch", "menuitemcheckbox", "menuitemradio", "treeitem"];
+  const SELECTABLE_ROLES = ["option", "tab", "row", "gridcell", "treeitem", "columnheader", "rowheader"];
+  // Each state: true, false, "mixed", or null when the element has no such state.
+  function checkedState(el) {
+    if (el.localName === "input" && (el.type === "checkbox" || el.type === "radio")) return el.indeterminate ? "mixed" : el.checked;
+    if (!CHECKABLE_ROLES.includes(role(el))) return null;
+    const a = el.getAttribute("aria-checked");
+    return a === "mixed" ? "mixed" : a === "true";
+  }
+  function selectedState(el) {
+    if (el.localName === "option") return el.selected;
+    if (!SELECTABLE_ROLES.includes(role(el))) return null;
+    return el.getAttribute("aria-selected") === "true";
+  }
+  function ariaTriState(el, attr) {
+    const a = el.getAttribute(attr);
+    return a === "true" ? true : a === "false" ? false : a === "mixed" ? "mixed" : null;
+  }
+  function expandedState(el) {
+    const a = ariaTriState(el, "aria-expanded");
+    if (a !== null) return a;
+    if (el.localName === "details") return el.open;
+    if (el.localName === "summary" && el.parentElement && el.parentElement.localName === "details") return el.parentElement.open;
+    return null;
+  }
+  function levelOf(el) {
+    const r = role(el);
+    const a = parseInt(el.getAttribute("aria-level") || "", 10);
+    if (a > 0 && ["heading", "treeitem", "listitem", "row"].includes(r)) return a;
+    const h = /^h([1-6])$/.exec(el.localName);
+    if (h && r === "heading") return parseInt(h[1], 10);
+    return r === "heading" ? 2 : null; // ARIA: a heading without aria-level is level 2
+  }
+  function isTextField(el) {
+    if (el.localName === "textarea" || el.isContentEditable) return true;
+    if (el.localName === "input") return !["checkbox", "radio", "button", "submit", "reset", "image", "file", "hidden", "range", "color"].includes(el.type);
+    return ["textbox", "searchbox", "combobox", "spinbutton"].includes(role(el));
+  }
+  function editableState(el) {
+    if (!isTextField(el) && el.localName !== "select") return null;
+    if (!isEnabled(el)) return false;
+    if (el.readOnly || el.getAttribute("aria-readonly") === "true") return false;
+    return true;
+  }
+  function deepActiveElement() {
+    let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a;
+  }
+  function isEmpty(el) {
+    if (el.localName === "input" || el.localName === "textarea") return el.value === "";
+    return norm(el.textContent) === "";
+  }
+  // The states a locator can filter on, by key: the element's state for that key.
+  const STATE_FILTERS = {
+    checked: checkedState,
+    selected: selectedState,
+    disabled: (el) => !isEnabled(el),
+    expanded: expandedState,
+    pressed: (el) => ariaTriState(el, "aria-pressed"),
+    level: levelOf,
+  };
+  function applyFilters(found, loc) {
+    let out = found;
+    if (loc.has_text) { const m = matcher(loc.has_text); out = out.filter((el) => m(textOf(el))); }
+    if (loc.has_own_text) { const m = matcher(loc.has_own_text); out = out.filter((el) => m(ownText(el))); }
+    if (loc.has_not_text) { const m = matcher(loc.has_not_text); out = out.filter((el) => !m(textOf(el))); }
+    if (loc.has) out = out.filter((el) => hasInside(el, loc.has));
+    if (loc.has_not) out = out.filter((el) => !hasInside(el, loc.has_not));
+    for (const key in STATE_FILTERS) {
+      if (loc[key] !== undefined && loc[key] !== null) out = out.filter((el) => STATE_FILTERS[key](el) === loc[key]);
+    }
+    return out;
+  }
+  function describeFilters(loc) {
+    let s = "";
+    if (loc.has_text) s += " has_text" + describePattern(loc.has_text);
+    if (loc.has_own_text) s += " has_own_text" + describePattern(loc.has_own_text);
+    if (loc.has_not_text) s += " has_not_text" + describePattern(loc.has_not_text);
+    if (loc.has) s += " has=(" + describeLocator(loc.has) + ")";
+    if (loc.has_not) s += " has_not=(" + describeLocator(loc.has_not) + ")";
+    for (const key in STATE_FILTERS) if (loc[key] !== undefined && loc[key] !== null) s += " " + key + "=" + loc[key];
+    return s;
+  }
+  // `expect` of one state: {ok} or {ok:false, reason} saying the state the element is in.
+  function expectState(el, key, want) {
+    const d = describe(el);
+    const yes = (word, no) => (v) => v === true ? word : v === false ? no : v === "mixed" ? "mixed (" + word + " and " + no + ")" : null;
+    let state, say;
+    switch (key) {
+      case "checked": state = checkedState(el); say = yes("checked", "not checked");
+        if (state === null) return { ok: false, reason: d + " cannot be checked: it is not a checkbox, radio button or switch" }; break;
+      case "selected": state = selectedState(el); say = yes("selected", "not selected");
+        if (state === null) return { ok: false, reason: d + " cannot be selected: it is not an option, tab, row or cell" }; break;
+      case "enabled": state = isEnabled(el); say = yes("enabled", "disabled"); break;
+      case "disabled": state = !isEnabled(el); say = yes("disabled", "enabled"); break;
+      case "editable": state = editableState(el);
+        if (state === null) return { ok: false, reason: d + " is not an editable field (input, textarea, select or contenteditable)" };
+        say = (v) => v ? "editable" : (!isEnabled(el) ? "disabled" : "read-only"); break;
+      case "focused": {
+        const a = deepActiveElement();
+        state = a === el;
+        if (state === want) return { ok: true };
+        return { ok: false, reason: want ? d + " is not focused; the focus is on " + (a && a !== document.body ? describe(a) : "the page (no element)") : d + " is focused" };
+      }
+      case "empty": state = isEmpty(el);
+        if (state === want) return { ok: true };
+        return { ok: false, reason: want ? d + ' is not empty: it has "' + norm(el.localName === "input" || el.localName === "textarea" ? el.value : el.textContent).slice(0, 100) + '"' : d + " is empty" };
+      case "expanded": state = expandedState(el); say = yes("expanded", "collapsed");
+        if (state === null) return { ok: false, reason: d + " has no expanded state (no aria-expanded, not a <details>)" }; break;
+      case "pressed": state = ariaTriState(el, "aria-pressed"); say = yes("pressed", "not pressed");
+        if (state === null) return { ok: false, reason: d + " has no pressed state (no aria-pressed)" }; break;
+      case "level": state = levelOf(el);
+        if (state === want) return { ok: true };
+        return { ok: false, reason: state === null ? d + " has no level (not a heading)" : d + " is level " + state + ", expected level " + want };
+      default: return { ok: false, fatal: true, reason: "unknown state " + key };
+    }
+    if (state === want) return { ok: true };
+    return { ok: false, reason: d + " is " + say(state) + ", expected " + say(want) };
+  }
+
   function query(loc, root) {
     let found;
     const problems = [];
@@ -273,13 +434,14 @@
     else if (loc.text) found = smallestWithText(root, matcher(loc.text));
     else if (loc.role) {
       const m = loc.name ? matcher(loc.name) : null;
-      found = allElements(root).filter((el) => role(el) === loc.role && (!m || m(accName(el))));
+      found = applyFilters(allElements(root).filter((el) => role(el) === loc.role && (!m || m(accName(el)))), loc);
       // Hidden elements are not in the accessibility tree: ignore them for role queries,
       // but keep them if nothing visible matches (so the error can say "found but hidden").
-      const vis = found.filter(isVisible);
+      const vis = found.filter(isShown);
       if (vis.length) found = vis;
+      return { found, problems };
     } else found = [];
-    return { found, problems };
+    return { found: applyFilters(found, loc), problems };
   }
   function describeLocator(loc) {
     let s = "";
@@ -292,6 +454,7 @@
     else if (loc.test_id) s += "test_id=" + loc.test_id;
     else if (loc.css) s += "css=" + loc.css;
     else if (loc.xpath) s += "xpath=" + loc.xpath;
+    s += describeFilters(loc);
     if (loc.nth !== undefined && loc.nth !== null) s += " nth=" + loc.nth;
     return s;
   }
@@ -319,10 +482,11 @@
       return { error: "no element matches " + describeLocator(loc) + (r.problems.length ? " (" + r.problems.join("; ") + ")" : "") + "; " + pageInfo() };
     }
     if (found.length > 1) {
-      const visible = found.filter(isVisible);
+      const visible = found.filter(isShown);
       if (visible.length === 1 && !loc.css && !loc.xpath) return { el: visible[0] };
       const list = found.slice(0, 5).map(describe).join(", ");
-      return { error: found.length + " elements match " + describeLocator(loc) + ": " + list + (found.length > 5 ? ", …" : "") + "; add `within:` or `nth:`, or make the name more specific" };
+      return { error: found.length + " elements match " + describeLocator(loc) + ": " + list + (found.length > 5 ? ", …" : "") + "; add `within:` or `nth:`, or make the name more specific"
+        + (loc.has_text ? " (has_text sees the text of nested elements too; has_own_text sees an element's own text)" : "") };
     }
     if (r.problems.length) return { el: found[0], warn: r.problems.join("; ") };
     return { el: found[0] };
@@ -518,7 +682,7 @@
   function evalWait(state, loc) {
     const r = resolveAll(loc);
     if (r.error) return state === "detached" || state === "hidden" ? { ok: true } : { ok: false, reason: r.error };
-    const vis = r.found.filter(isVisible);
+    const vis = r.found.filter(isShown);
     switch (state) {
       case "attached": return r.found.length ? { ok: true } : { ok: false, reason: "no element matches " + describeLocator(loc) + "; " + pageInfo() };
       case "detached": return r.found.length ? { ok: false, reason: r.found.length + " still attached: " + describe(r.found[0]) } : { ok: true };
@@ -547,20 +711,23 @@
     }
     if (as.hidden) {
       const r = resolveAll(loc);
-      const vis = (r.found || []).filter(isVisible);
+      const vis = (r.found || []).filter(isShown);
       return vis.length ? { ok: false, reason: "expected hidden, but visible: " + describe(vis[0]) } : { ok: true };
     }
     const one = resolveOne(loc);
     if (!one.el) return { ok: false, reason: one.error };
     const el = one.el;
-    if (!isVisible(el)) return { ok: false, reason: "found but hidden: " + describe(el) };
+    // A state is a property of the element, shown or not (a styled checkbox hides its input).
+    if (as.state) return expectState(el, as.state, as.want);
+    if (!isShown(el)) return { ok: false, reason: "found but hidden: " + describe(el) };
     if (as.has_text) {
       const t = el.innerText !== undefined ? el.innerText : el.textContent;
       return matcher(as.has_text)(t) ? { ok: true } : { ok: false, reason: 'the text is "' + norm(t).slice(0, 200) + '", expected ' + describePattern(as.has_text) + " (" + describe(el) + ")" };
     }
     if (as.has_value) {
+      if (!("value" in el) || typeof el.value !== "string") return { ok: false, reason: describe(el) + " has no value: it is not a form field" };
       const v = el.value;
-      return matcher(as.has_value)(v) ? { ok: true } : { ok: false, reason: 'the value is "' + String(v).slice(0, 200) + '", expected ' + describePattern(as.has_value) };
+      return valueMatcher(as.has_value)(v) ? { ok: true } : { ok: false, reason: "the value is " + JSON.stringify(v.slice(0, 200)) + ", expected " + describePattern(as.has_value) + " (" + describe(el) + ")" };
     }
     return { ok: true };
   }

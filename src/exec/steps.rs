@@ -21,7 +21,7 @@ use crate::flowfile::check::CheckedFlow;
 use crate::flowfile::duration::parse_duration;
 use crate::flowfile::span::Sp;
 use crate::flowfile::template::Resolved;
-use crate::flowfile::text::TextPattern;
+use crate::flowfile::text::{split_regex_literal, RegexLiteral, TextPattern};
 use crate::redact::Redactor;
 
 pub struct StepContext<'a> {
@@ -265,14 +265,7 @@ impl StepContext<'_> {
         let exact = loc.exact.unwrap_or(false);
         let mut spec = serde_json::Map::new();
         let mut shown = Vec::new();
-        let pattern = |s: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
-            let (value, redacted) = self.render_shown(&s.value)?;
-            let p = TextPattern::parse(&value, exact)?;
-            let shown = TextPattern::parse(&redacted, exact)
-                .map(|p| p.to_string())
-                .unwrap_or(redacted);
-            Ok((p.to_js(), shown))
-        };
+        let pattern = |s: &Sp<String>, exact: bool| self.pattern(s, exact);
         if let Some(w) = &loc.within {
             let (inner, inner_shown) = self.locator_spec(&w.value)?;
             spec.insert("within".into(), inner);
@@ -309,11 +302,67 @@ impl StepContext<'_> {
                 shown.push(format!("{key}={s}"));
             }
         }
+        self.filter_spec(loc, &mut spec, &mut shown)?;
         if let Some(n) = loc.nth {
             spec.insert("nth".into(), json!(n));
             shown.push(format!("nth={n}"));
         }
         Ok((Value::Object(spec), shown.join(" ")))
+    }
+
+    /// A text pattern as page.js takes it, and as shown (secrets redacted). Whether it is a
+    /// regex is read from the text as written, not from a variable's value.
+    fn pattern(&self, s: &Sp<String>, exact: bool) -> Result<(Value, String), String> {
+        let (value, redacted) = self.render_shown(&s.value)?;
+        let p = TextPattern::from_rendered(&s.value, &value, exact)?;
+        let shown = TextPattern::from_rendered(&s.value, &redacted, exact)
+            .map(|p| p.to_string())
+            .unwrap_or(redacted);
+        Ok((p.to_js(), shown))
+    }
+
+    /// The locator's filters (`has_text`, `has`, states…) into `spec`.
+    fn filter_spec(
+        &self,
+        loc: &Locator,
+        spec: &mut serde_json::Map<String, Value>,
+        shown: &mut Vec<String>,
+    ) -> Result<(), String> {
+        for (key, field) in [
+            ("has_text", &loc.has_text),
+            ("has_own_text", &loc.has_own_text),
+            ("has_not_text", &loc.has_not_text),
+        ] {
+            if let Some(f) = field {
+                let (v, s) = self.pattern(f, false)?;
+                spec.insert(key.into(), v);
+                shown.push(format!("{key}{s}"));
+            }
+        }
+        for (key, inner) in [("has", &loc.has), ("has_not", &loc.has_not)] {
+            if let Some(inner) = inner {
+                let (v, s) = self.locator_spec(&inner.value)?;
+                spec.insert(key.into(), v);
+                shown.push(format!("{key}=({s})"));
+            }
+        }
+        for (key, state) in [
+            ("checked", loc.checked),
+            ("selected", loc.selected),
+            ("disabled", loc.disabled),
+            ("expanded", loc.expanded),
+            ("pressed", loc.pressed),
+        ] {
+            if let Some(b) = state {
+                spec.insert(key.into(), json!(b));
+                shown.push(format!("{key}={b}"));
+            }
+        }
+        if let Some(level) = &loc.level {
+            spec.insert("level".into(), json!(level.value));
+            shown.push(format!("level={}", level.value));
+        }
+        Ok(())
     }
 }
 
@@ -730,15 +779,10 @@ async fn select(ctx: &mut StepContext<'_>, s: &SelectStep) -> StepResult {
 async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
     let want = s.checked.unwrap_or(true);
     let verb = if want { "check" } else { "uncheck" };
-    let (r, summary) = actionable(
-        ctx,
-        "act",
-        &s.locator(),
-        json!({}),
-        s.timeout.as_ref(),
-        verb,
-    )
-    .await?;
+    // Here `checked` is the state to set, not a filter on the element.
+    let mut loc = s.locator();
+    loc.checked = None;
+    let (r, summary) = actionable(ctx, "act", &loc, json!({}), s.timeout.as_ref(), verb).await?;
     let fail = Fail(&summary);
     let element = r.value.get("element").cloned().unwrap_or(Value::Null);
     let session = ctx.browser(&fail).await?;
@@ -836,28 +880,19 @@ async fn press(ctx: &mut StepContext<'_>, s: &PressStep) -> StepResult {
 }
 
 async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
-    let pattern =
-        |ctx: &StepContext<'_>, v: &Sp<String>, exact: bool| -> Result<(Value, String), String> {
-            let (value, redacted) = ctx.render_shown(&v.value)?;
-            let p = TextPattern::parse(&value, exact)?;
-            let shown = TextPattern::parse(&redacted, exact)
-                .map(|p| p.to_string())
-                .unwrap_or(redacted);
-            Ok((p.to_js(), shown))
-        };
+    if let Some(value) = &s.value {
+        return compare_values(ctx, value, s);
+    }
     let mut assert = serde_json::Map::new();
     let mut what;
     if let Some(url) = &s.url {
         let (value, shown) = ctx
             .render_shown(&url.value)
             .map_err(|e| Fail("expect").msg(e))?;
-        let p = if value.starts_with('/')
-            && value.len() > 1
-            && value.rfind('/').is_some_and(|i| i > 0)
-            && TextPattern::parse(&value, false)
-                .is_ok_and(|p| matches!(p, TextPattern::Regex { .. }))
-        {
-            TextPattern::parse(&value, false)
+        // A regex only when written `/…/` in the flow: a URL from a variable is compared as
+        // it is (its dots are dots).
+        let p = if matches!(split_regex_literal(&url.value), RegexLiteral::Regex { .. }) {
+            TextPattern::from_rendered(&url.value, &value, false)
                 .map_err(|e| Fail("expect").msg(e))?
                 .to_js()
         } else {
@@ -866,17 +901,22 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
         assert.insert("url".into(), p);
         what = format!("url {shown}");
     } else if let Some(title) = &s.title {
-        let (v, shown) =
-            pattern(ctx, title, s.exact.unwrap_or(false)).map_err(|e| Fail("expect").msg(e))?;
+        let (v, shown) = ctx
+            .pattern(title, s.exact.unwrap_or(false))
+            .map_err(|e| Fail("expect").msg(e))?;
         assert.insert("title".into(), v);
         what = format!("title{shown}");
     } else {
         what = String::new();
     }
-    let loc = s.locator();
     let has_locator = what.is_empty();
     let mut spec = Value::Null;
     if has_locator {
+        let check = s.element_checks().into_iter().next();
+        let loc = match check {
+            Some((key, _)) => s.locator_without(key),
+            None => s.locator(),
+        };
         let (sp, shown) = ctx.locator_spec(&loc).map_err(|e| Fail("expect").msg(e))?;
         spec = sp;
         what = shown;
@@ -886,16 +926,30 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
         } else if s.hidden == Some(true) || s.visible == Some(false) {
             assert.insert("hidden".into(), json!(true));
             what = format!("{what} hidden");
-        } else if let Some(t) = &s.has_text {
-            let (v, shown) = pattern(ctx, t, false).map_err(|e| Fail("expect").msg(e))?;
-            assert.insert("has_text".into(), v);
-            what = format!("{what} has_text{shown}");
-        } else if let Some(t) = &s.has_value {
-            let (v, shown) = pattern(ctx, t, false).map_err(|e| Fail("expect").msg(e))?;
-            assert.insert("has_value".into(), v);
-            what = format!("{what} has_value{shown}");
         } else {
-            what = format!("{what} visible");
+            match check {
+                Some((_, ElementCheck::HasText(t))) => {
+                    let (v, shown) = ctx.pattern(t, false).map_err(|e| Fail("expect").msg(e))?;
+                    assert.insert("has_text".into(), v);
+                    what = format!("{what} has_text{shown}");
+                }
+                Some((_, ElementCheck::HasValue(t))) => {
+                    let (v, shown) = value_pattern(ctx, t).map_err(|e| Fail("expect").msg(e))?;
+                    assert.insert("has_value".into(), v);
+                    what = format!("{what} has_value{shown}");
+                }
+                Some((key, ElementCheck::State(_, want))) => {
+                    assert.insert("state".into(), json!(key));
+                    assert.insert("want".into(), json!(want));
+                    what = format!("{what} {key}={want}");
+                }
+                Some((_, ElementCheck::Level(l))) => {
+                    assert.insert("state".into(), json!("level"));
+                    assert.insert("want".into(), json!(l.value));
+                    what = format!("{what} level={}", l.value);
+                }
+                None => what = format!("{what} visible"),
+            }
         }
     }
     let request = json!({"op": "expect", "locator": spec, "assert": assert});
@@ -907,6 +961,65 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
         "expectation",
     )
     .await
+}
+
+/// `has_value`: the field's value equals the text exactly (an empty text is an empty field),
+/// or matches it when written `/…/`.
+fn value_pattern(ctx: &StepContext<'_>, v: &Sp<String>) -> Result<(Value, String), String> {
+    let (value, redacted) = ctx.render_shown(&v.value)?;
+    if matches!(split_regex_literal(&v.value), RegexLiteral::Regex { .. }) {
+        let p = TextPattern::from_rendered(&v.value, &value, false)?;
+        let shown = TextPattern::from_rendered(&v.value, &redacted, false)
+            .map_or(redacted, |p| p.to_string());
+        return Ok((p.to_js(), shown));
+    }
+    Ok((
+        json!({"kind": "equals", "value": value}),
+        format!("={redacted:?}"),
+    ))
+}
+
+/// `expect: { value, equals | matches }`: two values compared in the runner, no page.
+fn compare_values(ctx: &StepContext<'_>, value: &Sp<String>, s: &ExpectStep) -> StepResult {
+    let (actual, actual_shown) = ctx
+        .render_shown(&value.value)
+        .map_err(|e| Fail("expect").msg(e))?;
+    if let Some(equals) = &s.equals {
+        let (expected, expected_shown) = ctx
+            .render_shown(&equals.value)
+            .map_err(|e| Fail("expect").msg(e))?;
+        let summary = format!("expect value {actual_shown:?} equals {expected_shown:?}");
+        if actual == expected {
+            return ok(summary);
+        }
+        return Err(Fail(&summary).msg(format!(
+            "the value is {actual_shown:?}, expected it to equal {expected_shown:?}"
+        )));
+    }
+    if let Some(matches) = &s.matches {
+        let (_, shown) = ctx
+            .pattern(matches, false)
+            .map_err(|e| Fail("expect").msg(e))?;
+        let (rendered, _) = ctx
+            .render_shown(&matches.value)
+            .map_err(|e| Fail("expect").msg(e))?;
+        let pattern = TextPattern::from_rendered(&matches.value, &rendered, false)
+            .map_err(|e| Fail("expect").msg(e))?;
+        let summary = format!("expect value {actual_shown:?} matches {shown}");
+        // The value as it is: a regex decides itself about whitespace and case.
+        let hit = match pattern.to_regex() {
+            Some(Ok(re)) => re.is_match(&actual),
+            Some(Err(e)) => return Err(Fail(&summary).msg(format!("invalid regex: {e}"))),
+            None => pattern.matches(&actual),
+        };
+        if hit {
+            return ok(summary);
+        }
+        return Err(Fail(&summary).msg(format!(
+            "the value is {actual_shown:?}, expected it to match {shown}"
+        )));
+    }
+    Err(Fail("expect").msg("`value` needs `equals` or `matches`"))
 }
 
 /// Runs an in-page wait (`expect`, `wait_for`) to its deadline and turns the result into the
@@ -1273,7 +1386,10 @@ async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepResult {
     let url = match url {
         Some(u) => {
             let (v, shown) = ctx.render_shown(&u.value).map_err(|e| fail_plain.msg(e))?;
-            Some((UrlPattern::parse(&v).map_err(|e| fail_plain.msg(e))?, shown))
+            Some((
+                UrlPattern::parse(&u.value, &v).map_err(|e| fail_plain.msg(e))?,
+                shown,
+            ))
         }
         None => None,
     };
@@ -1557,8 +1673,10 @@ enum UrlPattern {
 }
 
 impl UrlPattern {
-    fn parse(v: &str) -> Result<UrlPattern, String> {
-        let p = TextPattern::parse(v, true)?;
+    /// `written` is the value as in the flow file (it alone decides whether it is a regex),
+    /// `v` the rendered one.
+    fn parse(written: &str, v: &str) -> Result<UrlPattern, String> {
+        let p = TextPattern::from_rendered(written, v, true)?;
         Ok(match p {
             TextPattern::Regex { .. } => UrlPattern::Regex(p),
             _ if v.starts_with('/') => UrlPattern::Path(v.to_owned()),

@@ -201,6 +201,47 @@ macro_rules! located_step {
             /// Look only inside the (unique) element this locator finds.
             #[serde(default)]
             pub within: Option<Box<Sp<Locator>>>,
+            /// Only elements whose text, including the text of everything inside them, contains
+            /// this (or matches `/regex/i`). In `expect` without `count`/`hidden`: the assertion
+            /// that the element's text contains it.
+            #[serde(default)]
+            pub has_text: Option<Sp<String>>,
+            /// Only elements whose own text (without nested elements of the same role, e.g. a
+            /// list item without its sub-items) contains this (or matches `/regex/i`).
+            #[serde(default)]
+            pub has_own_text: Option<Sp<String>>,
+            /// Only elements whose text (everything inside them) does not contain this.
+            #[serde(default)]
+            pub has_not_text: Option<Sp<String>>,
+            /// Only elements that contain an element this locator finds.
+            #[serde(default)]
+            pub has: Option<Box<Sp<Locator>>>,
+            /// Only elements that contain no element this locator finds.
+            #[serde(default)]
+            pub has_not: Option<Box<Sp<Locator>>>,
+            /// Only checked (`true`) or unchecked (`false`) checkboxes, radios, switches. In
+            /// `expect`: the assertion; in `check`: the state to set.
+            #[serde(default)]
+            pub checked: Option<bool>,
+            /// Only selected (`true`) or unselected options, tabs, rows. In `expect`: the
+            /// assertion (an `<option>` is checked inside its `<select>`).
+            #[serde(default)]
+            pub selected: Option<bool>,
+            /// Only disabled (`true`) or enabled (`false`) elements. In `expect`: the assertion.
+            #[serde(default)]
+            pub disabled: Option<bool>,
+            /// Only expanded (`true`) or collapsed (`false`) elements (`aria-expanded`,
+            /// `<details>`). In `expect`: the assertion.
+            #[serde(default)]
+            pub expanded: Option<bool>,
+            /// Only pressed (`true`) or unpressed toggle buttons (`aria-pressed`). In `expect`:
+            /// the assertion.
+            #[serde(default)]
+            pub pressed: Option<bool>,
+            /// Only headings of this level (`<h2>` is 2, or `aria-level`). In `expect`: the
+            /// assertion.
+            #[serde(default)]
+            pub level: Option<Sp<u32>>,
             /// Look inside an `<iframe>`: its `title` or `name`, or a locator for the frame element.
             #[serde(default)]
             pub frame: Option<Box<Sp<FrameRef>>>,
@@ -233,6 +274,17 @@ macro_rules! located_step {
                     within: self.within.clone(),
                     frame: self.frame.clone(),
                     nth: self.nth,
+                    has_text: self.has_text.clone(),
+                    has_own_text: self.has_own_text.clone(),
+                    has_not_text: self.has_not_text.clone(),
+                    has: self.has.clone(),
+                    has_not: self.has_not.clone(),
+                    checked: self.checked,
+                    selected: self.selected,
+                    disabled: self.disabled,
+                    expanded: self.expanded,
+                    pressed: self.pressed,
+                    level: self.level.clone(),
                 }
             }
         }
@@ -269,6 +321,29 @@ pub struct Locator {
     pub frame: Option<Box<Sp<FrameRef>>>,
     #[serde(default)]
     pub nth: Option<i64>,
+    /// Filters (see the step fields of the same names).
+    #[serde(default)]
+    pub has_text: Option<Sp<String>>,
+    #[serde(default)]
+    pub has_own_text: Option<Sp<String>>,
+    #[serde(default)]
+    pub has_not_text: Option<Sp<String>>,
+    #[serde(default)]
+    pub has: Option<Box<Sp<Locator>>>,
+    #[serde(default)]
+    pub has_not: Option<Box<Sp<Locator>>>,
+    #[serde(default)]
+    pub checked: Option<bool>,
+    #[serde(default)]
+    pub selected: Option<bool>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub expanded: Option<bool>,
+    #[serde(default)]
+    pub pressed: Option<bool>,
+    #[serde(default)]
+    pub level: Option<Sp<u32>>,
 }
 
 /// An `<iframe>` (or `<frame>`): by its `title` or `name` (substring, case-insensitive), or a
@@ -535,11 +610,11 @@ located_step!(SelectStep {
     option: Sp<String>,
 });
 
-located_step!(CheckStep {
-    /// `true` (default) to check, `false` to uncheck.
-    #[serde(default)]
-    checked: Option<bool>,
-});
+located_step!(
+    /// `checked:` (the locator field) is the state to set: `true` (default) checks, `false`
+    /// unchecks.
+    CheckStep {}
+);
 
 located_step!(UploadStep {
     /// Files to attach, relative to the flow file's directory.
@@ -561,12 +636,32 @@ located_step!(
         /// The element is absent or not visible.
         #[serde(default)]
         hidden: Option<bool>,
-        /// The element's text contains this (or matches `/regex/i`).
-        #[serde(default)]
-        has_text: Option<Sp<String>>,
-        /// A form control's current value equals this (or matches `/regex/`).
+        /// A form control's current value equals this exactly (`""` for an empty field), or
+        /// matches `/regex/`.
         #[serde(default)]
         has_value: Option<Sp<String>>,
+        /// The element is enabled (`true`) or disabled (`false`).
+        #[serde(default)]
+        enabled: Option<bool>,
+        /// A text field (or select) can be typed into: enabled and not read-only.
+        #[serde(default)]
+        editable: Option<bool>,
+        /// The element has the keyboard focus.
+        #[serde(default)]
+        focused: Option<bool>,
+        /// A field's value is empty, or an element has no text.
+        #[serde(default)]
+        empty: Option<bool>,
+        /// A value to compare (`"{{ a }}"`) with `equals` or `matches`; no locator, no page.
+        #[serde(default)]
+        value: Option<Sp<String>>,
+        /// `value` equals this exactly.
+        #[serde(default)]
+        equals: Option<Sp<String>>,
+        /// `value` matches this `/regex/flags`; insert variables escaped with
+        /// `{{ name | regex }}`.
+        #[serde(default)]
+        matches: Option<Sp<String>>,
         /// Exactly this many elements match the locator (no uniqueness required).
         #[serde(default)]
         count: Option<u32>,
@@ -579,6 +674,76 @@ located_step!(
         title: Option<Sp<String>>,
     }
 );
+
+/// What an `expect` with a locator checks about the one element it finds (besides `visible`).
+#[derive(Debug, Clone, Copy)]
+pub enum ElementCheck<'a> {
+    HasText(&'a Sp<String>),
+    HasValue(&'a Sp<String>),
+    /// `checked`, `selected`, `enabled`, `disabled`, `editable`, `focused`, `empty`,
+    /// `expanded`, `pressed`, and the wanted state.
+    State(&'static str, bool),
+    Level(&'a Sp<u32>),
+}
+
+impl ExpectStep {
+    /// The step checks the set of matches (`count`, `hidden: true`, `visible: false`): then
+    /// `has_text` and the states are filters that narrow that set.
+    pub fn checks_matches(&self) -> bool {
+        self.count.is_some() || self.hidden == Some(true) || self.visible == Some(false)
+    }
+
+    /// The element checks written in this step, in a fixed order (`flows check` allows one;
+    /// none when [`Self::checks_matches`]).
+    pub fn element_checks(&self) -> Vec<(&'static str, ElementCheck<'_>)> {
+        if self.checks_matches() {
+            return vec![];
+        }
+        let mut out = Vec::new();
+        if let Some(t) = &self.has_text {
+            out.push(("has_text", ElementCheck::HasText(t)));
+        }
+        if let Some(v) = &self.has_value {
+            out.push(("has_value", ElementCheck::HasValue(v)));
+        }
+        for (key, state) in [
+            ("checked", self.checked),
+            ("selected", self.selected),
+            ("enabled", self.enabled),
+            ("disabled", self.disabled),
+            ("editable", self.editable),
+            ("focused", self.focused),
+            ("empty", self.empty),
+            ("expanded", self.expanded),
+            ("pressed", self.pressed),
+        ] {
+            if let Some(b) = state {
+                out.push((key, ElementCheck::State(key, b)));
+            }
+        }
+        if let Some(l) = &self.level {
+            out.push(("level", ElementCheck::Level(l)));
+        }
+        out
+    }
+
+    /// The locator without the field that `check` (from [`Self::element_checks`]) reads, so
+    /// that an assertion is not also a filter.
+    pub fn locator_without(&self, check: &str) -> Locator {
+        let mut l = self.locator();
+        match check {
+            "has_text" => l.has_text = None,
+            "checked" => l.checked = None,
+            "selected" => l.selected = None,
+            "disabled" => l.disabled = None,
+            "expanded" => l.expanded = None,
+            "pressed" => l.pressed = None,
+            "level" => l.level = None,
+            _ => {}
+        }
+        l
+    }
+}
 
 located_step!(WaitForStep {
     /// `visible` (default), `hidden`, `attached` or `detached`.

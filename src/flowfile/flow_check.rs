@@ -32,6 +32,28 @@ const LOCATOR_KINDS: &[&str] = &[
     "xpath",
 ];
 
+/// Roles that have a `checked` state (ARIA `aria-checked`, native checkboxes and radios).
+const CHECKABLE_ROLES: &[&str] = &[
+    "checkbox",
+    "radio",
+    "switch",
+    "menuitemcheckbox",
+    "menuitemradio",
+    "treeitem",
+];
+/// Roles that have a `selected` state (`aria-selected`, `<option>`).
+const SELECTABLE_ROLES: &[&str] = &[
+    "option",
+    "tab",
+    "row",
+    "gridcell",
+    "treeitem",
+    "columnheader",
+    "rowheader",
+];
+/// Roles that have a level (`heading` first).
+const LEVEL_ROLES: &[&str] = &["heading", "treeitem", "listitem", "row"];
+
 const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// A path as shown in messages (forward slashes).
@@ -919,6 +941,10 @@ impl<'a> FlowChecker<'a> {
                 ("within", l.within.is_some()),
                 ("frame", l.frame.is_some()),
                 ("nth", l.nth.is_some()),
+                ("has", l.has.is_some()),
+                ("has_not", l.has_not.is_some()),
+                ("has_own_text", l.has_own_text.is_some()),
+                ("has_not_text", l.has_not_text.is_some()),
             ]
             .into_iter()
             .filter_map(|(k, present)| present.then_some(k))
@@ -1032,7 +1058,103 @@ impl<'a> FlowChecker<'a> {
             self.locator(step, &w.value, true, Some((w.loc, "within")));
         }
         self.frame(step, l);
+        self.filters(step, l);
         true
+    }
+
+    /// The filters of a locator: texts, `has`/`has_not` locators, and states that its role
+    /// can have.
+    fn filters(&mut self, step: usize, l: &Locator) {
+        for (key, field) in [
+            ("has_text", &l.has_text),
+            ("has_own_text", &l.has_own_text),
+            ("has_not_text", &l.has_not_text),
+        ] {
+            if let Some(v) = field {
+                self.sp_string(step, v, Kind::Text { exact: false }, key);
+            }
+        }
+        for (key, inner) in [("has", &l.has), ("has_not", &l.has_not)] {
+            let Some(inner) = inner else { continue };
+            let loc = if inner.loc.line == 0 {
+                self.key_loc(step, key)
+            } else {
+                inner.loc
+            };
+            self.locator(step, &inner.value, true, Some((loc, key)));
+            let misplaced = [
+                ("within", inner.value.within.is_some()),
+                ("frame", inner.value.frame.is_some()),
+                ("nth", inner.value.nth.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(k, present)| present.then_some(k));
+            if let Some(k) = misplaced {
+                let at = self
+                    .text
+                    .find_key(loc, self.step_end[step], k)
+                    .unwrap_or(loc);
+                self.error(
+                    at,
+                    k.len(),
+                    format!("`{key}` looks inside each element the locator finds, so `{k}` does not apply in it"),
+                )
+                .hint = Some(format!(
+                    "remove `{k}` from `{key}`; put `within`, `frame` and `nth` on the outer locator"
+                ));
+            }
+        }
+        let Some(role) = &l.role else {
+            if let Some(level) = &l.level {
+                self.check_level(step, level, None);
+            }
+            return;
+        };
+        let r = role.value.as_str();
+        let states: [(&str, bool, &[&str]); 3] = [
+            ("checked", l.checked.is_some(), CHECKABLE_ROLES),
+            ("selected", l.selected.is_some(), SELECTABLE_ROLES),
+            ("pressed", l.pressed.is_some(), &["button"]),
+        ];
+        for (key, present, roles) in states {
+            if present && is_aria_role(r) && !roles.contains(&r) {
+                let at = self.key_loc(step, key);
+                let d = self.error(at, key.len(), format!("a `{r}` has no `{key}` state"));
+                d.label = Some(format!("role `{r}`"));
+                d.hint = Some(format!("`{key}` applies to the roles {}", roles.join(", ")));
+            }
+        }
+        if let Some(level) = &l.level {
+            self.check_level(step, level, Some(r));
+        }
+    }
+
+    /// `level:` is 1 or more (1 to 6 for headings), on a role that has levels.
+    fn check_level(&mut self, step: usize, level: &Sp<u32>, role: Option<&str>) {
+        let loc = if level.loc.line == 0 {
+            self.value_after_key(step, "level")
+        } else {
+            level.loc
+        };
+        let len = token_len(self.source, loc);
+        if let Some(r) = role.filter(|r| is_aria_role(r) && !LEVEL_ROLES.contains(r)) {
+            let d = self.error(loc, len, format!("a `{r}` has no `level`"));
+            d.hint = Some(format!(
+                "`level` applies to headings (`role: heading, level: 2`) and the roles {}",
+                LEVEL_ROLES[1..].join(", ")
+            ));
+            return;
+        }
+        let heading = role.is_none_or(|r| r == "heading");
+        let n = level.value;
+        if n == 0 || (heading && n > 6) {
+            let d = self.error(loc, len, format!("there is no level {n}"));
+            d.hint = Some(if heading {
+                "heading levels are 1 (`<h1>`) to 6 (`<h6>`)".to_string()
+            } else {
+                "levels count from 1".to_string()
+            });
+        }
     }
 
     fn frame(&mut self, step: usize, l: &Locator) {
@@ -1076,17 +1198,40 @@ impl<'a> FlowChecker<'a> {
     fn expect(&mut self, i: usize, s: &ExpectStep) {
         let l = s.locator();
         let has_kind = self.locator(i, &l, false, None);
-        let assertions: Vec<(&str, Loc)> = [
+        if s.value.is_some() || s.equals.is_some() || s.matches.is_some() {
+            self.expect_value(i, s, has_kind);
+            return;
+        }
+        // With `count`/`hidden`, `has_text` and the states filter the matches; otherwise one of
+        // them is the check.
+        let mut keys: Vec<&str> = vec![];
+        for (k, present) in [
             ("visible", s.visible.is_some()),
             ("hidden", s.hidden.is_some()),
-            ("has_text", s.has_text.is_some()),
-            ("has_value", s.has_value.is_some()),
             ("count", s.count.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, present)| *present)
-        .map(|(k, _)| (k, self.key_loc(i, k)))
-        .collect();
+        ] {
+            if present {
+                keys.push(k);
+            }
+        }
+        if s.checks_matches() {
+            // Checks of one element, which `count`/`hidden` do not make.
+            for (k, present) in [
+                ("has_value", s.has_value.is_some()),
+                ("enabled", s.enabled.is_some()),
+                ("editable", s.editable.is_some()),
+                ("focused", s.focused.is_some()),
+                ("empty", s.empty.is_some()),
+            ] {
+                if present {
+                    keys.push(k);
+                }
+            }
+        } else {
+            keys.extend(s.element_checks().into_iter().map(|(k, _)| k));
+        }
+        let assertions: Vec<(&str, Loc)> =
+            keys.into_iter().map(|k| (k, self.key_loc(i, k))).collect();
         let page: Vec<(&str, &Sp<String>)> = [("url", &s.url), ("title", &s.title)]
             .into_iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
@@ -1117,7 +1262,7 @@ impl<'a> FlowChecker<'a> {
             let d = self.error(
                 self.flow.steps[i].loc,
                 kind.len(),
-                "`expect` needs a locator, `url` or `title`",
+                "`expect` needs a locator, `url`, `title` or `value`",
             );
             d.hint = Some("e.g. `expect: { role: heading, name: Dashboard }` or `expect: { url: /dashboard }`".to_string());
         }
@@ -1132,7 +1277,11 @@ impl<'a> FlowChecker<'a> {
                     names.join(" and ")
                 ),
             );
-            d.hint = Some("split it into one `expect` step per check".to_string());
+            d.hint = Some(if s.checks_matches() {
+                "split it into one `expect` step per check".to_string()
+            } else {
+                "split it into one `expect` step per check; to narrow down which element is checked, use `has`, `has_not_text` or `within`".to_string()
+            });
         }
         if s.count.is_some() && s.nth.is_some() {
             let loc = self.key_loc(i, "nth");
@@ -1143,11 +1292,9 @@ impl<'a> FlowChecker<'a> {
             )
             .hint = Some("remove `nth`".to_string());
         }
-        if let Some(v) = &s.has_text {
-            self.sp_string(i, v, Kind::Text { exact: false }, "has_text");
-        }
         if let Some(v) = &s.has_value {
-            self.sp_string(i, v, Kind::Text { exact: true }, "has_value");
+            // Any text, the empty one included (an empty field); `/…/` is a regex.
+            self.sp_string(i, v, Kind::MaybeRegex, "has_value");
         }
         if let Some(v) = &s.url {
             self.sp_string(i, v, Kind::Url, "url");
@@ -1156,6 +1303,97 @@ impl<'a> FlowChecker<'a> {
             self.sp_string(i, v, Kind::Text { exact: false }, "title");
         }
         self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
+    }
+
+    /// `expect: { value, equals | matches }`: two values compared by the runner; no locator,
+    /// no page, no browser.
+    fn expect_value(&mut self, i: usize, s: &ExpectStep, has_kind: bool) {
+        let step_loc = self.flow.steps[i].loc;
+        if has_kind {
+            let loc = self.key_loc(i, "value");
+            self.error(
+                loc,
+                5,
+                "`value` compares two values and cannot be combined with a locator",
+            )
+            .hint = Some(
+                "to check a field's value use `has_value`; to compare two values, use a step of its own".to_string(),
+            );
+        }
+        for k in ["url", "title"] {
+            let present = if k == "url" {
+                s.url.is_some()
+            } else {
+                s.title.is_some()
+            };
+            if present {
+                let loc = self.key_loc(i, k);
+                self.error(
+                    loc,
+                    k.len(),
+                    format!("`{k}` checks the page and cannot be combined with `value`"),
+                )
+                .hint = Some("split it into two `expect` steps".to_string());
+            }
+        }
+        match (&s.value, &s.equals, &s.matches) {
+            (None, _, _) => {
+                let k = if s.equals.is_some() {
+                    "equals"
+                } else {
+                    "matches"
+                };
+                let loc = self.key_loc(i, k);
+                let d = self.error(loc, k.len(), format!("`{k}` needs `value`"));
+                d.label = Some("compared with what?".to_string());
+                d.hint = Some(format!(
+                    "write the value to compare: `expect: {{ value: \"{{{{ a }}}}\", {k}: … }}`"
+                ));
+            }
+            (Some(_), None, None) => {
+                let loc = self.key_loc(i, "value");
+                self.error(loc, 5, "`value` needs `equals` or `matches`")
+                    .hint = Some(
+                    "e.g. `expect: { value: \"{{ a }}\", equals: \"{{ b }}\" }`, or `matches: \"/^{{ b | regex }}/\"`".to_string(),
+                );
+            }
+            (Some(_), Some(_), Some(_)) => {
+                let loc = self.key_loc(i, "matches");
+                self.error(
+                    loc,
+                    7,
+                    "an `expect` checks one thing; this one has `equals` and `matches`",
+                )
+                .hint = Some("split it into two `expect` steps".to_string());
+            }
+            _ => {}
+        }
+        if let Some(v) = &s.value {
+            self.sp_string(i, v, Kind::Plain, "value");
+        }
+        if let Some(v) = &s.equals {
+            self.sp_string(i, v, Kind::Plain, "equals");
+        }
+        if let Some(m) = &s.matches {
+            if matches!(split_regex_literal(&m.value), RegexLiteral::NotRegex) {
+                let loc = self.fix_loc(i, m).unwrap_or(step_loc);
+                let len = self.len_at(loc, &m.value).max(1);
+                let d = self.error(loc, len, "`matches` takes a regex written `/…/`");
+                d.label = Some("not a /regex/".to_string());
+                d.hint = Some(
+                    "write `/^…$/` (variables inside escaped with `{{ name | regex }}`), or use `equals` to compare exactly".to_string(),
+                );
+            } else {
+                self.sp_string(i, m, Kind::MaybeRegex, "matches");
+            }
+        }
+        // No browser: only the deadline's syntax.
+        if let Some(u) = &s.as_user {
+            self.check_user(u, "`as`");
+        }
+        if let Some(t) = &s.timeout {
+            self.check_duration(t);
+        }
     }
 
     fn wait_for(&mut self, i: usize, s: &WaitForStep) {

@@ -6,7 +6,8 @@
 //!
 //! Syntax: `{{ name }}` where `name` is `[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*` (spaces
 //! inside the braces are optional); `{{ "text" }}` is the literal `text` (the way to write `{{`:
-//! `{{ "{{" }}`), with `\"` and `\\` escapes. A lone `}}` is plain text.
+//! `{{ "{{" }}`), with `\"` and `\\` escapes. A lone `}}` is plain text. `{{ name | regex }}`
+//! inserts the value escaped for use inside a `/regex/`.
 
 use std::fmt;
 
@@ -31,6 +32,40 @@ pub struct VarRef {
     pub name: String,
     /// Byte offset of the name in the template text.
     pub offset: usize,
+    /// `{{ name | filter }}`: how the value is transformed when inserted.
+    pub filter: Option<Filter>,
+}
+
+/// A filter applied to a variable's value: `{{ name | regex }}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Escapes the value for use inside a `/regex/`, so that it matches itself (a URL's
+    /// dots match dots only).
+    Regex,
+}
+
+/// The filters `{{ name | filter }}` knows, by name.
+pub const FILTERS: &[(&str, Filter)] = &[("regex", Filter::Regex)];
+
+impl Filter {
+    pub fn apply(self, value: &str) -> String {
+        match self {
+            Filter::Regex => escape_regex(value),
+        }
+    }
+}
+
+/// Escapes the characters that are special in a regex, the same way for the runner's regexes
+/// and the browser's (no escape that JavaScript's `u` flag would refuse).
+pub fn escape_regex(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A syntax error at a byte offset of the template text.
@@ -159,7 +194,32 @@ impl Template {
                 });
             };
             let close = inner_start + close_rel;
-            let inner = &text[inner_start..close];
+            let whole = &text[inner_start..close];
+            // `{{ name | filter }}`
+            let (inner, filter) = match whole.split_once('|') {
+                Some((name_part, filter_part)) if !name_part.trim().is_empty() => {
+                    let f = filter_part.trim();
+                    let Some((_, filter)) = FILTERS.iter().find(|(n, _)| *n == f) else {
+                        let filter_offset = inner_start
+                            + name_part.len()
+                            + 1
+                            + (filter_part.len() - filter_part.trim_start().len());
+                        let names: Vec<String> =
+                            FILTERS.iter().map(|(n, _)| format!("`{n}`")).collect();
+                        return Err(TemplateError {
+                            offset: filter_offset,
+                            len: f.len().max(1),
+                            message: format!("unknown filter `{}`", shorten(f)),
+                            hint: Some(format!(
+                                "filters are: {} (`{{{{ name | regex }}}}` escapes a value for use inside `/…/`)",
+                                names.join(", ")
+                            )),
+                        });
+                    };
+                    (name_part, Some(*filter))
+                }
+                _ => (whole, None),
+            };
             let name = inner.trim();
             if name.is_empty() {
                 return Err(TemplateError {
@@ -175,8 +235,8 @@ impl Template {
             if !is_var_name(name) {
                 let hint = if name.contains("{{") {
                     format!("a `{{{{` is not closed before this one; {LITERAL_HINT}")
-                } else if name.contains('|') || name.contains('(') {
-                    "templates hold a variable name only; filters and calls are not supported"
+                } else if name.contains('(') {
+                    "templates hold a variable name and an optional filter (`{{ name | regex }}`); calls are not supported"
                         .to_string()
                 } else {
                     "a name is letters, digits and `_`, in parts joined by `.` (e.g. `users.head.email`)"
@@ -195,6 +255,7 @@ impl Template {
             parts.push(Part::Var(VarRef {
                 name: name.to_string(),
                 offset: name_offset,
+                filter,
             }));
             rest_start = close + 2;
         }
@@ -253,13 +314,17 @@ impl Template {
                         name: v.name.clone(),
                         offset: v.offset,
                     })?;
-                    value.push_str(&r.value);
+                    let text = match v.filter {
+                        Some(f) => f.apply(&r.value),
+                        None => r.value,
+                    };
                     if r.secret {
                         has_secret = true;
                         redacted.push_str(REDACTED);
                     } else {
-                        redacted.push_str(&r.value);
+                        redacted.push_str(&text);
                     }
+                    value.push_str(&text);
                 }
             }
         }
@@ -285,7 +350,16 @@ impl fmt::Display for Template {
                     }
                     f.write_str(rest)?;
                 }
-                Part::Var(v) => write!(f, "{{{{ {} }}}}", v.name)?,
+                Part::Var(v) => match v.filter {
+                    Some(filter) => {
+                        let name = FILTERS
+                            .iter()
+                            .find(|(_, x)| *x == filter)
+                            .map_or("?", |(n, _)| *n);
+                        write!(f, "{{{{ {} | {name} }}}}", v.name)?;
+                    }
+                    None => write!(f, "{{{{ {} }}}}", v.name)?,
+                },
             }
         }
         Ok(())
@@ -507,7 +581,11 @@ mod tests {
         let e = Template::parse("{{ a. }}").unwrap_err();
         assert!(e.message.contains("a."));
         let e = Template::parse("{{ x | upper }}").unwrap_err();
-        assert!(e.hint.unwrap().contains("filters"));
+        assert_eq!(
+            (e.offset, e.len, e.message.as_str()),
+            (7, 5, "unknown filter `upper`")
+        );
+        assert!(e.hint.unwrap().contains("`regex`"));
         let e = Template::parse("{{ \"abc }}").unwrap_err();
         assert_eq!(e.message, "unclosed string literal in `{{ }}`");
         let e = Template::parse("{{ \"a\" x }}").unwrap_err();
@@ -537,6 +615,25 @@ mod tests {
             }
         );
         assert_eq!(e.to_string(), "unknown variable `nope`");
+    }
+
+    #[test]
+    fn the_regex_filter_escapes_a_value() {
+        let t = Template::parse("/^{{ users.head.email | regex }}$/").unwrap();
+        assert_eq!(t.vars().next().unwrap().name, "users.head.email");
+        assert_eq!(t.to_string(), "/^{{ users.head.email | regex }}$/");
+        let r = t.render(&resolver).unwrap();
+        assert_eq!(r.value, r"/^head@example\.test$/");
+        assert_eq!(r.redacted, r.value);
+        assert_eq!(
+            escape_regex("a.b*(c)[d]{e}|f^g$h\\i?+"),
+            r"a\.b\*\(c\)\[d\]\{e\}\|f\^g\$h\\i\?\+"
+        );
+        let r = Template::parse("{{ code | regex }}")
+            .unwrap()
+            .render(&resolver)
+            .unwrap();
+        assert_eq!(r.redacted, "[redacted]");
     }
 
     #[test]

@@ -58,6 +58,41 @@ impl TextPattern {
         }
     }
 
+    /// The pattern of a value written with `{{ variables }}`, once rendered. Whether it is a
+    /// regex is decided by the text as written, never by a variable's value: a URL or a name
+    /// taken from a variable is literal text (its dots match dots), and in `/…{{ x }}…/` the
+    /// value is inserted into the regex as it is (`{{ x | regex }}` escapes it).
+    pub fn from_rendered(
+        written: &str,
+        rendered: &str,
+        exact: bool,
+    ) -> Result<TextPattern, String> {
+        match split_regex_literal(written) {
+            RegexLiteral::Regex { flags, .. } => {
+                let source = rendered
+                    .strip_prefix('/')
+                    .and_then(|r| r.strip_suffix(flags))
+                    .and_then(|r| r.strip_suffix('/'));
+                match source {
+                    Some(source) if !source.is_empty() => {
+                        compile_regex(source, flags)
+                            .map_err(|e| format!("invalid regex `{rendered}`: {e}"))?;
+                        Ok(TextPattern::Regex {
+                            source: source.to_string(),
+                            flags: flags.to_string(),
+                        })
+                    }
+                    _ => TextPattern::parse(rendered, exact),
+                }
+            }
+            RegexLiteral::BadFlag { .. } | RegexLiteral::Empty => {
+                TextPattern::parse(written, exact)
+            }
+            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(normalize(rendered))),
+            RegexLiteral::NotRegex => Ok(TextPattern::Substring(normalize(rendered))),
+        }
+    }
+
     /// Whether `text` (normalized first) matches.
     pub fn matches(&self, text: &str) -> bool {
         let text = normalize(text);
@@ -312,6 +347,27 @@ mod tests {
         let e = compile_regex("a(?=b)", "").unwrap_err();
         assert!(e.message.contains("look-around"), "{}", e.message);
         assert!(compile_regex(r"\p{Greekk}", "").is_err());
+    }
+
+    #[test]
+    fn variables_are_literal_unless_written_inside_a_regex() {
+        // A URL from a variable: its dots are dots, and slashes do not make it a regex.
+        let pat = TextPattern::from_rendered("{{ link }}", "/a.b/", true).unwrap();
+        assert_eq!(pat, TextPattern::Exact("/a.b/".into()));
+        let pat = TextPattern::from_rendered("{{ link }}", "/a.b/", false).unwrap();
+        assert!(!pat.matches("/axb/"));
+        // Written as a regex: the value goes in as it is, the flags come from the text.
+        let pat = TextPattern::from_rendered("/^{{ x }}$/i", "/^A.B$/i", false).unwrap();
+        assert_eq!(
+            pat,
+            TextPattern::Regex {
+                source: "^A.B$".into(),
+                flags: "i".into()
+            }
+        );
+        assert!(pat.matches("axb"));
+        let e = TextPattern::from_rendered("/{{ x }}/", "/(/", false).unwrap_err();
+        assert!(e.contains("unclosed group"), "{e}");
     }
 
     #[test]

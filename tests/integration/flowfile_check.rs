@@ -82,6 +82,8 @@ error_cases! {
     check_group_cycle => "group-cycle",
     check_each_errors => "each-errors",
     check_nested_locators_and_new_steps => "nested-locators",
+    check_locator_filters_and_states => "locator-filters",
+    check_value_comparisons => "value-compare",
 }
 
 #[test]

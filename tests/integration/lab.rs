@@ -380,3 +380,120 @@ async fn each_ambiguity_fails_naming_what_was_found() {
         }
     }
 }
+
+/// Every element check of the flow language fails with a message that says what the element
+/// is instead (one case per assertion option, filter and comparison), each asserted whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_element_check_fails_saying_what_it_found() {
+    let app = helpdesk().await;
+    let base = app.url();
+    let case = |id: &str, page: &str, steps: &str| {
+        (
+            format!("{id}.yaml"),
+            format!(
+                "id: {id}\ntitle: {id}\nuser: requester\nstep_timeout: 500ms\nsteps:\n  - goto: /lab/{page}\n{steps}"
+            ),
+        )
+    };
+    let not_met = |reason: &str| format!("expectation not met within 500ms: {reason}");
+    let cases: Vec<((String, String), String)> = vec![
+        (
+            case("checked", "states", "  - expect: { role: checkbox, name: Text me updates, checked: true }\n"),
+            not_met(r#"<input#sms-updates> "Text me updates" (in section "Preferences") is not checked, expected checked"#),
+        ),
+        (
+            case("selected", "states", "  - expect: { role: option, name: Agent, selected: true, within: { label: Owner } }\n"),
+            not_met(r#"<option> "Agent" (in section "Preferences") is not selected, expected selected"#),
+        ),
+        (
+            case("enabled", "states", "  - expect: { role: button, name: Submit, enabled: true }\n"),
+            not_met(r#"<button#submit> "Submit" (in section "Ticket form") is disabled, expected enabled"#),
+        ),
+        (
+            case("disabled", "states", "  - expect: { role: button, name: Save draft, disabled: true }\n"),
+            not_met(r#"<button#save> "Save draft" (in section "Ticket form") is enabled, expected disabled"#),
+        ),
+        (
+            case("editable", "states", "  - expect: { label: Ticket number, editable: true }\n"),
+            not_met(r#"<input#ticket-number> "Ticket number" (in section "Ticket form") is read-only, expected editable"#),
+        ),
+        (
+            case("focused", "states", "  - expect: { label: Subject, focused: true }\n"),
+            not_met(r#"<input#subject> "Subject" (in section "Ticket form") is not focused; the focus is on the page (no element)"#),
+        ),
+        (
+            case("empty", "states", "  - fill: { label: Subject, value: Printer }\n  - expect: { label: Subject, empty: true }\n"),
+            not_met(r#"<input#subject> "Subject" (in section "Ticket form") is not empty: it has "Printer""#),
+        ),
+        (
+            case("expanded", "states", "  - expect: { role: button, name: Show filters, expanded: true }\n"),
+            not_met(r#"<button#show-filters> "Show filters" (in section "Ticket form") is collapsed, expected expanded"#),
+        ),
+        (
+            case("pressed", "states", "  - expect: { role: button, name: Bold, pressed: true }\n"),
+            not_met(r#"<button#bold> "Bold" (in section "Ticket form") is not pressed, expected pressed"#),
+        ),
+        (
+            case("level", "states", "  - expect: { role: heading, name: Contact details, level: 2 }\n"),
+            not_met(r#"<h3> "Contact details" (in section "Preferences") is level 3, expected level 2"#),
+        ),
+        (
+            case("has-value-exact", "values", "  - expect: { label: Reference, has_value: ab.c }\n"),
+            not_met(r#"the value is "AB.c", expected ="ab.c" (<input#reference> "Reference" (in main))"#),
+        ),
+        (
+            case("has-value-empty", "values", "  - fill: { label: Search, value: x }\n  - expect: { label: Search, has_value: \"\" }\n"),
+            not_met(r#"the value is "x", expected ="" (<input#search> "Search" (in main))"#),
+        ),
+        (
+            case("filter-finds-none", "filters", "  - expect: { role: listitem, has: { role: heading, name: Closed }, has_not_text: Dana }\n"),
+            not_met(r#"no element matches role=listitem has_not_text~"dana" has=(role=heading name~"closed"); the page is /lab/filters (title "Locator filters · Lab")"#),
+        ),
+        (
+            case("nested-has-text", "filters", "  - click: { role: button, name: Reply, within: { role: listitem, has_text: Assigning to Lee } }\n"),
+            // The outer item contains the nested one's text; the error names both and says why.
+            format!(
+                "element not actionable within 500ms: 2 elements match role=listitem has_text~\"assigning to lee\": {}, {}; add `within:` or `nth:`, or make the name more specific (has_text sees the text of nested elements too; has_own_text sees an element's own text)",
+                r#"<li> "AssignedAssigning to Dana (Support)Quote" (in section "Follow-ups")"#,
+                r#"<li> "AssignedAssigning to Lee (Billing)Reply" (in section "Follow-ups")"#
+            ),
+        ),
+        (
+            case("equals", "values", "  - capture: { var: a, test_id: lookalike }\n  - capture: { var: b, test_id: ticket }\n  - expect: { value: \"{{ a }}\", equals: \"{{ b }}\" }\n"),
+            r#"the value is "1x5", expected it to equal "1.5""#.to_owned(),
+        ),
+        (
+            case("matches", "values", "  - capture: { var: a, test_id: lookalike }\n  - capture: { var: b, test_id: ticket }\n  - expect: { value: \"{{ a }}\", matches: \"/^{{ b | regex }}$/\" }\n"),
+            r#"the value is "1x5", expected it to match /^1\.5$/"#.to_owned(),
+        ),
+        (
+            case("url-from-variable", "values", "  - capture: { var: path, test_id: lookalike-path }\n  - click: { role: link, name: Staff link }\n  - expect: { test_id: result, has_text: opened }\n  - expect: { url: \"{{ path }}\" }\n"),
+            not_met(&format!("the URL is {base}/lab/values?ticket=1.5, expected /lab/values.ticket=1.5/")),
+        ),
+    ];
+    let files: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|((n, b), _)| (n.as_str(), b.as_str()))
+        .collect();
+    let suite = temp_suite(&files);
+    let out = tempfile::tempdir().expect("tempdir");
+    let (output, report) =
+        run_suite(&suite.path().join("flows/flows.toml"), &base, out.path()).await;
+    assert_eq!(output.code, 1, "{}", output.all());
+    let mut wrong = Vec::new();
+    for ((file, _), expected) in &cases {
+        let id = file.trim_end_matches(".yaml");
+        let f = flow(&report, id);
+        let error = f["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find_map(|s| s["error"].as_str()))
+            .unwrap_or_default();
+        if f["status"] != "failed" || error != expected {
+            wrong.push(format!(
+                "{id} ({}):\n  got:      {error}\n  expected: {expected}",
+                f["status"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

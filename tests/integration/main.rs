@@ -4,6 +4,7 @@ mod cli;
 mod debug;
 mod e2e;
 mod flowfile_check;
+mod health;
 mod lab;
 mod mail;
 mod npm_clients;
