@@ -9,6 +9,7 @@ mod mail;
 mod realtime;
 mod realtime_clients;
 mod report;
+mod secrets;
 mod suite_options;
 mod support;
 mod trace;
