@@ -274,6 +274,14 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
         vars: config.vars.keys().cloned().collect(),
         has_secret: config.secret.is_some(),
         env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
+        passwords: config
+            .users
+            .iter()
+            .filter_map(|(key, u)| {
+                let env = u.password_env.clone()?;
+                Some((key.clone(), (env, u.password.is_some())))
+            })
+            .collect(),
     };
     match load_suite(&config.flows_dir, &env) {
         Ok(suite) => Ok((config, suite)),
@@ -545,6 +553,9 @@ async fn run(args: RunArgs) -> u8 {
     let is_tty = std::io::stdout().is_terminal() && !interactive;
     let color =
         is_tty && std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none();
+    // One redactor for the executor (redacting at the source) and the reporters (redacting
+    // again what was written before a secret became known).
+    let redactor = crate::redact::Redactor::new();
     let mut reporters = crate::report::build_reporters(
         &kinds,
         crate::report::ReportOptions {
@@ -554,6 +565,7 @@ async fn run(args: RunArgs) -> u8 {
             verbose: false,
             github_step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             writer: Box::new(std::io::stdout()),
+            redactor: redactor.clone(),
         },
     );
     reporters.push(
@@ -563,7 +575,6 @@ async fn run(args: RunArgs) -> u8 {
             suite_key(&args.suite.config),
         )),
     );
-    let redactor = crate::redact::Redactor::new();
     let mut opts = crate::exec::executor::RunOptions::new(run_id, output_dir, cancel_rx);
     opts.retries = args.retries;
     opts.fail_on_flaky = args.fail_on_flaky;

@@ -75,6 +75,18 @@ struct FileConfig {
     state: StateFile,
     #[serde(default)]
     sessions: SessionsFile,
+    #[serde(default)]
+    secrets: SecretsFile,
+}
+
+/// `[secrets]`: environment variables whose values are secrets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsFile {
+    /// Names of environment variables (or `.env` entries) whose values are redacted wherever
+    /// they appear, e.g. `env = ["API_TOKEN"]` for `{{ env.API_TOKEN }}`.
+    #[serde(default)]
+    env: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +163,9 @@ struct UserFile {
     /// Env var that overrides the e-mail (seed 000: PLAYWRIGHT_STAGING_EMAIL, …).
     email_env: Option<String>,
     name: Option<String>,
+    /// Env var holding the user's password (`{{ user.password }}`, `{{ users.KEY.password }}`):
+    /// a secret, never written in flows.toml.
+    password_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,6 +316,8 @@ pub struct Config {
     pub max_failures: Option<u32>,
     /// The `.env` file beside flows.toml, when there is one.
     pub env_file: Option<EnvFile>,
+    /// `[secrets] env`: environment variables whose values are secrets (`{{ env.NAME }}`).
+    pub secret_env: Vec<String>,
 }
 
 /// HTTP basic auth (`[target] basic_auth`); the password is a secret.
@@ -389,6 +406,10 @@ pub struct User {
     pub key: String,
     pub email: String,
     pub name: String,
+    /// The env var named by `password_env`, when configured.
+    pub password_env: Option<String>,
+    /// Its value, when set (a secret: registered with the redactor when the run starts).
+    pub password: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -684,7 +705,24 @@ fn resolve(
                 },
             })?;
         let name = u.name.unwrap_or_else(|| key.clone());
-        users.insert(key.clone(), User { key, email, name });
+        let password = u
+            .password_env
+            .as_deref()
+            .and_then(|n| nonempty(env(n)).map(|value| (n, value)))
+            .map(|(n, value)| Secret {
+                value,
+                origin: format!("env {n}"),
+            });
+        users.insert(
+            key.clone(),
+            User {
+                key,
+                email,
+                name,
+                password_env: u.password_env,
+                password,
+            },
+        );
     }
 
     let mut vars = BTreeMap::new();
@@ -976,6 +1014,7 @@ fn resolve(
         accept_invalid_certs,
         max_failures,
         env_file: None,
+        secret_env: file.secrets.env,
     })
 }
 

@@ -216,7 +216,13 @@ pub struct BrowserSession {
     main_window: std::sync::Mutex<Option<String>>,
     /// The session's WebDriver BiDi events, when the driver offers them.
     bidi: Option<Bidi>,
+    /// Set once a secret was typed into this session's pages: from then on every screenshot
+    /// first masks the fields (and page text) that show a secret, and unmasks them after.
+    secret_mask: std::sync::OnceLock<crate::redact::Redactor>,
 }
+
+/// Masks and unmasks secrets in the page around a screenshot (`exec/secret_mask.js`).
+const SECRET_MASK_JS: &str = include_str!("secret_mask.js");
 
 impl BrowserSession {
     pub async fn open(
@@ -373,6 +379,7 @@ impl BrowserSession {
             frame_offset: std::sync::Mutex::new((0.0, 0.0)),
             main_window: std::sync::Mutex::new(None),
             bidi,
+            secret_mask: std::sync::OnceLock::new(),
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -925,8 +932,44 @@ impl BrowserSession {
         Ok(())
     }
 
-    /// PNG bytes of the viewport.
+    /// From now on, mask the values of `redactor` in this session's screenshots (a secret
+    /// was typed into one of its pages). Costs one round trip per screenshot, two when
+    /// something was masked.
+    pub fn mask_secrets_in_screenshots(&self, redactor: &crate::redact::Redactor) {
+        let _ = self.secret_mask.set(redactor.clone());
+    }
+
+    /// Masks the secrets the page shows; `true` when something was masked (then call
+    /// [`Self::unmask_secrets`] after the screenshot). A failure masks nothing.
+    async fn mask_secrets(&self) -> bool {
+        let Some(redactor) = self.secret_mask.get() else {
+            return false;
+        };
+        let secrets = redactor.secrets();
+        self.execute_value(SECRET_MASK_JS, vec![json!("mask"), json!(secrets)])
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .is_some_and(|n| n > 0)
+    }
+
+    async fn unmask_secrets(&self) {
+        let _ = self
+            .execute_value(SECRET_MASK_JS, vec![json!("unmask")])
+            .await;
+    }
+
+    /// PNG bytes of the viewport, secrets masked (see [`Self::mask_secrets_in_screenshots`]).
     pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        let masked = self.mask_secrets().await;
+        let shot = self.viewport_png().await;
+        if masked {
+            self.unmask_secrets().await;
+        }
+        shot
+    }
+
+    async fn viewport_png(&self) -> Result<Vec<u8>, BrowserError> {
         let _timed = self.tick();
         self.client
             .screenshot()
@@ -934,8 +977,18 @@ impl BrowserSession {
             .map_err(BrowserError::from_cmd)
     }
 
-    /// PNG bytes of the whole page (Chrome: CDP `Page.captureScreenshot` beyond the viewport).
+    /// PNG bytes of the whole page (Chrome: CDP `Page.captureScreenshot` beyond the viewport),
+    /// secrets masked.
     pub async fn full_page_screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        let masked = self.mask_secrets().await;
+        let shot = self.full_page_png().await;
+        if masked {
+            self.unmask_secrets().await;
+        }
+        shot
+    }
+
+    async fn full_page_png(&self) -> Result<Vec<u8>, BrowserError> {
         if self.chrome_cdp {
             let body = json!({"cmd": "Page.captureScreenshot", "params": {"format": "png", "captureBeyondViewport": true}});
             if let Ok(v) = self
@@ -950,7 +1003,7 @@ impl BrowserSession {
                 }
             }
         }
-        self.screenshot().await
+        self.viewport_png().await
     }
 
     /// A plain synchronous script (one round trip).

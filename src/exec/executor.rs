@@ -181,6 +181,24 @@ pub async fn run(
     if let Some(s) = &config.mail.fixed_otp {
         redactor.add(&s.value);
     }
+    for user in config.users.values() {
+        if let Some(p) = &user.password {
+            redactor.add(&p.value);
+        }
+        // A user's own address is never a secret, even inside a mailed link.
+        redactor.add_public(&user.email);
+    }
+    for name in &config.secret_env {
+        let value = std::env::var(name).ok().or_else(|| {
+            config
+                .env_file
+                .as_ref()
+                .and_then(|f| f.values.get(name).cloned())
+        });
+        if let Some(value) = value {
+            redactor.add(&value);
+        }
+    }
     let logs_dir = opts.output_dir.join("logs");
     let mut res = Resources {
         web_server: None,

@@ -108,6 +108,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap_or_default();
     let duration_ms = started.elapsed().as_millis() as u64;
+    register_secret_captures(ctx, s, &text);
     let mut response_text = format!("{}\n", status.as_u16());
     for (k, v) in &headers {
         let v = if k.as_str().eq_ignore_ascii_case("set-cookie") {
@@ -239,14 +240,16 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        captured.push(format!("{var}={}", ctx.redactor.redact(&value)));
+        // Registered before it is shown: a capture the checker marked secret (e.g. a CSRF
+        // token a later step sends as a header) is never printed.
         ctx.set_capture(
             var,
             Resolved {
-                value,
+                value: value.clone(),
                 secret: false,
             },
         );
+        captured.push(format!("{var}={}", ctx.redactor.redact(&value)));
     }
     let mut summary = format!("{summary} → {}", status.as_u16());
     if !captured.is_empty() {
@@ -257,4 +260,26 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         artifacts: vec![],
         evidence: vec![evidence],
     })
+}
+
+/// Registers the values of this step's secret captures (the checker's decision: e.g. a CSRF
+/// token a later step sends as a header) before anything shows the response.
+fn register_secret_captures(ctx: &StepContext<'_>, s: &HttpStep, body: &str) {
+    if !s.capture.keys().any(|var| ctx.capture_is_secret(var)) {
+        return;
+    }
+    let Ok(json) = serde_json::from_str::<Value>(body) else {
+        return;
+    };
+    for (var, pointer) in &s.capture {
+        if let Some(got) = json
+            .pointer(&pointer.value)
+            .filter(|_| ctx.capture_is_secret(var))
+        {
+            match got {
+                Value::String(v) => ctx.redactor.add(v),
+                other => ctx.redactor.add(&other.to_string()),
+            }
+        }
+    }
 }

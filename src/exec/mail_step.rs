@@ -27,24 +27,6 @@ fn matcher(pattern: TextPattern) -> Matcher {
     Matcher::new(pattern.to_string(), move |hay| pattern.matches(hay))
 }
 
-/// Registers a link's secret parts: the whole URL and any long token-like path segment or query
-/// value (a magic-link token), but not short ids such as a ticket number.
-fn register_link_secret(ctx: &StepContext<'_>, link: &str) {
-    ctx.redactor.add(link);
-    if let Ok(url) = url::Url::parse(link) {
-        for seg in url.path_segments().into_iter().flatten() {
-            if seg.len() >= 16 {
-                ctx.redactor.add(seg);
-            }
-        }
-        for (_, v) in url.query_pairs() {
-            if v.len() >= 16 {
-                ctx.redactor.add(&v);
-            }
-        }
-    }
-}
-
 pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome, StepFailure> {
     let (to, _) = ctx.render_shown(&s.to.value).map_err(|e| fail("mail", e))?;
     let mailbox = if to.contains('@') {
@@ -225,7 +207,8 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             ));
         }
         let url = pick.link.url.clone();
-        register_link_secret(ctx, &url);
+        // The link and its token-like parts; not the user's address or a ticket number in it.
+        ctx.redactor.add_link(&url);
         ctx.set_capture(
             &link.var.value,
             Resolved {

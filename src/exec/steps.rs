@@ -159,7 +159,14 @@ impl StepContext<'_> {
         })
     }
 
-    pub(crate) fn set_capture(&mut self, var: &str, value: Resolved) {
+    /// Whether the checker decided that `var` is a secret wherever this flow captures it
+    /// (`secret: true`, a mail value, or sent as a credential by some flow).
+    pub(crate) fn capture_is_secret(&self, var: &str) -> bool {
+        self.flow.captures.get(var).is_some_and(|c| c.secret)
+    }
+
+    pub(crate) fn set_capture(&mut self, var: &str, mut value: Resolved) {
+        value.secret |= self.capture_is_secret(var);
         if value.secret {
             self.redactor.add(&value.value);
         }
@@ -747,7 +754,13 @@ async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult {
     .await?;
     let summary = format!("{summary} with \"{shown_value}\"");
     let fail = Fail(&summary);
+    let redactor = ctx.redactor;
+    let shows_secret = shown_value != value || redactor.contains_secret(&value);
     let session = ctx.browser(&fail).await?;
+    if shows_secret {
+        // The field now shows a secret: screenshots of this session mask it from here on.
+        session.mask_secrets_in_screenshots(redactor);
+    }
     session
         .insert_text(&value)
         .await
@@ -1172,7 +1185,7 @@ async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepResult {
             let re =
                 regex::Regex::new(&pattern).map_err(|e| fail.msg(format!("bad regex: {e}")))?;
             let caps = re.captures(&source_text).ok_or_else(|| {
-                let shown = if s.secret {
+                let shown = if s.secret || ctx.capture_is_secret(&var) {
                     "[redacted]".to_owned()
                 } else {
                     ctx.redactor.redact(&source_text)
@@ -1186,22 +1199,17 @@ async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepResult {
         }
         None => source_text,
     };
-    if s.secret {
+    let secret = s.secret || ctx.capture_is_secret(&var);
+    if secret {
         ctx.redactor.add(&value);
     }
-    let shown = if s.secret {
+    let shown = if secret {
         "[redacted]".to_owned()
     } else {
         value.clone()
     };
-    ctx.vars.set_capture(
-        &ctx.flow.ast.id.value,
-        &var,
-        Resolved {
-            value,
-            secret: s.secret,
-        },
-    );
+    ctx.vars
+        .set_capture(&ctx.flow.ast.id.value, &var, Resolved { value, secret });
     ok(format!("{summary} = \"{shown}\""))
 }
 

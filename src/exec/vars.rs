@@ -15,6 +15,8 @@ pub struct Vars {
     by_flow: HashMap<String, HashMap<String, Resolved>>,
     /// The suite's `.env` values, for `{{ env.NAME }}` the real environment does not set.
     env_file: HashMap<String, String>,
+    /// `[secrets] env`: `{{ env.NAME }}` values that are secrets.
+    secret_env: BTreeSet<String>,
 }
 
 impl Vars {
@@ -35,6 +37,15 @@ impl Vars {
             b.insert(format!("users.{key}.email"), plain(&u.email));
             b.insert(format!("users.{key}.name"), plain(&u.name));
             b.insert(format!("users.{key}.key"), plain(key));
+            if let Some(p) = &u.password {
+                b.insert(
+                    format!("users.{key}.password"),
+                    Resolved {
+                        value: p.value.clone(),
+                        secret: true,
+                    },
+                );
+            }
         }
         for (k, v) in &config.vars {
             b.insert(format!("vars.{k}"), plain(v));
@@ -56,6 +67,7 @@ impl Vars {
                 .as_ref()
                 .map(|f| f.values.clone().into_iter().collect())
                 .unwrap_or_default(),
+            secret_env: config.secret_env.iter().cloned().collect(),
         }
     }
 
@@ -109,12 +121,9 @@ impl Vars {
                 .cloned();
         }
         if let Some(env_name) = name.strip_prefix("env.") {
-            let value = std::env::var(env_name)
-                .ok()
-                .or_else(|| self.env_file.get(env_name).cloned());
-            return value.map(|value| Resolved {
+            return self.env_value(env_name).map(|value| Resolved {
                 value,
-                secret: false,
+                secret: self.secret_env.contains(env_name),
             });
         }
         self.builtins.get(name).cloned()
@@ -135,10 +144,23 @@ impl Vars {
             .map_err(|e| e.to_string())
     }
 
-    /// Registers every secret built-in with the redactor.
+    /// `{{ env.NAME }}`: the environment, else the suite's `.env` file.
+    fn env_value(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.env_file.get(name).cloned())
+    }
+
+    /// Registers every secret built-in (the E2E secret, users' passwords) and every
+    /// `[secrets] env` value with the redactor, before anything runs.
     pub fn register_secrets(&self, redactor: &Redactor) {
         for v in self.builtins.values().filter(|v| v.secret) {
             redactor.add(&v.value);
+        }
+        for name in &self.secret_env {
+            if let Some(value) = self.env_value(name) {
+                redactor.add(&value);
+            }
         }
     }
 }

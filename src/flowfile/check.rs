@@ -34,6 +34,9 @@ pub struct CheckEnv {
     pub has_secret: bool,
     /// Whether an environment variable is set (for `{{ env.NAME }}`).
     pub env_is_set: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Users with a `password_env` (for `{{ user.password }}`): key → that env var's name and
+    /// whether it is set.
+    pub passwords: BTreeMap<String, (String, bool)>,
 }
 
 impl CheckEnv {
@@ -50,6 +53,7 @@ impl CheckEnv {
             vars: vars.into_iter().map(Into::into).collect(),
             has_secret: false,
             env_is_set: Box::new(|name| std::env::var_os(name).is_some()),
+            passwords: BTreeMap::new(),
         }
     }
 }
@@ -66,6 +70,7 @@ impl fmt::Debug for CheckEnv {
             .field("users", &self.users)
             .field("vars", &self.vars)
             .field("has_secret", &self.has_secret)
+            .field("passwords", &self.passwords)
             .finish_non_exhaustive()
     }
 }
@@ -112,7 +117,8 @@ impl CheckedFlow {
 /// A variable a flow captures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaptureInfo {
-    /// Mail extractions and `capture … secret: true`: redacted everywhere.
+    /// Mail extractions, `capture … secret: true`, and variables some flow sends as a
+    /// credential (an auth header, a `_token` field): redacted everywhere from the capture on.
     pub secret: bool,
     /// Where it is captured (the first place, if several steps capture it).
     pub loc: Loc,
@@ -449,6 +455,12 @@ fn check_all(
         d.0.dedup();
         return Err(d);
     }
+    // A variable any flow sends as a credential is secret wherever it is captured, from the
+    // capture on (names are matched suite-wide: a flow may capture what its dependants send).
+    let credentials: BTreeSet<String> = facts
+        .iter()
+        .flat_map(|f| f.sent_as_credentials.iter().cloned())
+        .collect();
     let flows: Vec<CheckedFlow> = files
         .into_iter()
         .zip(facts)
@@ -456,13 +468,11 @@ fn check_all(
         .map(|(((file, source, ast), facts), needs_closure)| {
             let mut captures: BTreeMap<String, CaptureInfo> = BTreeMap::new();
             for c in facts.captures {
+                let secret = c.secret || credentials.contains(&c.name);
                 captures
                     .entry(c.name)
-                    .and_modify(|info| info.secret |= c.secret)
-                    .or_insert(CaptureInfo {
-                        secret: c.secret,
-                        loc: c.loc,
-                    });
+                    .and_modify(|info| info.secret |= secret)
+                    .or_insert(CaptureInfo { secret, loc: c.loc });
             }
             let expanded = expand(&ast.steps, groups);
             CheckedFlow {
@@ -890,6 +900,94 @@ mod tests {
             ("  - capture: { var: t }\n", &["a.yaml:5:5 [capture] `capture` needs `from: url`, `from: title` or a locator"]),
             ("  - capture: { var: t, from: url, regex: 'a(b' }\n", &["a.yaml:5:44 [(] invalid regex in `regex`: unclosed group"]),
         ]);
+    }
+
+    #[test]
+    fn a_capture_sent_as_a_credential_is_secret_from_its_capture_on() {
+        let suite = check_flows(
+            files(&[
+                (
+                    "a.yaml",
+                    "id: a\ntitle: A\nuser: requester\nsteps:\n  - http: { url: /config, capture: { csrf: /csrf, channel: /channel, api: /api, n: /n } }\n  - http: { url: /x, headers: { Accept: '{{ channel }}' } }\n",
+                ),
+                (
+                    "b.yaml",
+                    "id: b\ntitle: B\nuser: requester\nneeds: [a]\nsteps:\n  - subscribe: { id: s, pusher: { url: /app/k, channel: '{{ channel }}', auth_headers: { X-CSRF-TOKEN: '{{ csrf }}' } } }\n  - http: { url: /y, method: POST, headers: { Authorization: 'Bearer {{ api }}' }, form: { page: '{{ n }}' } }\n",
+                ),
+            ]),
+            &env(),
+        )
+        .unwrap();
+        let secret = |name: &str| suite.flows[0].captures[name].secret;
+        assert!(secret("csrf"), "sent in a subscribe's auth_headers");
+        assert!(secret("api"), "sent in an Authorization header");
+        assert!(!secret("channel"), "sent in a header that is no credential");
+        assert!(!secret("n"), "sent in a form field that is no credential");
+    }
+
+    #[test]
+    fn credential_fields_and_group_params_mark_captures_secret() {
+        for name in [
+            "X-CSRF-TOKEN",
+            "X-XSRF-Token",
+            "Authorization",
+            "Cookie",
+            "X-Api-Key",
+            "_token",
+            "password",
+        ] {
+            assert!(
+                crate::flowfile::flow_check::is_credential_name(name),
+                "{name}"
+            );
+        }
+        for name in [
+            "Accept",
+            "Content-Type",
+            "X-Request-Id",
+            "page",
+            "author",
+            "footprint",
+        ] {
+            assert!(
+                !crate::flowfile::flow_check::is_credential_name(name),
+                "{name}"
+            );
+        }
+        let suite = check_flows(
+            files(&[(
+                "a.yaml",
+                "id: a\ntitle: A\nuser: requester\nsteps:\n  - http: { url: /config, capture: { t: /t, u: /u } }\n  - http: { url: /x, method: POST, json: { data: { _token: '{{ t }}', name: '{{ u }}' } } }\n",
+            )]),
+            &env(),
+        )
+        .unwrap();
+        assert!(suite.flows[0].captures["t"].secret, "a `_token` JSON field");
+        assert!(!suite.flows[0].captures["u"].secret);
+    }
+
+    #[test]
+    fn a_users_password_needs_its_env_var() {
+        let mut e = env();
+        e.passwords
+            .insert("requester".into(), ("REQUESTER_PASSWORD".into(), true));
+        e.passwords
+            .insert("head".into(), ("HEAD_PASSWORD".into(), false));
+        let check = |src: &str| match check_flows(files(&[("a.yaml", src)]), &e) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.iter().map(|d| d.message.clone()).collect::<Vec<_>>(),
+        };
+        assert_eq!(
+            check("id: a\ntitle: A\nuser: requester\nsteps:\n  - fill: { label: P, value: '{{ user.password }}' }\n  - fill: { label: Q, value: '{{ users.requester.password }}' }\n"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check("id: a\ntitle: A\nuser: head\nsteps:\n  - fill: { label: P, value: '{{ user.password }}' }\n  - fill: { label: Q, value: '{{ users.collaborator.password }}' }\n"),
+            vec![
+                "`user.password`: the password of user `head` is not set".to_string(),
+                "`users.collaborator.password`: user `collaborator` has no password configured".to_string(),
+            ]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Adding a step kind: add its arm to `FlowChecker::step`: which strings it holds (and how they
 //! match), which users, durations, variables it captures, and whether it needs a browser.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::ast::{
@@ -104,6 +104,8 @@ pub(crate) struct GroupInfo {
     pub(crate) captures: Vec<(String, bool)>,
     /// It has browser steps without `as:`, so the calling flow needs a `user`.
     pub(crate) browser: bool,
+    /// Variables (and `params.NAME`) its steps send as credentials ([`FlowFacts::sent_as_credentials`]).
+    pub(crate) sent_as_credentials: BTreeSet<String>,
 }
 
 /// What checking one flow found out, for the suite-wide checks.
@@ -111,6 +113,36 @@ pub(crate) struct GroupInfo {
 pub(super) struct FlowFacts {
     pub(super) captures: Vec<Capture>,
     pub(super) uses: Vec<StrUse>,
+    /// Variables whose value the flow sends as a credential: in a request header named like
+    /// one (`Authorization`, `Cookie`, `X-CSRF-TOKEN`, `X-API-Key`, …), in a `subscribe`'s
+    /// `auth_headers`, or in a form/JSON field named like one (`_token`, `password`). A capture
+    /// of such a variable is a secret from the moment it is captured.
+    pub(super) sent_as_credentials: BTreeSet<String>,
+}
+
+/// Whether a header or field name says its value is a credential: one of its words (split at
+/// `-`, `_`, spaces) is `auth`, `authorization`, `session`, `signature`, `bearer`, or `key` after
+/// `api`; or it contains `token`, `csrf`, `xsrf`, `cookie`, `secret` or `passw`.
+pub(crate) fn is_credential_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if [
+        "token", "csrf", "xsrf", "cookie", "secret", "passw", "apikey",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+    {
+        return true;
+    }
+    let words: Vec<&str> = n
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        matches!(
+            *w,
+            "auth" | "authorization" | "authentication" | "session" | "signature" | "bearer"
+        ) || (*w == "key" && i > 0 && words[i - 1] == "api")
+    })
 }
 
 /// How a string value is read.
@@ -544,6 +576,18 @@ impl<'a> FlowChecker<'a> {
                 info.name_loc,
                 "the group is defined here".to_string(),
             ));
+        }
+        for name in &info.sent_as_credentials {
+            match name.strip_prefix("params.") {
+                Some(param) => {
+                    if let Some(v) = given.get(param) {
+                        self.sent_as_credential(&v.value.0.clone());
+                    }
+                }
+                None => {
+                    self.facts.sent_as_credentials.insert(name.clone());
+                }
+            }
         }
         for (capture, secret) in &info.captures {
             self.facts.captures.push(Capture {
@@ -1541,6 +1585,17 @@ impl<'a> FlowChecker<'a> {
         for (name, v) in &h.headers {
             self.check_header_name(i, name);
             self.sp_string(i, v, Kind::Plain, "headers");
+            if is_credential_name(name) {
+                self.sent_as_credential(&v.value);
+            }
+        }
+        for (name, v) in &h.form {
+            if is_credential_name(name) {
+                self.sent_as_credential(&v.value);
+            }
+        }
+        if let Some(json) = &h.json {
+            self.json_credentials(json);
         }
         let bodies: Vec<&str> = [
             ("json", h.json.is_some()),
@@ -1615,6 +1670,37 @@ impl<'a> FlowChecker<'a> {
         }
         if let Some(t) = &h.timeout {
             self.check_duration(t);
+        }
+    }
+
+    /// Marks the variables of `template` as sent as credentials.
+    fn sent_as_credential(&mut self, template: &str) {
+        if let Ok(t) = Template::parse(template) {
+            for var in t.vars() {
+                self.facts.sent_as_credentials.insert(var.name.clone());
+            }
+        }
+    }
+
+    /// JSON body fields named like credentials (`{"_token": "{{ csrf }}"}`).
+    fn json_credentials(&mut self, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(t) if is_credential_name(k) => {
+                            self.sent_as_credential(t);
+                        }
+                        other => self.json_credentials(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    self.json_credentials(v);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -1808,6 +1894,8 @@ impl<'a> FlowChecker<'a> {
             for (name, v) in &p.auth_headers {
                 self.check_header_name(i, name);
                 self.sp_string(i, v, Kind::Plain, "auth_headers");
+                // Every auth header of a channel authorisation is a credential.
+                self.sent_as_credential(&v.value);
             }
         }
         if let Some(sse) = &s.sse {

@@ -220,6 +220,7 @@ pub(super) fn check_groups(
                         .collect(),
                     captures: Vec::new(),
                     browser: false,
+                    sent_as_credentials: BTreeSet::new(),
                 },
             )
         })
@@ -267,6 +268,7 @@ pub(super) fn check_groups(
                     .collect(),
                 captures,
                 browser,
+                sent_as_credentials: facts.sent_as_credentials.clone(),
             },
         );
     }

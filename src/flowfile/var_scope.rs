@@ -106,9 +106,14 @@ impl VarScope<'_> {
             },
             ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
             ["user", field] => {
-                if !matches!(*field, "email" | "name" | "key") {
-                    let hint = format!("{}`user` has `user.email`, `user.name` and `user.key`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key"]));
+                if !matches!(*field, "email" | "name" | "key" | "password") {
+                    let hint = format!("{}`user` has `user.email`, `user.name`, `user.key` and `user.password`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key", "user.password"]));
                     return Some((unknown(), Some(hint)));
+                }
+                if *field == "password" {
+                    if let Some(user) = &self.flow.user {
+                        return self.password_problem(&user.value, name);
+                    }
                 }
                 (self.flow.user.is_none() && self.params.is_none()).then(|| {
                     (
@@ -125,6 +130,9 @@ impl VarScope<'_> {
                         list(self.env.users.iter().map(String::as_str), 12)
                     );
                     return Some((format!("unknown user `{key}` in `{name}`"), Some(hint)));
+                }
+                if *field == "password" {
+                    return self.password_problem(key, name);
                 }
                 (!matches!(*field, "email" | "name")).then(|| {
                     (
@@ -161,7 +169,7 @@ impl VarScope<'_> {
             }),
             [ns, ..] if parts.len() == 1 && RESERVED_NAMES.contains(ns) => {
                 let hint = match *ns {
-                    "user" => "use `user.email`, `user.name` or `user.key`",
+                    "user" => "use `user.email`, `user.name`, `user.key` or `user.password`",
                     "users" => "use `users.KEY.email` or `users.KEY.name`",
                     "vars" => "use `vars.NAME`",
                     "env" => "use `env.NAME`",
@@ -173,7 +181,7 @@ impl VarScope<'_> {
             }
             [ns, ..] if RESERVED_NAMES.contains(ns) => {
                 let hint = match *ns {
-                    "user" => "`user` has `user.email`, `user.name` and `user.key`",
+                    "user" => "`user` has `user.email`, `user.name`, `user.key` and `user.password`",
                     "users" => "write `users.KEY.email` or `users.KEY.name`",
                     "vars" => "write `vars.NAME`",
                     "env" => "write `env.NAME`",
@@ -187,6 +195,21 @@ impl VarScope<'_> {
             _ => Some((
                 unknown(),
                 Some("variables are base_url, api_url, run.*, user.*, users.KEY.*, vars.NAME, secret, env.NAME, and captured names".to_string()),
+            )),
+        }
+    }
+
+    /// `None` when user `key` has a password to put in `{{ name }}`; else why not.
+    fn password_problem(&self, key: &str, name: &str) -> Option<(String, Option<String>)> {
+        match self.env.passwords.get(key) {
+            Some((_, true)) => None,
+            Some((env, false)) => Some((
+                format!("`{name}`: the password of user `{key}` is not set"),
+                Some(format!("set the environment variable `{env}` (named by `password_env` of [users.{key}] in flows.toml), or put it in the .env file")),
+            )),
+            None => Some((
+                format!("`{name}`: user `{key}` has no password configured"),
+                Some(format!("add `password_env = \"ENV_VAR_NAME\"` to [users.{key}] in flows.toml; the password is read from that environment variable and redacted everywhere")),
             )),
         }
     }

@@ -108,7 +108,7 @@ impl GithubReporter {
         let Some(path) = &self.summary_path else {
             return Ok(());
         };
-        let summary = step_summary(&self.state);
+        let summary = self.out.redacted(&step_summary(&self.state));
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::redact::Redactor;
+
 /// Options for [`super::build_reporters`]. The CLI fills them in; reporters never look at the
 /// environment or the terminal themselves, so tests can drive them with a buffer.
 pub struct ReportOptions {
@@ -19,6 +21,11 @@ pub struct ReportOptions {
     /// Where the terminal lines (and GitHub annotations) go: stdout in production, a buffer in
     /// tests.
     pub writer: Box<dyn Write + Send>,
+    /// The run's redactor (the executor's): what is printed is redacted again as it is
+    /// printed, and when the run ends every file in `output_dir` is redacted with every secret
+    /// the run learned ([`Redactor::redact_tree`]), so artifacts written before a secret became
+    /// known do not keep it.
+    pub redactor: Redactor,
 }
 
 impl ReportOptions {
@@ -31,6 +38,7 @@ impl ReportOptions {
             verbose: false,
             github_step_summary: None,
             writer,
+            redactor: Redactor::new(),
         }
     }
 }

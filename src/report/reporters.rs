@@ -11,6 +11,7 @@ use super::shared_writer::SharedWriter;
 use super::terminal::TerminalReporter;
 use super::{ReportError, ReportOptions, ReporterKind};
 use crate::events::{EventSink, RunEvent, RunOutcome};
+use crate::redact::Redactor;
 use crate::trace::{TraceIndex, TraceWriter};
 
 /// Every reporter of a run behind one [`EventSink`].
@@ -32,13 +33,15 @@ pub struct Reporters {
     json: JsonReporter,
     sinks: Vec<(String, Box<dyn EventSink>)>,
     terminal: TerminalReporter,
+    output_dir: PathBuf,
+    redactor: Redactor,
 }
 
 /// Builds the reporters `kinds` asks for, beside the ones always on: the event log
 /// (`events.jsonl`), the trace writer (`<flow>/trace.html`, as `--trace` says), the JSON report
 /// (`staging-run-report.json`) and the terminal lines.
 pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters {
-    let out = SharedWriter::new(opts.writer);
+    let out = SharedWriter::new(opts.writer, opts.redactor.clone());
     let dir = opts.output_dir.as_path();
     let traces = TraceIndex::new();
     let mut sinks: Vec<(String, Box<dyn EventSink>)> = Vec::new();
@@ -78,6 +81,8 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
         json: JsonReporter::new(dir).with_traces(traces),
         sinks,
         terminal,
+        output_dir: dir.to_owned(),
+        redactor: opts.redactor,
     }
 }
 
@@ -106,7 +111,14 @@ impl Reporters {
     /// Writes `staging-run-report.json` now from the events so far, stating `outcome` unless
     /// `RunFinished` already came (e.g. on a second Ctrl-C, before exiting hard).
     pub fn write_partial(&self, outcome: RunOutcome) -> Result<PathBuf, ReportError> {
-        self.json.write_partial(outcome)
+        let path = self.json.write_partial(outcome)?;
+        self.redactor
+            .redact_file(&path)
+            .map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(path)
     }
 
     /// Feeds one event to every reporter (the same as [`EventSink::on_event`], callable without
@@ -118,8 +130,23 @@ impl Reporters {
     /// Flushes every reporter (the same as [`EventSink::finish`]). Call it once, always, even
     /// after an error or an interrupt: a run that never sent `RunFinished` gets its report
     /// (saying `interrupted`), its JUnit file and its closing terminal lines here.
+    ///
+    /// Last, every text file of the output directory is redacted with every secret the run
+    /// learned ([`Redactor::redact_tree`]): the event log's earlier lines, traces of earlier
+    /// flows, reports, failure pages and process logs written before a secret became known.
     pub fn finish(&mut self) -> anyhow::Result<()> {
-        self.each(|sink| sink.finish())
+        let finished = self.each(|sink| sink.finish());
+        let swept = self
+            .redactor
+            .redact_tree(&self.output_dir)
+            .map(|_| ())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot redact the artifacts in {}: {e}",
+                    self.output_dir.display()
+                )
+            });
+        finished.and(swept)
     }
 
     fn each(

@@ -558,7 +558,7 @@ mod tests {
 
     fn reporter(buf: &Buffer, color: bool, is_tty: bool) -> TerminalReporter {
         TerminalReporter::new(
-            SharedWriter::new(Box::new(buf.clone())),
+            SharedWriter::new(Box::new(buf.clone()), crate::redact::Redactor::new()),
             Path::new("out"),
             color,
             is_tty,

@@ -11,6 +11,7 @@ mod npm_clients;
 mod realtime;
 mod realtime_clients;
 mod report;
+mod secrets;
 mod suite_options;
 mod support;
 mod trace;

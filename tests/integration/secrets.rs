@@ -1,0 +1,186 @@
+//! Secrets in pixels: fields that hold a secret are masked in every screenshot and trace frame,
+//! and put back as they were afterwards.
+
+use std::path::Path;
+
+use axum::response::Html;
+use axum::routing::get;
+use base64::Engine as _;
+
+use crate::support::{add_config, files_under, read_json, run_dir, serve, temp_suite, FlowsCmd};
+
+const PASSWORD: &str = "Pw-7tQx2LmZ9vR4k";
+const API_TOKEN: &str = "tok4Kp9ZxW2mQ7vN";
+
+/// Three big text fields at known places (device pixel ratio 1): the user's password shown in
+/// clear (a "show password" field), an API token, and a plain value as the control.
+const PAGE: &str = r#"<!doctype html><title>mask</title>
+<style>
+  body { margin: 0; background: #fff; }
+  input { position: absolute; left: 40px; width: 600px; height: 80px; padding: 0 10px;
+          font: bold 48px monospace; color: #000; background: #fff; border: 0; outline: 0; }
+  label { position: absolute; left: 700px; }
+  #password { top: 40px; } #token { top: 160px; } #plain { top: 280px; }
+</style>
+<label for="password" style="top:40px">Password</label><input id="password" type="text">
+<label for="token" style="top:160px">Token</label><input id="token" type="text">
+<label for="plain" style="top:280px">Plain</label><input id="plain" type="text">
+"#;
+
+/// (left, top, width, height) of each field, inset so borders and anti-aliasing stay out.
+const PASSWORD_BOX: (u32, u32, u32, u32) = (48, 48, 584, 64);
+const TOKEN_BOX: (u32, u32, u32, u32) = (48, 168, 584, 64);
+const PLAIN_BOX: (u32, u32, u32, u32) = (48, 288, 584, 64);
+
+/// Share of dark pixels (luma < 80) in a box of an image.
+fn dark_share(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
+    let mut dark = 0u32;
+    for py in y..y + h {
+        for px in x..x + w {
+            let p = img.get_pixel(px, py).0;
+            let luma =
+                (u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000;
+            if luma < 80 {
+                dark += 1;
+            }
+        }
+    }
+    f64::from(dark) / f64::from(w * h)
+}
+
+fn decode(bytes: &[u8]) -> image::RgbImage {
+    image::load_from_memory(bytes).expect("an image").to_rgb8()
+}
+
+/// Every frame (JPEG/PNG) embedded in a trace file.
+fn trace_frames(trace: &Path) -> Vec<image::RgbImage> {
+    let html = std::fs::read_to_string(trace).expect("trace.html");
+    let re = regex::Regex::new(r#"data:image/(?:jpeg|png);base64,([A-Za-z0-9+/=]+)"#).expect("re");
+    re.captures_iter(&html)
+        .map(|c| {
+            decode(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(&c[1])
+                    .expect("base64"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_holding_a_secret_are_masked_in_screenshots_and_trace_frames() {
+    let base = serve(axum::Router::new().route("/", get(|| async { Html(PAGE) }))).await;
+    let suite = temp_suite(&[(
+        "mask.yaml",
+        r##"id: mask
+title: Secrets are masked in pixels
+user: requester
+steps:
+  - goto: /
+  - fill: { label: Password, value: "{{ user.password }}" }
+  - fill: { label: Token, value: "{{ env.FLOWS_TEST_API_TOKEN }}" }
+  - fill: { label: Plain, value: "HELLO WORLD" }
+  - screenshot: fields
+  # The mask is taken off again: the field's style attribute is as the page left it.
+  - expect: { css: "#password:not([style])" }
+  - expect: { css: "#token:not([style])" }
+"##,
+    )]);
+    // The requester's password comes from the environment; the API token is a declared secret.
+    let config_path = suite.path().join("flows/flows.toml");
+    let config = std::fs::read_to_string(&config_path).expect("config").replace(
+        "[users.requester]\nemail = \"requester@helpdesk.test\"\n",
+        "[users.requester]\nemail = \"requester@helpdesk.test\"\npassword_env = \"FLOWS_TEST_PASSWORD\"\n",
+    );
+    assert!(config.contains("password_env"), "{config}");
+    std::fs::write(&config_path, config).expect("config");
+    add_config(
+        suite.path(),
+        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 500\n",
+    );
+    let out = FlowsCmd::new()
+        .env("FLOWS_TEST_PASSWORD", PASSWORD)
+        .env("FLOWS_TEST_API_TOKEN", API_TOKEN)
+        .cwd(suite.path())
+        .args([
+            "run",
+            "--all",
+            "--skip-web-server",
+            "--skip-health-check",
+            "--trace",
+            "on",
+        ])
+        .args(["--base-url", &base])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let run = run_dir(&suite.path().join("artifacts"));
+
+    // The screenshot step's PNG: both secret fields are solid boxes, the plain one shows text.
+    let shot = files_under(&run)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("-fields.png"))
+        .expect("the screenshot");
+    let img = decode(&std::fs::read(&shot).expect("png"));
+    assert!(
+        dark_share(&img, PASSWORD_BOX) > 0.97,
+        "the password field is masked: {}",
+        dark_share(&img, PASSWORD_BOX)
+    );
+    assert!(
+        dark_share(&img, TOKEN_BOX) > 0.97,
+        "the token field is masked"
+    );
+    let plain = dark_share(&img, PLAIN_BOX);
+    assert!(
+        plain > 0.03 && plain < 0.6,
+        "the control field shows its text (so the check can see text): {plain}"
+    );
+
+    // Trace frames: no frame shows text in a secret field (empty before the fill, masked
+    // after), and some frame shows the masked box.
+    let trace = run.join("mask/trace.html");
+    let frames = trace_frames(&trace);
+    assert!(frames.len() >= 3, "frames in the trace: {}", frames.len());
+    let mut masked_frames = 0;
+    for (i, f) in frames.iter().enumerate() {
+        for (name, b) in [("password", PASSWORD_BOX), ("token", TOKEN_BOX)] {
+            let share = dark_share(f, b);
+            assert!(
+                !(0.02..=0.9).contains(&share),
+                "frame {i} shows text in the {name} field (dark share {share})"
+            );
+            if share > 0.9 {
+                masked_frames += 1;
+            }
+        }
+    }
+    assert!(masked_frames >= 2, "the masked fields appear in the frames");
+
+    // And no byte of any artifact holds either value.
+    for file in files_under(&run) {
+        let bytes = std::fs::read(&file).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        for s in [PASSWORD, API_TOKEN] {
+            assert!(!text.contains(s), "{} holds a secret", file.display());
+        }
+    }
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+    let report = read_json(&run.join("staging-run-report.json"));
+    let summaries: Vec<String> = report["flows"][0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["summary"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("Password") && s.contains("[redacted]")),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.iter().any(|s| s.contains("HELLO WORLD")),
+        "{summaries:?}"
+    );
+}
