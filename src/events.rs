@@ -342,7 +342,7 @@ pub enum FlowStatus {
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     Completed,
-    /// Ctrl-C / SIGTERM.
+    /// A signal: SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT.
     Interrupted,
     /// Stopped by the health pre-check or an infrastructure failure.
     Aborted,

@@ -10,5 +10,5 @@ pub const USAGE: u8 = 2;
 pub const HEALTH_CHECK_FAILED: u8 = 3;
 /// Infrastructure error: no browser or driver, browser crash, web server did not start.
 pub const INFRASTRUCTURE: u8 = 4;
-/// Interrupted by Ctrl-C / SIGTERM.
+/// Interrupted by a signal: SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT.
 pub const INTERRUPTED: u8 = 130;

@@ -14,7 +14,7 @@ macro_rules! say {
     }};
 }
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -230,6 +230,8 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a CI log or a file.
+        .with_ansi(color_stderr())
         .with_target(false)
         .try_init();
 }
@@ -451,6 +453,24 @@ fn new_run_id() -> String {
 }
 
 async fn run(args: RunArgs) -> u8 {
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    // Registered first, so a signal at any moment is a cancel, not a death.
+    let mut signals = Signals::register();
+    tokio::spawn(async move {
+        signals.recv().await;
+        let _ = cancel_tx.send(true);
+        // After SIGHUP the terminal may be gone: writing to it must neither panic nor matter.
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "\ninterrupted: stopping the browser and the web server, writing the report…"
+        );
+        signals.recv().await;
+        let _ = writeln!(
+            err,
+            "still stopping (each process gets a few seconds; nothing is left running)…"
+        );
+    });
     let interactive = args.debug || args.pause_on_failure;
     if interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         let flag = if args.debug {
@@ -540,14 +560,11 @@ async fn run(args: RunArgs) -> u8 {
     }
     point_latest(&config.output_root, &run_id);
 
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        eprintln!("\ninterrupted: stopping the browser and the web server, writing the report…");
-        let _ = cancel_tx.send(true);
-        wait_for_signal().await;
-        eprintln!("still stopping (each process gets a few seconds; nothing is left running)…");
-    });
+    // Children of runs that died (SIGKILL, a crash) and whose watchman died too.
+    for line in crate::exec::orphans::sweep(&config.state_dir) {
+        eprintln!("note: {line}");
+    }
+    let _tracking = crate::exec::orphans::begin_run(&config.state_dir, &run_id);
 
     // A live status line would fight with the prompts of --debug / --pause-on-failure.
     let is_tty = std::io::stdout().is_terminal() && !interactive;
@@ -655,24 +672,52 @@ fn point_latest(root: &Path, run_id: &str) {
     }
 }
 
-async fn wait_for_signal() {
+/// SIGINT, SIGTERM, SIGHUP (terminal closed, SSH dropped) and SIGQUIT: each is a request to
+/// stop, handled alike.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            std::future::pending::<()>().await;
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+    streams: Vec<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let streams = [
+                SignalKind::interrupt(),
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+                SignalKind::quit(),
+            ]
+            .into_iter()
+            .filter_map(|kind| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!("cannot handle signal {kind:?}: {e}");
+                    None
+                }
+            })
+            .collect();
+            Signals { streams }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for the next of the signals.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.streams.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let next = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
+            let _ = futures_util::future::select_all(next).await;
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -116,7 +116,6 @@ impl Driver {
             None,
             &[],
             None,
-            false,
         )
         .map_err(BrowserError::DriverSpawn)?;
         let url = format!("http://127.0.0.1:{port}");
@@ -138,13 +137,14 @@ impl Driver {
             if let Some(p) = driver.process.as_mut() {
                 if let Some(status) = p.exited() {
                     return Err(BrowserError::Session(format!(
-                        "chromedriver exited during start-up ({status}); see {}",
+                        "chromedriver {} during start-up; see {}",
+                        status.how,
                         log_path.display()
                     )));
                 }
             }
             if started.elapsed() > ready_within {
-                driver.stop().await;
+                driver.stop(false).await;
                 return Err(BrowserError::DriverNotReady(
                     ready_within,
                     log_path.to_owned(),
@@ -154,9 +154,11 @@ impl Driver {
         }
     }
 
-    pub async fn stop(&mut self) {
+    /// Stops chromedriver and its browsers; `hurry` shortens the grace after SIGTERM.
+    pub async fn stop(&mut self, hurry: bool) {
         if let Some(mut p) = self.process.take() {
-            p.stop(Duration::from_secs(2)).await;
+            let grace = if hurry { 300 } else { 2000 };
+            p.stop(Duration::from_millis(grace)).await;
         }
     }
 }

@@ -39,7 +39,7 @@ pub struct RunOptions {
     pub run_id: String,
     /// `<output root>/<run id>`.
     pub output_dir: PathBuf,
-    /// Becomes `true` on Ctrl-C / SIGTERM.
+    /// Becomes `true` on SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT.
     pub cancel: watch::Receiver<bool>,
     pub retries: u32,
     /// Exit 1 when a flow is flaky (passed only on a retry).
@@ -114,15 +114,20 @@ struct Resources {
 }
 
 impl Resources {
-    async fn shutdown(&mut self) {
-        for (_, s) in self.sessions.drain() {
-            s.close().await;
+    /// `hurry`: a signal stopped the run (a container's stop grace is often 10 s): sessions
+    /// get a second to close before their driver's process group is killed anyway.
+    async fn shutdown(&mut self, hurry: bool) {
+        let closing = futures_util::future::join_all(self.sessions.drain().map(|(_, s)| s.close()));
+        if hurry {
+            let _ = tokio::time::timeout(Duration::from_secs(1), closing).await;
+        } else {
+            closing.await;
         }
         if let Some(mut d) = self.driver.take() {
-            d.stop().await;
+            d.stop(hurry).await;
         }
         if let Some(ws) = self.web_server.take() {
-            ws.stop().await;
+            ws.stop(hurry).await;
         }
         redact_logs(&self.logs_dir, &self.redactor);
     }
@@ -212,7 +217,9 @@ pub async fn run(
     let mut startup_error = None;
     if let Some(ws) = &config.web_server {
         let reuse = match &base_url {
-            Some(u) => webserver::answers(&http, u).await,
+            Some(u) => unless_cancelled(&mut opts.cancel, webserver::answers(&http, u))
+                .await
+                .unwrap_or(false),
             None => false,
         };
         // A base URL that was given but does not answer: start the server there when it is on
@@ -228,7 +235,7 @@ pub async fn run(
             },
             _ => None,
         };
-        if !reuse && startup_error.is_none() {
+        if !reuse && startup_error.is_none() && !*opts.cancel.borrow() {
             let secret = config.secret.as_ref().map(|s| s.value.as_str());
             let log = logs_dir.join("web-server.log");
             let started = tokio::select! {
@@ -248,16 +255,22 @@ pub async fn run(
     }
     let base = base_url.clone().unwrap_or_default();
     // 2. Flows the plan leaves out (--no-deps): reuse saved sessions, or run them after all.
-    let pre = if startup_error.is_none() {
-        saved_state::preflight(config, suite, plan, &base, &redactor).await
-    } else {
-        saved_state::Preflight {
-            plan: plan.clone(),
-            restore: HashMap::new(),
-            captures: Vec::new(),
-            notices: Vec::new(),
+    let pre = match startup_error {
+        None => {
+            unless_cancelled(
+                &mut opts.cancel,
+                saved_state::preflight(config, suite, plan, &base, &redactor),
+            )
+            .await
         }
+        Some(_) => None,
     };
+    let pre = pre.unwrap_or_else(|| saved_state::Preflight {
+        plan: plan.clone(),
+        restore: HashMap::new(),
+        captures: Vec::new(),
+        notices: Vec::new(),
+    });
     let plan = &pre.plan;
     let planned: Vec<PlannedFlow> = plan
         .order
@@ -311,17 +324,27 @@ pub async fn run(
                 exit_code::INFRASTRUCTURE
             },
             if interrupted {
-                "interrupted (Ctrl-C / SIGTERM)"
+                INTERRUPTED
             } else {
                 "the web server did not start"
             },
         )
         .await;
     }
+    if *opts.cancel.borrow() {
+        return interrupted(&mut em, &mut res, &planned).await;
+    }
 
     // 3. Health pre-check, before any browser starts.
     if config.health.enabled {
-        let report = health::run(config, &base, &http, &redactor).await;
+        let Some(report) = unless_cancelled(
+            &mut opts.cancel,
+            health::run(config, &base, &http, &redactor),
+        )
+        .await
+        else {
+            return interrupted(&mut em, &mut res, &planned).await;
+        };
         let path = opts.output_dir.join("health-pre-check.json");
         if let Err(e) = artifact::write_json_atomic(&path, &report) {
             tracing::error!("cannot write {}: {e}", path.display());
@@ -388,9 +411,12 @@ pub async fn run(
             Some(path) => format!("{}{path}", base.trim_end_matches('/')),
             None => base.clone(),
         };
-        if let Err(what) =
-            crate::net::challenges_basic_auth(&page, config.accept_invalid_certs).await
-        {
+        let challenge = unless_cancelled(
+            &mut opts.cancel,
+            crate::net::challenges_basic_auth(&page, config.accept_invalid_certs),
+        )
+        .await;
+        if let Some(Err(what)) = challenge {
             em.emit(RunEventKind::Notice {
                 flow: None,
                 message: redactor.redact(&format!(
@@ -430,7 +456,10 @@ pub async fn run(
         }
     }
     if restore.is_empty() && !*opts.cancel.borrow() {
-        prestart_sessions(config, suite, plan, &base, &mut res, &logs_dir, &mut em).await;
+        let prestart = prestart_sessions(config, suite, plan, &base, &mut res, &logs_dir, &mut em);
+        if unless_cancelled(&mut opts.cancel, prestart).await.is_none() {
+            return interrupted(&mut em, &mut res, &planned).await;
+        }
     }
     let mut interaction = opts.interaction.take();
     let mut stepping = opts.debug && interaction.is_some();
@@ -744,11 +773,7 @@ pub async fn run(
         });
     }
     let (outcome, code, why) = if interrupted {
-        (
-            RunOutcome::Interrupted,
-            exit_code::INTERRUPTED,
-            "interrupted (Ctrl-C / SIGTERM)",
-        )
+        (RunOutcome::Interrupted, exit_code::INTERRUPTED, INTERRUPTED)
     } else if quit {
         (
             RunOutcome::Interrupted,
@@ -825,7 +850,7 @@ async fn finish(
         totals.add(FlowStatus::NotRun);
     }
     // Stop everything before the final event, so "finished" means nothing is left running.
-    res.shutdown().await;
+    res.shutdown(outcome == RunOutcome::Interrupted).await;
     em.emit(RunEventKind::RunFinished {
         outcome,
         totals,
@@ -884,7 +909,7 @@ enum AttemptEnd {
     FlowTimeout,
     /// The run timeout.
     RunTimeout,
-    /// Ctrl-C / SIGTERM.
+    /// A signal: SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT.
     Interrupted,
 }
 
@@ -914,6 +939,41 @@ fn status_phrase(s: FlowStatus) -> &'static str {
         FlowStatus::TimedOut => "timed out",
         FlowStatus::Passed | FlowStatus::Flaky => "passed",
     }
+}
+
+/// The reason of a run stopped by a signal.
+const INTERRUPTED: &str = "interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT)";
+
+/// Runs `fut` unless the run is cancelled first (then `None`). Every await of start-up goes
+/// through here, so a signal is acted on at once, not when every browser has started.
+async fn unless_cancelled<T>(
+    cancel: &mut watch::Receiver<bool>,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = cancelled(cancel) => None,
+        v = fut => Some(v),
+    }
+}
+
+/// Ends a run that a signal stopped before its first flow.
+async fn interrupted(
+    em: &mut Emitter<'_>,
+    res: &mut Resources,
+    planned: &[PlannedFlow],
+) -> RunResult {
+    finish(
+        em,
+        res,
+        planned,
+        &BTreeSet::new(),
+        Totals::default(),
+        RunOutcome::Interrupted,
+        exit_code::INTERRUPTED,
+        INTERRUPTED,
+    )
+    .await
 }
 
 async fn cancelled(rx: &mut watch::Receiver<bool>) {

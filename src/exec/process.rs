@@ -3,19 +3,73 @@
 //! Each child is started in its own process group, so that stopping it also stops everything it
 //! started (chromedriver's Chromium, a web server's workers). Stopping is SIGTERM to the group,
 //! a short grace period, then SIGKILL; `Drop` kills the group too, so a panic or an early return
-//! leaves nothing behind.
+//! leaves nothing behind. On Linux each child also gets `PR_SET_PDEATHSIG(SIGKILL)`, and its
+//! group is registered with [`super::orphans`], which kills it when the runner itself dies
+//! (SIGKILL cannot be caught).
+//!
+//! A task waits on each child, so its exit is known the moment it happens: an exit that nobody
+//! asked for (the driver or the web server died mid-run) is published on
+//! [`unexpected_exits`], which the executor watches.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+/// How a child ended: `chromedriver (pid 42) exited (signal 9)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildExit {
+    pub name: String,
+    pub pid: u32,
+    /// `exited with status 1`, `exited (signal 9)`.
+    pub how: String,
+}
+
+impl std::fmt::Display for ChildExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (pid {}) {}", self.name, self.pid, self.how)
+    }
+}
+
+/// `exited with status N` or `exited (signal N)`.
+fn describe_exit(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("exited (signal {sig})");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => "exited".to_owned(),
+    }
+}
+
+/// Exits of children that were not being stopped, in the order they happened (process-wide:
+/// a process runs one run).
+pub fn unexpected_exits() -> watch::Receiver<Vec<ChildExit>> {
+    exits_channel().subscribe()
+}
+
+fn exits_channel() -> &'static watch::Sender<Vec<ChildExit>> {
+    static EXITS: OnceLock<watch::Sender<Vec<ChildExit>>> = OnceLock::new();
+    EXITS.get_or_init(|| watch::channel(Vec::new()).0)
+}
 
 /// A running child process that owns its process group.
 pub struct ManagedChild {
     pub name: String,
-    child: Option<Child>,
+    pid: Option<u32>,
     pgid: Option<i32>,
+    /// Set by the waiting task when the child has exited.
+    exit: watch::Receiver<Option<ChildExit>>,
+    /// Set before a stop, so that exit is not reported as unexpected.
+    stopping: Arc<AtomicBool>,
 }
 
 impl ManagedChild {
@@ -27,7 +81,6 @@ impl ManagedChild {
         cwd: Option<&Path>,
         env: &[(String, String)],
         log: Option<&Path>,
-        piped_stdout: bool,
     ) -> std::io::Result<ManagedChild> {
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
@@ -35,6 +88,10 @@ impl ManagedChild {
             cmd.current_dir(dir);
         }
         for (k, v) in env {
+            cmd.env(k, v);
+        }
+        // Marks the child (and what it starts) as this run's, for the sweep of a dead run.
+        if let Some((k, v)) = super::orphans::marker() {
             cmd.env(k, v);
         }
         let (out, err) = match log {
@@ -50,59 +107,97 @@ impl ManagedChild {
             }
             None => (Stdio::null(), Stdio::null()),
         };
-        cmd.stdout(if piped_stdout { Stdio::piped() } else { out });
+        cmd.stdout(out);
         cmd.stderr(err);
         cmd.process_group(0);
-        let child = cmd.spawn()?;
-        let pgid = child.id().and_then(|id| i32::try_from(id).ok());
+        die_with_parent(&mut cmd);
+        let mut child = cmd.spawn()?;
+        let pid = child.id();
+        let pgid = pid.and_then(|id| i32::try_from(id).ok());
+        if let Some(pgid) = pgid {
+            super::orphans::register(pgid, name);
+        }
+        let (tx, exit) = watch::channel(None);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (watch_name, watch_stopping) = (name.to_owned(), stopping.clone());
+        tokio::spawn(async move {
+            let Ok(status) = child.wait().await else {
+                return;
+            };
+            let end = ChildExit {
+                name: watch_name,
+                pid: pid.unwrap_or_default(),
+                how: describe_exit(status),
+            };
+            if !watch_stopping.load(Ordering::SeqCst) {
+                tracing::warn!("{end}");
+                exits_channel().send_modify(|all| all.push(end.clone()));
+            }
+            let _ = tx.send(Some(end));
+        });
         Ok(ManagedChild {
             name: name.to_owned(),
-            child: Some(child),
+            pid,
             pgid,
+            exit,
+            stopping,
         })
     }
 
-    pub fn child_mut(&mut self) -> Option<&mut Child> {
-        self.child.as_mut()
-    }
-
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.pid
     }
 
-    /// Has the process exited? Returns its status description if so.
-    pub fn exited(&mut self) -> Option<String> {
-        let child = self.child.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            _ => None,
-        }
+    /// Has the process exited? How, if so.
+    pub fn exited(&self) -> Option<ChildExit> {
+        self.exit.borrow().clone()
     }
 
     /// SIGTERM to the group, wait up to `grace`, then SIGKILL the group.
     pub async fn stop(&mut self, grace: Duration) {
-        let Some(mut child) = self.child.take() else {
+        let Some(pgid) = self.pgid.take() else {
             return;
         };
-        if let Some(pgid) = self.pgid {
-            signal_group(pgid, Signal::Term);
-        }
-        if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        self.stopping.store(true, Ordering::SeqCst);
+        signal_group(pgid, Signal::Term);
+        let mut exit = self.exit.clone();
+        if tokio::time::timeout(grace, exit.wait_for(Option::is_some))
+            .await
+            .is_err()
+        {
             tracing::debug!(name = %self.name, "did not stop after SIGTERM; killing");
         }
         // Kill the rest of the group even if the leader exited (its children may not have).
-        if let Some(pgid) = self.pgid.take() {
-            signal_group(pgid, Signal::Kill);
-            let _ = child.kill().await;
-            // A killed process lives on until the kernel gets to it, which under load is not
-            // at once: "stopped" means gone, so the caller (and the user's next command) never
-            // sees a browser of this run.
-            wait_until_group_gone(pgid, Duration::from_secs(3)).await;
-        } else {
-            let _ = child.kill().await;
-        }
+        signal_group(pgid, Signal::Kill);
+        // A killed process lives on until the kernel gets to it, which under load is not at
+        // once: "stopped" means gone, so the caller (and the user's next command) never sees a
+        // browser of this run.
+        wait_until_group_gone(pgid, Duration::from_secs(3)).await;
+        super::orphans::unregister(pgid);
     }
 }
+
+/// Linux: the child gets SIGKILL when the runner dies, however it dies.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs between fork and exec, where only async-signal-safe calls are
+    // allowed: it makes two raw syscalls (prctl, getppid) through rustix, no allocation, no
+    // locks.
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            // The runner died between fork and prctl: the signal will never come.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(std::io::Error::other("the runner exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut Command) {}
 
 /// Waits until no live process (zombies do not count) is in process group `pgid`, or `limit`.
 async fn wait_until_group_gone(pgid: i32, limit: Duration) {
@@ -113,7 +208,7 @@ async fn wait_until_group_gone(pgid: i32, limit: Duration) {
 }
 
 /// Whether a live process is in process group `pgid` (Linux `/proc`; elsewhere: false).
-fn group_alive(pgid: i32) -> bool {
+pub(super) fn group_alive(pgid: i32) -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return false;
     };
@@ -128,7 +223,7 @@ fn group_alive(pgid: i32) -> bool {
 
 /// State and process group from a `/proc/PID/stat` line: `pid (comm) state ppid pgrp …`;
 /// `comm` may hold spaces and parentheses, so fields are counted after its last `)`.
-fn stat_state_and_group(stat: &str) -> Option<(char, i32)> {
+pub(super) fn stat_state_and_group(stat: &str) -> Option<(char, i32)> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace();
     let state = fields.next()?.chars().next()?;
@@ -140,31 +235,31 @@ fn stat_state_and_group(stat: &str) -> Option<(char, i32)> {
 impl Drop for ManagedChild {
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid.take() {
+            self.stopping.store(true, Ordering::SeqCst);
             signal_group(pgid, Signal::Kill);
+            super::orphans::unregister(pgid);
         }
     }
 }
 
 #[derive(Clone, Copy)]
-enum Signal {
+pub(super) enum Signal {
     Term,
     Kill,
 }
 
-fn signal_group(pgid: i32, signal: Signal) {
-    // `kill -SIG -PGID` through /bin/kill keeps this crate free of unsafe libc calls.
-    let sig = match signal {
-        Signal::Term => "-TERM",
-        Signal::Kill => "-KILL",
+/// Sends `signal` to every process of group `pgid` (a group that is gone is not an error).
+pub(super) fn signal_group(pgid: i32, signal: Signal) {
+    let (Some(group), sig) = (
+        rustix::process::Pid::from_raw(pgid),
+        match signal {
+            Signal::Term => rustix::process::Signal::TERM,
+            Signal::Kill => rustix::process::Signal::KILL,
+        },
+    ) else {
+        return;
     };
-    let _ = std::process::Command::new("kill")
-        .arg(sig)
-        .arg("--")
-        .arg(format!("-{pgid}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let _ = rustix::process::kill_process_group(group, sig);
 }
 
 /// Finds an executable: a path with a separator is taken as is; a bare name is looked up on
@@ -216,7 +311,6 @@ mod tests {
             None,
             &[],
             None,
-            false,
         )
         .expect("spawn");
         let pgid = child.pgid.expect("a process group");

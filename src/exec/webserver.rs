@@ -38,8 +38,10 @@ pub struct RunningWebServer {
 }
 
 impl RunningWebServer {
-    pub async fn stop(mut self) {
-        self.child.stop(Duration::from_secs(5)).await;
+    /// Stops the server's process group; `hurry` shortens the grace after SIGTERM.
+    pub async fn stop(mut self, hurry: bool) {
+        let grace = if hurry { 1 } else { 5 };
+        self.child.stop(Duration::from_secs(grace)).await;
     }
 }
 
@@ -110,7 +112,6 @@ pub async fn start(
         Some(&ws.cwd),
         &env,
         Some(log_path),
-        false,
     )
     .map_err(|source| WebServerError::Spawn {
         command: ws.command.join(" "),
@@ -134,7 +135,7 @@ pub async fn start(
         if let Some(status) = child.exited() {
             child.stop(Duration::from_millis(100)).await;
             return Err(WebServerError::Exited {
-                status,
+                status: status.how,
                 log: log_path.display().to_string(),
                 tail: tail(log_path, 15),
             });

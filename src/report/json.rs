@@ -47,7 +47,7 @@ pub struct StagingRunReport {
     #[schemars(extend("format" = "date-time"))]
     pub finished_at: Option<String>,
     pub duration_ms: u64,
-    /// `completed`, `interrupted` (Ctrl-C / SIGTERM, or the run ended without finishing),
+    /// `completed`, `interrupted` (a signal: Ctrl-C, SIGTERM, SIGHUP, SIGQUIT; or the run ended without finishing),
     /// `aborted` (health pre-check or infrastructure failure), `timed_out` (the run timeout was
     /// reached) or `max_failures_reached` (`--max-failures` flows failed; no more were started).
     pub outcome: RunOutcome,

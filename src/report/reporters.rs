@@ -173,9 +173,25 @@ impl Reporters {
             // The terminal, fed last, must not point at a report that is not there.
             self.terminal.report_unwritten();
         }
-        record("list", f(&mut self.terminal));
+        // The terminal is for people: once it is gone (SIGHUP, a closed pipe), the run and its
+        // files go on without it.
+        match f(&mut self.terminal) {
+            Err(e) if output_closed(&e) => tracing::debug!("terminal output lost: {e:#}"),
+            other => record("list", other),
+        }
         first.map_or(Ok(()), Err)
     }
+}
+
+/// Whether `e` says the terminal or pipe we print to has gone away.
+fn output_closed(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| {
+            io.kind() == std::io::ErrorKind::BrokenPipe
+                // EIO: writing to a terminal that was hung up.
+                || io.raw_os_error() == Some(5)
+        })
 }
 
 impl EventSink for Reporters {

@@ -308,7 +308,8 @@ impl TerminalReporter {
                 );
             }
             Some(RunOutcome::Interrupted) => {
-                let mut line = String::from("stopped by Ctrl-C / SIGTERM");
+                let mut line =
+                    String::from("stopped by a signal (Ctrl-C, SIGTERM, SIGHUP or SIGQUIT)");
                 if totals.not_run > 0 {
                     let noun = if totals.not_run == 1 { "flow" } else { "flows" };
                     let _ = write!(line, "; {} {noun} did not run", totals.not_run);

@@ -97,7 +97,7 @@ async fn runner_names_and_roles_agree_with_chromium_on_every_lab_element() {
         }
     }
     session.close().await;
-    driver.stop().await;
+    driver.stop(false).await;
     assert!(checked > 100, "checked {checked} elements");
     assert!(
         differences.is_empty(),

@@ -3,6 +3,7 @@ mod browser_events;
 mod cli;
 mod debug;
 mod e2e;
+mod faults;
 mod flowfile_check;
 mod health;
 mod lab;

@@ -1,0 +1,342 @@
+//! The fault matrix of issue 17: signals at any moment, children killed, infrastructure that
+//! is not there. Each test asserts the exit code, the report's outcome and reason, the flows'
+//! statuses, and that no process of the run is alive afterwards (found by walking /proc from the
+//! runner's pid, and by the marker every child of a run carries: other runs may be on this
+//! machine).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::*;
+
+/// One process as /proc shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: u32,
+    /// Start time in clock ticks since boot: with the pid, names the process uniquely.
+    pub start: u64,
+    pub cmdline: String,
+}
+
+/// `(ppid, start time)` of a live (not zombie) process.
+fn stat_of(pid: u32) -> Option<(u32, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if matches!(fields.first(), Some(&"Z" | &"X")) {
+        return None;
+    }
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn proc_info(pid: u32) -> Option<Proc> {
+    let (_, start) = stat_of(pid)?;
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    Some(Proc {
+        pid,
+        start,
+        cmdline: String::from_utf8_lossy(&raw).replace('\0', " "),
+    })
+}
+
+/// Every live process below `root` in the process tree, now.
+pub fn descendants(root: u32) -> Vec<Proc> {
+    let parents: Vec<(u32, u32)> = all_pids()
+        .into_iter()
+        .filter_map(|pid| stat_of(pid).map(|(ppid, _)| (pid, ppid)))
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|&&(_, ppid)| ppid == parent)
+                .map(|&(pid, _)| pid),
+        );
+        i += 1;
+    }
+    found.into_iter().skip(1).filter_map(proc_info).collect()
+}
+
+/// Live processes whose environment carries the marker of runner `runner_pid`'s run (its
+/// children, and what they started without clearing their environment).
+pub fn marked_children_of(runner_pid: u32) -> Vec<Proc> {
+    let suffix = format!(":{runner_pid}");
+    all_pids()
+        .into_iter()
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|&b| b == 0).any(|var| {
+                    let var = String::from_utf8_lossy(var);
+                    var.starts_with("FLOWS_RUN_MARK=") && var.ends_with(&suffix)
+                })
+            })
+        })
+        .filter_map(proc_info)
+        .collect()
+}
+
+/// Of `seen`, the processes still alive (same pid and start time), plus any process still
+/// marked as a child of `runner_pid` or mentioning `marker` on its command line, polled until
+/// none is left or `limit` (a hang guard, not a timing claim).
+pub async fn left_alive(
+    seen: &[Proc],
+    runner_pid: u32,
+    marker: &str,
+    limit: Duration,
+) -> Vec<Proc> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let mut alive: Vec<Proc> = seen
+            .iter()
+            .filter(|p| stat_of(p.pid).is_some_and(|(_, start)| start == p.start))
+            .cloned()
+            .collect();
+        alive.extend(marked_children_of(runner_pid));
+        alive.extend(
+            processes_mentioning(marker)
+                .into_iter()
+                .filter_map(|(pid, _)| proc_info(pid)),
+        );
+        alive.sort_by_key(|p| p.pid);
+        alive.dedup();
+        if alive.is_empty() || tokio::time::Instant::now() >= deadline {
+            return alive;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The demo helpdesk's binary, built beside `flows`.
+fn helpdesk_bin() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_flows")).with_file_name("helpdesk")
+}
+
+/// `[web_server]` that starts the demo helpdesk from its binary (the runner's own child).
+fn own_web_server(suite: &Path) {
+    add_config(
+        suite,
+        &format!(
+            "[web_server]\ncommand = \"{} --listen 127.0.0.1:{{port}} --staging\"\nready_path = \"/up\"\nstartup_timeout = \"20s\"\nenv = {{ STAGING_E2E_ENABLED = \"true\", STAGING_E2E_SECRET = \"{{secret}}\" }}\n",
+            helpdesk_bin().display()
+        ),
+    );
+}
+
+const WAITS_FOREVER: &str = r#"
+id: waits
+title: Waits for something that never appears
+user: requester
+steps:
+  - goto: /login
+  - expect: { text: This text never appears, timeout: 60s }
+"#;
+
+const SECOND: &str = r#"
+id: second
+title: Never reached
+user: requester
+needs: [waits]
+steps:
+  - goto: /login
+"#;
+
+/// The events of the single run under `artifacts`, so far.
+fn events_so_far(artifacts: &Path) -> String {
+    std::fs::read_dir(artifacts)
+        .ok()
+        .and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir() && !p.ends_with("latest"))
+            })
+        })
+        .and_then(|run| std::fs::read_to_string(run.join("events.jsonl")).ok())
+        .unwrap_or_default()
+}
+
+/// Waits (bounded, observing the event log) until the flow `waits` runs its second step.
+async fn until_second_step(artifacts: &Path, child: &mut tokio::process::Child) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let log = events_so_far(artifacts);
+        if log
+            .lines()
+            .any(|l| l.contains(r#""type":"step_started""#) && l.contains(r#""index":1"#))
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("flows exited ({status}) before the second step:\n{log}");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the flow never reached its second step:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn send(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+struct Spawned {
+    child: tokio::process::Child,
+    pid: u32,
+    /// A private TMPDIR: Chromium's profile dirs live there, so it marks this run's browsers.
+    tmp: tempfile::TempDir,
+}
+
+fn spawn_runner(cmd: FlowsCmd) -> Spawned {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let child = cmd
+        .env("TMPDIR", tmp.path().to_str().expect("utf-8"))
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn flows");
+    let pid = child.id().expect("pid");
+    Spawned { child, pid, tmp }
+}
+
+/// Waits for the runner's exit (a hang guard, not a timing claim) and its output.
+async fn finished(mut s: Spawned) -> (Option<i32>, String, String, Spawned) {
+    let stdout = s.child.stdout.take().expect("stdout");
+    let stderr = s.child.stderr.take().expect("stderr");
+    let (out, err) = tokio::join!(read_all(stdout), read_all(stderr));
+    let status = tokio::time::timeout(Duration::from_secs(120), s.child.wait())
+        .await
+        .expect("flows exits")
+        .expect("wait");
+    (status.code(), out, err, s)
+}
+
+/// SIGKILL of the runner mid-flow (it cannot be caught): chromedriver, every Chromium process
+/// and the web server it started all die with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_the_runner_mid_flow_leaves_no_process_behind() {
+    let suite = temp_suite(&[("waits.yaml", WAITS_FOREVER)]);
+    own_web_server(suite.path());
+    let artifacts = suite.path().join("artifacts");
+    let mut run = spawn_runner(FlowsCmd::new().cwd(suite.path()).args([
+        "run",
+        "--all",
+        "--skip-health-check",
+    ]));
+    until_second_step(&artifacts, &mut run.child).await;
+    let tree = descendants(run.pid);
+    let names: Vec<&str> = tree.iter().map(|p| p.cmdline.as_str()).collect();
+    assert!(
+        names.iter().any(|c| c.contains("chromedriver")),
+        "chromedriver runs: {names:#?}"
+    );
+    assert!(
+        names.iter().any(|c| c.contains("helpdesk")),
+        "the web server runs: {names:#?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|c| c.contains("chrom") && c.contains("--user-data-dir")),
+        "a browser runs: {names:#?}"
+    );
+    send(run.pid, "KILL");
+    let status = run.child.wait().await.expect("wait");
+    assert_eq!(status.code(), None, "killed by a signal");
+    let marker = run.tmp.path().to_str().expect("utf-8").to_owned();
+    let left = left_alive(&tree, run.pid, &marker, Duration::from_secs(20)).await;
+    assert!(left.is_empty(), "processes outlived the runner: {left:#?}");
+}
+
+/// SIGHUP (terminal closed) and SIGQUIT are handled like SIGTERM: exit 130, the report says
+/// `interrupted`, a history line, `latest` points at a folder with a report, nothing left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_and_sigquit_stop_the_run_like_sigterm() {
+    let app = helpdesk().await;
+    for signal in ["HUP", "QUIT"] {
+        let suite = temp_suite(&[("waits.yaml", WAITS_FOREVER), ("second.yaml", SECOND)]);
+        let artifacts = suite.path().join("artifacts");
+        let mut run = spawn_runner(
+            FlowsCmd::new()
+                .cwd(suite.path())
+                .run_all(&app.url())
+                .args(["--skip-health-check"]),
+        );
+        until_second_step(&artifacts, &mut run.child).await;
+        let tree = descendants(run.pid);
+        send(run.pid, signal);
+        let (code, stdout, stderr, run) = finished(run).await;
+        assert_eq!(code, Some(130), "SIG{signal}\n{stdout}\n{stderr}");
+        let report = read_json(&artifacts.join("latest/staging-run-report.json"));
+        assert_eq!(report["outcome"], "interrupted", "SIG{signal}");
+        assert!(
+            report["outcome_reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("SIGHUP")),
+            "{}",
+            report["outcome_reason"]
+        );
+        assert_eq!(flow(&report, "waits")["status"], "not_run");
+        assert_eq!(flow(&report, "second")["status"], "not_run");
+        let history = std::fs::read_to_string(suite.path().join("flows/.flows/history.jsonl"))
+            .or_else(|_| std::fs::read_to_string(suite.path().join(".flows/history.jsonl")))
+            .expect("a history line");
+        assert!(
+            history.contains("interrupted"),
+            "SIG{signal}: the history records the run: {history}"
+        );
+        let marker = run.tmp.path().to_str().expect("utf-8").to_owned();
+        let left = left_alive(&tree, run.pid, &marker, Duration::from_secs(20)).await;
+        assert!(left.is_empty(), "SIG{signal}: left behind: {left:#?}");
+    }
+    app.shutdown().await;
+}
+
+/// A signal during start-up (0.2 s in: the web server is starting, or its health check, or the
+/// browsers) is acted on there, not once every browser has started: exit 130, a report saying
+/// `interrupted`, every flow `not_run`, nothing left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_during_start_up_stops_the_run_there() {
+    for after_ms in [200, 700] {
+        let suite = temp_suite(&[("waits.yaml", WAITS_FOREVER), ("second.yaml", SECOND)]);
+        own_web_server(suite.path());
+        let artifacts = suite.path().join("artifacts");
+        let run = spawn_runner(FlowsCmd::new().cwd(suite.path()).args(["run", "--all"]));
+        // The moment of the signal is the scenario, not a synchronisation.
+        tokio::time::sleep(Duration::from_millis(after_ms)).await;
+        let tree = descendants(run.pid);
+        send(run.pid, "TERM");
+        let pid = run.pid;
+        let (code, stdout, stderr, run) = finished(run).await;
+        assert_eq!(code, Some(130), "after {after_ms} ms\n{stdout}\n{stderr}");
+        let report = read_json(&artifacts.join("latest/staging-run-report.json"));
+        assert_eq!(report["outcome"], "interrupted");
+        assert_eq!(flow(&report, "second")["status"], "not_run");
+        let marker = run.tmp.path().to_str().expect("utf-8").to_owned();
+        let left = left_alive(&tree, pid, &marker, Duration::from_secs(20)).await;
+        assert!(
+            left.is_empty(),
+            "after {after_ms} ms: left behind: {left:#?}"
+        );
+    }
+}
