@@ -198,6 +198,15 @@ pub struct PageResult {
     pub value: Value,
 }
 
+/// What an act did that leaves no page to run a script in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageGone {
+    /// An alert/confirm/prompt is open.
+    DialogOpened,
+    /// The window the act happened in is closed.
+    WindowClosed,
+}
+
 /// One browser session (one user's cookies and storage).
 pub struct BrowserSession {
     client: Client,
@@ -806,11 +815,32 @@ impl BrowserSession {
     }
 
     /// Runs one in-page request (see page.js), waiting inside the page up to `slice`.
-    pub async fn page(
+    pub async fn page(&self, request: Value, slice: Duration) -> Result<PageResult, BrowserError> {
+        self.run_page(request, slice)
+            .await
+            .map_err(BrowserError::from_cmd)
+    }
+
+    /// `page` right after an act, when the act itself may have left no page to ask: it opened
+    /// a dialog (no script runs until it is answered) or closed its window.
+    pub async fn page_after_act(
+        &self,
+        request: Value,
+        slice: Duration,
+    ) -> Result<Result<PageResult, PageGone>, BrowserError> {
+        match self.run_page(request, slice).await {
+            Ok(r) => Ok(Ok(r)),
+            Err(e) if e.is_unexpected_alert_open() => Ok(Err(PageGone::DialogOpened)),
+            Err(e) if e.is_no_such_window() => Ok(Err(PageGone::WindowClosed)),
+            Err(e) => Err(BrowserError::from_cmd(e)),
+        }
+    }
+
+    async fn run_page(
         &self,
         mut request: Value,
         slice: Duration,
-    ) -> Result<PageResult, BrowserError> {
+    ) -> Result<PageResult, fantoccini::error::CmdError> {
         request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
         let _timed = self.tick();
         let result = self.client.execute_async(PAGE_JS, vec![request]).await;
@@ -832,7 +862,7 @@ impl BrowserSession {
                         value: Value::Null,
                     });
                 }
-                return Err(BrowserError::from_cmd(e));
+                return Err(e);
             }
         };
         if let Some(ms) = v.get("page_ms").and_then(Value::as_f64) {

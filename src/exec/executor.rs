@@ -1289,7 +1289,12 @@ impl FlowRunner<'_, '_> {
                 kind: step.value.kind().to_owned(),
                 line: step.loc.line,
             });
+            let next_reads_page = steps
+                .get(index + 1)
+                .is_some_and(|next| reads_page_after(next, planned, &user));
             let mut ctx = self.step_context(index, None, self.capture.is_some());
+            // An act's verdict round trip brings the trace's DOM when no later step will.
+            ctx.dom_after_act = ctx.trace_dom && !next_reads_page;
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
             let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
@@ -1307,10 +1312,7 @@ impl FlowRunner<'_, '_> {
                     if let Some(session) = actor.as_deref().and_then(|u| self.res.sessions.get(u)) {
                         let dir = PathBuf::from(&flow_id).join("trace");
                         let rel = dir.join(format!("{:02}-dom.html", index + 1));
-                        let next_reads = result.is_ok()
-                            && steps
-                                .get(index + 1)
-                                .is_some_and(|next| reads_page_after(next, planned, &user));
+                        let next_reads = result.is_ok() && next_reads_page;
                         match &own_snapshot {
                             Some(v) => cap.record(v, self.output_dir, rel, self.redactor, t),
                             // The next step brings the DOM back with its answer: a snapshot
@@ -1486,6 +1488,7 @@ impl FlowRunner<'_, '_> {
             page_us: 0,
             trace_dom,
             dom_snapshot: None,
+            dom_after_act: false,
             exchange: None,
             restore: self.restore,
         }

@@ -177,9 +177,10 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         }
     }
     if let Some(b) = &expect.body {
+        // A body is matched as received: no whitespace collapsed, nothing trimmed.
         let (want, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
-        let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
-        if !pattern.matches(&text) {
+        let pattern = TextPattern::parse_raw(&want).map_err(|e| fail(&summary, e))?;
+        if !pattern.matches_raw(&text) {
             return Err(fail(
                 &summary,
                 format!("body does not match {pattern}: {}", snippet()),

@@ -19,11 +19,15 @@
 (function (request, done) {
   "use strict";
   const PUA = /[\uE000-\uF8FF]|[\uDB80-\uDBFF][\uDC00-\uDFFF]/g;
-  function norm(s) { return (s || "").replace(PUA, "").replace(/\s+/g, " ").trim(); }
+  // Whitespace collapsed and trimmed, as the browser computes a name (glyphs kept).
+  function collapse(s) { return (s || "").replace(/\s+/g, " ").trim(); }
+  // The lenient form: private-use (icon-font) glyphs dropped as well.
+  function norm(s) { return collapse((s || "").replace(PUA, "")); }
   function matcher(p) {
     if (!p) return () => true;
     if (p.kind === "regex") { const re = new RegExp(p.source, p.flags.replace("g", "")); return (s) => re.test(norm(s)); }
-    if (p.kind === "exact") { const v = norm(p.value); return (s) => norm(s) === v; }
+    // `exact: true` compares the text as the browser computes it, glyphs included.
+    if (p.kind === "exact") { const v = collapse(p.value); return (s) => collapse(s) === v; }
     const v = norm(p.value).toLowerCase();
     return (s) => norm(s).toLowerCase().includes(v);
   }
@@ -38,6 +42,22 @@
     if (p.kind === "regex") return "/" + p.source + "/" + p.flags;
     if (p.kind === "exact") return '="' + p.value + '"';
     return '~"' + p.value.toLowerCase() + '"';
+  }
+
+  // Why `exact: true` found nothing although a name matches once its icon-font glyphs are
+  // dropped: the browser's name keeps them.
+  function glyphHints(loc) {
+    const want = norm(loc.name.value);
+    const out = [];
+    for (const el of allElements(document)) {
+      if (role(el) !== loc.role) continue;
+      const n = accName(el);
+      if (norm(n) !== want || collapse(n) === collapse(loc.name.value)) continue;
+      const shown = n.replace(PUA, (g) => "U+" + g.codePointAt(0).toString(16).toUpperCase());
+      out.push(describe(el) + ' is named "' + shown + '" by the browser: the name has a private-use (icon-font) glyph, which exact: true keeps; leave out exact, or match with /…/');
+      if (out.length >= 3) break;
+    }
+    return out;
   }
 
   // ---- roles ------------------------------------------------------------------------------
@@ -151,30 +171,30 @@
       const root = el.getRootNode();
       const parts = by.split(/\s+/).map((id) => (root.getElementById ? root : el.ownerDocument).getElementById(id)).filter(Boolean)
         .map((n) => textAlternative(n, new Set([el]), true, isHiddenForName(n)));
-      const joined = norm(parts.join(" "));
+      const joined = collapse(parts.join(" "));
       if (joined) return joined;
     }
     const label = el.getAttribute("aria-label");
-    if (label && norm(label)) return norm(label);
+    if (label && collapse(label)) return collapse(label);
     const tag = el.localName;
     if (["input", "textarea", "select", "meter", "progress", "output"].includes(tag)) {
       if (tag === "input" && ["button", "submit", "reset"].includes(el.type)) {
-        return norm(el.value || (el.type === "submit" ? "Submit" : el.type === "reset" ? "Reset" : ""));
+        return collapse(el.value || (el.type === "submit" ? "Submit" : el.type === "reset" ? "Reset" : ""));
       }
-      if (tag === "input" && el.type === "image") return norm(el.alt || el.title || "Submit");
+      if (tag === "input" && el.type === "image") return collapse(el.alt || el.title || "Submit");
       const ls = labelsOf(el).map((l) => textAlternative(l, new Set([el]), true));
-      if (ls.length) return norm(ls.join(" "));
-      return norm(el.getAttribute("title") || el.getAttribute("placeholder") || "");
+      if (ls.length) return collapse(ls.join(" "));
+      return collapse(el.getAttribute("title") || el.getAttribute("placeholder") || "");
     }
-    if (tag === "img" || tag === "area") return norm(el.getAttribute("alt") || el.getAttribute("title") || "");
-    if (tag === "fieldset") { const lg = el.querySelector(":scope > legend"); if (lg) return norm(textAlternative(lg, new Set(), true)); }
-    if (tag === "table") { const c = el.querySelector(":scope > caption"); if (c) return norm(textAlternative(c, new Set(), true)); }
+    if (tag === "img" || tag === "area") return collapse(el.getAttribute("alt") || el.getAttribute("title") || "");
+    if (tag === "fieldset") { const lg = el.querySelector(":scope > legend"); if (lg) return collapse(textAlternative(lg, new Set(), true)); }
+    if (tag === "table") { const c = el.querySelector(":scope > caption"); if (c) return collapse(textAlternative(c, new Set(), true)); }
     const r = role(el);
     if (r && NAME_FROM_CONTENT.has(r)) {
-      const t = norm(textAlternative(el, new Set(), true));
+      const t = collapse(textAlternative(el, new Set(), true));
       if (t) return t;
     }
-    return norm(el.getAttribute("title") || "");
+    return collapse(el.getAttribute("title") || "");
   }
 
   // ---- visibility & actionability -------------------------------------------------------------
@@ -200,7 +220,7 @@
     const cls = (el.getAttribute("class") || "").trim().split(/\s+/).filter(Boolean).slice(0, 2);
     if (cls.length) s += "." + cls.join(".");
     s += ">";
-    const name = accName(el) || norm(el.textContent).slice(0, 40);
+    const name = norm(accName(el)) || norm(el.textContent).slice(0, 40);
     if (name) s += ' "' + name.slice(0, 60) + '"';
     const region = el.parentElement && el.parentElement.closest("main,nav,header,footer,aside,dialog,form,section[aria-label],section[aria-labelledby]");
     if (region) s += " (in " + region.localName + (accName(region) ? ' "' + accName(region).slice(0, 30) + '"' : "") + ")";
@@ -229,24 +249,33 @@
   function byLabel(root, m) {
     const out = new Set();
     const problems = [];
+    // Why an element was chosen, for its error if it cannot be used (keyed by element).
+    const hints = new Map();
     for (const el of allElements(root)) {
       if (el.localName === "label") {
         if (!m(textAlternative(el, new Set(), true))) continue;
         const forId = el.getAttribute("for");
         if (forId) {
-          // `for` refers to an id in the label's own tree (a shadow root has its own ids).
+          // Follow the browser: the control is `label.control`, the FIRST element with that id
+          // in the label's tree (if it is labelable), visible or not. Two elements sharing the
+          // id is the app's bug; say so as the hint when that control cannot be used.
           const scope = el.getRootNode();
           const targets = (scope.querySelectorAll ? scope : el.ownerDocument).querySelectorAll("#" + CSS.escape(forId));
-          if (targets.length > 1) problems.push('label "' + norm(el.textContent) + '" points at id "' + forId + '", which ' + targets.length + " elements share (" + Array.from(targets).map((t) => describe(t) + (isVisible(t) ? "" : " [hidden]")).join(", ") + "); the visible one is used");
-          const visibleTargets = Array.from(targets).filter(isVisible);
-          const t = visibleTargets[0] || targets[0];
-          if (t) out.add(t); else problems.push('label "' + norm(el.textContent) + '" points at missing id "' + forId + '"');
+          const t = el.control;
+          const what = 'label "' + norm(el.textContent) + '" points at id "' + forId + '"';
+          if (targets.length > 1) {
+            const shared = what + ", which " + targets.length + " elements share (" + Array.from(targets).map((x) => describe(x) + (isVisible(x) ? "" : " [hidden]")).join(", ") + "); the browser's label.control is the first of them";
+            if (t) hints.set(t, shared); else problems.push(shared);
+          }
+          if (t) out.add(t);
+          else if (!targets.length) problems.push(what + ", which no element has");
+          else if (targets.length === 1) problems.push(what + ", but " + describe(targets[0]) + " is not a form control");
         } else if (el.control) out.add(el.control);
       } else if ((el.hasAttribute("aria-label") || el.hasAttribute("aria-labelledby")) && isControl(el) && m(accName(el))) {
         out.add(el);
       }
     }
-    return { elements: Array.from(out), problems };
+    return { elements: Array.from(out), problems, hints };
   }
   function smallestWithText(root, m) {
     const hits = [];
@@ -419,6 +448,7 @@
   function query(loc, root) {
     let found;
     const problems = [];
+    let hints = null;
     if (loc.css) found = Array.from(root.querySelectorAll(loc.css));
     else if (loc.xpath) {
       const doc = root.ownerDocument || root;
@@ -430,7 +460,7 @@
         && (m(el.getAttribute("title") || "") || m(el.getAttribute("name") || "")));
     } else if (loc.test_id) found = allElements(root).filter((el) => el.getAttribute("data-testid") === loc.test_id);
     else if (loc.placeholder) { const m = matcher(loc.placeholder); found = allElements(root).filter((el) => el.hasAttribute("placeholder") && m(el.getAttribute("placeholder"))); }
-    else if (loc.label) { const r = byLabel(root, matcher(loc.label)); found = r.elements; problems.push(...r.problems); }
+    else if (loc.label) { const r = byLabel(root, matcher(loc.label)); found = r.elements; problems.push(...r.problems); hints = r.hints; }
     else if (loc.text) found = smallestWithText(root, matcher(loc.text));
     else if (loc.role) {
       const m = loc.name ? matcher(loc.name) : null;
@@ -439,9 +469,10 @@
       // but keep them if nothing visible matches (so the error can say "found but hidden").
       const vis = found.filter(isShown);
       if (vis.length) found = vis;
-      return { found, problems };
+      if (!found.length && m && loc.name.kind === "exact") problems.push(...glyphHints(loc));
+      return { found, problems, hints };
     } else found = [];
-    return { found: applyFilters(found, loc), problems };
+    return { found: applyFilters(found, loc), problems, hints };
   }
   function describeLocator(loc) {
     let s = "";
@@ -476,7 +507,8 @@
     if (loc.nth !== undefined && loc.nth !== null) {
       const i = loc.nth < 0 ? found.length + loc.nth : loc.nth;
       if (!found[i]) return { error: "no element at nth=" + loc.nth + " (" + found.length + " match " + describeLocator(loc) + "); " + pageInfo() };
-      return { el: found[i] };
+      const hint = r.hints && r.hints.get(found[i]);
+      return hint ? { el: found[i], hint } : { el: found[i] };
     }
     if (found.length === 0) {
       return { error: "no element matches " + describeLocator(loc) + (r.problems.length ? " (" + r.problems.join("; ") + ")" : "") + "; " + pageInfo() };
@@ -488,8 +520,8 @@
       return { error: found.length + " elements match " + describeLocator(loc) + ": " + list + (found.length > 5 ? ", …" : "") + "; add `within:` or `nth:`, or make the name more specific"
         + (loc.has_text ? " (has_text sees the text of nested elements too; has_own_text sees an element's own text)" : "") };
     }
-    if (r.problems.length) return { el: found[0], warn: r.problems.join("; ") };
-    return { el: found[0] };
+    const hint = r.hints && r.hints.get(found[0]);
+    return hint ? { el: found[0], hint } : { el: found[0] };
   }
 
   function hitTarget(el) {
@@ -540,16 +572,169 @@
     return out;
   }
 
+  // ---- settling: running CSS transitions/animations -----------------------------------------
+  // Properties whose animation cannot move or resize anything (paint only).
+  const PAINT_ONLY = /^(opacity|color|background(-color|-image)?|border(-(top|right|bottom|left))?-color|outline(-color|-offset|-width|-style)?|box-shadow|text-shadow|text-decoration-color|caret-color|fill|stroke|filter|backdrop-filter|visibility|accent-color|clip-path|mask.*|cursor)$/;
+  function animatedProperties(a) {
+    if (typeof a.transitionProperty === "string") return [a.transitionProperty];
+    const props = new Set();
+    try {
+      for (const k of a.effect.getKeyframes()) {
+        for (const p of Object.keys(k)) if (!["offset", "computedOffset", "easing", "composite"].includes(p)) props.add(p);
+      }
+    } catch (e) { return ["?"]; }
+    return Array.from(props);
+  }
+  // The finite transitions/animations that can still move `el`: on it or an ancestor (a
+  // transform moves the subtree), or on an element before it in the document (a section
+  // expanding above pushes it down). Infinite ones never settle: the box check covers them.
+  // `Document.getAnimations()` flushes pending style first, so a transition that a click
+  // has just started is listed even before its first frame.
+  function settling(el) {
+    if (typeof document.getAnimations !== "function") return [];
+    const chain = new Set();
+    for (let n = el; n; n = n.parentElement || (n.getRootNode && n.getRootNode().host) || null) chain.add(n);
+    const out = [];
+    for (const a of document.getAnimations()) {
+      if (a.playState !== "running" && !a.pending) continue;
+      const target = a.effect && a.effect.target;
+      if (!target || !a.effect.getComputedTiming) continue;
+      const t = a.effect.getComputedTiming();
+      if (!isFinite(t.endTime)) continue;
+      const moving = animatedProperties(a).filter((p) => !PAINT_ONLY.test(p));
+      if (!moving.length) continue;
+      const related = chain.has(target) || (target.compareDocumentPosition && (target.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+      if (!related) continue;
+      out.push(moving[0] + " on " + describe(target));
+    }
+    return out;
+  }
+
+  // ---- hit-target check ---------------------------------------------------------------------
+  // The locate script arms a capturing listener for the events the act will send; the first
+  // trusted one decides whether the act reached the located element (or inside it, or its
+  // label). A miss is blocked (preventDefault + stopImmediatePropagation on it and every later
+  // event of the act), so it changes nothing in the page and the act can be retried; the
+  // `verify` op, the round trip after the act, reads the verdict back. The verdict also goes to
+  // sessionStorage: when the act navigates, the new document (same origin) can still read it.
+  const HIT_EVENTS = {
+    click: ["pointerdown", "mousedown", "pointerup", "mouseup", "click", "auxclick", "dblclick", "contextmenu", "dragstart"],
+    hover: ["pointerover", "pointermove", "mouseover", "mousemove"],
+    input: ["keydown", "beforeinput", "input"],
+  };
+  const HIT_KEY = "__flows_hit";
+  function inside(container, node) {
+    for (let n = node; n; n = n.parentNode || n.host) if (n === container) return true;
+    return false;
+  }
+  function reaches(el, node) {
+    if (!node) return false;
+    if (inside(el, node)) return true;
+    // A click on a label reaches its control.
+    return !!(el.labels && Array.from(el.labels).some((l) => inside(l, node)));
+  }
+  function disarm() {
+    const s = window.__flowsHit;
+    if (!s) return null;
+    for (const t of s.events) window.removeEventListener(t, s.listener, true);
+    window.__flowsHit = null;
+    return s;
+  }
+  function arm(el, kind, x, y) {
+    disarm();
+    const r = el.getBoundingClientRect();
+    const s = {
+      token: Math.random().toString(36).slice(2) + performance.now().toString(36).replace(".", ""),
+      el, kind, x, y, box: [r.left, r.top, r.width, r.height], result: null, on: null, event: null,
+      events: HIT_EVENTS[kind],
+    };
+    s.listener = (ev) => {
+      if (!ev.isTrusted) return;
+      if (s.result === null) {
+        const target = (ev.composedPath && ev.composedPath()[0]) || ev.target;
+        s.result = reaches(el, target) ? "landed" : "missed";
+        s.event = ev.type;
+        if (s.result === "missed") s.on = describe(target && target.nodeType === 1 ? target : target && target.parentElement);
+        try { sessionStorage.setItem(HIT_KEY, JSON.stringify({ token: s.token, result: s.result, on: s.on, event: s.event })); } catch (e) { /* opaque origin */ }
+      }
+      if (s.result === "missed") { ev.preventDefault(); ev.stopImmediatePropagation(); }
+    };
+    for (const t of s.events) window.addEventListener(t, s.listener, true);
+    window.__flowsHit = s;
+    return s.token;
+  }
+  // The verdict on the act armed with `token`.
+  function verifyHit(token) {
+    let stored = null;
+    try {
+      const raw = sessionStorage.getItem(HIT_KEY);
+      if (raw) { sessionStorage.removeItem(HIT_KEY); const v = JSON.parse(raw); if (v && v.token === token) stored = v; }
+    } catch (e) { /* opaque origin */ }
+    const s = window.__flowsHit && window.__flowsHit.token === token ? disarm() : null;
+    if (!s) {
+      // The armed document is gone (the act navigated). Its record, if the new document may
+      // read it, says where the act landed; without one, the navigation itself is the evidence:
+      // a missed event was blocked, so it cannot have started one.
+      if (stored) return { ok: true, hit: stored.result === "landed" ? "landed" : "missed", on: stored.on, event: stored.event, replaced: true };
+      return { ok: true, hit: "navigated", page: location.href };
+    }
+    const el = s.el;
+    const out = { ok: true, hit: s.result || "none", on: s.on, event: s.event };
+    if ("checked" in el) out.checked = !!el.checked;
+    // A hover that moved nothing (the pointer was already there) still hovers the element.
+    if (s.result === null && s.kind === "hover" && el.isConnected && el.matches(":hover")) out.hit = "landed";
+    if (out.hit === "landed") return out;
+    out.target = describe(el);
+    if (!el.isConnected) { out.detached = true; return out; }
+    const r = el.getBoundingClientRect();
+    out.moved = Math.abs(r.left - s.box[0]) > 0.5 || Math.abs(r.top - s.box[1]) > 0.5 || Math.abs(r.width - s.box[2]) > 0.5 || Math.abs(r.height - s.box[3]) > 0.5;
+    return out;
+  }
+
   function checkActionable(loc, needEnabled) {
     const one = resolveOne(loc);
     if (!one.el) return { ok: false, reason: one.error };
     const el = one.el;
     if (!el.isConnected) return { ok: false, reason: "element detached" };
-    if (!isVisible(el)) return { ok: false, reason: "found but hidden: " + describe(el) };
-    if (needEnabled && !isEnabled(el)) return { ok: false, reason: "found but disabled: " + describe(el) };
-    return { ok: true, el, warn: one.warn };
+    const hint = one.hint ? " (" + one.hint + ")" : "";
+    if (!isVisible(el)) return { ok: false, reason: "found but hidden: " + describe(el) + hint };
+    if (needEnabled && !isEnabled(el)) return { ok: false, reason: "found but disabled: " + describe(el) + hint };
+    return { ok: true, el };
   }
 
+  // An armed listener lives until the round trip after its act; one whose act never came (the
+  // step stopped in between) must not judge later events.
+  if (request.op !== "verify") disarm();
+  // The page's stylesheets as text, so that the trace's snapshot (a file that loads nothing)
+  // renders with them: every sheet a script may read (same-origin <link>s, @imports,
+  // CSSOM-inserted and adopted sheets; a <style> with text is in the HTML already), up to
+  // STYLE_BUDGET characters. Cross-origin sheets, and what is over the budget, are left out.
+  const STYLE_BUDGET = 256 * 1024;
+  function pageStyles() {
+    let css = "", left_out = 0;
+    const textOf = (sheet, depth) => {
+      let text = "";
+      for (const r of sheet.cssRules) {
+        if (r.styleSheet && depth < 4) { try { text += textOf(r.styleSheet, depth + 1); } catch (e) { left_out++; } }
+        else text += r.cssText + "\n";
+      }
+      return text;
+    };
+    const add = (sheet) => {
+      let text;
+      try { text = textOf(sheet, 0); } catch (e) { left_out++; return; }
+      if (css.length + text.length > STYLE_BUDGET) { left_out++; return; }
+      css += text;
+    };
+    for (const sheet of Array.from(document.styleSheets)) {
+      const owner = sheet.ownerNode;
+      if (owner && owner.localName === "style" && owner.textContent.trim()) continue;
+      if (sheet.disabled) continue;
+      add(sheet);
+    }
+    for (const sheet of document.adoptedStyleSheets || []) add(sheet);
+    return { css, left_out };
+  }
   const slice = Math.max(0, request.slice_ms || 0);
   const started = performance.now();
   const deadline = started + slice;
@@ -560,9 +745,11 @@
     if (finished) return; finished = true;
     if (observer) observer.disconnect();
     v.page_ms = performance.now() - started;
-    // The trace's DOM snapshot, taken here when the step is read-only (expect, wait_for).
+    // The trace's DOM snapshot, taken here when the step's own round trip can bring it (expect,
+    // wait_for, the hit-target verdict after an act, the executor's after-step snapshot).
     if (request.snapshot && v.ok && window === window.top) {
-      v.snapshot = [location.href, document.title, document.documentElement.outerHTML];
+      const styles = pageStyles();
+      v.snapshot = [location.href, document.title, document.documentElement.outerHTML, styles.css, styles.left_out];
     }
     done(v);
   }
@@ -571,6 +758,8 @@
     try {
       const op = request.op;
       const loc = request.locator;
+      if (op === "verify") return verifyHit(request.token);
+      if (op === "snapshot") return { ok: true };
       if (op === "expect") return evalExpect(request.assert, loc);
       if (op === "wait") return evalWait(request.state, loc);
       if (op === "probe") {
@@ -640,8 +829,11 @@
         }
         return { ok: true, element: el };
       }
-      // Stability: the same box on two consecutive frames.
+      // Stability: no running transition/animation that can still move it, then the same box
+      // on two consecutive frames (script-driven motion has no Animation object).
       el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+      const running = settling(el);
+      if (running.length) { lastBox = null; return { ok: false, reason: "not stable yet: waiting for " + running.length + " running animation(s) to finish (" + running.slice(0, 3).join("; ") + "): " + describe(el), unstable: true }; }
       const r = el.getBoundingClientRect();
       const box = r.left + "," + r.top + "," + r.width + "," + r.height;
       if (lastBox !== box) { lastBox = box; return { ok: false, reason: "not stable yet (moving): " + describe(el), unstable: true }; }
@@ -656,7 +848,7 @@
         const tr = t.el.getBoundingClientRect();
         const tx = tr.left + tr.width / 2, ty = tr.top + tr.height / 2;
         if (tx < 0 || ty < 0 || tx > innerWidth || ty > innerHeight) return { ok: false, fatal: true, reason: "the drop target " + describe(t.el) + " is not in view together with " + describe(el) + " (the viewport is " + innerWidth + "x" + innerHeight + ")" };
-        return pointResult({}, hit.x, hit.y, tx, ty);
+        return pointResult({ hit: request.arm ? arm(el, request.arm, hit.x, hit.y) : undefined }, hit.x, hit.y, tx, ty);
       }
       if (op === "fill" || op === "focus" || op === "setvalue") {
         el.focus();
@@ -673,7 +865,10 @@
           else { const range = document.createRange(); range.selectNodeContents(el); const s = getSelection(); s.removeAllRanges(); s.addRange(range); }
         }
       }
-      return pointResult({ element: el, warn: a.warn }, hit.x, hit.y);
+      const extra = { element: el };
+      if ("checked" in el) extra.checked = !!el.checked;
+      if (request.arm) extra.hit = arm(el, request.arm, hit.x, hit.y);
+      return pointResult(extra, hit.x, hit.y);
     } catch (e) {
       return { ok: false, fatal: true, reason: "script error: " + (e && e.message ? e.message : String(e)) };
     }
@@ -719,7 +914,7 @@
     const el = one.el;
     // A state is a property of the element, shown or not (a styled checkbox hides its input).
     if (as.state) return expectState(el, as.state, as.want);
-    if (!isShown(el)) return { ok: false, reason: "found but hidden: " + describe(el) };
+    if (!isShown(el)) return { ok: false, reason: "found but hidden: " + describe(el) + (one.hint ? " (" + one.hint + ")" : "") };
     if (as.has_text) {
       const t = el.innerText !== undefined ? el.innerText : el.textContent;
       return matcher(as.has_text)(t) ? { ok: true } : { ok: false, reason: 'the text is "' + norm(t).slice(0, 200) + '", expected ' + describePattern(as.has_text) + " (" + describe(el) + ")" };

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::bidi::{EventWatch, Topic};
-use super::browser::{BrowserError, BrowserSession, Driver, PageResult};
+use super::browser::{BrowserError, BrowserSession, Driver, PageGone, PageResult};
 use super::vars::Vars;
 use crate::artifact;
 use crate::config::Config;
@@ -54,8 +54,12 @@ pub struct StepContext<'a> {
     pub page_us: u64,
     /// The flow is traced: read-only steps bring the DOM back with their answer.
     pub trace_dom: bool,
-    /// `[url, title, html]` of the page after the step, when the step's own script sent it.
+    /// `[url, title, html, css, …]` of the page after the step, when the step's own script
+    /// sent it.
     pub dom_snapshot: Option<Value>,
+    /// The trace wants the page after this step and no later step brings it: an act's
+    /// hit-target verdict brings it back in the same round trip.
+    pub dom_after_act: bool,
     /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
     pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
 }
@@ -648,7 +652,8 @@ async fn goto(ctx: &mut StepContext<'_>, url: &Sp<String>) -> StepResult {
     }
 }
 
-/// Locates an actionable element (op: act/fill/focus) and returns its page result.
+/// Locates an actionable element (op: act/fill/focus/select/upload/setvalue/hover) and returns
+/// its page result. An act that sends events to the element goes through `act_verified`.
 async fn actionable(
     ctx: &mut StepContext<'_>,
     op: &str,
@@ -659,12 +664,42 @@ async fn actionable(
 ) -> Result<(PageResult, String), StepFailure> {
     let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).msg(e))?;
     let summary = format!("{verb} {shown}");
-    let fail = Fail(&summary);
     let limit = ctx.timeout(timeout);
-    let deadline = Instant::now() + limit;
+    let r = locate(
+        ctx,
+        op,
+        &spec,
+        &extra,
+        None,
+        Instant::now() + limit,
+        limit,
+        &summary,
+    )
+    .await?;
+    Ok((r, summary))
+}
+
+/// One locate round trip (or several slices of one wait), failing the step when the element
+/// does not become actionable by `deadline`. `arm` asks the page to arm its hit-target check
+/// for the act that follows; `limit` is the step's timeout, for the message.
+#[expect(clippy::too_many_arguments, reason = "the parts of one locate request")]
+async fn locate(
+    ctx: &mut StepContext<'_>,
+    op: &str,
+    spec: &Value,
+    extra: &Value,
+    arm: Option<&str>,
+    deadline: Instant,
+    limit: Duration,
+    summary: &str,
+) -> Result<PageResult, StepFailure> {
+    let fail = Fail(summary);
     let mut request = json!({"op": op, "locator": spec});
     if let (Value::Object(req), Value::Object(extra)) = (&mut request, extra) {
-        req.extend(extra);
+        req.extend(extra.clone());
+    }
+    if let Some(kind) = arm {
+        request["arm"] = json!(kind);
     }
     let session = ctx.browser(&fail).await?;
     let r = wait_in_page(session, request, deadline)
@@ -681,18 +716,210 @@ async fn actionable(
             )
         }));
     }
-    // The element was found, but the page is ambiguous about it (a `label for` pointing at an
-    // id two elements share): say so in the step and as a notice, rather than stay silent.
-    if let Some(warn) = r.value.get("warn").and_then(Value::as_str) {
-        let warn = ctx.redactor.redact(warn);
-        ctx.events.push(RunEventKind::Notice {
-            flow: Some(ctx.flow_id().to_owned()),
-            message: format!("{summary}: {warn}"),
-        });
-        let summary = format!("{summary} (note: {warn})");
-        return Ok((r, summary));
+    Ok(r)
+}
+
+/// An act whose events must reach the located element (the hit-target check).
+enum Act<'v> {
+    /// A left click at the element's point.
+    Click,
+    /// The pointer moved onto the element.
+    Hover,
+    /// Press on the element, move to the drop target (`tx`, `ty`), release.
+    Drag,
+    /// Text typed into the element that the locate script focused.
+    Type(&'v str),
+}
+
+impl Act<'_> {
+    /// Which events page.js listens for (its `HIT_EVENTS`).
+    fn events(&self) -> &'static str {
+        match self {
+            Act::Click | Act::Drag => "click",
+            Act::Hover => "hover",
+            Act::Type(_) => "input",
+        }
     }
-    Ok((r, summary))
+
+    /// Performs the act (one round trip); returns the point it used, if it used one.
+    async fn perform(
+        &self,
+        session: &BrowserSession,
+        r: &PageResult,
+        fail: &Fail<'_>,
+    ) -> Result<Option<(f64, f64)>, StepFailure> {
+        let at = || point(session, r).ok_or_else(|| fail.msg("the page returned no point"));
+        match self {
+            Act::Click => {
+                let (x, y) = at()?;
+                session
+                    .click_at(x, y, 1)
+                    .await
+                    .map_err(|e| fail.browser(e))?;
+                Ok(Some((x, y)))
+            }
+            Act::Hover => {
+                let (x, y) = at()?;
+                session.hover_at(x, y).await.map_err(|e| fail.browser(e))?;
+                Ok(Some((x, y)))
+            }
+            Act::Drag => {
+                let from = at()?;
+                let to = point_at(session, r, "tx", "ty")
+                    .ok_or_else(|| fail.msg("the page returned no drop point"))?;
+                session.drag(from, to).await.map_err(|e| fail.browser(e))?;
+                Ok(Some(from))
+            }
+            Act::Type(text) => {
+                session
+                    .insert_text(text)
+                    .await
+                    .map_err(|e| fail.browser(e))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// What a miss says: where the act's first event went instead of the element.
+    fn miss(&self, at: Option<(f64, f64)>, v: &Value) -> String {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+        let target = text("target");
+        let flag = |k: &str| v.get(k).and_then(Value::as_bool) == Some(true);
+        let what = match (self, at) {
+            (Act::Type(_), _) => "the typed text".to_owned(),
+            (Act::Click, Some((x, y))) => format!("the click at ({x:.0}, {y:.0})"),
+            (Act::Hover, Some((x, y))) => format!("the pointer at ({x:.0}, {y:.0})"),
+            (Act::Drag, Some((x, y))) => format!("the drag from ({x:.0}, {y:.0})"),
+            (_, None) => "the act".to_owned(),
+        };
+        if v.get("hit").and_then(Value::as_str) == Some("none") {
+            return format!("{what} reached no element of the page (target {target})");
+        }
+        let on = text("on");
+        if matches!(self, Act::Type(_)) {
+            return format!("{what} went to {on} instead of {target} (the focus moved)");
+        }
+        if flag("replaced") {
+            return format!("{what} landed on {on} instead of the target, and the page changed");
+        }
+        if flag("detached") {
+            format!("{what} landed on {on} while {target} was being removed from the page")
+        } else if flag("moved") {
+            format!("{what} landed on {on} while {target} was moving")
+        } else {
+            format!("{what} landed on {on} instead of {target}, which it covered at that moment")
+        }
+    }
+}
+
+/// Locates the element, acts, and verifies in the round trip after the act that the act's
+/// first event reached the element (or inside it, or its label): page.js arms a capturing
+/// listener when it locates, blocks a missed event in the page, and reports the verdict to
+/// `verify`. A miss changed nothing, so it is retried from locate until the step's deadline;
+/// a step that keeps missing fails naming what received the event. With `want_checked`, an
+/// element already in that state is not clicked. Returns the locate and verify results.
+#[expect(clippy::too_many_arguments, reason = "one call per verified step kind")]
+async fn act_verified(
+    ctx: &mut StepContext<'_>,
+    op: &str,
+    loc: &Locator,
+    extra: Value,
+    timeout: Option<&Sp<DurationText>>,
+    verb: &str,
+    act: &Act<'_>,
+    want_checked: Option<bool>,
+) -> Result<(PageResult, Option<PageResult>, String), StepFailure> {
+    let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).msg(e))?;
+    let summary = format!("{verb} {shown}");
+    let fail = Fail(&summary);
+    let limit = ctx.timeout(timeout);
+    let deadline = Instant::now() + limit;
+    let dom_after_act = ctx.dom_after_act;
+    let mut misses: Vec<String> = Vec::new();
+    loop {
+        let located = locate(
+            ctx,
+            op,
+            &spec,
+            &extra,
+            Some(act.events()),
+            deadline,
+            limit,
+            &summary,
+        );
+        let r = match located.await {
+            Ok(r) => r,
+            Err(f) => {
+                let Some(last) = misses.last() else {
+                    return Err(f);
+                };
+                return Err(fail.msg(format!(
+                    "{last} ({} tries missed; then {})",
+                    misses.len(),
+                    f.message
+                )));
+            }
+        };
+        if want_checked.is_some() && r.value.get("checked").and_then(Value::as_bool) == want_checked
+        {
+            return Ok((r, None, summary));
+        }
+        let session = ctx.browser(&fail).await?;
+        let at = act.perform(session, &r, &fail).await?;
+        let token = r
+            .value
+            .get("hit")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail.msg("the page did not arm the hit-target check"))?;
+        let mut request = json!({"op": "verify", "token": token});
+        if dom_after_act {
+            request["snapshot"] = json!(true);
+        }
+        // A navigation the act started is waited for (the verdict is read in the new
+        // document), at least a few seconds even when the step's deadline is near.
+        let verify_deadline = deadline.max(Instant::now() + Duration::from_secs(5));
+        let mut v = loop {
+            let answer = session
+                .page_after_act(request.clone(), Duration::ZERO)
+                .await
+                .map_err(|e| fail.browser(e))?;
+            match answer {
+                Ok(a) if a.ok || a.fatal || Instant::now() >= verify_deadline => break a,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                // The act opened a dialog or closed its window: a missed event is blocked in the
+                // page, so only the act reaching its element can have done that.
+                Err(PageGone::DialogOpened | PageGone::WindowClosed) => {
+                    return Ok((r, None, summary));
+                }
+            }
+        };
+        if !v.ok {
+            return Err(fail.msg(format!(
+                "could not confirm that the {verb} reached the element: {}",
+                v.reason.as_deref().unwrap_or("the page did not answer")
+            )));
+        }
+        match v.value.get("hit").and_then(Value::as_str) {
+            Some("landed" | "navigated") => {
+                ctx.dom_snapshot = v.value.get_mut("snapshot").map(Value::take);
+                return Ok((r, Some(v), summary));
+            }
+            _ => {
+                let miss = ctx.redactor.redact(&act.miss(at, &v.value));
+                tracing::debug!("{summary}: {miss}; retrying from locate");
+                misses.push(miss);
+                if Instant::now() >= deadline {
+                    let n = misses.len();
+                    let last = misses.pop().unwrap_or_default();
+                    return Err(fail.msg(if n > 1 {
+                        format!("{last} ({n} tries missed)")
+                    } else {
+                        last
+                    }));
+                }
+            }
+        }
+    }
 }
 
 /// The page's point `(xk, yk)` in top-level viewport coordinates, which pointer actions use:
@@ -716,14 +943,17 @@ async fn click(
     loc: &Locator,
     timeout: Option<&Sp<DurationText>>,
 ) -> StepResult {
-    let (r, summary) = actionable(ctx, "act", loc, json!({}), timeout, "click").await?;
-    let fail = Fail(&summary);
-    let session = ctx.browser(&fail).await?;
-    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
-    session
-        .click_at(x, y, 1)
-        .await
-        .map_err(|e| fail.browser(e))?;
+    let (_, _, summary) = act_verified(
+        ctx,
+        "act",
+        loc,
+        json!({}),
+        timeout,
+        "click",
+        &Act::Click,
+        None,
+    )
+    .await?;
     ok(summary)
 }
 
@@ -732,6 +962,7 @@ async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult {
         .render_shown(&s.value.value)
         .map_err(|e| Fail("fill").msg(e))?;
     if value.is_empty() {
+        // Set in the page on the located element itself: no event can go elsewhere.
         let (_, summary) = actionable(
             ctx,
             "setvalue",
@@ -743,29 +974,28 @@ async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult {
         .await?;
         return ok(format!("{summary} with \"\""));
     }
-    let (_, summary) = actionable(
+    let shows_secret = shown_value != value || ctx.redactor.contains_secret(&value);
+    if shows_secret {
+        // The field will show a secret: this session's screenshots mask it from here on (set
+        // before typing, so the failure screenshot of a missed act is masked too).
+        let redactor = ctx.redactor;
+        let fail = Fail("fill");
+        ctx.browser(&fail)
+            .await?
+            .mask_secrets_in_screenshots(redactor);
+    }
+    let (_, _, summary) = act_verified(
         ctx,
         "fill",
         &s.locator(),
         json!({}),
         s.timeout.as_ref(),
         "fill",
+        &Act::Type(&value),
+        None,
     )
     .await?;
-    let summary = format!("{summary} with \"{shown_value}\"");
-    let fail = Fail(&summary);
-    let redactor = ctx.redactor;
-    let shows_secret = shown_value != value || redactor.contains_secret(&value);
-    let session = ctx.browser(&fail).await?;
-    if shows_secret {
-        // The field now shows a secret: screenshots of this session mask it from here on.
-        session.mask_secrets_in_screenshots(redactor);
-    }
-    session
-        .insert_text(&value)
-        .await
-        .map_err(|e| fail.browser(e))?;
-    ok(summary)
+    ok(format!("{summary} with \"{shown_value}\""))
 }
 
 async fn select(ctx: &mut StepContext<'_>, s: &SelectStep) -> StepResult {
@@ -795,31 +1025,25 @@ async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
     // Here `checked` is the state to set, not a filter on the element.
     let mut loc = s.locator();
     loc.checked = None;
-    let (r, summary) = actionable(ctx, "act", &loc, json!({}), s.timeout.as_ref(), verb).await?;
-    let fail = Fail(&summary);
-    let element = r.value.get("element").cloned().unwrap_or(Value::Null);
-    let session = ctx.browser(&fail).await?;
-    let is_checked = session
-        .execute_value("return !!arguments[0].checked;", vec![element.clone()])
-        .await
-        .map_err(|e| fail.browser(e))?;
-    if is_checked.as_bool() != Some(want) {
-        let (x, y) =
-            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
-        session
-            .click_at(x, y, 1)
-            .await
-            .map_err(|e| fail.browser(e))?;
-        let now = session
-            .execute_value("return !!arguments[0].checked;", vec![element])
-            .await
-            .map_err(|e| fail.browser(e))?;
-        if now.as_bool() != Some(want) {
-            return Err(fail.msg(format!(
-                "clicked, but the element is still {}",
-                if want { "unchecked" } else { "checked" }
-            )));
-        }
+    // The locate answer says whether it is checked already; the verdict after the click says
+    // whether it is now.
+    let (_, verdict, summary) = act_verified(
+        ctx,
+        "act",
+        &loc,
+        json!({}),
+        s.timeout.as_ref(),
+        verb,
+        &Act::Click,
+        Some(want),
+    )
+    .await?;
+    let now = verdict.and_then(|v| v.value.get("checked").and_then(Value::as_bool));
+    if now == Some(!want) {
+        return Err(Fail(&summary).msg(format!(
+            "clicked, but the element is still {}",
+            if want { "unchecked" } else { "checked" }
+        )));
     }
     ok(summary)
 }
@@ -1270,19 +1494,17 @@ async fn leave_frames(ctx: &mut StepContext<'_>) {
 }
 
 async fn hover(ctx: &mut StepContext<'_>, s: &HoverStep) -> StepResult {
-    let (r, summary) = actionable(
+    let (_, _, summary) = act_verified(
         ctx,
         "hover",
         &s.locator(),
         json!({}),
         s.timeout.as_ref(),
         "hover",
+        &Act::Hover,
+        None,
     )
     .await?;
-    let fail = Fail(&summary);
-    let session = ctx.browser(&fail).await?;
-    let (x, y) = point(session, &r).ok_or_else(|| fail.msg("the page returned no point"))?;
-    session.hover_at(x, y).await.map_err(|e| fail.browser(e))?;
     ok(summary)
 }
 
@@ -1290,23 +1512,18 @@ async fn drag(ctx: &mut StepContext<'_>, s: &DragStep) -> StepResult {
     let (target, target_shown) = ctx
         .locator_spec(&s.to.value)
         .map_err(|e| Fail("drag").msg(e))?;
-    let (r, summary) = actionable(
+    let (_, _, summary) = act_verified(
         ctx,
         "act",
         &s.locator(),
         json!({ "target": target }),
         s.timeout.as_ref(),
         "drag",
+        &Act::Drag,
+        None,
     )
     .await?;
-    let summary = format!("{summary} to {target_shown}");
-    let fail = Fail(&summary);
-    let session = ctx.browser(&fail).await?;
-    let from = point(session, &r).ok_or_else(|| fail.msg("the page returned no start point"))?;
-    let to = point_at(session, &r, "tx", "ty")
-        .ok_or_else(|| fail.msg("the page returned no drop point"))?;
-    session.drag(from, to).await.map_err(|e| fail.browser(e))?;
-    ok(summary)
+    ok(format!("{summary} to {target_shown}"))
 }
 
 async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepResult {
@@ -1529,29 +1746,22 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
         })?
     };
     let before: std::collections::BTreeSet<PathBuf> = list_dir(&dir);
-    let (r, summary) = actionable(
+    // Watching starts before the click, so a download that ends at once is not missed.
+    let mut news = ctx.browser(&Fail("download")).await?.watch(Topic::Download);
+    let (_, _, summary) = act_verified(
         ctx,
         "act",
         &s.locator(),
         json!({}),
         s.timeout.as_ref(),
         "download",
+        &Act::Click,
+        None,
     )
     .await?;
     let fail = Fail(&summary);
     let limit = ctx.timeout(s.timeout.as_ref());
     let deadline = Instant::now() + limit;
-    let mut news = {
-        let session = ctx.browser(&fail).await?;
-        let news = session.watch(Topic::Download);
-        let (x, y) =
-            point(session, &r).ok_or_else(|| fail.msg("the page returned no click point"))?;
-        session
-            .click_at(x, y, 1)
-            .await
-            .map_err(|e| fail.browser(e))?;
-        news
-    };
     // Chrome writes a hidden temp file, then `NAME.crdownload`, and renames that to NAME when
     // done: wait for a new finished file.
     let in_progress = |p: &PathBuf| {

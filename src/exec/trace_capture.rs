@@ -13,9 +13,6 @@ use crate::artifact;
 use crate::events::StepTrace;
 use crate::redact::Redactor;
 
-const SNAPSHOT_JS: &str =
-    "return [location.href, document.title, document.documentElement.outerHTML];";
-
 pub struct TraceCapture {
     /// Screenshots before and after each step (`--trace on`).
     pub screenshots: bool,
@@ -77,18 +74,24 @@ impl TraceCapture {
         redactor: &Redactor,
         trace: &mut StepTrace,
     ) {
-        let Ok(Ok(v)) = tokio::time::timeout(
+        // The page script's snapshot (the same one `expect` brings back), styles included.
+        let request = serde_json::json!({"op": "snapshot", "snapshot": true});
+        let Ok(Ok(r)) = tokio::time::timeout(
             Duration::from_secs(5),
-            session.execute_value(SNAPSHOT_JS, vec![]),
+            session.page(request, Duration::ZERO),
         )
         .await
         else {
             return;
         };
-        self.record(&v, output_dir, rel, redactor, trace);
+        let Some(v) = r.value.get("snapshot") else {
+            return;
+        };
+        self.record(v, output_dir, rel, redactor, trace);
     }
 
-    /// Records a `[url, title, html]` snapshot (from the step's own page script, or the above).
+    /// Records a `[url, title, html, css, sheets left out]` snapshot (from the step's own page
+    /// script, or the above).
     pub fn record(
         &mut self,
         v: &Value,
@@ -101,7 +104,13 @@ impl TraceCapture {
         trace.page_url = get(0).map(|u| redactor.redact(&u));
         trace.page_title = get(1).map(|t| redactor.redact(&t));
         if let Some(html) = get(2) {
-            let html = strip_scripts(&redactor.redact(&html));
+            let css = get(3).unwrap_or_default();
+            let left_out = v.get(4).and_then(Value::as_u64).unwrap_or(0);
+            let html = with_styles(
+                &strip_scripts(&redactor.redact(&html)),
+                &redactor.redact(&css),
+                left_out,
+            );
             let path = output_dir.join(&rel);
             self.pending.push(tokio::task::spawn_blocking(move || {
                 let _ = artifact::write_transient(&path, html.as_bytes());
@@ -129,6 +138,32 @@ fn strip_scripts(html: &str) -> String {
     out
 }
 
+/// Puts the page's stylesheet text (read at capture time; the trace loads nothing) into the
+/// snapshot's `<head>`, saying how many sheets were left out (cross-origin or over the budget).
+fn with_styles(html: &str, css: &str, left_out: u64) -> String {
+    if css.is_empty() && left_out == 0 {
+        return html.to_owned();
+    }
+    // `</style` inside the text would end the element early; `\/` is the same character in CSS.
+    let css = css.replace("</style", "<\\/style");
+    let note = if left_out > 0 {
+        format!("<!-- flows: {left_out} stylesheet(s) not inlined (cross-origin or over the 256 KiB budget) -->")
+    } else {
+        String::new()
+    };
+    let block = format!("{note}<style data-flows-inlined>{css}</style>");
+    let at = html
+        .find("</head>")
+        .or_else(|| html.find("</HEAD>"))
+        .or_else(|| html.find("<body"))
+        .unwrap_or(0);
+    let mut out = String::with_capacity(html.len() + block.len());
+    out.push_str(&html[..at]);
+    out.push_str(&block);
+    out.push_str(&html[at..]);
+    out
+}
+
 fn to_jpeg(png: &[u8]) -> Option<Vec<u8>> {
     let img = image::load_from_memory(png).ok()?.to_rgb8();
     let mut out = Vec::new();
@@ -149,6 +184,21 @@ fn fnv(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn styles_go_into_the_head_and_cannot_close_their_element() {
+        assert_eq!(
+            with_styles("<html><head><title>t</title></head><body>x</body></html>", "p{color:red}", 0),
+            "<html><head><title>t</title><style data-flows-inlined>p{color:red}</style></head><body>x</body></html>"
+        );
+        let out = with_styles("<body>x</body>", "a::after{content:\"</style>\"}", 1);
+        assert!(
+            out.starts_with("<!-- flows: 1 stylesheet(s) not inlined"),
+            "{out}"
+        );
+        assert!(!out.contains("</style>\"}"), "{out}");
+        assert_eq!(with_styles("<p>x</p>", "", 0), "<p>x</p>");
+    }
 
     #[test]
     fn scripts_are_stripped_from_snapshots() {

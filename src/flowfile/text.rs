@@ -4,8 +4,10 @@
 //! A plain value matches case-insensitively as a substring; with `exact: true` it must equal
 //! the text (case-sensitively); a value written `/…/flags` (flags among `i`, `m`, `s`, `u`) is a
 //! regular expression. Both sides are normalized first: whitespace collapsed and trimmed,
-//! icon-font glyphs (Unicode private-use characters) dropped. The browser side receives the
-//! same pattern as JSON (`to_js`) and applies the same rules.
+//! icon-font glyphs (Unicode private-use characters) dropped — except for `exact: true`, which
+//! compares the text as the browser computes it, glyphs kept. The browser side receives the
+//! same pattern as JSON (`to_js`) and applies the same rules. An `http` body is matched as
+//! received (`parse_raw` / `matches_raw`).
 
 use std::fmt;
 
@@ -16,7 +18,8 @@ use regex::Regex;
 pub enum TextPattern {
     /// Case-insensitive substring of the normalized text (stored normalized, as written).
     Substring(String),
-    /// Equality with the normalized text, case-sensitive (stored normalized).
+    /// Equality with the text as the browser computes it (whitespace collapsed and trimmed,
+    /// icon-font glyphs kept), case-sensitive (stored so).
     Exact(String),
     /// A regular expression (JavaScript-compatible subset) with its flags.
     Regex { source: String, flags: String },
@@ -53,7 +56,7 @@ impl TextPattern {
                 "unsupported regex flag `{flag}` in `{s}`; flags are i, m, s and u"
             )),
             RegexLiteral::Empty => Err("empty regex `//`".to_string()),
-            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(normalize(s))),
+            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(collapse_whitespace(s))),
             RegexLiteral::NotRegex => Ok(TextPattern::Substring(normalize(s))),
         }
     }
@@ -88,19 +91,44 @@ impl TextPattern {
             RegexLiteral::BadFlag { .. } | RegexLiteral::Empty => {
                 TextPattern::parse(written, exact)
             }
-            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(normalize(rendered))),
+            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(collapse_whitespace(rendered))),
             RegexLiteral::NotRegex => Ok(TextPattern::Substring(normalize(rendered))),
+        }
+    }
+
+    /// Reads a pattern that is matched against text as received (`matches_raw`): a regex as
+    /// in `parse`, anything else kept exactly as written.
+    pub fn parse_raw(s: &str) -> Result<TextPattern, String> {
+        match split_regex_literal(s) {
+            RegexLiteral::NotRegex => Ok(TextPattern::Substring(s.to_owned())),
+            _ => TextPattern::parse(s, false),
         }
     }
 
     /// Whether `text` (normalized first) matches.
     pub fn matches(&self, text: &str) -> bool {
+        if let TextPattern::Exact(p) = self {
+            return collapse_whitespace(text) == *p;
+        }
         let text = normalize(text);
         match self {
             TextPattern::Substring(p) => text.to_lowercase().contains(&p.to_lowercase()),
             TextPattern::Exact(p) => text == *p,
             TextPattern::Regex { source, flags } => compile_regex(source, flags)
                 .map(|re| re.is_match(&text))
+                .unwrap_or(false),
+        }
+    }
+
+    /// Whether text as received matches, with nothing normalized (whitespace, line endings and
+    /// glyphs kept, nothing trimmed): a regex sees the exact text (`^`/`$` at its very start
+    /// and end), a plain value is a case-insensitive substring of it, an exact one the whole.
+    pub fn matches_raw(&self, text: &str) -> bool {
+        match self {
+            TextPattern::Substring(p) => text.to_lowercase().contains(&p.to_lowercase()),
+            TextPattern::Exact(p) => text == p,
+            TextPattern::Regex { source, flags } => compile_regex(source, flags)
+                .map(|re| re.is_match(text))
                 .unwrap_or(false),
         }
     }
@@ -247,6 +275,12 @@ pub fn is_private_use(c: char) -> bool {
 }
 
 /// Drops private-use characters, collapses whitespace runs to one space, trims.
+/// Whitespace collapsed and trimmed, everything else kept: text as a browser computes an
+/// accessible name (which `exact: true` compares).
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
@@ -285,9 +319,10 @@ mod tests {
     }
 
     #[test]
-    fn exact_is_equality_after_normalizing() {
+    fn exact_is_equality_with_whitespace_collapsed() {
         let pat = TextPattern::parse("Send code", true).unwrap();
-        assert!(pat.matches("\u{f101}  Send\tcode "));
+        assert!(pat.matches("  Send\tcode "));
+        assert!(!pat.matches("\u{f101}  Send\tcode "));
         assert!(!pat.matches("send code"));
         assert!(!pat.matches("Send code now"));
         assert_eq!(pat.to_string(), "=\"Send code\"");
@@ -380,6 +415,31 @@ mod tests {
             TextPattern::parse("Save", true).unwrap().to_js(),
             serde_json::json!({"kind": "exact", "value": "Save"})
         );
+    }
+
+    #[test]
+    fn exact_keeps_glyphs_and_raw_keeps_everything() {
+        let exact = TextPattern::parse("Save", true).expect("pattern");
+        assert!(exact.matches("  Save \n"));
+        assert!(
+            !exact.matches("\u{e900} Save"),
+            "the browser's name keeps the glyph"
+        );
+        assert!(TextPattern::parse("\u{e900} Save", true)
+            .expect("pattern")
+            .matches("\u{e900}  Save"));
+        assert!(TextPattern::parse("Save", false)
+            .expect("pattern")
+            .matches("\u{e900} Save"));
+        let body = TextPattern::parse_raw("/^a\\r\\nb\\r\\n$/").expect("regex");
+        assert!(body.matches_raw("a\r\nb\r\n"));
+        assert!(
+            !body.matches("a\r\nb\r\n"),
+            "normalized, the line ends are gone"
+        );
+        let plain = TextPattern::parse_raw("a  b").expect("plain");
+        assert!(plain.matches_raw("xA  By"));
+        assert!(!plain.matches_raw("a b"));
     }
 
     #[test]

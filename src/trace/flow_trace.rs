@@ -118,6 +118,8 @@ pub struct FlowTrace {
     pub parts: TraceParts,
     /// The flow file's lines, or why they could not be read.
     pub source: Result<Vec<String>, String>,
+    /// The lines of each step group file the flow's steps came from (`StepRecord.file`).
+    pub group_sources: std::collections::BTreeMap<PathBuf, Result<Vec<String>, String>>,
     pub criteria: Vec<Criterion>,
 }
 
@@ -137,19 +139,37 @@ impl FlowTrace {
         if !step.summary.is_empty() {
             return step.summary.clone();
         }
-        self.step_source(step.line)
+        self.step_source(step)
             .first()
             .map(|(_, text)| text.trim().trim_start_matches('-').trim().to_owned())
             .unwrap_or_default()
     }
 
-    /// The step's lines of the flow file, numbered: from its own line, every following line
-    /// indented deeper than its `-` (or blank), trailing blanks dropped.
-    pub fn step_source(&self, line: u32) -> Vec<(u32, &str)> {
-        let Ok(lines) = &self.source else {
+    /// The step's lines of the file it is written in (the flow file, or the step group's own
+    /// file for a step that came from a group), numbered: from its own line, every following
+    /// line indented deeper than its `-` (or blank), trailing blanks dropped.
+    pub fn step_source(&self, step: &StepRecord) -> Vec<(u32, &str)> {
+        let source = match &step.file {
+            Some(file) => self.group_sources.get(file),
+            None => Some(&self.source),
+        };
+        let Some(Ok(lines)) = source else {
             return Vec::new();
         };
-        step_source(lines, line)
+        step_source(lines, step.line)
+    }
+
+    /// Reads the files of the step groups that `attempts` ran steps from.
+    pub fn read_group_sources(
+        attempts: &[TracedAttempt],
+    ) -> std::collections::BTreeMap<PathBuf, Result<Vec<String>, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for step in attempts.iter().flat_map(|a| &a.steps) {
+            if let Some(file) = &step.record.file {
+                out.entry(file.clone()).or_insert_with(|| read_source(file));
+            }
+        }
+        out
     }
 }
 

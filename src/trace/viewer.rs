@@ -5,8 +5,8 @@
 //! step list (status, kind, summary, duration) and the selected step's details: its YAML lines,
 //! timings and round trips, URL and title, frames before and after, the failure screenshot, the
 //! DOM snapshot in a sandboxed `srcdoc` frame, console and network entries (or "not captured"),
-//! the HTTP exchange, evidence and the error. The failing step is selected on open; up/down
-//! (or j/k) move between steps.
+//! the HTTP exchange, evidence and the error. The failing step is selected on open (in a passing
+//! flow, its first step); up/down (or j/k) move between steps.
 //!
 //! Everything is inline: CSS and plain JS (`assets/viewer.{css,js}`), frames as `data:` URLs in
 //! one JSON block (each stored once, shown by id), DOM snapshots HTML-escaped in attributes
@@ -131,9 +131,10 @@ fn header(trace: &FlowTrace, status: &str) -> Markup {
 }
 
 fn attempt_view(trace: &FlowTrace, a: &TracedAttempt, open: bool) -> Markup {
+    // A failing attempt opens at its failing step; a passing one at its first step.
     let initial = a
         .failed_step()
-        .or(a.steps.last())
+        .or(a.steps.first())
         .map_or(0, |s| s.record.index);
     let strip: Vec<&TracedStep> = a
         .steps
@@ -188,7 +189,7 @@ fn attempt_view(trace: &FlowTrace, a: &TracedAttempt, open: bool) -> Markup {
 fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
     let r = &s.record;
     let status = step_status_word(r.status);
-    let source = trace.step_source(r.line);
+    let source = trace.step_source(r);
     html! {
         section .detail data-index=(r.index) hidden {
             h2 {
@@ -295,7 +296,7 @@ fn recorded(s: &TracedStep, t: &StepTrace) -> Markup {
     let browser_step = t.dom_snapshot.is_some() || t.page_url.is_some();
     html! {
         @if let Some(dom) = s.dom {
-            h3 { "DOM snapshot" span .dim { " (after the step; scripts removed, external resources not loaded)" } }
+            h3 { "DOM snapshot" span .dim { " (after the step; scripts removed; the page's same-origin stylesheets inlined, up to 256 KiB; other external resources not loaded)" } }
             iframe .dom sandbox="" data-dom=(dom) referrerpolicy="no-referrer"
                 title=(format!("DOM after step {}", s.record.index + 1)) {}
         } @else if browser_step {

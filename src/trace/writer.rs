@@ -219,6 +219,7 @@ impl TraceWriter {
             let trace = FlowTrace {
                 run: self.run.clone(),
                 source: read_source(&plan.file),
+                group_sources: FlowTrace::read_group_sources(&rec.attempts),
                 plan,
                 status,
                 duration_ms,

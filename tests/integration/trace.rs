@@ -258,3 +258,58 @@ impl Drop for StaticServer {
         self.task.abort();
     }
 }
+
+/// The viewer's details: a passing flow opens at its first step and a failing one at its
+/// failing step; a step from a step group shows the group file's own lines; a DOM snapshot
+/// carries the page's same-origin stylesheet (a `<link>` the trace file could never load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_opens_where_it_should_and_shows_group_lines_and_page_styles() {
+    let app = helpdesk().await;
+    let opening = "group: open-page\ndescription: Opens a page.\nparams:\n  path: {}\nsteps:\n  - goto: \"/{{ params.path }}\"  # group line 6\n  - expect: { role: heading, name: Locator conformance lab }\n";
+    let passing = "id: passing\ntitle: passing\nuser: requester\nsteps:\n  - use: { group: open-page, with: { path: lab } }\n  - click: { role: link, name: Overlay covers the button }\n";
+    let failing = "id: failing\ntitle: failing\nuser: requester\nstep_timeout: 1s\nsteps:\n  - goto: /lab\n  - click: { role: button, name: No such button }\n  - goto: /lab\n";
+    let suite = temp_suite(&[("passing.yaml", passing), ("failing.yaml", failing)]);
+    let groups = suite.path().join("flows/groups");
+    std::fs::create_dir_all(&groups).expect("mkdir");
+    std::fs::write(groups.join("open-page.yaml"), opening).expect("write group");
+    let out = tempfile::tempdir().expect("tempdir");
+    let config = suite.path().join("flows/flows.toml");
+    let output = FlowsCmd::new()
+        .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
+        .args(["--trace", "on", "--config", config.to_str().expect("utf-8")])
+        .args(["--base-url", &app.url(), "--output"])
+        .args([out.path().to_str().expect("utf-8 path")])
+        .output()
+        .await;
+    assert_eq!(output.code, 1, "the failing flow fails\n{}", output.all());
+    let run = run_dir(out.path());
+    let read = |flow: &str| {
+        std::fs::read_to_string(run.join(flow).join("trace.html"))
+            .unwrap_or_else(|e| panic!("{flow}'s trace: {e}\n{}", output.all()))
+    };
+    let passing_trace = read("passing");
+    let failing_trace = read("failing");
+
+    // Where each opens (the step index the viewer selects first).
+    assert!(
+        passing_trace.contains("data-initial=\"0\""),
+        "opens at step 1"
+    );
+    assert!(
+        failing_trace.contains("data-initial=\"1\""),
+        "opens at the failing step 2"
+    );
+
+    // The group's steps show the group file's lines, not the flow file's at that line number.
+    assert!(
+        passing_trace.contains("# group line 6"),
+        "the group file's line 6 is shown"
+    );
+
+    // The snapshot of /lab carries /lab/theme.css inline.
+    assert!(
+        passing_trace.contains("data-flows-inlined")
+            && passing_trace.contains("ol.index code.lab-path"),
+        "the page's stylesheet is inlined in its snapshot"
+    );
+}

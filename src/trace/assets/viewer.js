@@ -140,7 +140,7 @@
     select(current, list[next].getAttribute("data-index"), true);
   });
 
-  // Open on the step the URL names (#a1-s3), else the opening attempt's failing (or last) step.
+  // Open on the step the URL names (#a1-s3), else the opening attempt's failing (or first) step.
   var named = location.hash ? document.getElementById(location.hash.slice(1)) : null;
   if (named && named.classList.contains("step")) {
     select(named.closest("section.attempt"), named.getAttribute("data-index"), true);
