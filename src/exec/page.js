@@ -575,6 +575,7 @@
   // ---- settling: running CSS transitions/animations -----------------------------------------
   // Properties whose animation cannot move or resize anything (paint only).
   const PAINT_ONLY = /^(opacity|color|background(-color|-image)?|border(-(top|right|bottom|left))?-color|outline(-color|-offset|-width|-style)?|box-shadow|text-shadow|text-decoration-color|caret-color|fill|stroke|filter|backdrop-filter|visibility|accent-color|clip-path|mask.*|cursor)$/;
+  const TRANSFORM_ONLY = /^(transform|translate|rotate|scale|perspective|offset-.*)$/;
   function animatedProperties(a) {
     if (typeof a.transitionProperty === "string") return [a.transitionProperty];
     const props = new Set();
@@ -601,10 +602,13 @@
       if (!target || !a.effect.getComputedTiming) continue;
       const t = a.effect.getComputedTiming();
       if (!isFinite(t.endTime)) continue;
-      const moving = animatedProperties(a).filter((p) => !PAINT_ONLY.test(p));
+      const onChain = chain.has(target);
+      // A transform moves its own subtree only; on an element before this one it can at most
+      // cover it, which the hit test and the hit-target check see.
+      const moving = animatedProperties(a).filter((p) => !PAINT_ONLY.test(p) && (onChain || !TRANSFORM_ONLY.test(p)));
       if (!moving.length) continue;
-      const related = chain.has(target) || (target.compareDocumentPosition && (target.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
-      if (!related) continue;
+      const before = target.compareDocumentPosition && (target.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+      if (!onChain && !before) continue;
       out.push(moving[0] + " on " + describe(target));
     }
     return out;

@@ -793,6 +793,9 @@ impl Act<'_> {
             (_, None) => "the act".to_owned(),
         };
         if v.get("hit").and_then(Value::as_str) == Some("none") {
+            if matches!(self, Act::Type(_)) {
+                return format!("typing into {target} changed nothing (no input event)");
+            }
             return format!("{what} reached no element of the page (target {target})");
         }
         let on = text("on");

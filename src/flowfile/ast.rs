@@ -176,7 +176,8 @@ macro_rules! located_step {
             /// or `/regex/i`.
             #[serde(default)]
             pub name: Option<Sp<String>>,
-            /// With `name` or `text`: match the whole normalized string, case-sensitively.
+            /// With `name` or `text`: match the whole string as the browser computes it
+            /// (whitespace collapsed, icon-font glyphs kept), case-sensitively.
             #[serde(default)]
             pub exact: Option<bool>,
             /// A form control by its label (`<label for>`, a wrapping label, aria-label(ledby)).
