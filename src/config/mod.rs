@@ -1212,6 +1212,37 @@ target = { generate_secret = false }
     }
 
     #[test]
+    fn extra_health_endpoints_need_a_name_and_a_whole_url() {
+        let with = |extra: &str| {
+            Config::from_str(
+                Path::new("flows/flows.toml"),
+                &format!("{FILE}\n[health.extra]\n{extra}\n"),
+                &|_| None,
+                &CliOverrides::default(),
+            )
+        };
+        let c = with("mailcatcher = \"http://127.0.0.1:1080/healthz\"").expect("config");
+        assert_eq!(
+            c.health.extra,
+            [(
+                "mailcatcher".to_string(),
+                "http://127.0.0.1:1080/healthz".to_string()
+            )]
+        );
+        let err = with("mailcatcher = \"/healthz\"").expect_err("a path");
+        assert_eq!(
+            err.to_string(),
+            "health.extra.mailcatcher: `/healthz` is not an absolute http(s) URL; write the whole URL, e.g. `http://127.0.0.1:1080/healthz`"
+        );
+        let err = with("\"mail catcher\" = \"http://x/h\"").expect_err("a bad name");
+        assert!(
+            err.to_string()
+                .starts_with("health.extra.mail catcher: name the endpoint"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_profile_names_the_known_ones() {
         let cli = CliOverrides {
             profile: Some("prod".into()),

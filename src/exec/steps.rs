@@ -1451,7 +1451,8 @@ async fn enter_frames(
             let (value, redacted) = ctx
                 .render_shown(&n.value)
                 .map_err(|e| Fail("frame").msg(e))?;
-            let p = TextPattern::parse(&value, false).map_err(|e| Fail("frame").msg(e))?;
+            let p = TextPattern::from_rendered(&n.value, &value, false)
+                .map_err(|e| Fail("frame").msg(e))?;
             (
                 json!({ "frame_name": p.to_js() }),
                 format!("frame~\"{redacted}\""),
@@ -1537,7 +1538,8 @@ async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepResult {
                 .render_shown(&t.value)
                 .map_err(|e| Fail("dialog").msg(e))?;
             Some((
-                TextPattern::parse(&v, false).map_err(|e| Fail("dialog").msg(e))?,
+                TextPattern::from_rendered(&t.value, &v, false)
+                    .map_err(|e| Fail("dialog").msg(e))?,
                 shown,
             ))
         }
@@ -1625,7 +1627,7 @@ async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepResult {
         Some(t) => {
             let (v, shown) = ctx.render_shown(&t.value).map_err(|e| fail_plain.msg(e))?;
             Some((
-                TextPattern::parse(&v, false).map_err(|e| fail_plain.msg(e))?,
+                TextPattern::from_rendered(&t.value, &v, false).map_err(|e| fail_plain.msg(e))?,
                 shown,
             ))
         }
@@ -1736,7 +1738,8 @@ async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> StepResult {
                 .render_shown(&n.value)
                 .map_err(|e| Fail("download").msg(e))?;
             Some((
-                TextPattern::parse(&v, false).map_err(|e| Fail("download").msg(e))?,
+                TextPattern::from_rendered(&n.value, &v, false)
+                    .map_err(|e| Fail("download").msg(e))?,
                 shown,
             ))
         }

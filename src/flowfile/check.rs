@@ -874,10 +874,13 @@ mod tests {
         cases(&[
             ("  - expect: { url: /a, css: b }\n", &["a.yaml:5:15 [url] `url` checks the page and cannot be combined with a locator"]),
             ("  - expect: { has_text: a }\n", &["a.yaml:5:15 [has_text] `has_text` needs a locator"]),
-            ("  - expect: { css: a, has_text: b, count: 2 }\n", &[
-                "a.yaml:5:36 [count] an `expect` checks one thing; this one has `has_text` and `count`",
+            // With `count`, `has_text` narrows what is counted; `has_value` checks one element.
+            ("  - expect: { css: a, has_text: b, count: 2 }\n", &[]),
+            ("  - expect: { css: a, has_value: b, count: 2 }\n", &[
+                "a.yaml:5:23 [has_value] an `expect` checks one thing; this one has `count` and `has_value`",
             ]),
-            ("  - expect: {}\n", &["a.yaml:5:5 [expect] `expect` needs a locator, `url` or `title`"]),
+            ("  - expect: { css: a, has_value: '' }\n", &[]),
+            ("  - expect: {}\n", &["a.yaml:5:5 [expect] `expect` needs a locator, `url`, `title` or `value`"]),
             ("  - expect: { url: '/(a/' }\n", &["a.yaml:5:22 [(] invalid regex `/(a/`: unclosed group"]),
             ("  - expect: { url: /tickets/new }\n", &[]),
             ("  - wait_for: { url: /a, css: b }\n", &["a.yaml:5:17 [url] `wait_for` waits for an element or a `url`, not both"]),

@@ -1301,7 +1301,8 @@ impl<'a> FlowChecker<'a> {
             } else {
                 "add a locator in a step of its own; `url` and `title` check the page".to_string()
             });
-        } else if page.is_empty() {
+        } else if page.is_empty() && !has_refinement(&l) {
+            // (A refinement without a locator kind was reported by `locator` already.)
             let kind = "expect";
             let d = self.error(
                 self.flow.steps[i].loc,
@@ -1973,6 +1974,19 @@ fn value_len_in(text: &SourceText<'_>, source: &str, loc: Loc, value: &str) -> u
         }
     }
     token_len(source, loc)
+}
+
+/// Whether a locator has keys that refine a locator kind (reported when the kind is missing).
+fn has_refinement(l: &Locator) -> bool {
+    l.name.is_some()
+        || l.exact.is_some()
+        || l.within.is_some()
+        || l.frame.is_some()
+        || l.nth.is_some()
+        || l.has.is_some()
+        || l.has_not.is_some()
+        || l.has_own_text.is_some()
+        || l.has_not_text.is_some()
 }
 
 /// `Create Ticket!` → `create-ticket`.

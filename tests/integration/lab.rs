@@ -461,6 +461,47 @@ async fn the_collapse_reproduction_passes_fifty_of_fifty() {
     assert_eq!(output.code, 0, "{}", output.all());
 }
 
+/// An `http` step's `body:` is matched against the body as received: a regex sees its line
+/// ends and its very end, and text that matches only once whitespace is collapsed does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_body_is_matched_as_received() {
+    let app = helpdesk().await;
+    let flow = |id: &str, body: &str| {
+        format!(
+            "id: {id}\ntitle: {id}\nsteps:\n  - http: {{ url: /lab/theme.css, expect: {{ body: '{body}' }} }}\n"
+        )
+    };
+    let raw = flow(
+        "raw",
+        r"/0\}\nol\.index code\.lab-path\{color:#52606d\}\n$/",
+    );
+    let collapsed = flow("collapsed", r"/0\} ol\.index/");
+    let suite = temp_suite(&[("raw.yaml", &raw), ("collapsed.yaml", &collapsed)]);
+    let out = tempfile::tempdir().expect("tempdir");
+    let (output, report) = run_suite(
+        &suite.path().join("flows/flows.toml"),
+        &app.url(),
+        out.path(),
+    )
+    .await;
+    assert_eq!(flow_status(&report, "raw"), "passed", "{}", output.all());
+    assert_eq!(
+        flow_status(&report, "collapsed"),
+        "failed",
+        "{}",
+        output.all()
+    );
+    let error = report.to_string();
+    assert!(error.contains("body does not match"), "{error}");
+}
+
+fn flow_status(report: &Value, id: &str) -> String {
+    flow(report, id)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Every element check of the flow language fails with a message that says what the element
 /// is instead (one case per assertion option, filter and comparison), each asserted whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -576,43 +617,4 @@ async fn each_element_check_fails_saying_what_it_found() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-/// An `http` step's `body:` is matched against the body as received: a regex sees its line
-/// ends and its very end, and text that matches only once whitespace is collapsed does not.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_body_is_matched_as_received() {
-    let app = helpdesk().await;
-    let flow = |id: &str, body: &str| {
-        format!(
-            "id: {id}\ntitle: {id}\nsteps:\n  - http: {{ url: /lab/theme.css, expect: {{ body: '{body}' }} }}\n"
-        )
-    };
-    let raw = flow(
-        "raw",
-        r"/0\}\nol\.index code\.lab-path\{color:#52606d\}\n$/",
-    );
-    let collapsed = flow("collapsed", r"/0\} ol\.index/");
-    let suite = temp_suite(&[("raw.yaml", &raw), ("collapsed.yaml", &collapsed)]);
-    let out = tempfile::tempdir().expect("tempdir");
-    let (output, report) = run_suite(
-        &suite.path().join("flows/flows.toml"),
-        &app.url(),
-        out.path(),
-    )
-    .await;
-    assert_eq!(flow_status(&report, "raw"), "passed", "{}", output.all());
-    assert_eq!(
-        flow_status(&report, "collapsed"),
-        "failed",
-        "{}",
-        output.all()
-    );
-    let error = report.to_string();
-    assert!(error.contains("body does not match"), "{error}");
-}
-
-fn flow_status(report: &Value, id: &str) -> String {
-    flow(report, id)["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
