@@ -160,10 +160,12 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
         _ => {}
     }
     for (name, want) in &expect.headers {
-        let (want, _) = ctx
+        let (rendered, _) = ctx
             .render_shown(&want.value)
             .map_err(|e| fail(&summary, e))?;
-        let pattern = TextPattern::parse(&want, false).map_err(|e| fail(&summary, e))?;
+        // Only the flow's own text can make it a regex, never a variable's value.
+        let pattern = TextPattern::from_rendered(&want.value, &rendered, false)
+            .map_err(|e| fail(&summary, e))?;
         let got = headers.get(name.as_str()).and_then(|v| v.to_str().ok());
         match got {
             Some(g) if pattern.matches(g) => {}
@@ -178,8 +180,9 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     }
     if let Some(b) = &expect.body {
         // A body is matched as received: no whitespace collapsed, nothing trimmed.
-        let (want, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
-        let pattern = TextPattern::parse_raw(&want).map_err(|e| fail(&summary, e))?;
+        let (rendered, _) = ctx.render_shown(&b.value).map_err(|e| fail(&summary, e))?;
+        let pattern =
+            TextPattern::from_rendered_raw(&b.value, &rendered).map_err(|e| fail(&summary, e))?;
         if !pattern.matches_raw(&text) {
             return Err(fail(
                 &summary,
@@ -198,20 +201,25 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     } else {
         Value::Null
     };
-    for (pointer, want) in &expect.json {
-        let want = ctx.render_json(want).map_err(|e| fail(&summary, e))?;
+    for (pointer, written) in &expect.json {
+        let want = ctx.render_json(written).map_err(|e| fail(&summary, e))?;
         let got = json.pointer(pointer);
+        // A regex only when the flow wrote `/…/`, never because of a variable's value.
+        let regex = |w: &str| match written {
+            Value::String(text) => match TextPattern::from_rendered(text, w, true) {
+                Ok(p @ TextPattern::Regex { .. }) => Some(p),
+                _ => None,
+            },
+            _ => None,
+        };
         let matches = match (&want, got) {
-            (Value::String(w), Some(Value::String(g))) => match TextPattern::parse(w, true) {
-                Ok(p @ TextPattern::Regex { .. }) => p.matches(g),
-                _ => w == g,
+            (Value::String(w), Some(Value::String(g))) => match regex(w) {
+                Some(p) => p.matches(g),
+                None => w == g,
             },
             // A regex may test a number or boolean by its JSON text (`/^[1-9]/` for a count).
             (Value::String(w), Some(g @ (Value::Number(_) | Value::Bool(_)))) => {
-                match TextPattern::parse(w, true) {
-                    Ok(p @ TextPattern::Regex { .. }) => p.matches(&g.to_string()),
-                    _ => false,
-                }
+                regex(w).is_some_and(|p| p.matches(&g.to_string()))
             }
             (w, Some(g)) => w == g,
             (_, None) => false,

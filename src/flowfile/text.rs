@@ -91,7 +91,9 @@ impl TextPattern {
             RegexLiteral::BadFlag { .. } | RegexLiteral::Empty => {
                 TextPattern::parse(written, exact)
             }
-            RegexLiteral::NotRegex if exact => Ok(TextPattern::Exact(collapse_whitespace(rendered))),
+            RegexLiteral::NotRegex if exact => {
+                Ok(TextPattern::Exact(collapse_whitespace(rendered)))
+            }
             RegexLiteral::NotRegex => Ok(TextPattern::Substring(normalize(rendered))),
         }
     }
@@ -102,6 +104,15 @@ impl TextPattern {
         match split_regex_literal(s) {
             RegexLiteral::NotRegex => Ok(TextPattern::Substring(s.to_owned())),
             _ => TextPattern::parse(s, false),
+        }
+    }
+
+    /// [`Self::parse_raw`] for a value written with `{{ variables }}`: as in
+    /// [`Self::from_rendered`], only the text as written can make it a regex.
+    pub fn from_rendered_raw(written: &str, rendered: &str) -> Result<TextPattern, String> {
+        match split_regex_literal(written) {
+            RegexLiteral::NotRegex => Ok(TextPattern::Substring(rendered.to_owned())),
+            _ => TextPattern::from_rendered(written, rendered, false),
         }
     }
 
@@ -440,6 +451,15 @@ mod tests {
         let plain = TextPattern::parse_raw("a  b").expect("plain");
         assert!(plain.matches_raw("xA  By"));
         assert!(!plain.matches_raw("a b"));
+    }
+
+    #[test]
+    fn a_variable_that_looks_like_a_regex_stays_text_in_raw_matching() {
+        let p = TextPattern::from_rendered_raw("{{ body }}", "/a.c/").expect("pattern");
+        assert!(p.matches_raw("x /a.c/ y"));
+        assert!(!p.matches_raw("abc"));
+        let p = TextPattern::from_rendered_raw("/^a\\r\\nb/", "/^a\\r\\nb/").expect("regex");
+        assert!(p.matches_raw("a\r\nb\r\n"));
     }
 
     #[test]
