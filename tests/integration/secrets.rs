@@ -176,7 +176,7 @@ steps:
     assert!(
         summaries
             .iter()
-            .any(|s| s.contains("Password") && s.contains("[redacted]")),
+            .any(|s| s.contains("label~\"password\" with \"[redacted]\"")),
         "{summaries:?}"
     );
     assert!(
