@@ -122,13 +122,15 @@ impl Redactor {
         }
     }
 
-    /// Registers a link taken from a mail: the whole link, and each query value and path
-    /// segment that looks like a token ([`looks_like_token`]) and is not a public value. Query
-    /// values such as the user's address or a ticket number, and ordinary paths, stay readable
-    /// wherever they appear without the link around them.
+    /// Registers a link taken from a mail: each query value, fragment value and path segment
+    /// that looks like a token ([`looks_like_token`]) and is not a public value, and then the
+    /// whole link. A link with no token-like part (`https://app/tickets/1`, an invitation to a
+    /// ticket page) is an ordinary URL, not registered; query values such as the user's address
+    /// or a number stay readable wherever they appear without the link around them. A link
+    /// that does not parse as a URL is registered whole.
     pub fn add_link(&self, link: &str) {
-        self.add(link);
         let Ok(url) = url::Url::parse(link.trim()) else {
+            self.add(link);
             return;
         };
         let mut parts: Vec<String> = url
@@ -150,9 +152,13 @@ impl Redactor {
                 .filter(|p| looks_like_token(p) && !inner.public.contains(p.as_str()))
                 .collect()
         };
+        if tokens.is_empty() {
+            return;
+        }
         for t in tokens {
             self.add(&t);
         }
+        self.add(link);
     }
 
     /// Whether any secret is registered.
@@ -628,6 +634,14 @@ mod tests {
         ] {
             assert_eq!(r.redact(plain), plain);
         }
+        // A link without a token is an ordinary URL.
+        r.add_link("https://app.test/tickets/12?tab=replies&from=collaborator%40helpdesk.test");
+        assert_eq!(
+            r.redact(
+                "page https://app.test/tickets/12?tab=replies&from=collaborator%40helpdesk.test"
+            ),
+            "page https://app.test/tickets/12?tab=replies&from=collaborator%40helpdesk.test"
+        );
     }
 
     #[test]

@@ -207,9 +207,13 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             ));
         }
         let url = pick.link.url.clone();
-        // The link and its token-like parts; not the user's address or a ticket number in it.
+        // The link and its token-like parts; not the user's address or a ticket number in it,
+        // and not a link without a token (the page it opens is an ordinary URL). The variable
+        // itself is still shown as `[redacted]` wherever a step renders it.
         ctx.redactor.add_link(&url);
-        ctx.set_capture(
+        let flow_id = ctx.flow.ast.id.value.clone();
+        ctx.vars.set_capture(
+            &flow_id,
             &link.var.value,
             Resolved {
                 value: url,

@@ -1,46 +1,64 @@
-// Hides secrets on the page before a screenshot; restored by the "unmask" half right after.
+// Hides secrets on the page before a screenshot; "unmask" puts the page back right after.
 // arguments[0]: "mask" or "unmask"; arguments[1]: the run's secrets (mask only).
-// Form fields whose value holds a secret get a black box with transparent text (inline style,
-// the previous style attribute kept and put back); page text showing a secret is covered with
-// a CSS Custom Highlight (no DOM node is touched). Returns how many things were masked.
+// Form fields whose value holds a secret get a black box with transparent text (inline style;
+// the previous style attribute is kept, as JSON, in data-flows-masked and put back); page text showing a
+// secret is covered with a CSS Custom Highlight (no node is added). Everything needed to undo it
+// lives in the document, not in script variables: each call may run in its own script realm.
+// Returns how many things were masked (or unmasked).
 const op = arguments[0];
-const KEY = '__flowsSecretMask';
+const MARK = 'data-flows-masked';
+const HIGHLIGHT = 'flows-secret';
+const isOurSheet = (s) => {
+  try {
+    return s.cssRules.length > 0 && s.cssRules[0].cssText.includes(HIGHLIGHT);
+  } catch (e) {
+    return false;
+  }
+};
 if (op === 'unmask') {
-  const state = window[KEY];
-  if (!state) return 0;
-  for (const [el, style] of state.fields) {
-    if (style === null) el.removeAttribute('style');
+  let n = 0;
+  for (const el of document.querySelectorAll('[' + MARK + ']')) {
+    let style = null;
+    try {
+      style = JSON.parse(el.getAttribute(MARK));
+    } catch (e) {
+      style = null;
+    }
+    el.removeAttribute(MARK);
+    // Chrome writes CSSOM changes back to the style attribute lazily: reading it first makes
+    // sure that write-back has happened before the attribute is removed, not after.
+    void el.getAttribute('style');
+    el.style.cssText = typeof style === 'string' ? style : '';
+    if (typeof style !== 'string') el.removeAttribute('style');
     else el.setAttribute('style', style);
+    n += 1;
   }
-  if (state.sheet) {
-    document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== state.sheet);
+  if (window.CSS && CSS.highlights && CSS.highlights.has(HIGHLIGHT)) {
+    CSS.highlights.delete(HIGHLIGHT);
+    n += 1;
   }
-  if (window.CSS && CSS.highlights) CSS.highlights.delete('flows-secret');
-  delete window[KEY];
-  return state.fields.length + state.ranges;
+  if (document.adoptedStyleSheets.some(isOurSheet)) {
+    document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => !isOurSheet(s));
+  }
+  return n;
 }
 const secrets = (arguments[1] || []).filter((s) => typeof s === 'string' && s.length > 0);
 if (!secrets.length) return 0;
 const holds = (v) => typeof v === 'string' && v !== '' && secrets.some((s) => v.includes(s));
-const fields = [];
-const fieldSelector = 'input, textarea, [contenteditable]';
-const visit = (root) => {
-  for (const el of root.querySelectorAll(fieldSelector)) {
-    const value = el.isContentEditable ? el.textContent : el.value;
-    if (el.type === 'password' || !holds(value)) continue;
-    fields.push([el, el.getAttribute('style')]);
-    for (const [p, v] of [
-      ['color', 'transparent'],
-      ['-webkit-text-fill-color', 'transparent'],
-      ['text-shadow', 'none'],
-      ['caret-color', 'transparent'],
-      ['background', '#000'],
-    ]) el.style.setProperty(p, v, 'important');
-  }
-};
-visit(document);
-let ranges = 0;
-let sheet = null;
+let masked = 0;
+for (const el of document.querySelectorAll('input, textarea, [contenteditable]')) {
+  const value = el.isContentEditable ? el.textContent : el.value;
+  if (el.type === 'password' || el.hasAttribute(MARK) || !holds(value)) continue;
+  el.setAttribute(MARK, JSON.stringify(el.getAttribute('style')));
+  for (const [p, v] of [
+    ['color', 'transparent'],
+    ['-webkit-text-fill-color', 'transparent'],
+    ['text-shadow', 'none'],
+    ['caret-color', 'transparent'],
+    ['background', '#000'],
+  ]) el.style.setProperty(p, v, 'important');
+  masked += 1;
+}
 if (window.CSS && CSS.highlights && window.Highlight && document.body) {
   const highlight = new Highlight();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -53,16 +71,17 @@ if (window.CSS && CSS.highlights && window.Highlight && document.body) {
         r.setStart(node, at);
         r.setEnd(node, at + s.length);
         highlight.add(r);
-        ranges += 1;
       }
     }
   }
-  if (ranges) {
-    CSS.highlights.set('flows-secret', highlight);
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync('::highlight(flows-secret) { color: transparent; background-color: #000; }');
-    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  if (highlight.size > 0) {
+    CSS.highlights.set(HIGHLIGHT, highlight);
+    if (!document.adoptedStyleSheets.some(isOurSheet)) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync('::highlight(' + HIGHLIGHT + ') { color: transparent; background-color: #000; }');
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    }
+    masked += highlight.size;
   }
 }
-if (fields.length || ranges) window[KEY] = { fields, ranges, sheet };
-return fields.length + ranges;
+return masked;

@@ -96,7 +96,7 @@ steps:
     std::fs::write(&config_path, config).expect("config");
     add_config(
         suite.path(),
-        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 500\n",
+        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n",
     );
     let out = FlowsCmd::new()
         .env("FLOWS_TEST_PASSWORD", PASSWORD)
@@ -176,7 +176,7 @@ steps:
     assert!(
         summaries
             .iter()
-            .any(|s| s.contains("Password") && s.contains("[redacted]")),
+            .any(|s| s.contains("label~\"password\" with \"[redacted]\"")),
         "{summaries:?}"
     );
     assert!(
