@@ -10,6 +10,7 @@ pub mod health;
 mod http_step;
 pub mod interaction;
 mod mail_step;
+mod outcome;
 pub mod process;
 mod realtime_step;
 pub mod saved_state;
