@@ -119,7 +119,7 @@ async fn runner_names_and_roles_agree_with_chromium_on_every_lab_element() {
                 differences.push(format!(
                     "{page}: {}\n    runner: role={ours_role} name={:?}\n  chromium: role={role} name={:?}",
                     e["html"].as_str().unwrap_or_default(),
-                    norm(&ours_name),
+                    norm(ours_name),
                     norm(&label)
                 ));
             }
