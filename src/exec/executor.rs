@@ -16,6 +16,7 @@ use super::bidi::PageEvent;
 use super::browser::{BrowserSession, Driver};
 use super::health;
 use super::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
+use super::outcome::{self, run_timeout_reached, RunFacts, Stop, INTERRUPTED};
 use super::saved_state::{self, SessionSaver};
 use super::steps::{StepContext, StepFailure, StepOutcome};
 use super::trace_capture::TraceCapture;
@@ -772,32 +773,16 @@ pub async fn run(
             ),
         });
     }
-    let (outcome, code, why) = if interrupted {
-        (RunOutcome::Interrupted, exit_code::INTERRUPTED, INTERRUPTED)
-    } else if quit {
-        (
-            RunOutcome::Interrupted,
-            exit_code::INTERRUPTED,
-            "stopped from the debugger (q)",
-        )
-    } else if em.failed.is_some() {
-        (
-            RunOutcome::Aborted,
-            exit_code::INFRASTRUCTURE,
-            "a reporter failed",
-        )
-    } else if let (Some(s), Some(reason)) = (stop, stop_reason.as_deref()) {
-        let code = if infra_failure && matches!(s, Stop::MaxFailures(_)) {
-            exit_code::INFRASTRUCTURE
-        } else {
-            exit_code::FLOW_FAILED
-        };
-        (s.outcome(), code, reason)
-    } else if totals.failed > 0 && infra_failure {
-        (RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
-    } else if totals.failed > 0 {
-        (RunOutcome::Completed, exit_code::FLOW_FAILED, "")
-    } else if opts.fail_on_flaky && totals.flaky > 0 {
+    let decision = outcome::decide(&RunFacts {
+        interrupted,
+        quit,
+        reporter_failed: em.failed.is_some(),
+        stop,
+        infra_failure,
+        totals,
+        fail_on_flaky: opts.fail_on_flaky,
+    });
+    if decision.flaky_fail {
         em.emit(RunEventKind::Notice {
             flow: None,
             message: format!(
@@ -807,10 +792,8 @@ pub async fn run(
                 exit_code::FLOW_FAILED
             ),
         });
-        (RunOutcome::Completed, exit_code::FLOW_FAILED, "")
-    } else {
-        (RunOutcome::Completed, exit_code::SUCCESS, "")
-    };
+    }
+    let (outcome, code, why) = (decision.outcome, decision.code, decision.why.as_str());
     finish(
         &mut em,
         &mut res,
@@ -857,49 +840,12 @@ async fn finish(
         duration_ms: em.started.elapsed().as_millis() as u64,
         reason: (outcome != RunOutcome::Completed && !why.is_empty()).then(|| why.to_owned()),
     });
-    let code = if em.failed.is_some() && code == exit_code::SUCCESS {
-        exit_code::INFRASTRUCTURE
-    } else {
-        code
-    };
+    let code = outcome::final_code(code, em.failed.is_some());
     RunResult {
         exit_code: code,
         outcome,
         totals,
     }
-}
-
-/// What stopped the run before its plan was done.
-#[derive(Debug, Clone, Copy)]
-enum Stop {
-    /// `--run-timeout` / `[timeouts] run`.
-    RunTimeout(Duration),
-    /// `--max-failures N` / `[suite] max_failures`.
-    MaxFailures(u32),
-}
-
-impl Stop {
-    fn reason(self) -> String {
-        match self {
-            Stop::RunTimeout(limit) => run_timeout_reached(limit),
-            Stop::MaxFailures(n) => format!(
-                "stopped after {n} failure{} (--max-failures {n})",
-                if n == 1 { "" } else { "s" }
-            ),
-        }
-    }
-
-    fn outcome(self) -> RunOutcome {
-        match self {
-            Stop::RunTimeout(_) => RunOutcome::TimedOut,
-            Stop::MaxFailures(_) => RunOutcome::MaxFailuresReached,
-        }
-    }
-}
-
-/// `run timeout (30m) reached`: the reason of every flow the run timeout left unstarted.
-fn run_timeout_reached(limit: Duration) -> String {
-    format!("run timeout ({}) reached", format_duration(limit))
 }
 
 /// How one attempt of a flow ended.
@@ -942,7 +888,6 @@ fn status_phrase(s: FlowStatus) -> &'static str {
 }
 
 /// The reason of a run stopped by a signal.
-const INTERRUPTED: &str = "interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT)";
 
 /// Runs `fut` unless the run is cancelled first (then `None`). Every await of start-up goes
 /// through here, so a signal is acted on at once, not when every browser has started.

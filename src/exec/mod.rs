@@ -11,6 +11,7 @@ mod http_step;
 pub mod interaction;
 mod mail_step;
 pub mod orphans;
+mod outcome;
 pub mod process;
 mod realtime_step;
 pub mod saved_state;

@@ -13,7 +13,8 @@
 //   op: "select"  -> act, then choose request.option and fire input/change
 //   op: "setvalue"-> act, then set value via the native setter and fire input/change
 //   op: "hover"   -> as act, but a disabled element may be hovered
-//   op: "names"   -> every visible element with a role: {element, role, name} (conformance tests)
+//   op: "names"   -> every visible element with a role (all: true -> every visible element):
+//                    {element, role, name} (conformance tests)
 //   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
 //   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
 (function (request, done) {
@@ -76,7 +77,8 @@
         if (type === "number") return "spinbutton";
         if (type === "search") return el.hasAttribute("list") ? "combobox" : "searchbox";
         if (["email", "tel", "text", "url", ""].includes(type)) return el.hasAttribute("list") ? "combobox" : "textbox";
-        if (type === "file") return null;
+        // Chromium exposes a file input as a button (its "Choose file" part).
+        if (type === "file") return "button";
         return "textbox";
       case "textarea": return "textbox";
       case "select": return (el.multiple || el.size > 1) ? "listbox" : "combobox";
@@ -88,14 +90,18 @@
       case "aside": return "complementary";
       case "header": return el.closest("article,aside,main,nav,section") ? null : "banner";
       case "footer": return el.closest("article,aside,main,nav,section") ? null : "contentinfo";
-      // Named only: checking for a name source (not computing the name) avoids recursion.
-      case "form": return hasNameAttr(el) ? "form" : null;
+      // Chromium gives every <form> the form role, named or not (WAI-ARIA says named only);
+      // the runner follows the browser. A section is a region when named: checking for a name
+      // source (not computing the name) avoids recursion.
+      case "form": return "form";
       case "section": return hasNameAttr(el) ? "region" : null;
+      case "p": return "paragraph";
       case "article": return "article";
       case "ul": case "ol": case "menu": return "list";
       case "li": return "listitem";
       case "table": return "table";
-      case "thead": case "tbody": case "tfoot": return "rowgroup";
+      // Chromium leaves <tbody> out of the accessibility tree (its rows belong to the table).
+      case "thead": case "tfoot": return "rowgroup";
       case "tr": return "row";
       case "td": return "cell";
       case "th": return el.getAttribute("scope") === "row" ? "rowheader" : "columnheader";
@@ -119,10 +125,10 @@
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
     return explicit || implicitRole(el);
   }
-  // WAI-ARIA 1.2 "name from content" roles, and `term` as Chromium names it (a list item's name
-  // is not its text).
+  // WAI-ARIA 1.2 "name from content" roles as Chromium applies them: `term` too, and not `row`
+  // (Chromium gives a table row no name) nor a list item.
   const NAME_FROM_CONTENT = new Set(["button", "cell", "checkbox", "columnheader", "gridcell", "heading", "link",
-    "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio", "row", "rowheader", "switch", "tab",
+    "menuitem", "menuitemcheckbox", "menuitemradio", "option", "radio", "rowheader", "switch", "tab",
     "tooltip", "treeitem", "term"]);
 
   // ---- accessible name (the parts of accname 1.2 real pages rely on) ---------------------------
@@ -787,16 +793,18 @@
         return { ok: true, text: norm(text) };
       }
       if (op === "names") {
-        // Every visible element with a role, with its computed role and accessible name: for
-        // checking this script's accname against the browser's own (Get Computed Label/Role).
+        // Every visible element with a role (with `all`: every visible element, role null when
+        // this script gives it none), with its role and accessible name: for checking this
+        // script's roles and accname against the browser's own (Get Computed Label/Role).
         const out = [];
+        let truncated = false;
         for (const el of allElements(document)) {
           const r = role(el);
-          if (!r || !isVisible(el)) continue;
-          out.push({ element: el, role: r, name: accName(el), html: el.outerHTML.slice(0, 120) });
-          if (out.length >= 1000) break;
+          if ((!r && !request.all) || !isVisible(el)) continue;
+          if (out.length >= 5000) { truncated = true; break; }
+          out.push({ element: el, role: r || null, name: r ? accName(el) : "", html: el.outerHTML.slice(0, 120) });
         }
-        return { ok: true, elements: out };
+        return { ok: true, elements: out, truncated };
       }
       if (op === "frame") {
         // The frame element to switch into, and where its viewport starts in ours.

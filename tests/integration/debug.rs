@@ -389,13 +389,7 @@ async fn headed_runs_a_flow_under_xvfb() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("xvfb-run -a flows run"), "{stderr}");
 
-    if !on_path("xvfb-run") {
-        eprintln!(
-            "SKIPPED headed_runs_a_flow_under_xvfb: xvfb-run is not installed (apt-get install -y xvfb)"
-        );
-        app.shutdown().await;
-        return;
-    }
+    require_on_path("xvfb-run", "apt-get install -y xvfb");
     let cmd = flows_run(dir, &app, &["sign-in-page", "--headed", "--slow-mo", "50"]);
     let mut args = vec!["-a".to_owned()];
     args.extend(cmd.argv());
@@ -508,12 +502,7 @@ steps:
 /// `--debug` in a pseudo-terminal: step, try a locator, take a screenshot, step, quit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_steps_through_a_flow_in_a_terminal_and_quits() {
-    if !on_path("script") {
-        eprintln!(
-            "SKIPPED debug_steps_through_a_flow_in_a_terminal_and_quits: no `script` (util-linux)"
-        );
-        return;
-    }
+    require_on_path("script", "apt-get install -y util-linux");
     let app = helpdesk().await;
     let suite = suite_with(&[("sign-in.yaml", THREE_STEPS)], &[]);
     let dir = suite.path();
@@ -594,12 +583,7 @@ steps:
 /// browser stays up; Enter ends the run and nothing is left running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_on_failure_keeps_the_browser_until_enter() {
-    if !on_path("script") {
-        eprintln!(
-            "SKIPPED pause_on_failure_keeps_the_browser_until_enter: no `script` (util-linux)"
-        );
-        return;
-    }
+    require_on_path("script", "apt-get install -y util-linux");
     let app = helpdesk().await;
     let suite = suite_with(&[("missing.yaml", MISSING_BUTTON)], &[]);
     let dir = suite.path();

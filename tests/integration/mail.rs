@@ -1,7 +1,8 @@
 //! Mail: the parser on sample messages, and every mail source against a real server — the demo
-//! helpdesk's staging endpoint (in-process), MailDev (started from `tests/maildev`, installed on first use
-//! by `npm_clients`) and a stub of Mailpit's REST API (Mailpit itself is not
-//! installable here; the stub follows Mailpit's API documentation).
+//! helpdesk's staging endpoint (in-process), MailDev (started from `tests/maildev`, installed on
+//! first use by `npm_clients`) — and, for Mailpit, a STUB of its REST API (Mailpit itself is not
+//! installable here; the `mailpit_stub_*` tests prove the runner follows the documented API of
+//! Mailpit v1.30, not that it works with a running Mailpit; docs/testing.md says so).
 //!
 //! No sleeps as synchronisation: waits are on the code under test (`wait_for_mail`), on a
 //! server's ready line, or on the stub's own "a search was served" signal.
@@ -752,9 +753,12 @@ async fn maildev_source_finds_mail_sent_over_smtp() {
 
 // ----- Mailpit (stub) ----------------------------------------------------------------------
 
-/// A stub of Mailpit's REST API v1, written from Mailpit's API documentation (Mailpit is not
-/// installable here): `GET /api/v1/search?query=…` (messages newest first; `to:` matches
-/// substrings, as Mailpit's does) and `GET /api/v1/message/{ID}/raw`.
+/// A stub of Mailpit's REST API v1, written from Mailpit's API documentation and checked against
+/// the Mailpit v1.30.5 source (`server/apiv1/messages.go` `MessagesSummary`,
+/// `internal/storage` `MessageSummary`, routes in `server/server.go`); Mailpit is not installable
+/// here: `GET /api/v1/search?query=…` (messages newest first; `to:` matches substrings, as
+/// Mailpit's does) and `GET /api/v1/message/{ID}/raw`. When Mailpit's API changes, this stub
+/// does not: re-check it against the version named here.
 mod mailpit_stub {
     use std::sync::{Arc, Mutex};
 
@@ -923,7 +927,7 @@ fn simple_raw(to: &str, subject: &str, body: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn mailpit_source_finds_a_message_that_arrives_while_waiting() {
+async fn mailpit_stub_source_finds_a_message_that_arrives_while_waiting() {
     let stub = MailpitStub::start().await;
     let source = MailpitSource::new(reqwest::Client::new(), stub.url.clone());
     let trigger = Trigger::now();
@@ -959,7 +963,7 @@ async fn mailpit_source_finds_a_message_that_arrives_while_waiting() {
 }
 
 #[tokio::test]
-async fn mailpit_deadline_error_names_what_arrived_instead() {
+async fn mailpit_stub_deadline_error_names_what_arrived_instead() {
     let stub = MailpitStub::start().await;
     let source = MailpitSource::new(reqwest::Client::new(), stub.url.clone());
     let trigger = Trigger::now();
@@ -997,7 +1001,7 @@ async fn mailpit_deadline_error_names_what_arrived_instead() {
 }
 
 #[tokio::test]
-async fn mailpit_malformed_message_is_reported_at_once() {
+async fn mailpit_stub_malformed_message_is_reported_at_once() {
     let stub = MailpitStub::start().await;
     let source = MailpitSource::new(reqwest::Client::new(), stub.url.clone());
     let trigger = Trigger::now();

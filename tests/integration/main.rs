@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a module per area.
+mod assertions;
 mod browser_events;
 mod cli;
 mod debug;
@@ -16,3 +17,4 @@ mod secrets;
 mod suite_options;
 mod support;
 mod trace;
+mod web_server;

@@ -92,6 +92,12 @@ async fn pusher_js_and_eventsource_receive_what_the_runner_receives() {
     for v in &theirs {
         assert_eq!(v["event"], "notification.created");
         for key in ["id", "type", "ticket", "text"] {
+            // Two nulls are equal too: each value must be there before agreement means anything.
+            assert!(
+                !ours.data[key].is_null(),
+                "the runner's Pusher client has no data.{key}: {:?}",
+                ours.data
+            );
             assert_eq!(
                 v["data"][key], ours.data[key],
                 "{} disagrees on {key}: {v}",

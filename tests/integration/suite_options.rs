@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -137,20 +138,56 @@ async fn run_timeout_times_out_the_running_flow_and_leaves_the_rest_not_run() {
     add_config(suite.path(), "[suite]\nname = \"timeout\"\n");
     let tmp = tempfile::tempdir().expect("tempdir");
     let marker = tmp.path().to_str().expect("utf-8").to_owned();
-    let out = FlowsCmd::new()
+    let mut child = FlowsCmd::new()
         .cwd(suite.path())
         .env("TMPDIR", &marker)
         .run_all(&app.url())
         .args(["--skip-health-check"])
-        .args(["--run-timeout", "4s", "--reporter", "list,junit,html"])
-        .output()
-        .await;
+        .args(["--run-timeout", "15s", "--reporter", "list,junit,html"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn flows");
+    let stdout = tokio::spawn(read_all(child.stdout.take().expect("stdout")));
+    let stderr = tokio::spawn(read_all(child.stderr.take().expect("stderr")));
+    // Positive control for the "nothing left" check below: while the flow waits, its browser
+    // and chromedriver are found by the same markers (else an empty list would prove nothing).
+    step_started(
+        &suite.path().join("artifacts"),
+        "a-waits",
+        1,
+        Duration::from_secs(60),
+    )
+    .await;
+    let running = processes_mentioning(&marker);
+    assert!(
+        running
+            .iter()
+            .any(|(_, cmd)| cmd.contains("--user-data-dir=")),
+        "the browser of this run is found by its TMPDIR: {running:?}"
+    );
+    let running = processes_mentioning(suite.path().to_str().expect("utf-8"));
+    assert!(
+        running.iter().any(|(_, cmd)| cmd.contains("chromedriver")),
+        "chromedriver of this run is found by its log path: {running:?}"
+    );
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("flows ends at the run timeout")
+        .expect("wait");
+    let out = Output {
+        code: exit.code().unwrap_or(-1),
+        stdout: stdout.await.expect("stdout"),
+        stderr: stderr.await.expect("stderr"),
+    };
     assert_eq!(out.code, 1, "{}", out.all());
     let run = run_dir(&suite.path().join("artifacts"));
     let report = read_json(&run.join("staging-run-report.json"));
     assert_eq!(report["schema_version"], 2);
     assert_eq!(report["outcome"], "timed_out");
-    assert_eq!(report["outcome_reason"], "run timeout (4s) reached");
+    assert_eq!(report["outcome_reason"], "run timeout (15s) reached");
     assert_eq!(report["totals"]["timed_out"], 1);
     assert_eq!(report["totals"]["not_run"], 1);
     let waits = flow(&report, "a-waits");
@@ -160,25 +197,25 @@ async fn run_timeout_times_out_the_running_flow_and_leaves_the_rest_not_run() {
     assert_eq!(step["status"], "failed");
     assert_eq!(
         step["error"],
-        "the run timeout (4s) was reached while this step ran"
+        "the run timeout (15s) was reached while this step ran"
     );
     let after = flow(&report, "b-after");
     assert_eq!(after["status"], "not_run");
-    assert_eq!(after["reason"], "run timeout (4s) reached");
+    assert_eq!(after["reason"], "run timeout (15s) reached");
 
     assert!(out.stdout.contains("TIMED OUT  a-waits"), "{}", out.all());
     assert!(
         out.stdout
-            .contains("run timed out: run timeout (4s) reached; 1 flow did not run"),
+            .contains("run timed out: run timeout (15s) reached; 1 flow did not run"),
         "{}",
         out.all()
     );
     let junit = std::fs::read_to_string(run.join("junit.xml")).expect("junit");
     assert!(junit.contains(r#"type="timed_out""#), "{junit}");
-    assert!(junit.contains("run timeout (4s) reached"), "{junit}");
+    assert!(junit.contains("run timeout (15s) reached"), "{junit}");
     let html = std::fs::read_to_string(run.join("index.html")).expect("html");
     assert!(html.contains("outcome-timed-out"), "html outcome badge");
-    assert!(html.contains("run timeout (4s) reached"), "html reason");
+    assert!(html.contains("run timeout (15s) reached"), "html reason");
     // The browser (its profile under TMPDIR) and chromedriver (its log under the suite) are gone.
     let mut left = processes_mentioning(&marker);
     left.extend(processes_mentioning(suite.path().to_str().expect("utf-8")));

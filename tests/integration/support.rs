@@ -59,6 +59,7 @@ pub struct FlowsCmd {
     envs: Vec<(String, String)>,
     removed: Vec<String>,
     cwd: PathBuf,
+    own_session: bool,
 }
 
 impl FlowsCmd {
@@ -68,6 +69,7 @@ impl FlowsCmd {
             envs: vec![("STAGING_E2E_SECRET".into(), SECRET.into())],
             removed: vec![],
             cwd: repo_root(),
+            own_session: false,
         }
     }
 
@@ -99,8 +101,22 @@ impl FlowsCmd {
         self
     }
 
+    /// Runs the binary as the leader of a new session (`setsid`, util-linux; it execs, so the
+    /// child's pid is the runner's and the session id): see [`processes_in_session`].
+    pub fn own_session(mut self) -> Self {
+        self.own_session = true;
+        self
+    }
+
     pub fn command(&self) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flows"));
+        let mut cmd = if self.own_session {
+            require_on_path("setsid", "apt-get install -y util-linux");
+            let mut c = tokio::process::Command::new("setsid");
+            c.arg(env!("CARGO_BIN_EXE_flows"));
+            c
+        } else {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_flows"))
+        };
         cmd.args(&self.args)
             .current_dir(&self.cwd)
             .stdin(Stdio::null());
@@ -224,6 +240,134 @@ pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
     out
 }
 
+/// One process as `/proc/<pid>/stat` and `cmdline` describe it.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub sid: u32,
+    /// `R`, `S`, `D`, `Z` (zombie), … as in `ps`.
+    pub state: char,
+    pub cmdline: String,
+}
+
+impl Proc {
+    /// Still running: not a zombie (exited, waiting for its parent to reap it) nor dead.
+    pub fn alive(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X' | 'x')
+    }
+}
+
+/// Every process on the machine that could be read (some vanish while /proc is walked).
+pub fn all_processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp session …`; comm may hold spaces and parentheses.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let num = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let cmdline = std::fs::read(e.path().join("cmdline"))
+            .map(|raw| {
+                String::from_utf8_lossy(&raw)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        out.push(Proc {
+            pid,
+            state: fields.first().and_then(|f| f.chars().next()).unwrap_or('?'),
+            ppid: num(1),
+            pgid: num(2),
+            sid: num(3),
+            cmdline,
+        });
+    }
+    out
+}
+
+/// Live processes of session `sid`. A command started with [`FlowsCmd::own_session`] is the
+/// leader of its own session (sid = its pid), and every process it starts stays in it (process
+/// groups do not leave a session) even after being orphaned, unless it calls `setsid` itself:
+/// "nothing left" of one run is "no live process in its session", whatever else runs here.
+pub fn processes_in_session(sid: u32) -> Vec<Proc> {
+    all_processes()
+        .into_iter()
+        .filter(|p| p.sid == sid && p.alive())
+        .collect()
+}
+
+/// Live descendants of `pid` (children, their children, …), by parent pid: processes that were
+/// orphaned (re-parented to init) are no longer found this way; use the session for those.
+pub fn descendants(pid: u32) -> Vec<Proc> {
+    let all = all_processes();
+    let mut out: Vec<Proc> = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for p in all.iter().filter(|p| p.ppid == parent && p.alive()) {
+            parents.push(p.pid);
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// The newest run directory's `events.jsonl` under `artifacts`, as far as it is written.
+pub fn event_log(artifacts: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(artifacts) else {
+        return String::new();
+    };
+    let mut runs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !p.ends_with("latest"))
+        .collect();
+    runs.sort();
+    runs.pop()
+        .and_then(|run| std::fs::read_to_string(run.join("events.jsonl")).ok())
+        .unwrap_or_default()
+}
+
+/// Waits, reading the event log as the runner writes it (bounded by `within`), until step
+/// `index` (0-based) of `flow` has started: how a test knows where a running `flows` is.
+pub async fn step_started(artifacts: &Path, flow: &str, index: usize, within: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let log = event_log(artifacts);
+        let seen = log.lines().any(|l| {
+            serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| {
+                let k = &v["kind"];
+                k["type"] == "step_started" && k["flow"] == flow && k["index"] == index
+            })
+        });
+        if seen {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "step {index} of {flow} did not start within {within:?}; the event log:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// A one-flow suite in a temp dir, reusing the repository's users.
 pub fn temp_suite(flows: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -256,6 +400,15 @@ dir = "{}"
 pub fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Fails the test when a tool it drives is missing: a test that returns green without running
+/// would hide a broken feature (CI installs every tool the tests need).
+pub fn require_on_path(program: &str, install: &str) {
+    assert!(
+        on_path(program),
+        "`{program}` is not on PATH, so this test cannot run; install it ({install})"
+    );
 }
 
 /// Every file under `dir`, recursively.

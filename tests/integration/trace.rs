@@ -127,6 +127,138 @@ async fn flows_reads_its_own_trace_viewer_and_html_report_in_chromium() {
     .map(str::to_owned)
     .collect();
     assert_eq!(server.requested(), expected);
+
+    // The same views read without `flows`: plain WebDriver queries from this test, so a runner
+    // whose `expect` answers "ok" without looking cannot make the viewer or the report pass.
+    independent_check_of_both_views(&server.url).await;
+}
+
+/// The trace viewer and the HTML report, checked by WebDriver element queries (fantoccini,
+/// chromedriver, headless Chromium) with nothing of the runner's page script or assertions:
+/// one check per view of what the dogfood flows assert through `flows`.
+async fn independent_check_of_both_views(base: &str) {
+    use fantoccini::{ClientBuilder, Locator};
+
+    let logs = tempfile::tempdir().expect("tempdir");
+    let mut driver = flows::exec::browser::Driver::start(
+        &flows::config::BrowserConfig::default(),
+        &logs.path().join("chromedriver.log"),
+    )
+    .await
+    .expect("chromedriver starts");
+    let profile = tempfile::tempdir().expect("tempdir");
+    let mut chrome = serde_json::json!({
+        "args": [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            format!("--user-data-dir={}", profile.path().display()),
+        ],
+    });
+    // chromedriver wants a path, not a name to look up.
+    if let Some(binary) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find_map(|b| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(b))
+                .find(|p| p.is_file())
+        })
+    {
+        chrome["binary"] = serde_json::json!(binary.display().to_string());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), serde_json::json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), chrome);
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session");
+    let count = |css: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .len()
+        }
+    };
+    let text = |css: &'static str| {
+        let client = &client;
+        async move {
+            let el = client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            el.text().await.unwrap_or_else(|e| panic!("{css}: {e}"))
+        }
+    };
+
+    // The trace viewer: the step list, the failed step selected, the film strip.
+    client
+        .goto(&format!("{base}/{FLOW}/trace.html"))
+        .await
+        .expect("the trace opens");
+    client
+        .wait()
+        .for_element(Locator::Css("body[data-ready]"))
+        .await
+        .expect("the viewer is ready");
+    assert_eq!(
+        client.title().await.expect("title"),
+        "Trace · failing-login · failed"
+    );
+    assert_eq!(count(".steps .step").await, 7, "one entry per step");
+    assert_eq!(count(r#".steps .step[data-status="passed"]"#).await, 5);
+    let failed = text(r#".steps .step[data-status="failed"][aria-current="step"]"#).await;
+    assert!(
+        failed.contains("carrier pigeon"),
+        "the failed step is selected: {failed:?}"
+    );
+    let error = text(".detail:not([hidden]) .error").await;
+    assert!(error.contains("no element matches"), "its error: {error:?}");
+    assert_eq!(
+        count(".filmstrip .frame").await,
+        5,
+        "a frame per browser step"
+    );
+    let errors = client
+        .find(Locator::Css("#viewer-errors"))
+        .await
+        .expect("#viewer-errors");
+    assert!(
+        !errors.is_displayed().await.expect("displayed"),
+        "the viewer reports no error of its own: {:?}",
+        errors.text().await
+    );
+
+    // The HTML report: the outcome, the totals, one row for the failed flow, the trace link.
+    client
+        .goto(&format!("{base}/index.html"))
+        .await
+        .expect("the report opens");
+    client
+        .wait()
+        .for_element(Locator::Css("body[data-ready]"))
+        .await
+        .expect("the report is ready");
+    assert!(text("#outcome").await.contains("completed"));
+    let totals = text("#totals").await;
+    assert!(totals.contains("1 failed"), "{totals:?}");
+    assert_eq!(count("#flows tbody tr").await, 1);
+    let row = text(r#"tr[data-flow="failing-login"][data-status="failed"]"#).await;
+    assert!(row.contains("carrier pigeon"), "{row:?}");
+    let link = client
+        .find(Locator::LinkText("trace"))
+        .await
+        .expect("a link to the trace");
+    let href = link.attr("href").await.expect("href").unwrap_or_default();
+    assert!(href.ends_with("failing-login/trace.html"), "{href}");
+
+    client.close().await.expect("the session ends");
+    driver.stop().await;
 }
 
 /// The secret is typed into the page and sent as a header by the traced flow: no byte of the
