@@ -258,7 +258,7 @@ async fn independent_check_of_both_views(base: &str) {
     assert!(href.ends_with("failing-login/trace.html"), "{href}");
 
     client.close().await.expect("the session ends");
-    driver.stop().await;
+    driver.stop(false).await;
 }
 
 /// The secret is typed into the page and sent as a header by the traced flow: no byte of the
