@@ -1072,4 +1072,31 @@ mod tests {
             ]),
         ]);
     }
+
+    /// `load_suite` reads the directory's visible `*.yaml` / `*.yml` files only: not a hidden
+    /// one, not `flows.toml` or other files beside the flows, not a directory named like a flow;
+    /// a file that is not UTF-8 is called that.
+    #[test]
+    fn load_suite_reads_only_visible_yaml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let flow = |id: &str| format!("id: {id}\ntitle: T\nsteps:\n  - http: {{ url: /up }}\n");
+        std::fs::write(dir.path().join("a.yaml"), flow("a")).unwrap();
+        std::fs::write(dir.path().join("b.yml"), flow("b")).unwrap();
+        std::fs::write(dir.path().join(".hidden.yaml"), flow("hidden")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), flow("notes")).unwrap();
+        std::fs::write(dir.path().join("flows.toml"), "not: [a flow").unwrap();
+        std::fs::create_dir(dir.path().join("sub.yaml")).unwrap();
+        let suite = load_suite(dir.path(), &env()).unwrap();
+        let ids: Vec<&str> = suite.flows.iter().map(CheckedFlow::id).collect();
+        assert_eq!(ids, ["a", "b"]);
+
+        std::fs::write(dir.path().join("c.yaml"), b"id: c\ntitle: \xff\n").unwrap();
+        let err = load_suite(dir.path(), &env())
+            .unwrap_err()
+            .render_all_from_disk(false);
+        assert!(
+            err.contains("cannot read the flow file: not UTF-8 text"),
+            "{err}"
+        );
+    }
 }
