@@ -82,6 +82,8 @@ error_cases! {
     check_group_cycle => "group-cycle",
     check_each_errors => "each-errors",
     check_nested_locators_and_new_steps => "nested-locators",
+    check_group_fan_out_is_bounded => "group-fan-out",
+    check_group_depth_is_bounded => "group-depth",
 }
 
 #[test]
