@@ -1,10 +1,88 @@
 //! Atomic artifact writes: a file is either absent or complete, never half-written.
 //!
 //! Every report, screenshot and trace goes through here: write to a temp file in the same
-//! directory, fsync, then rename over the target.
+//! directory, fsync, then rename over the target. A write that fails leaves no temp file, and
+//! the first failure of a run is remembered ([`first_failure`]) so that the run can go on
+//! without that artifact and still say, at the end, that its artifacts are incomplete. Space for
+//! the report itself is set aside at the start ([`reserve`]) and given back if the disk fills.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The first failed write of this process, as `disk full at <path>` or `<error> at <path>`.
+static FIRST_FAILURE: Mutex<Option<String>> = Mutex::new(None);
+/// The file holding space for the report (see [`reserve`]).
+static RESERVE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The first artifact write that failed in this process, in words.
+pub fn first_failure() -> Option<String> {
+    FIRST_FAILURE.lock().ok().and_then(|f| f.clone())
+}
+
+/// Remembers that writing `path` failed (the first failure only).
+pub fn note_failure(path: &Path, error: &std::io::Error) {
+    let what = if is_disk_full(error) {
+        format!("disk full at {}", path.display())
+    } else {
+        format!("{error} at {}", path.display())
+    };
+    if let Ok(mut first) = FIRST_FAILURE.lock() {
+        if first.is_none() {
+            tracing::warn!("artifact not written: {what}; the run goes on without it");
+            *first = Some(what);
+        } else {
+            tracing::debug!("artifact not written: {what}");
+        }
+    }
+}
+
+/// No space left (ENOSPC), over quota (EDQUOT) or over the file-size limit (EFBIG).
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull
+        || error.kind() == std::io::ErrorKind::FileTooLarge
+        || matches!(error.raw_os_error(), Some(27 | 28 | 122))
+}
+
+/// Sets aside `bytes` of real disk blocks in `dir` (a hidden file of zeros), so the report can
+/// still be written when the disk fills during the run: [`write_atomic_reserved`] frees it.
+pub fn reserve(dir: &Path, bytes: usize) {
+    let path = dir.join(".flows-reserve");
+    // Zeros, not `set_len`: a sparse file reserves nothing.
+    match std::fs::write(&path, vec![0u8; bytes]) {
+        Ok(()) => {
+            if let Ok(mut r) = RESERVE.lock() {
+                *r = Some(path);
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            tracing::warn!(
+                "cannot set space aside for the report in {}: {e}",
+                dir.display()
+            );
+        }
+    }
+}
+
+/// Gives the reserved space back (at the end of a run, or when the disk is full).
+pub fn release_reserve() {
+    if let Some(path) = RESERVE.lock().ok().and_then(|mut r| r.take()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// [`write_atomic`] for the report: when the disk is full, the reserved space is given back
+/// and the write tried once more.
+pub fn write_atomic_reserved(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match write_atomic(path, bytes) {
+        Err(e) if is_disk_full(&e) && RESERVE.lock().is_ok_and(|r| r.is_some()) => {
+            release_reserve();
+            write_atomic(path, bytes)
+        }
+        other => other,
+    }
+}
 
 /// Writes `bytes` to `path` atomically, creating parent directories.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -58,8 +136,9 @@ fn write_via_temp(
         .unwrap_or_else(|| "artifact".to_owned());
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
+    if let Err(e) = &result {
         let _ = std::fs::remove_file(&tmp);
+        note_failure(path, e);
     }
     result
 }

@@ -604,7 +604,9 @@ async fn run(args: RunArgs) -> u8 {
     let mut sink = |event: &crate::events::RunEvent| reporters.on_event(event);
     let result =
         crate::exec::executor::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
-    if let Err(e) = reporters.finish() {
+    let finished = reporters.finish();
+    crate::artifact::release_reserve();
+    if let Err(e) = finished {
         eprintln!("error: writing the reports failed: {e:#}");
         return exit_code::INFRASTRUCTURE;
     }

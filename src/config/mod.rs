@@ -692,6 +692,13 @@ fn resolve(
 
     let mut users = BTreeMap::new();
     for (key, u) in file.users {
+        if key.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                what: format!("users.{key:?}"),
+                message: "a user needs a key that flows can name (`user: requester`): write `[users.requester]`"
+                    .to_owned(),
+            });
+        }
         let email = u
             .email_env
             .as_deref()
@@ -973,6 +980,18 @@ fn resolve(
             ),
         });
     }
+    // Runs write (and a nightly job uploads, then may delete) the whole output dir: it must
+    // not be the suite's own folder or one that holds it.
+    if is_within(&root, &output_root) || is_within(&flows_dir, &output_root) {
+        return Err(ConfigError::Invalid {
+            what: "artifacts.dir".to_owned(),
+            message: format!(
+                "the output directory {} holds the suite itself ({}); run output would land among the flow files: choose a directory of its own (default ../artifacts)",
+                output_root.display(),
+                root.display()
+            ),
+        });
+    }
     let sessions = SessionsConfig {
         save: file.sessions.save.unwrap_or(true),
         check_url: nonempty(file.sessions.check_url),
@@ -1162,6 +1181,42 @@ target = { generate_secret = false }
             &|k| env.get(k).cloned(),
             cli,
         )
+    }
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str(
+            Path::new("flows/flows.toml"),
+            text,
+            &|_| None,
+            &CliOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn a_user_without_a_key_is_refused() {
+        let err = load_text(
+            "[target]\nbase_url = \"http://x.test\"\n[users.\"\"]\nemail = \"a@x.test\"\n",
+        )
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("users.\"\""), "{text}");
+        assert!(text.contains("[users.requester]"), "{text}");
+    }
+
+    #[test]
+    fn an_output_dir_holding_the_suite_is_refused() {
+        for dir in [".", "./", "../flows"] {
+            let err = load_text(&format!(
+                "[target]\nbase_url = \"http://x.test\"\n[artifacts]\ndir = \"{dir}\"\n"
+            ))
+            .expect_err(dir);
+            let text = err.to_string();
+            assert!(text.contains("artifacts.dir"), "{dir}: {text}");
+            assert!(text.contains("holds the suite"), "{dir}: {text}");
+        }
+        let ok =
+            load_text("[target]\nbase_url = \"http://x.test\"\n[artifacts]\ndir = \"../out\"\n");
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 
     #[test]

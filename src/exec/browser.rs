@@ -23,12 +23,14 @@ const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
-    #[error("chromedriver not found (looked for `{0}` on PATH); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.chromedriver in flows.toml")]
+    #[error("chromedriver not found ({}); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.chromedriver in flows.toml", where_looked(.0))]
     DriverNotFound(String),
     #[error("no Chromium to drive (looked for {0} on PATH); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.binary in flows.toml")]
     BrowserNotFound(String),
     #[error("browser.binary `{0}` does not exist; install Chromium (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or correct browser.binary in flows.toml")]
     BrowserBinaryMissing(String),
+    #[error("the WebDriver server at {url} does not answer: {error}; check --webdriver-url / browser.webdriver_url and that the server runs")]
+    RemoteUnreachable { url: String, error: String },
     #[error("could not start chromedriver: {0}")]
     DriverSpawn(#[source] std::io::Error),
     #[error("chromedriver did not become ready within {0:?} (log: {1})")]
@@ -78,6 +80,15 @@ fn local_browser_binary(cfg: &BrowserConfig) -> Result<Option<PathBuf>, BrowserE
     }
 }
 
+/// Where `chromedriver = "…"` was looked for: the path itself, or PATH for a bare name.
+fn where_looked(name: &str) -> String {
+    if name.contains('/') {
+        format!("no executable file at {name}")
+    } else {
+        format!("looked for `{name}` on PATH")
+    }
+}
+
 /// The WebDriver server: a chromedriver we started, or a remote one.
 pub struct Driver {
     pub url: String,
@@ -88,10 +99,21 @@ impl Driver {
     /// Starts chromedriver on a free port and waits until `/status` says ready.
     pub async fn start(cfg: &BrowserConfig, log_path: &Path) -> Result<Driver, BrowserError> {
         if let Some(url) = &cfg.webdriver_url {
-            return Ok(Driver {
-                url: url.trim_end_matches('/').to_owned(),
-                process: None,
-            });
+            let url = url.trim_end_matches('/').to_owned();
+            // Any answer will do (a busy Grid says not ready): the point is to fail before the
+            // first flow, naming the URL, when nothing listens there.
+            let status = reqwest::Client::new()
+                .get(format!("{url}/status"))
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            if let Err(e) = status {
+                return Err(BrowserError::RemoteUnreachable {
+                    error: crate::net::describe_error(&format!("{url}/status"), &e),
+                    url,
+                });
+            }
+            return Ok(Driver { url, process: None });
         }
         let exe = find_executable(&cfg.chromedriver)
             .ok_or_else(|| BrowserError::DriverNotFound(cfg.chromedriver.clone()))?;

@@ -17,6 +17,7 @@ use super::browser::{BrowserSession, Driver};
 use super::health;
 use super::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
 use super::outcome::{self, run_timeout_reached, RunFacts, Stop, INTERRUPTED};
+use super::process::{unexpected_exits, ChildExit};
 use super::saved_state::{self, SessionSaver};
 use super::steps::{StepContext, StepFailure, StepOutcome};
 use super::trace_capture::TraceCapture;
@@ -206,6 +207,8 @@ pub async fn run(
         }
     }
     let logs_dir = opts.output_dir.join("logs");
+    // Room for the report even if the disk fills during the run (given back by the CLI).
+    artifact::reserve(&opts.output_dir, 256 * 1024);
     let mut res = Resources {
         web_server: None,
         driver: None,
@@ -456,6 +459,33 @@ pub async fn run(
             saver.seed(saved);
         }
     }
+    // The driver (or the remote WebDriver server) before the first flow: a driver that is not
+    // there is an infrastructure error of the run, not a failure of the flow that needed it.
+    let needs_browser = plan
+        .order
+        .iter()
+        .any(|&i| !saved_state::users_of(&suite.flows[i]).is_empty());
+    if needs_browser && res.driver.is_none() {
+        let log = logs_dir.join("chromedriver.log");
+        match unless_cancelled(&mut opts.cancel, Driver::start(&config.browser, &log)).await {
+            None => return interrupted(&mut em, &mut res, &planned).await,
+            Some(Ok(driver)) => res.driver = Some(driver),
+            Some(Err(e)) => {
+                let why = redactor.redact(&e.to_string());
+                return finish(
+                    &mut em,
+                    &mut res,
+                    &planned,
+                    &BTreeSet::new(),
+                    Totals::default(),
+                    RunOutcome::Aborted,
+                    exit_code::INFRASTRUCTURE,
+                    &why,
+                )
+                .await;
+            }
+        }
+    }
     if restore.is_empty() && !*opts.cancel.borrow() {
         let prestart = prestart_sessions(config, suite, plan, &base, &mut res, &logs_dir, &mut em);
         if unless_cancelled(&mut opts.cancel, prestart).await.is_none() {
@@ -477,10 +507,18 @@ pub async fn run(
         .map(|d| tokio::time::Instant::from_std(em.started) + d);
     let mut failures: u32 = 0;
     let mut stop: Option<Stop> = None;
+    // The driver or the web server dying is noticed when it happens, not at the next command.
+    let mut exits = unexpected_exits();
     for &i in &plan.order {
         let flow = &suite.flows[i];
         let id = flow.ast.id.value.clone();
         if *opts.cancel.borrow() || em.failed.is_some() || quit {
+            break;
+        }
+        if let Some(exit) = exits.borrow().first() {
+            stop = Some(Stop::Infrastructure(child_exit_reason(
+                exit, &logs_dir, &redactor,
+            )));
             break;
         }
         if let (Some(at), Some(limit)) = (run_deadline, config.timeouts.run) {
@@ -612,6 +650,7 @@ pub async fn run(
                     tokio::select! {
                         r = attempt_run => AttemptEnd::Finished(r),
                         _ = cancelled(&mut opts.cancel) => AttemptEnd::Interrupted,
+                        exit = child_died(&mut exits) => AttemptEnd::ChildDied(exit),
                     }
                 } else {
                     tokio::select! {
@@ -621,6 +660,7 @@ pub async fn run(
                         },
                         _ = cancelled(&mut opts.cancel) => AttemptEnd::Interrupted,
                         _ = run_timeout => AttemptEnd::RunTimeout,
+                        exit = child_died(&mut exits) => AttemptEnd::ChildDied(exit),
                     }
                 }
             };
@@ -637,7 +677,32 @@ pub async fn run(
                     },
                     None,
                 ),
+                AttemptEnd::Finished(Err(msg)) if infra => {
+                    // A step saw the browser or driver fail. If a child died, that is the
+                    // reason (its exit may be reported a moment after the refused connection);
+                    // else the session that failed is.
+                    let exit = tokio::time::timeout(Duration::from_secs(1), child_died(&mut exits))
+                        .await
+                        .ok();
+                    let why = match (exit, &runner.failed_step) {
+                        (Some(exit), _) => child_exit_reason(&exit, &logs_dir, &redactor),
+                        (None, Some(step)) => format!(
+                            "the browser session of {} failed: {}",
+                            step.actor.as_deref().unwrap_or("the flow's user"),
+                            step.message
+                        ),
+                        (None, None) => msg.clone(),
+                    };
+                    stop = Some(Stop::Infrastructure(why.clone()));
+                    (FlowStatus::Failed, Some(format!("{why} — {msg}")))
+                }
                 AttemptEnd::Finished(Err(msg)) => (FlowStatus::Failed, Some(msg)),
+                AttemptEnd::ChildDied(exit) => {
+                    let why = child_exit_reason(&exit, &logs_dir, &redactor);
+                    stop = Some(Stop::Infrastructure(why.clone()));
+                    let at = runner.cut_short(&why).await;
+                    (FlowStatus::Failed, Some(at.unwrap_or(why)))
+                }
                 AttemptEnd::FlowTimeout => {
                     let why = format!(
                         "the flow did not finish within timeouts.flow ({})",
@@ -676,7 +741,12 @@ pub async fn run(
                 (st, reason)
             };
             infra_failure |= infra;
-            if st == FlowStatus::Failed && attempt <= opts.retries && !*opts.cancel.borrow() {
+            let infra_stop = matches!(stop, Some(Stop::Infrastructure(_)));
+            if st == FlowStatus::Failed
+                && attempt <= opts.retries
+                && !*opts.cancel.borrow()
+                && !infra_stop
+            {
                 put_back_shared_session(
                     &mut res.sessions,
                     own_session_user.as_deref(),
@@ -750,7 +820,7 @@ pub async fn run(
         totals.add(status);
         outcomes.insert(id.clone(), status);
         finished_ids.insert(id);
-        if status == FlowStatus::TimedOut {
+        if status == FlowStatus::TimedOut || matches!(stop, Some(Stop::Infrastructure(_))) {
             break;
         }
         if status == FlowStatus::Failed {
@@ -762,7 +832,7 @@ pub async fn run(
         }
     }
     let interrupted = *opts.cancel.borrow();
-    let stop_reason = stop.map(|s| s.reason());
+    let stop_reason = stop.as_ref().map(Stop::reason);
     if let Some(reason) = &stop_reason {
         let not_run = plan.order.len().saturating_sub(finished_ids.len());
         em.emit(RunEventKind::Notice {
@@ -776,8 +846,13 @@ pub async fn run(
     let decision = outcome::decide(&RunFacts {
         interrupted,
         quit,
-        reporter_failed: em.failed.is_some(),
+        reporter_failed: em
+            .failed
+            .as_ref()
+            .map(|e| format!("a reporter failed: {e}")),
         stop,
+        artifacts_incomplete: artifact::first_failure()
+            .map(|what| format!("artifacts incomplete: {what}")),
         infra_failure,
         totals,
         fail_on_flaky: opts.fail_on_flaky,
@@ -848,6 +923,35 @@ async fn finish(
     }
 }
 
+/// The first child (driver, web server) that exited without being asked to.
+async fn child_died(rx: &mut watch::Receiver<Vec<ChildExit>>) -> ChildExit {
+    loop {
+        if let Some(exit) = rx.borrow_and_update().first().cloned() {
+            return exit;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// `chromedriver (pid 42) exited (signal 9)`; for the web server, with the last lines of its
+/// log (redacted).
+fn child_exit_reason(exit: &ChildExit, logs_dir: &Path, redactor: &Redactor) -> String {
+    if exit.name == "web-server" {
+        let tail = webserver::tail(&logs_dir.join("web-server.log"), 5);
+        let tail = tail.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
+        redactor.redact(&format!(
+            "the web server (pid {}) {}, last log lines: {}",
+            exit.pid,
+            exit.how,
+            if tail.is_empty() { "(none)" } else { &tail }
+        ))
+    } else {
+        exit.to_string()
+    }
+}
+
 /// How one attempt of a flow ended.
 enum AttemptEnd {
     Finished(Result<(), String>),
@@ -855,6 +959,8 @@ enum AttemptEnd {
     FlowTimeout,
     /// The run timeout.
     RunTimeout,
+    /// The driver or the web server exited while the flow ran.
+    ChildDied(ChildExit),
     /// A signal: SIGINT (Ctrl-C), SIGTERM, SIGHUP or SIGQUIT.
     Interrupted,
 }

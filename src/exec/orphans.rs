@@ -192,7 +192,13 @@ fn tell_watchman(t: &mut Tracker, line: &str) {
 fn save(t: &Tracker) {
     match serde_json::to_vec_pretty(&t.run) {
         Ok(bytes) => {
-            if let Err(e) = crate::artifact::write_transient(&t.file, &bytes) {
+            // Not through `artifact`: a failure here is not an artifact of the run.
+            let written = t
+                .file
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&t.file, &bytes));
+            if let Err(e) = written {
                 tracing::warn!("cannot write {}: {e}", t.file.display());
             }
         }

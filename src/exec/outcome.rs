@@ -14,29 +14,34 @@ use crate::flowfile::duration::format_duration;
 pub(crate) const INTERRUPTED: &str = "interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT)";
 
 /// What stopped the run before its plan was done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Stop {
     /// `--run-timeout` / `[timeouts] run`.
     RunTimeout(Duration),
     /// `--max-failures N` / `[suite] max_failures`.
     MaxFailures(u32),
+    /// The driver, a browser or the web server failed: not the app's fault, so no later flow
+    /// could say anything about the app.
+    Infrastructure(String),
 }
 
 impl Stop {
-    pub(crate) fn reason(self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
-            Stop::RunTimeout(limit) => run_timeout_reached(limit),
+            Stop::RunTimeout(limit) => run_timeout_reached(*limit),
             Stop::MaxFailures(n) => format!(
                 "stopped after {n} failure{} (--max-failures {n})",
-                if n == 1 { "" } else { "s" }
+                if *n == 1 { "" } else { "s" }
             ),
+            Stop::Infrastructure(why) => why.clone(),
         }
     }
 
-    fn outcome(self) -> RunOutcome {
+    fn outcome(&self) -> RunOutcome {
         match self {
             Stop::RunTimeout(_) => RunOutcome::TimedOut,
             Stop::MaxFailures(_) => RunOutcome::MaxFailuresReached,
+            Stop::Infrastructure(_) => RunOutcome::Aborted,
         }
     }
 }
@@ -47,15 +52,17 @@ pub(crate) fn run_timeout_reached(limit: Duration) -> String {
 }
 
 /// What the executor loop saw, as far as the outcome depends on it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RunFacts {
     /// Ctrl-C / SIGTERM.
     pub interrupted: bool,
     /// `q` in `--debug`.
     pub quit: bool,
-    /// A reporter failed while the run went on.
-    pub reporter_failed: bool,
+    /// A reporter failed while the run went on: `a reporter failed: …`.
+    pub reporter_failed: Option<String>,
     pub stop: Option<Stop>,
+    /// An artifact could not be written (disk full): `artifacts incomplete: …`.
+    pub artifacts_incomplete: Option<String>,
     /// A flow failed because of the infrastructure (browser, driver), not the app.
     pub infra_failure: bool,
     pub totals: Totals,
@@ -73,8 +80,8 @@ pub(crate) struct Decision {
     pub flaky_fail: bool,
 }
 
-/// First match wins: interrupted, quit, a reporter failure, a stop (timeout, max failures),
-/// failures (infrastructure ones exit 4), flaky flows under `--fail-on-flaky`, success.
+/// First match wins: interrupted, quit, a reporter failure, a stop (timeout, max failures,
+/// infrastructure), artifacts that could not be written, failures (infrastructure ones exit 4), flaky flows under `--fail-on-flaky`, success.
 pub(crate) fn decide(f: &RunFacts) -> Decision {
     let d = |outcome, code, why: &str| Decision {
         outcome,
@@ -94,19 +101,21 @@ pub(crate) fn decide(f: &RunFacts) -> Decision {
             exit_code::INTERRUPTED,
             "stopped from the debugger (q)",
         )
-    } else if f.reporter_failed {
-        d(
-            RunOutcome::Aborted,
-            exit_code::INFRASTRUCTURE,
-            "a reporter failed",
-        )
-    } else if let Some(s) = f.stop {
-        let code = if f.infra_failure && matches!(s, Stop::MaxFailures(_)) {
+    } else if let Some(failed) = &f.reporter_failed {
+        d(RunOutcome::Aborted, exit_code::INFRASTRUCTURE, failed)
+    } else if let Some(s) = &f.stop {
+        let code = if matches!(s, Stop::Infrastructure(_))
+            || (f.infra_failure && matches!(s, Stop::MaxFailures(_)))
+        {
             exit_code::INFRASTRUCTURE
         } else {
             exit_code::FLOW_FAILED
         };
         d(s.outcome(), code, &s.reason())
+    } else if let Some(incomplete) = &f.artifacts_incomplete {
+        // The run went on without the artifacts it could not write; the nightly job must not
+        // take it for a complete one.
+        d(RunOutcome::Aborted, exit_code::INFRASTRUCTURE, incomplete)
     } else if f.totals.failed > 0 && f.infra_failure {
         d(RunOutcome::Completed, exit_code::INFRASTRUCTURE, "")
     } else if f.totals.failed > 0 {
@@ -171,13 +180,13 @@ mod tests {
             ..facts()
         };
         assert_eq!(
-            decided(failed),
+            decided(failed.clone()),
             (RunOutcome::Completed, 1, String::new(), false)
         );
         assert_eq!(
             decided(RunFacts {
                 infra_failure: true,
-                ..failed
+                ..failed.clone()
             }),
             (RunOutcome::Completed, 4, String::new(), false)
         );
@@ -198,13 +207,13 @@ mod tests {
             ..facts()
         };
         assert_eq!(
-            decided(flaky),
+            decided(flaky.clone()),
             (RunOutcome::Completed, 0, String::new(), false)
         );
         assert_eq!(
             decided(RunFacts {
                 fail_on_flaky: true,
-                ..flaky
+                ..flaky.clone()
             }),
             (RunOutcome::Completed, 1, String::new(), true)
         );
@@ -235,7 +244,7 @@ mod tests {
             ..facts()
         };
         assert_eq!(
-            decided(timeout),
+            decided(timeout.clone()),
             (
                 RunOutcome::TimedOut,
                 1,
@@ -247,7 +256,7 @@ mod tests {
         assert_eq!(
             decided(RunFacts {
                 infra_failure: true,
-                ..timeout
+                ..timeout.clone()
             })
             .1,
             1
@@ -258,7 +267,7 @@ mod tests {
             ..facts()
         };
         assert_eq!(
-            decided(max),
+            decided(max.clone()),
             (
                 RunOutcome::MaxFailuresReached,
                 1,
@@ -269,7 +278,7 @@ mod tests {
         assert_eq!(
             decide(&RunFacts {
                 stop: Some(Stop::MaxFailures(1)),
-                ..max
+                ..max.clone()
             })
             .why,
             "stopped after 1 failure (--max-failures 1)"
@@ -278,7 +287,7 @@ mod tests {
         assert_eq!(
             decided(RunFacts {
                 infra_failure: true,
-                ..max
+                ..max.clone()
             })
             .1,
             4
@@ -290,14 +299,15 @@ mod tests {
         let everything = RunFacts {
             interrupted: true,
             quit: true,
-            reporter_failed: true,
+            reporter_failed: Some("a reporter failed: disk full".into()),
+            artifacts_incomplete: None,
             stop: Some(Stop::MaxFailures(1)),
             infra_failure: true,
             totals: totals(1, 1),
             fail_on_flaky: true,
         };
         assert_eq!(
-            decided(everything),
+            decided(everything.clone()),
             (
                 RunOutcome::Interrupted,
                 130,
@@ -307,10 +317,10 @@ mod tests {
         );
         let quit = RunFacts {
             interrupted: false,
-            ..everything
+            ..everything.clone()
         };
         assert_eq!(
-            decided(quit),
+            decided(quit.clone()),
             (
                 RunOutcome::Interrupted,
                 130,
@@ -320,17 +330,17 @@ mod tests {
         );
         let reporter = RunFacts {
             quit: false,
-            ..quit
+            ..quit.clone()
         };
         assert_eq!(
-            decided(reporter),
-            (RunOutcome::Aborted, 4, "a reporter failed".into(), false)
+            decided(reporter.clone()),
+            (RunOutcome::Aborted, 4, "a reporter failed: disk full".into(), false)
         );
         // Then the stop, before the failures it was caused by.
         assert_eq!(
             decided(RunFacts {
                 reporter_failed: false,
-                ..reporter
+                ..reporter.clone()
             })
             .0,
             RunOutcome::MaxFailuresReached
@@ -344,5 +354,47 @@ mod tests {
         assert_eq!(final_code(1, true), 1);
         assert_eq!(final_code(130, true), 130);
         assert_eq!(final_code(3, false), 3);
+    }
+
+    #[test]
+    fn infrastructure_stops_and_missing_artifacts_abort_with_exit_4() {
+        let infra = RunFacts {
+            stop: Some(Stop::Infrastructure(
+                "chromedriver (pid 42) exited (signal 9)".into(),
+            )),
+            totals: totals(1, 0),
+            ..facts()
+        };
+        assert_eq!(
+            decided(infra.clone()),
+            (
+                RunOutcome::Aborted,
+                4,
+                "chromedriver (pid 42) exited (signal 9)".into(),
+                false
+            )
+        );
+        let incomplete = RunFacts {
+            artifacts_incomplete: Some("artifacts incomplete: disk full at trace.html".into()),
+            ..facts()
+        };
+        assert_eq!(
+            decided(incomplete.clone()),
+            (
+                RunOutcome::Aborted,
+                4,
+                "artifacts incomplete: disk full at trace.html".into(),
+                false
+            )
+        );
+        // A stop says why before the artifacts do.
+        assert_eq!(
+            decided(RunFacts {
+                artifacts_incomplete: incomplete.artifacts_incomplete.clone(),
+                ..infra
+            })
+            .2,
+            "chromedriver (pid 42) exited (signal 9)"
+        );
     }
 }

@@ -152,7 +152,8 @@ pub async fn start(
     }
 }
 
-fn tail(path: &Path, lines: usize) -> String {
+/// The last `lines` lines of the log at `path`.
+pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")

@@ -141,29 +141,13 @@ pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
             .hint("flows are the `*.yaml` files next to flows.toml"),
         )
     })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            let hidden = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            let yaml = p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e == "yaml" || e == "yml");
-            yaml && !hidden && p.is_file()
-        })
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
+    let (paths, mut diags) = yaml_entries(entries, "flow");
+    if paths.is_empty() && diags.is_empty() {
         return Err(Diagnostic::new(dir, "no flow files here")
             .hint("a flow is a `*.yaml` file in this directory; see docs/flow-format.md")
             .into());
     }
 
-    let mut diags = Vec::new();
     let mut parsed = Vec::new();
     // Flows that did not parse: their id and the words in them (the variables they may
     // capture), so that flows needing them get no follow-on errors.
@@ -192,6 +176,53 @@ pub fn load_suite(dir: &Path, env: &CheckEnv) -> Result<Suite, Diagnostics> {
     let (groups, infos, mut group_diags) = load_groups(dir, env);
     diags.append(&mut group_diags);
     check_all(parsed, &broken, env, diags, (&groups, &infos))
+}
+
+/// The entries of a directory that are flow (or step group) files: every name ending in `.yaml`
+/// or `.yml`, in any case, that does not start with a dot, sorted. Such an entry that is not a
+/// regular file (a directory, a FIFO, a device, a symlink to nothing) is an error, never skipped:
+/// a flow must not drop out of the gate unnoticed, and a FIFO would block the read forever.
+pub(super) fn yaml_entries(
+    entries: std::fs::ReadDir,
+    what: &str,
+) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut paths = Vec::new();
+    let mut diags = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| n.starts_with('.'));
+        let yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if hidden || !yaml {
+            continue;
+        }
+        // `metadata` follows symlinks: a link to a flow elsewhere is that flow.
+        let problem = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => None,
+            Ok(m) if m.is_dir() => Some(format!("this {what} file is a directory")),
+            Ok(_) => Some(format!(
+                "this {what} file is not a regular file (a FIFO, socket or device)"
+            )),
+            Err(e) if path.is_symlink() => Some(format!(
+                "this {what} file is a symlink to nothing ({})",
+                io_words(&e)
+            )),
+            Err(e) => Some(format!("cannot read this {what} file: {}", io_words(&e))),
+        };
+        match problem {
+            None => paths.push(path),
+            Some(message) => diags.push(Diagnostic::new(&path, message).hint(format!(
+                "every `*.yaml` / `*.yml` entry (any case) here is read as a {what}: make it a \
+                 file, or rename it (e.g. to a name starting with `.`) to leave it out"
+            ))),
+        }
+    }
+    paths.sort();
+    (paths, diags)
 }
 
 /// Checks flows that are already parsed (e.g. from memory); same rules as [`load_suite`].
@@ -461,32 +492,41 @@ fn check_all(
         .iter()
         .flat_map(|f| f.sent_as_credentials.iter().cloned())
         .collect();
-    let flows: Vec<CheckedFlow> = files
-        .into_iter()
-        .zip(facts)
-        .zip(closures)
-        .map(|(((file, source, ast), facts), needs_closure)| {
-            let mut captures: BTreeMap<String, CaptureInfo> = BTreeMap::new();
-            for c in facts.captures {
-                let secret = c.secret || credentials.contains(&c.name);
-                captures
-                    .entry(c.name)
-                    .and_modify(|info| info.secret |= secret)
-                    .or_insert(CaptureInfo { secret, loc: c.loc });
-            }
-            let expanded = expand(&ast.steps, groups);
-            CheckedFlow {
-                file,
-                source,
-                ast,
-                steps: expanded.steps,
-                calls: expanded.calls,
-                row: None,
-                captures,
-                needs_closure,
-            }
-        })
-        .collect();
+    let mut flows: Vec<CheckedFlow> = Vec::with_capacity(files.len());
+    for (((file, source, ast), facts), needs_closure) in files.into_iter().zip(facts).zip(closures)
+    {
+        let mut captures: BTreeMap<String, CaptureInfo> = BTreeMap::new();
+        for c in facts.captures {
+            let secret = c.secret || credentials.contains(&c.name);
+            captures
+                .entry(c.name)
+                .and_modify(|info| info.secret |= secret)
+                .or_insert(CaptureInfo { secret, loc: c.loc });
+        }
+        let expanded = expand(&ast.steps, groups);
+        if let Some((loc, message)) = expanded.too_big {
+            diags.push(
+                Diagnostic::new(file.clone(), message)
+                    .at(loc, 1)
+                    .label("expands too far")
+                    .hint("split the flow, or have groups use fewer groups"),
+            );
+            continue;
+        }
+        flows.push(CheckedFlow {
+            file,
+            source,
+            ast,
+            steps: expanded.steps,
+            calls: expanded.calls,
+            row: None,
+            captures,
+            needs_closure,
+        });
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
     Ok(Suite {
         flows: expand_rows(flows, rows),
     })

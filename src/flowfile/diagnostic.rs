@@ -360,9 +360,13 @@ impl Diagnostics {
         let mut cache: BTreeMap<PathBuf, Option<Arc<str>>> = BTreeMap::new();
         for d in &self.0 {
             for file in std::iter::once(&d.file).chain(d.note.as_ref().map(|(f, _, _)| f)) {
-                cache
-                    .entry(file.clone())
-                    .or_insert_with(|| std::fs::read_to_string(file).ok().map(Arc::from));
+                cache.entry(file.clone()).or_insert_with(|| {
+                    // Never a FIFO or a device: reading one could block forever.
+                    let regular = std::fs::metadata(file).is_ok_and(|m| m.is_file());
+                    regular
+                        .then(|| std::fs::read_to_string(file).ok().map(Arc::from))
+                        .flatten()
+                });
             }
         }
         self.render_all(&|path: &Path| cache.get(path).cloned().flatten(), color)

@@ -63,10 +63,18 @@ impl GroupCall {
     }
 }
 
+/// At most this many steps (and group calls) in one expanded flow: groups that `use` each
+/// other ten times over would otherwise grow without bound.
+pub const MAX_EXPANDED_STEPS: usize = 10_000;
+/// At most this many groups inside one another.
+pub const MAX_GROUP_DEPTH: usize = 16;
+
 #[derive(Debug, Clone, Default)]
 pub struct Expanded {
     pub steps: Vec<PlannedStep>,
     pub calls: Vec<GroupCall>,
+    /// Expansion stopped at a limit: where in the flow's own steps, and why.
+    pub too_big: Option<(Loc, String)>,
 }
 
 /// Reads and checks `dir/groups/*.yaml`. A missing directory means no groups.
@@ -76,24 +84,14 @@ pub(super) fn load_groups(
 ) -> (Groups, BTreeMap<String, GroupInfo>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let gdir = dir.join("groups");
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&gdir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| e == "yaml" || e == "yml")
-                    && !p
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with('.'))
-            })
-            .collect(),
+    let paths: Vec<PathBuf> = match std::fs::read_dir(&gdir) {
+        Ok(entries) => {
+            let (paths, mut problems) = super::check::yaml_entries(entries, "step group");
+            diags.append(&mut problems);
+            paths
+        }
         Err(_) => Vec::new(),
     };
-    paths.sort();
     let mut parsed: Vec<(PathBuf, Arc<str>, GroupFile)> = Vec::new();
     for path in paths {
         let source = match std::fs::read_to_string(&path) {
@@ -298,23 +296,56 @@ fn as_flow(g: &GroupFile) -> FlowFile {
 }
 
 /// Expands `use` steps (recursively) into the steps that run.
+/// Stops at [`MAX_EXPANDED_STEPS`] or [`MAX_GROUP_DEPTH`] with `too_big` set.
 pub fn expand(steps: &[Sp<Step>], groups: &Groups) -> Expanded {
     let mut out = Expanded::default();
-    expand_into(steps, None, groups, &mut out);
+    expand_into(steps, None, 0, None, groups, &mut out);
     out
 }
 
-fn expand_into(steps: &[Sp<Step>], call: Option<usize>, groups: &Groups, out: &mut Expanded) {
+/// `depth`: groups around these steps; `top`: the flow's own `use` step they come from.
+fn expand_into(
+    steps: &[Sp<Step>],
+    call: Option<usize>,
+    depth: usize,
+    top: Option<Loc>,
+    groups: &Groups,
+    out: &mut Expanded,
+) {
     // Where each written step starts among the expanded ones, for `after_step: N`.
     let mut first: Vec<usize> = Vec::with_capacity(steps.len());
     let mut pending: Vec<(usize, u32)> = Vec::new();
     for step in steps {
+        if out.too_big.is_some() {
+            return;
+        }
+        let at = top.unwrap_or(step.loc);
+        if out.steps.len() + out.calls.len() >= MAX_EXPANDED_STEPS {
+            out.too_big = Some((
+                at,
+                format!(
+                    "this flow expands to more than {MAX_EXPANDED_STEPS} steps (groups that use groups)"
+                ),
+            ));
+            return;
+        }
         first.push(out.steps.len());
         match &step.value {
             Step::Use(u) => {
                 let Some(g) = groups.get(&u.group().value) else {
                     continue;
                 };
+                if depth >= MAX_GROUP_DEPTH {
+                    out.too_big = Some((
+                        at,
+                        format!(
+                            "groups nest more than {MAX_GROUP_DEPTH} deep here (`{}` inside {})",
+                            g.ast.group.value,
+                            GroupCall::path(&out.calls, call)
+                        ),
+                    ));
+                    return;
+                }
                 let given = u.params();
                 let params = g
                     .ast
@@ -336,7 +367,7 @@ fn expand_into(steps: &[Sp<Step>], call: Option<usize>, groups: &Groups, out: &m
                     parent: call,
                 });
                 let id = out.calls.len() - 1;
-                expand_into(&g.ast.steps, Some(id), groups, out);
+                expand_into(&g.ast.steps, Some(id), depth + 1, Some(at), groups, out);
             }
             other => {
                 let after = match other {

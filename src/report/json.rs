@@ -526,9 +526,11 @@ impl JsonReporter {
     fn write(&self, report: &StagingRunReport) -> Result<(), ReportError> {
         let mut bytes = serde_json::to_vec_pretty(report).map_err(ReportError::Json)?;
         bytes.push(b'\n');
-        crate::artifact::write_atomic(&self.path, &bytes).map_err(|source| ReportError::Write {
-            path: self.path.clone(),
-            source,
+        crate::artifact::write_atomic_reserved(&self.path, &bytes).map_err(|source| {
+            ReportError::Write {
+                path: self.path.clone(),
+                source,
+            }
         })
     }
 }

@@ -156,6 +156,17 @@ impl Reporters {
         let mut first: Option<anyhow::Error> = None;
         let mut record = |name: &str, result: anyhow::Result<()>| {
             if let Err(e) = result {
+                // A full disk costs that reporter's file, not the run (the JSON report has
+                // space set aside); the run's outcome says its artifacts are incomplete.
+                if name != "json" {
+                    if let Some(io) = disk_full(&e) {
+                        crate::artifact::note_failure(
+                            Path::new(&format!("the {name} reporter's file")),
+                            io,
+                        );
+                        return;
+                    }
+                }
                 if first.is_none() {
                     first = Some(e.context(format!("{name} reporter")));
                 }
@@ -181,6 +192,13 @@ impl Reporters {
         }
         first.map_or(Ok(()), Err)
     }
+}
+
+/// The disk-full error in `e`'s chain, if that is what it is.
+fn disk_full(e: &anyhow::Error) -> Option<&std::io::Error> {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .find(|io| crate::artifact::is_disk_full(io))
 }
 
 /// Whether `e` says the terminal or pipe we print to has gone away.

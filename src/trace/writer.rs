@@ -231,12 +231,18 @@ impl TraceWriter {
             let html = viewer::render(&trace);
             let rel = PathBuf::from(flow).join(TRACE_FILE);
             let path = self.output_dir.join(&rel);
-            crate::artifact::write_atomic(&path, html.as_bytes())
-                .map_err(|e| anyhow::anyhow!("cannot write the trace {}: {e}", path.display()))?;
-            Some(TraceFile {
-                path: rel,
-                bytes: html.len() as u64,
-            })
+            // A trace that cannot be written is missing, not the end of the run: the failure
+            // is remembered by `artifact` and the run's outcome says so.
+            match crate::artifact::write_atomic(&path, html.as_bytes()) {
+                Ok(()) => Some(TraceFile {
+                    path: rel,
+                    bytes: html.len() as u64,
+                }),
+                Err(e) => {
+                    tracing::warn!("the trace {} is missing: {e}", path.display());
+                    None
+                }
+            }
         } else {
             None
         };

@@ -340,3 +340,289 @@ async fn a_signal_during_start_up_stops_the_run_there() {
         );
     }
 }
+
+/// The runner's child (or grandchild) whose command line matches `is_it`, while it runs.
+fn find_below(runner: u32, what: &str, is_it: impl Fn(&str) -> bool) -> Proc {
+    let tree = descendants(runner);
+    tree.iter()
+        .find(|p| is_it(&p.cmdline))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {what} below the runner: {tree:#?}"))
+}
+
+/// Runs the two-flow suite, waits until `waits` is in its second step, kills the process that
+/// `pick` chooses with SIGKILL, and returns (exit code, report, killed pid, output).
+async fn kill_mid_run(
+    own_server: bool,
+    pick: impl Fn(u32) -> Proc,
+) -> (Option<i32>, serde_json::Value, u32, String) {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[("waits.yaml", WAITS_FOREVER), ("second.yaml", SECOND)]);
+    let cmd = if own_server {
+        own_web_server(suite.path());
+        FlowsCmd::new().cwd(suite.path()).args(["run", "--all"])
+    } else {
+        FlowsCmd::new().cwd(suite.path()).run_all(&app.url())
+    };
+    let artifacts = suite.path().join("artifacts");
+    let mut run = spawn_runner(cmd.args(["--skip-health-check"]));
+    until_second_step(&artifacts, &mut run.child).await;
+    let tree = descendants(run.pid);
+    let victim = pick(run.pid);
+    send(victim.pid, "KILL");
+    let pid = run.pid;
+    let (code, stdout, stderr, run) = finished(run).await;
+    let marker = run.tmp.path().to_str().expect("utf-8").to_owned();
+    let left = left_alive(&tree, pid, &marker, Duration::from_secs(20)).await;
+    assert!(left.is_empty(), "left behind: {left:#?}");
+    let report = read_json(&artifacts.join("latest/staging-run-report.json"));
+    assert!(
+        files_under(&artifacts)
+            .iter()
+            .all(|p| !p.to_string_lossy().ends_with(".tmp")),
+        "temp files left"
+    );
+    app.shutdown().await;
+    (code, report, victim.pid, format!("{stdout}\n{stderr}"))
+}
+
+/// chromedriver killed mid-flow: exit 4, `aborted` with "chromedriver (pid N) exited (signal
+/// 9)", the running flow failed with that reason, the rest `not_run`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromedriver_killed_mid_flow_aborts_the_run_naming_it() {
+    let (code, report, pid, out) = kill_mid_run(false, |runner| {
+        find_below(runner, "chromedriver", |c| {
+            c.contains("chromedriver --port")
+        })
+    })
+    .await;
+    assert_eq!(code, Some(4), "{out}");
+    assert_eq!(report["outcome"], "aborted");
+    let why = format!("chromedriver (pid {pid}) exited (signal 9)");
+    assert_eq!(report["outcome_reason"], why.as_str());
+    let waits = flow(&report, "waits");
+    assert_eq!(waits["status"], "failed");
+    assert!(
+        waits["reason"].as_str().is_some_and(|r| r.contains(&why)),
+        "{}",
+        waits["reason"]
+    );
+    assert_eq!(flow(&report, "second")["status"], "not_run");
+}
+
+/// The web server the runner started dies mid-flow: noticed when it happens; the running flow
+/// fails with its exit and last log lines; exit 4, `aborted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_server_dying_mid_flow_aborts_the_run_naming_it() {
+    let (code, report, pid, out) = kill_mid_run(true, |runner| {
+        find_below(runner, "the web server", |c| {
+            c.contains("helpdesk --listen")
+        })
+    })
+    .await;
+    assert_eq!(code, Some(4), "{out}");
+    assert_eq!(report["outcome"], "aborted");
+    let why = format!("the web server (pid {pid}) exited (signal 9), last log lines:");
+    let reason = report["outcome_reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(&why), "{reason}");
+    let waits = flow(&report, "waits");
+    assert_eq!(waits["status"], "failed");
+    assert!(
+        waits["reason"].as_str().is_some_and(|r| r.contains(&why)),
+        "{}",
+        waits["reason"]
+    );
+    assert_eq!(flow(&report, "second")["status"], "not_run");
+}
+
+/// The browser itself killed mid-flow: the report agrees with exit 4 (`aborted`), and says
+/// whose session it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_killed_mid_flow_aborts_the_run_naming_the_session() {
+    let (code, report, _pid, out) = kill_mid_run(false, |runner| {
+        find_below(runner, "the browser", |c| {
+            c.contains("--user-data-dir") && !c.contains("--type=")
+        })
+    })
+    .await;
+    assert_eq!(code, Some(4), "{out}");
+    assert_eq!(report["outcome"], "aborted", "{out}");
+    let reason = report["outcome_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("the browser session of requester failed"),
+        "{reason}"
+    );
+    assert_eq!(flow(&report, "waits")["status"], "failed");
+    assert_eq!(flow(&report, "second")["status"], "not_run");
+}
+
+/// No driver: an infrastructure error before any flow, naming what was tried; every flow
+/// `not_run`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_driver_or_refusing_webdriver_url_aborts_before_any_flow() {
+    let app = helpdesk().await;
+    // A port nothing listens on (bound, then released).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let refused = format!("http://127.0.0.1:{closed}");
+    for (config, args, named) in [
+        (
+            "[browser]\nchromedriver = \"/nonexistent/bin/chromedriver\"\n",
+            vec![],
+            "/nonexistent/bin/chromedriver",
+        ),
+        (
+            "",
+            vec!["--webdriver-url", refused.as_str()],
+            refused.as_str(),
+        ),
+    ] {
+        let suite = temp_suite(&[("waits.yaml", WAITS_FOREVER), ("second.yaml", SECOND)]);
+        add_config(suite.path(), config);
+        let out = FlowsCmd::new()
+            .cwd(suite.path())
+            .run_all(&app.url())
+            .args(["--skip-health-check"])
+            .args(&args)
+            .output()
+            .await;
+        assert_eq!(out.code, 4, "{}", out.all());
+        let report = read_json(
+            &suite
+                .path()
+                .join("artifacts/latest/staging-run-report.json"),
+        );
+        assert_eq!(report["outcome"], "aborted");
+        let reason = report["outcome_reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(named), "{reason}");
+        assert!(!reason.contains("on PATH"), "{reason}");
+        assert_eq!(flow(&report, "waits")["status"], "not_run");
+        assert_eq!(flow(&report, "second")["status"], "not_run");
+        assert_eq!(report["totals"]["failed"], 0, "{report:#}");
+    }
+    app.shutdown().await;
+}
+
+const PASSES: &str = r#"
+id: passes
+title: A flow with enough steps to fill a small disk with its trace
+user: requester
+steps:
+  - goto: /login
+  - expect: { role: button, name: Send code }
+  - goto: /login
+  - expect: { role: button, name: Send code }
+  - goto: /login
+  - expect: { role: button, name: Send code }
+"#;
+
+const PASSES_TOO: &str = r#"
+id: passes-too
+title: Runs after the disk is full
+user: requester
+steps:
+  - goto: /login
+  - expect: { role: button, name: Send code }
+"#;
+
+/// A small tmpfs as the output dir.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).expect("mkdir");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "this test mounts a small tmpfs for the output dir and needs root to do so"
+        );
+        SmallDisk(dir.to_owned())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Disk full with `--trace on`: the artifact that does not fit is missing, the run goes on
+/// (every flow runs), the outcome says "artifacts incomplete: disk full at …" (exit 4), no temp
+/// file or trace part is left, the report itself is written, and nothing on stderr is coloured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_full_costs_artifacts_not_the_run() {
+    let app = helpdesk().await;
+    let suite = temp_suite(&[("passes.yaml", PASSES), ("passes-too.yaml", PASSES_TOO)]);
+    let artifacts = suite.path().join("artifacts");
+    let disk = SmallDisk::mount(&artifacts, "500k");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .run_all(&app.url())
+        .args(["--skip-health-check", "--trace", "on"])
+        .output()
+        .await;
+    assert_eq!(out.code, 4, "{}", out.all());
+    let report = read_json(&artifacts.join("latest/staging-run-report.json"));
+    assert_eq!(report["outcome"], "aborted");
+    let reason = report["outcome_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("artifacts incomplete: disk full at "),
+        "{reason}"
+    );
+    assert_eq!(flow(&report, "passes")["status"], "passed", "{}", out.all());
+    assert_eq!(flow(&report, "passes-too")["status"], "passed");
+    let files = files_under(&artifacts);
+    let leftovers: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| {
+            let s = p.to_string_lossy();
+            s.ends_with(".tmp") || s.contains("/trace/") || s.contains(".flows-reserve")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:#?}");
+    assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
+    drop(disk);
+    app.shutdown().await;
+}
+
+/// Every `*.yaml` / `*.yml` entry (any case) must load or be an error: a dangling symlink, a
+/// directory or a FIFO named like a flow is not silently skipped (and a FIFO is never opened,
+/// so `check` does not block); `*.YAML` is a flow too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_entries_named_like_flows_are_errors_not_skipped() {
+    let suite = temp_suite(&[("upper.YAML", SECOND)]);
+    let flows = suite.path().join("flows");
+    std::os::unix::fs::symlink(flows.join("gone.txt"), flows.join("dangling.yaml"))
+        .expect("symlink");
+    std::fs::create_dir(flows.join("folder.yml")).expect("mkdir");
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(flows.join("pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["check"])
+        .output()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    let all = out.all();
+    for (name, says) in [
+        ("dangling.yaml", "symlink to nothing"),
+        ("folder.yml", "is a directory"),
+        ("pipe.yaml", "not a regular file"),
+    ] {
+        assert!(
+            all.lines().any(|l| l.contains(name)) && all.contains(says),
+            "{name}: {all}"
+        );
+    }
+    // upper.YAML was read: its `needs: [waits]` names a flow that is not in the suite.
+    assert!(all.contains("waits"), "{all}");
+}

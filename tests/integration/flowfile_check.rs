@@ -84,6 +84,8 @@ error_cases! {
     check_nested_locators_and_new_steps => "nested-locators",
     check_locator_filters_and_states => "locator-filters",
     check_value_comparisons => "value-compare",
+    check_group_fan_out_is_bounded => "group-fan-out",
+    check_group_depth_is_bounded => "group-depth",
 }
 
 #[test]
