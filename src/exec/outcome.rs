@@ -339,7 +339,7 @@ mod tests {
         // Then the stop, before the failures it was caused by.
         assert_eq!(
             decided(RunFacts {
-                reporter_failed: false,
+                reporter_failed: None,
                 ..reporter.clone()
             })
             .0,
