@@ -8,12 +8,15 @@ use std::time::Instant;
 
 use super::steps::{trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::config::MailSourceKind;
-use crate::events::{Criterion, RunEventKind, Verdict};
-use crate::flowfile::ast::MailStep;
+use crate::events::{Criterion, MailExtraction, RunEventKind, Verdict};
+use crate::flowfile::ast::{MailStep, OtpExtract};
 use crate::flowfile::duration::parse_duration;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
-use crate::mail::{build_source, wait_for_mail, MailQuery, MailSourceConfig, Matcher, Trigger};
+use crate::mail::{
+    build_source, wait_for_mail, LinkRule, MailQuery, MailSourceConfig, Matcher, OtpPattern,
+    OtpRule, Place, Trigger,
+};
 
 fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
     StepFailure {
@@ -21,6 +24,32 @@ fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
         message: message.into(),
         infrastructure: false,
     }
+}
+
+fn place_name(p: Place) -> &'static str {
+    match p {
+        Place::Subject => "subject",
+        Place::TextPart => "text_part",
+        Place::HtmlPart => "html_part",
+    }
+}
+
+/// The flow's `otp:` as an extraction rule (`regex:` beats `pattern:`; `flows check` refuses
+/// both at once).
+fn otp_rule(ctx: &StepContext<'_>, otp: &OtpExtract) -> Result<OtpRule, String> {
+    let pattern = match (&otp.regex, otp.pattern.as_ref().map(|p| p.value.as_str())) {
+        (Some(r), _) => {
+            let (v, _) = ctx.render_shown(&r.value)?;
+            OtpPattern::Regex(regex::Regex::new(&v).map_err(|e| format!("bad otp regex: {e}"))?)
+        }
+        (None, Some("alnum")) => OtpPattern::Alnum,
+        (None, _) => OtpPattern::Digits,
+    };
+    let near = match &otp.near {
+        Some(n) => Some(ctx.render_shown(&n.value)?.0),
+        None => None,
+    };
+    Ok(OtpRule { pattern, near })
 }
 
 fn matcher(pattern: TextPattern) -> Matcher {
@@ -158,17 +187,20 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
 
     let mut extracted = Vec::new();
+    let mut picked: Vec<MailExtraction> = Vec::new();
     if let Some(otp) = &s.otp {
-        let re = match &otp.regex {
-            Some(r) => Some(
-                regex::Regex::new(&r.value)
-                    .map_err(|e| fail(&summary, format!("bad otp regex: {e}")))?,
-            ),
-            None => None,
+        let rule = otp_rule(ctx, otp).map_err(|e| fail(&summary, e))?;
+        let pick = match found.otp(&rule) {
+            Ok(p) => p,
+            Err(e) => {
+                // One of the candidates may be the live code: secret before anything is said.
+                for c in found.candidate_codes(&rule) {
+                    ctx.redactor.add(&c);
+                }
+                return Err(fail(&summary, ctx.redactor.redact(&e.to_string())));
+            }
         };
-        let code = found
-            .otp(re.as_ref())
-            .map_err(|e| fail(&summary, e.to_string()))?;
+        let code = pick.value.clone();
         ctx.redactor.add(&code);
         if found.source_agrees_on_otp(&code) == Some(false) {
             ctx.events.push(RunEventKind::Notice {
@@ -183,7 +215,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                 secret: true,
             },
         );
-        extracted.push(format!("code → {}", otp.var.value));
+        picked.push(MailExtraction {
+            var: otp.var.value.clone(),
+            kind: "code".into(),
+            place: place_name(pick.place).into(),
+            position: pick.position,
+            context: pick.context.clone(),
+        });
+        extracted.push(format!("code → {} from {}", otp.var.value, pick.place));
     }
     if let Some(link) = &s.link {
         let text = match &link.text {
@@ -207,33 +246,46 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             None => None,
         };
         let text_fn = text.as_ref().map(|p| move |s: &str| p.matches(s));
-        let pick = found
-            .link(
-                text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
-                re.as_ref(),
-            )
-            .map_err(|e| fail(&summary, e.to_string()))?;
-        if !pick.matched {
-            return Err(fail(
-                &summary,
-                format!(
-                    "message {} (\"{}\") has no link matching what the step asks for; it has {} link(s)",
-                    found.message_id(),
-                    found.parsed.subject,
-                    found.parsed.links.len()
-                ),
-            ));
+        let mut origins = ctx.config.mail.link_origins.clone();
+        for base in [Some(ctx.base_url), ctx.config.api_url.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(u) = url::Url::parse(base) {
+                origins.push(u.origin().ascii_serialization());
+            }
         }
-        let url = pick.link.url.clone();
-        register_link_secret(ctx, &url);
+        let rule = LinkRule {
+            text: text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
+            url: re.as_ref(),
+            origins: &origins,
+        };
+        let choice = found
+            .link(&rule)
+            .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+        register_link_secret(ctx, &choice.url);
+        if let Some(w) = &choice.wrapped {
+            register_link_secret(ctx, w);
+        }
         ctx.set_capture(
             &link.var.value,
             Resolved {
-                value: url,
+                value: choice.url.clone(),
                 secret: true,
             },
         );
-        extracted.push(format!("link → {}", link.var.value));
+        let mut context = format!("{:?} {}", choice.text, choice.shown);
+        if choice.wrapped.is_some() {
+            context.push_str(" (unwrapped from a click-tracking redirect)");
+        }
+        picked.push(MailExtraction {
+            var: link.var.value.clone(),
+            kind: "link".into(),
+            place: place_name(choice.place).into(),
+            position: choice.position,
+            context,
+        });
+        extracted.push(format!("link → {} from {}", link.var.value, choice.place));
     }
     let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
     ctx.events.push(RunEventKind::CriterionRecorded {
@@ -256,6 +308,6 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     Ok(StepOutcome {
         summary: ctx.redactor.redact(&summary),
         artifacts: vec![],
-        evidence: vec![found.evidence()],
+        evidence: vec![found.evidence(picked)],
     })
 }

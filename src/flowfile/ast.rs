@@ -760,6 +760,14 @@ pub struct OtpExtract {
     /// Regex for the code (first group or whole match). Default: a standalone 6-digit number.
     #[serde(default)]
     pub regex: Option<Sp<String>>,
+    /// What codes look like when no `regex` is given: `digits` (six, the default; also written
+    /// spaced) or `alnum` (letters and digits such as `ABCD-EFGH` or `X7K9Q2`).
+    #[serde(default)]
+    pub pattern: Option<Sp<String>>,
+    /// Only a code next to this phrase (e.g. `"sign-in code"`): settles a message with more
+    /// than one plausible code.
+    #[serde(default)]
+    pub near: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -1495,6 +1495,29 @@ impl<'a> FlowChecker<'a> {
             if let Some(re) = &otp.regex {
                 self.sp_string(i, re, Kind::Regex, "regex");
             }
+            if let Some(p) = &otp.pattern {
+                if otp.regex.is_some() {
+                    let len = self.len_at(p.loc, &p.value);
+                    self.error(
+                        p.loc,
+                        len,
+                        "`pattern` and `regex` both say what a code looks like",
+                    )
+                    .hint = Some("keep one: `regex` when the code has a shape of its own".into());
+                } else if !matches!(p.value.as_str(), "digits" | "alnum") {
+                    let len = self.len_at(p.loc, &p.value);
+                    let hint = format!(
+                        "{}use `digits` (six digits, the default) or `alnum` (letters and digits, \
+                         e.g. ABCD-EFGH), or give a `regex`",
+                        did_you_mean_prefix(&p.value, ["digits", "alnum"].into_iter())
+                    );
+                    self.error(p.loc, len, format!("unknown code pattern `{}`", p.value))
+                        .hint = Some(hint);
+                }
+            }
+            if let Some(n) = &otp.near {
+                self.sp_string(i, n, Kind::NonEmpty, "near");
+            }
             self.add_capture(i, &otp.var.value, otp.var.loc, true);
         }
         if let Some(link) = &m.link {

@@ -23,12 +23,40 @@ pub enum MailError {
     /// The message is not valid MIME.
     #[error("message {id} is not valid MIME: {reason}")]
     Malformed { id: String, reason: String },
-    /// The message arrived but no code could be found in it.
-    #[error("no code found in message {id} (subject {subject:?})")]
-    NoCode { id: String, subject: String },
-    /// The message arrived but has no link.
-    #[error("no link found in message {id} (subject {subject:?})")]
-    NoLink { id: String, subject: String },
+    /// The message arrived but no code fits; `passed_over` says (masked) what was set aside.
+    #[error(
+        "no code found in message {id} (subject {subject:?}){}",
+        listed("set aside", passed_over)
+    )]
+    NoCode {
+        id: String,
+        subject: String,
+        passed_over: Vec<String>,
+    },
+    /// The message arrived but no link fits; `passed_over` lists its links (paths hidden).
+    #[error(
+        "no link found in message {id} (subject {subject:?}){}",
+        listed("its links", passed_over)
+    )]
+    NoLink {
+        id: String,
+        subject: String,
+        passed_over: Vec<String>,
+    },
+    /// Several values fit equally well: the runner does not guess. Candidates are masked.
+    #[error(
+        "{} {what} could be the one in message {id}: {}; {advice}",
+        candidates.len(),
+        first_few(candidates)
+    )]
+    Ambiguous {
+        id: String,
+        /// "codes" or "links".
+        what: &'static str,
+        candidates: Vec<String>,
+        /// What to add to the step, e.g. "add `regex:` or `near:` to `otp:`".
+        advice: &'static str,
+    },
     /// The source answered 401 or 403.
     #[error("the mail source ({source_name}) rejected the secret ({status})")]
     Rejected { source_name: String, status: u16 },
@@ -112,6 +140,24 @@ fn no_message(
             let noun = if n == 1 { "message" } else { "messages" };
             s.push_str(&format!("{n} other {noun} arrived: {}", list.join(", ")));
         }
+    }
+    s
+}
+
+fn listed(what: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("; {what}: {}", first_few(items))
+    }
+}
+
+/// The first five items, then how many more (a newsletter has thousands of links).
+fn first_few(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = items[..items.len().min(SHOWN)].join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" and {} more", items.len() - SHOWN));
     }
     s
 }

@@ -10,13 +10,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
 use time::OffsetDateTime;
 
-use super::extract::{extract_otp, pick_link, LinkPick};
+use super::extract::{find_otp, otp_candidates, Ambiguity, OtpRule, Pick};
+use super::links::{find_link, LinkChoice, LinkRule};
 use super::parse::{parse_message, ParsedMail};
 use super::{MailError, MailSource, Matcher, RawMail};
-use crate::events::Evidence;
+use crate::events::{Evidence, MailExtraction};
 
 /// Clock skew allowed by default between the runner and the mail source: none (the local
 /// profile runs both on one machine). A staging profile may allow a few seconds.
@@ -135,24 +135,46 @@ impl FoundMail {
         self.parsed.message_id.as_deref().unwrap_or(&self.raw.id)
     }
 
-    /// The code in the message, or `NoCode`.
-    pub fn otp(&self, pattern: Option<&Regex>) -> Result<String, MailError> {
-        extract_otp(&self.parsed, pattern).ok_or_else(|| MailError::NoCode {
-            id: self.raw.id.clone(),
-            subject: self.parsed.subject.clone(),
+    /// The one code in the message under `rule` (see [`find_otp`]): `NoCode` when none fits,
+    /// `Ambiguous` when several do.
+    pub fn otp(&self, rule: &OtpRule) -> Result<Pick, MailError> {
+        find_otp(&self.parsed, rule).map_err(|a| match a {
+            Ambiguity::None { passed_over } => MailError::NoCode {
+                id: self.message_id().to_owned(),
+                subject: self.parsed.subject.clone(),
+                passed_over,
+            },
+            Ambiguity::Several { candidates } => MailError::Ambiguous {
+                id: self.message_id().to_owned(),
+                what: "codes",
+                candidates,
+                advice: "add `regex:` or `near:` to `otp:`",
+            },
         })
     }
 
-    /// The link the flow asks for (see [`pick_link`]), or `NoLink` when the message has none.
-    pub fn link(
-        &self,
-        text: Option<&dyn Fn(&str) -> bool>,
-        url: Option<&Regex>,
-    ) -> Result<LinkPick<'_>, MailError> {
-        pick_link(&self.parsed, text, url).ok_or_else(|| MailError::NoLink {
-            id: self.raw.id.clone(),
-            subject: self.parsed.subject.clone(),
+    /// The one link the flow means (see [`find_link`]): `NoLink` when none fits, `Ambiguous`
+    /// when several do.
+    pub fn link(&self, rule: &LinkRule<'_>) -> Result<LinkChoice, MailError> {
+        find_link(&self.parsed, rule).map_err(|a| match a {
+            Ambiguity::None { passed_over } => MailError::NoLink {
+                id: self.message_id().to_owned(),
+                subject: self.parsed.subject.clone(),
+                passed_over,
+            },
+            Ambiguity::Several { candidates } => MailError::Ambiguous {
+                id: self.message_id().to_owned(),
+                what: "links",
+                candidates,
+                advice: "add `text:` or `regex:` to `link:`, or list the app's origins in `[mail] link_origins`",
+            },
         })
+    }
+
+    /// Every code `rule` matches in this message, whatever its rank: secrets to register
+    /// before a failure about the message is written (one of them may be the real code).
+    pub fn candidate_codes(&self, rule: &OtpRule) -> Vec<String> {
+        otp_candidates(&self.parsed, rule)
     }
 
     /// Does the source's own extraction agree with ours? `None` when it offered none.
@@ -169,8 +191,9 @@ impl FoundMail {
             .map(|theirs| theirs == ours)
     }
 
-    /// The evidence record for the step (no body, code or link in it).
-    pub fn evidence(&self) -> Evidence {
+    /// The evidence record for the step (no body, code or link in it); `extracted` says what
+    /// the step took and where.
+    pub fn evidence(&self, extracted: Vec<MailExtraction>) -> Evidence {
         Evidence::Mail {
             to: self.raw.to.clone(),
             subject: self.parsed.subject.clone(),
@@ -178,6 +201,7 @@ impl FoundMail {
             source: self.source.clone(),
             latency_source_ms: self.latency_source_ms,
             latency_seen_ms: self.latency_seen_ms,
+            extracted,
         }
     }
 }
@@ -264,9 +288,12 @@ pub async fn wait_for_mail(
                     }
                     match &entry.parsed {
                         Err(reason) => {
+                            // It could be the one: with no criteria any message to the
+                            // mailbox is, else the subject the source reports must match.
                             let subject_matches = match (&q.subject, &raw.subject) {
+                                (None, _) => q.body.is_none(),
                                 (Some(m), Some(s)) => m.is_match(s),
-                                _ => false,
+                                (Some(_), None) => false,
                             };
                             if subject_matches {
                                 return Err(MailError::Malformed {

@@ -82,6 +82,7 @@ error_cases! {
     check_group_cycle => "group-cycle",
     check_each_errors => "each-errors",
     check_nested_locators_and_new_steps => "nested-locators",
+    check_mail_options => "mail-options",
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod e2e;
 mod flowfile_check;
 mod lab;
 mod mail;
+mod mail_corpus;
 mod realtime;
 mod realtime_clients;
 mod report;
