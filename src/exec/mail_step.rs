@@ -287,11 +287,21 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         });
         extracted.push(format!("link → {} from {}", link.var.value, choice.place));
     }
+    // Everything below derives from the message: redacted now that its values are secrets
+    // (a subject such as "772204 is your sign-in code" carries the code).
+    let subject = ctx.redactor.redact(&found.parsed.subject);
+    for p in &mut picked {
+        p.context = ctx.redactor.redact(&p.context);
+    }
+    let mut evidence = found.evidence(picked);
+    if let crate::events::Evidence::Mail { subject: s, .. } = &mut evidence {
+        s.clone_from(&subject);
+    }
     let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
     ctx.events.push(RunEventKind::CriterionRecorded {
         flow: Some(flow),
         criterion: Criterion {
-            name: format!("mail \"{}\" delivered to {mailbox}", found.parsed.subject),
+            name: format!("mail \"{subject}\" delivered to {mailbox}"),
             verdict: Verdict::Pass,
             evidence: vec![format!(
                 "message {} from {} after {latency} ms, parsed from its raw source",
@@ -301,13 +311,13 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             note: None,
         },
     });
-    let mut summary = format!("{summary}: \"{}\" after {latency} ms", found.parsed.subject);
+    let mut summary = format!("{summary}: \"{subject}\" after {latency} ms");
     if !extracted.is_empty() {
         summary.push_str(&format!(" ({})", extracted.join(", ")));
     }
     Ok(StepOutcome {
         summary: ctx.redactor.redact(&summary),
         artifacts: vec![],
-        evidence: vec![found.evidence(picked)],
+        evidence: vec![evidence],
     })
 }

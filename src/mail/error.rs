@@ -136,12 +136,28 @@ fn no_message(
     match arrived.len() {
         0 => s.push_str("no other message arrived"),
         n => {
-            let list: Vec<String> = arrived.iter().map(|a| format!("{a:?}")).collect();
+            let list: Vec<String> = arrived
+                .iter()
+                .map(|a| format!("{:?}", mask_codes(a)))
+                .collect();
             let noun = if n == 1 { "message" } else { "messages" };
             s.push_str(&format!("{n} other {noun} arrived: {}", list.join(", ")));
         }
     }
     s
+}
+
+/// A subject of a message the step did not take, its code-like numbers masked: nothing was
+/// extracted from it, so nothing of it is registered as secret, yet "772204 is your code" is
+/// a live code.
+fn mask_codes(subject: &str) -> String {
+    static CODE_LIKE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b\d{5,10}\b").expect("regex"));
+    CODE_LIKE
+        .replace_all(subject, |c: &regex::Captures<'_>| {
+            super::extract::mask(&c[0])
+        })
+        .into_owned()
 }
 
 fn listed(what: &str, items: &[String]) -> String {
@@ -199,6 +215,14 @@ pub(crate) fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subjects_of_other_messages_have_their_codes_masked() {
+        assert_eq!(
+            mask_codes("772204 is your code (ticket #1001)"),
+            "77•••• is your code (ticket #1001)"
+        );
+    }
 
     #[test]
     fn no_message_says_what_arrived_instead() {

@@ -91,6 +91,8 @@ static BOILERPLATE_PATH: LazyLock<Regex> = LazyLock::new(|| {
 /// The link `rule` picks, or why there is not exactly one.
 pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, Ambiguity> {
     let mut groups: Vec<Group> = Vec::new();
+    // URL → index in `groups`: a newsletter has tens of thousands of links.
+    let mut by_url: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (position, link) in mail.links.iter().enumerate() {
         let real = unwrap_redirect(&link.url, rule.origins);
         let url = real.clone().unwrap_or_else(|| link.url.clone());
@@ -98,23 +100,26 @@ pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, A
             && rule
                 .url
                 .is_none_or(|re| re.is_match(&url) || re.is_match(&link.url));
-        match groups.iter_mut().find(|g| g.url == url) {
+        match by_url.get(&url).and_then(|&i| groups.get_mut(i)) {
             Some(g) => {
                 g.asked |= asked;
                 g.in_text_part |= link.in_text_part;
                 g.boilerplate |= is_boilerplate(link);
             }
-            None => groups.push(Group {
-                on_origin: on_origin(&url, rule.origins),
-                token: has_token(&url),
-                in_text_part: link.in_text_part,
-                boilerplate: is_boilerplate(link) || BOILERPLATE_PATH.is_match(path_of(&url)),
-                asked,
-                wrapped: real.map(|_| link.url.clone()),
-                url,
-                position,
-                link,
-            }),
+            None => {
+                by_url.insert(url.clone(), groups.len());
+                groups.push(Group {
+                    on_origin: on_origin(&url, rule.origins),
+                    token: has_token(&url),
+                    in_text_part: link.in_text_part,
+                    boilerplate: is_boilerplate(link) || BOILERPLATE_PATH.is_match(path_of(&url)),
+                    asked,
+                    wrapped: real.map(|_| link.url.clone()),
+                    url,
+                    position,
+                    link,
+                });
+            }
         }
     }
     if groups.is_empty() {

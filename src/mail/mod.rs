@@ -8,7 +8,8 @@
 //! the `mail` step itself (src/exec/step/mail.rs calls into this module).
 //!
 //! Message bodies, codes and links are secrets: nothing here logs them or prints them in
-//! `Debug` output. Logs carry message ids and subjects only.
+//! `Debug` output. Logs carry message ids only: a subject can hold the code ("772204 is your
+//! code"), so subjects reach reports only through the step, redacted after extraction.
 
 mod error;
 mod extract;

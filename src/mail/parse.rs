@@ -181,9 +181,14 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMail, MailError> {
     };
 
     let mut links: Vec<Link> = Vec::new();
-    let mut push = |link: Link| match links.iter_mut().find(|l| l.url == link.url) {
-        Some(known) => known.in_text_part |= link.in_text_part,
-        None => links.push(link),
+    // URL → index in `links` (a newsletter has tens of thousands).
+    let mut known: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut push = |link: Link| match known.get(&link.url).and_then(|&i| links.get_mut(i)) {
+        Some(l) => l.in_text_part |= link.in_text_part,
+        None => {
+            known.insert(link.url.clone(), links.len());
+            links.push(link);
+        }
     };
     if let Some(h) = &html {
         for (href, text) in anchors(h) {

@@ -269,10 +269,13 @@ pub async fn wait_for_mail(
                             MailError::Malformed { reason, .. } => reason,
                             other => other.to_string(),
                         });
+                        // Ids and sizes only: a subject can hold the code, and nothing
+                        // about a message is logged before the step has extracted (and so
+                        // registered as secret) what it takes from it.
                         tracing::debug!(
                             source = source.name(),
                             id = %raw.id,
-                            subject = raw.subject.as_deref().unwrap_or(""),
+                            bytes = raw.raw.len(),
                             "mail seen"
                         );
                         Seen {
@@ -338,13 +341,7 @@ pub async fn wait_for_mail(
                             .as_millis(),
                     )
                     .unwrap_or(u64::MAX);
-                    tracing::info!(
-                        source = source.name(),
-                        id = %raw.id,
-                        subject = %parsed.subject,
-                        polls,
-                        "mail found"
-                    );
+                    tracing::info!(source = source.name(), id = %raw.id, polls, "mail found");
                     return Ok(FoundMail {
                         first_seen: first_seen_wall,
                         source: source.name().to_owned(),

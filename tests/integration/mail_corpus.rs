@@ -446,39 +446,7 @@ async fn every_corpus_case_through_maildev_and_the_plain_mail_step() {
             .collect(),
     );
     let taken: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let smtp = md.smtp;
-    let app = {
-        use axum::extract::{Path as UrlPath, State};
-        use axum::routing::{get, post};
-        type Shared = (
-            Arc<HashMap<String, Vec<u8>>>,
-            Arc<Mutex<HashMap<String, String>>>,
-        );
-        axum::Router::new()
-            .route("/health", get(|| async { healthy() }))
-            .route("/staging/e2e/health", get(|| async { healthy() }))
-            .route(
-                "/send/{case}",
-                post(
-                    move |State((raws, _)): State<Shared>, UrlPath(case): UrlPath<String>| async move {
-                        let raw = raws.get(&case).expect("known case").clone();
-                        send_raw_smtp(smtp, &address(&case), &dated_now(&raw)).await;
-                        "sent"
-                    },
-                ),
-            )
-            .route(
-                "/taken/{case}",
-                post(
-                    |State((_, taken)): State<Shared>, UrlPath(case): UrlPath<String>, body: String| async move {
-                        taken.lock().expect("lock").insert(case, body);
-                        "ok"
-                    },
-                ),
-            )
-            .with_state((raws.clone(), taken.clone()))
-    };
-    let base = serve(app).await;
+    let base = serve(mail_app(md.smtp, raws, taken.clone())).await;
 
     let flows: Vec<(String, String)> = cases
         .iter()
@@ -546,6 +514,155 @@ async fn every_corpus_case_through_maildev_and_the_plain_mail_step() {
             );
         }
     }
+}
+
+/// The app the corpus flows act on: `POST /send/{case}` sends that case's message over SMTP
+/// (dated now), `POST /taken/{case}` records the value the flow took; plus health endpoints.
+fn mail_app(
+    smtp: u16,
+    raws: Arc<HashMap<String, Vec<u8>>>,
+    taken: Arc<Mutex<HashMap<String, String>>>,
+) -> axum::Router {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::routing::{get, post};
+    type Shared = (
+        Arc<HashMap<String, Vec<u8>>>,
+        Arc<Mutex<HashMap<String, String>>>,
+    );
+    axum::Router::new()
+        .route("/health", get(|| async { healthy() }))
+        .route("/staging/e2e/health", get(|| async { healthy() }))
+        .route(
+            "/send/{case}",
+            post(
+                move |State((raws, _)): State<Shared>, UrlPath(case): UrlPath<String>| async move {
+                    let raw = raws.get(&case).expect("known case").clone();
+                    send_raw_smtp(smtp, &address(&case), &dated_now(&raw)).await;
+                    "sent"
+                },
+            ),
+        )
+        .route(
+            "/taken/{case}",
+            post(
+                |State((_, taken)): State<Shared>,
+                 UrlPath(case): UrlPath<String>,
+                 body: String| async move {
+                    taken.lock().expect("lock").insert(case, body);
+                    "ok"
+                },
+            ),
+        )
+        .with_state((raws, taken))
+}
+
+/// Issue 15 §2: a code that is only in the subject ("NNNNNN is your sign-in code") reaches no
+/// artifact and no log line: not the report (evidence, criterion, `mail.messages`), events,
+/// JUnit, HTML, trace, GitHub summary or `-v` output — nor when another step fails listing
+/// that message among those that arrived, nor when extraction fails as ambiguous.
+#[tokio::test]
+async fn a_code_in_the_subject_reaches_no_artifact_and_no_log() {
+    let md = start_maildev().await;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    // Codes from the clock, with a leading 9 or 8 (never all zeros).
+    let code = format!("9{:05}", nanos % 100_000);
+    let other = format!("8{:05}", (nanos / 7) % 100_000);
+    let backup = format!("7{:05}", (nanos / 13) % 100_000);
+    let msg = |case: &str, subject: &str| {
+        builder(case, subject)
+            .date_now()
+            .singlepart(SinglePart::plain(
+                "Hello,\n\nsomeone (hopefully you) asked to sign in.\n\nReference 000001\n"
+                    .to_owned(),
+            ))
+            .expect("builds")
+            .formatted()
+    };
+    let raws: HashMap<String, Vec<u8>> = [
+        (
+            "in-subject".to_owned(),
+            msg("in-subject", &format!("{code} is your sign-in code")),
+        ),
+        (
+            "two-in-subject".to_owned(),
+            msg(
+                "two-in-subject",
+                &format!("Sign-in code {other}, backup code {backup}"),
+            ),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let taken: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let base = serve(mail_app(md.smtp, Arc::new(raws), taken.clone())).await;
+    let suite = temp_suite(&[
+        (
+            "in-subject.yaml",
+            "id: in-subject\ntitle: code in the subject\nsteps:\n  - http: { method: POST, url: /send/in-subject }\n  \
+             - mail: { to: in-subject@corpus.test, subject: sign-in code, otp: { var: code } }\n  \
+             - http: { method: POST, url: /taken/in-subject, body: \"{{ code }}\" }\n  \
+             - mail: { to: in-subject@corpus.test, subject: never sent, after_step: 1, timeout: 1s }\n",
+        ),
+        (
+            "two-in-subject.yaml",
+            "id: two-in-subject\ntitle: two codes in the subject\nsteps:\n  - http: { method: POST, url: /send/two-in-subject }\n  \
+             - mail: { to: two-in-subject@corpus.test, otp: { var: code } }\n",
+        ),
+    ]);
+    add_config(
+        suite.path(),
+        &format!(
+            "[mail]\nsource = \"maildev\"\nurl = \"http://127.0.0.1:{}\"\n",
+            md.web
+        ),
+    );
+    let summary = suite.path().join("artifacts/github-summary.md");
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))
+        .args(["-vv"])
+        .run_all(&base)
+        .args(["--reporter", "list,junit,html,github", "--trace", "on"])
+        .output()
+        .await;
+    // The code was taken (so it was in the run), and the failures are the expected ones.
+    assert_eq!(
+        taken.lock().expect("lock").get("in-subject"),
+        Some(&code),
+        "{}",
+        out.all()
+    );
+    let report =
+        read_json(&run_dir(&suite.path().join("artifacts")).join("staging-run-report.json"));
+    let f = flow(&report, "in-subject");
+    let error = f["steps"][3]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("1 other message arrived"), "{error}");
+    let f = flow(&report, "two-in-subject");
+    let error = f["steps"][1]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("2 codes could be the one"), "{error}");
+
+    let whole = |c: &str| regex::Regex::new(&format!(r"(^|[^0-9]){c}([^0-9]|$)")).expect("regex");
+    let secrets = [whole(&code), whole(&other), whole(&backup)];
+    let mut leaks = Vec::new();
+    for file in crate::support::files_under(suite.path()) {
+        if file.extension().is_some_and(|e| e == "yaml" || e == "toml") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&file).expect("read")).into_owned();
+        if secrets.iter().any(|re| re.is_match(&text)) {
+            leaks.push(file.display().to_string());
+        }
+    }
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        if secrets.iter().any(|re| re.is_match(text)) {
+            leaks.push(name.to_owned());
+        }
+    }
+    assert!(summary.exists(), "the github reporter wrote its summary");
+    assert!(leaks.is_empty(), "{leaks:#?}\n{}", out.all());
 }
 
 /// The raw message with its Date header replaced by now (RFC 2822), as a sender stamps it.
