@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::steps::{trigger_time, StepContext, StepFailure, StepOutcome};
+use super::steps::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::config::MailSourceKind;
 use crate::events::{Criterion, MailExtraction, RunEventKind, Verdict};
 use crate::flowfile::ast::{MailStep, OtpExtract};
@@ -14,8 +14,8 @@ use crate::flowfile::duration::parse_duration;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
 use crate::mail::{
-    build_source, wait_for_mail, LinkRule, MailQuery, MailSourceConfig, Matcher, OtpPattern,
-    OtpRule, Place, Trigger,
+    build_source, wait_for_mail, LinkRule, MailError, MailQuery, MailSource, MailSourceConfig,
+    Matcher, OtpPattern, OtpRule, Place, Trigger,
 };
 
 fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
@@ -23,6 +23,81 @@ fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
         summary: summary.to_owned(),
         message: message.into(),
         infrastructure: false,
+    }
+}
+
+/// "after step 3 (click) started at 10:00:01.120 UTC": the window a failure names.
+fn window_description(ctx: &StepContext<'_>, index: usize, wall: time::OffsetDateTime) -> String {
+    let kind = ctx
+        .flow
+        .steps
+        .get(index)
+        .map_or("step", |p| p.step.value.kind());
+    let at = wall
+        .format(time::macros::format_description!(
+            "[hour]:[minute]:[second].[subsecond digits:3]"
+        ))
+        .unwrap_or_default();
+    format!("after step {} ({kind}) started at {at} UTC", index + 1)
+}
+
+/// `absent: true`: watch the mailbox for `within`; pass when no matching message arrived,
+/// saying what did; fail naming the one that did.
+async fn expect_absent(
+    ctx: &mut StepContext<'_>,
+    source: &dyn MailSource,
+    query: &MailQuery,
+    within: std::time::Duration,
+    summary: &str,
+    window: &str,
+) -> Result<StepOutcome, StepFailure> {
+    let flow = ctx.flow.ast.id.value.clone();
+    let secs = crate::mail::human_duration(within);
+    let criteria = match query.criteria() {
+        c if c.is_empty() => String::new(),
+        c => format!(" matching {c}"),
+    };
+    let summary = format!("{summary} absent for {secs}");
+    match wait_for_mail(source, query, Instant::now() + within).await {
+        Ok(found) => {
+            // Nothing is extracted from it, so its code-like numbers are masked.
+            let subject = crate::mail::mask_code_like(&found.parsed.subject);
+            Err(fail(
+                &summary,
+                ctx.redactor.redact(&format!(
+                    "a message to {}{criteria} arrived (\"{subject}\", message {}) within {secs} {window}; \
+                     the step expects none",
+                    query.mailbox,
+                    found.message_id()
+                )),
+            ))
+        }
+        Err(MailError::NoMessage { arrived, .. }) => {
+            let others = match arrived.len() {
+                0 => "no other message arrived".to_owned(),
+                1 => "1 other message arrived".to_owned(),
+                n => format!("{n} other messages arrived"),
+            };
+            let evidence = format!(
+                "no message to {}{criteria} in {secs} {window}; {others}",
+                query.mailbox
+            );
+            ctx.events.push(RunEventKind::CriterionRecorded {
+                flow: Some(flow),
+                criterion: Criterion {
+                    name: format!("no mail to {}{criteria}", query.mailbox),
+                    verdict: Verdict::Pass,
+                    evidence: vec![ctx.redactor.redact(&evidence)],
+                    note: None,
+                },
+            });
+            Ok(StepOutcome {
+                summary: ctx.redactor.redact(&format!("{summary}: {evidence}")),
+                artifacts: vec![],
+                evidence: vec![],
+            })
+        }
+        Err(e) => Err(fail(&summary, ctx.redactor.redact(&e.to_string()))),
     }
 }
 
@@ -165,9 +240,12 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         },
     };
     let source = build_source(&source_cfg, ctx.http.clone());
-    let (wall, at) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
+    let after = s.after_step.as_ref().map(|n| n.value);
+    let (wall, at) = trigger_time(ctx, after);
+    let window = window_description(ctx, trigger_index(ctx, after), wall);
     let mut query = MailQuery::new(mailbox.clone(), Trigger { at, wall })
-        .clock_skew(ctx.config.mail.clock_skew);
+        .clock_skew(ctx.config.mail.clock_skew)
+        .window(window.clone());
     if let Some(p) = subject {
         query = query.subject(matcher(p));
     }
@@ -182,6 +260,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         .as_ref()
         .and_then(|t| parse_duration(&t.value.0).ok())
         .unwrap_or(ctx.config.timeouts.mail);
+    if s.absent.as_ref().is_some_and(|a| a.value) {
+        let within = s
+            .within
+            .as_ref()
+            .and_then(|t| parse_duration(&t.value.0).ok())
+            .unwrap_or(limit);
+        return expect_absent(ctx, source.as_ref(), &query, within, &summary, &window).await;
+    }
     let found = wait_for_mail(source.as_ref(), &query, Instant::now() + limit)
         .await
         .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;

@@ -80,7 +80,7 @@ pub enum SessionMode {
 /// A duration written as text: `250ms`, `5s`, `2m`, `1m30s`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(transparent)]
-#[schemars(extend("pattern" = "^([0-9]+(ms|s|m|h))+$"))]
+#[schemars(extend("pattern" = "^([0-9]+(ms|s|m|h|d))+$"))]
 pub struct DurationText(pub String);
 
 /// One step. Written as a one-key map: `- click: { role: button, name: Send code }`.
@@ -742,6 +742,13 @@ pub struct MailStep {
     /// Default: after the last acting step before it (click, fill, goto, http…) started.
     #[serde(default)]
     pub after_step: Option<Sp<u32>>,
+    /// `true`: the step passes when NO matching message arrives within `within` (adding a CC
+    /// sends nothing; an internal note is not mailed to the customer).
+    #[serde(default)]
+    pub absent: Option<Sp<bool>>,
+    /// With `absent: true`: how long to watch for the message (e.g. `3s`).
+    #[serde(default)]
+    pub within: Option<Sp<DurationText>>,
     /// Extract a one-time code into a (secret) variable.
     #[serde(default)]
     pub otp: Option<OtpExtract>,

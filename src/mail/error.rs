@@ -9,7 +9,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// The deadline passed without a matching message.
-    #[error("{}", no_message(mailbox, criteria, *waited, source_name, arrived))]
+    #[error("{}", no_message(mailbox, criteria, *waited, source_name, arrived, window, before_window))]
     NoMessage {
         mailbox: String,
         /// The source's name ("staging endpoint", "maildev", "mailpit").
@@ -19,6 +19,11 @@ pub enum MailError {
         criteria: String,
         /// Subjects of the messages that did arrive in the window but did not match.
         arrived: Vec<String>,
+        /// Which window was searched, e.g. "after step 3 (click) started at 10:00:01.120 UTC";
+        /// empty when the caller did not say.
+        window: String,
+        /// Subjects of messages that matched everything but arrived before the window.
+        before_window: Vec<String>,
     },
     /// The message is not valid MIME.
     #[error("message {id} is not valid MIME: {reason}")]
@@ -126,13 +131,19 @@ fn no_message(
     waited: Duration,
     source_name: &str,
     arrived: &[String],
+    window: &str,
+    before_window: &[String],
 ) -> String {
     let mut s = format!("no message to {mailbox}");
     if !criteria.is_empty() {
         s.push_str(" matching ");
         s.push_str(criteria);
     }
-    s.push_str(&format!(" within {} from {source_name}; ", human(waited)));
+    s.push_str(&format!(" within {} from {source_name}", human(waited)));
+    if !window.is_empty() {
+        s.push_str(&format!(" (window: messages received {window})"));
+    }
+    s.push_str("; ");
     match arrived.len() {
         0 => s.push_str("no other message arrived"),
         n => {
@@ -144,12 +155,31 @@ fn no_message(
             s.push_str(&format!("{n} other {noun} arrived: {}", list.join(", ")));
         }
     }
+    if !before_window.is_empty() {
+        let list: Vec<String> = before_window
+            .iter()
+            .map(|a| format!("{:?}", mask_codes(a)))
+            .collect();
+        let n = before_window.len();
+        let noun = if n == 1 { "message" } else { "messages" };
+        s.push_str(&format!(
+            "; {n} matching {noun} arrived before the window: {} (its Date or arrival time is \
+             earlier: a sender clock behind, a replayed message? set `after_step`, or \
+             `[mail] clock_skew`)",
+            list.join(", ")
+        ));
+    }
     s
 }
 
 /// A subject of a message the step did not take, its code-like numbers masked: nothing was
 /// extracted from it, so nothing of it is registered as secret, yet "772204 is your code" is
 /// a live code.
+/// A subject with its code-like numbers (5 to 10 digits) masked.
+pub fn mask_code_like(subject: &str) -> String {
+    mask_codes(subject)
+}
+
 fn mask_codes(subject: &str) -> String {
     static CODE_LIKE: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\b\d{5,10}\b").expect("regex"));
@@ -191,7 +221,7 @@ fn excerpt(body: &str) -> String {
 }
 
 /// `10s`, `1.5s`, `250ms`, `2m5s`: how long a person would say.
-pub(crate) fn human(d: Duration) -> String {
+pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
@@ -232,6 +262,8 @@ mod tests {
             waited: Duration::from_secs(10),
             criteria: r#"subject ~"sign-in code""#.into(),
             arrived: vec!["Welcome".into(), "You were added to ticket #1001".into()],
+            window: String::new(),
+            before_window: vec![],
         };
         assert_eq!(
             e.to_string(),
@@ -243,6 +275,8 @@ mod tests {
             waited: Duration::from_millis(1500),
             criteria: String::new(),
             arrived: vec![],
+            window: String::new(),
+            before_window: vec![],
         };
         assert_eq!(
             e.to_string(),

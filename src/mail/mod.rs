@@ -20,7 +20,7 @@ mod parse;
 mod source;
 mod wait;
 
-pub use error::MailError;
+pub use error::{human as human_duration, mask_code_like, MailError};
 pub use extract::{
     extract_otp, find_otp, mask, Ambiguity, OtpPattern, OtpRule, Pick, Place, DEFAULT_OTP_PATTERN,
 };

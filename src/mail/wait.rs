@@ -58,6 +58,8 @@ pub struct MailQuery {
     pub trigger: Trigger,
     /// How far the source's clock may be behind the runner's.
     pub clock_skew: Duration,
+    /// How errors name the window, e.g. "after step 3 (click) started at 10:00:01.120 UTC".
+    pub window: String,
 }
 
 impl MailQuery {
@@ -70,7 +72,14 @@ impl MailQuery {
             since: trigger.wall,
             trigger,
             clock_skew: DEFAULT_CLOCK_SKEW,
+            window: String::new(),
         }
+    }
+
+    /// How errors name the window.
+    pub fn window(mut self, description: impl Into<String>) -> MailQuery {
+        self.window = description.into();
+        self
     }
 
     pub fn subject(mut self, m: Matcher) -> MailQuery {
@@ -371,13 +380,38 @@ pub async fn wait_for_mail(
             return Err(e);
         }
     }
+    let waited = started.elapsed();
+    let before_window = matching_before_window(source, q, window_start).await;
     Err(MailError::NoMessage {
         mailbox: q.mailbox.clone(),
         source_name: source.name().to_owned(),
-        waited: started.elapsed(),
+        waited,
         criteria: q.criteria(),
         arrived: arrived_subjects(&arrived),
+        window: q.window.clone(),
+        before_window,
     })
+}
+
+/// Subjects of messages that match `q` but arrived before `window_start`: asked once, when a
+/// wait has failed, so that "nothing arrived" is never said while the catcher holds the mail
+/// (a sender clock behind, a replayed fixture with an old `Date:`).
+async fn matching_before_window(
+    source: &dyn MailSource,
+    q: &MailQuery,
+    window_start: OffsetDateTime,
+) -> Vec<String> {
+    let fetched = tokio::time::timeout(MIN_FETCH_TIME, source.fetch(&q.mailbox, None)).await;
+    let Ok(Ok(list)) = fetched else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .filter_map(|raw| {
+            let parsed = parse_message(&raw.raw).ok()?;
+            let when = raw.received_at.or(parsed.date)?;
+            (when < window_start && q.matches(&parsed)).then_some(parsed.subject)
+        })
+        .collect()
 }
 
 /// Keeps `id\0subject` entries once each, in arrival order.

@@ -998,7 +998,7 @@ async fn mailpit_deadline_error_names_what_arrived_instead() {
     let source = MailpitSource::new(reqwest::Client::new(), stub.url.clone());
     let trigger = Trigger::now();
     let hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
-    // An old code mail (before the trigger) must not count.
+    // An old code mail (before the trigger) must not count, but is named.
     stub.add(stub_message(
         "old",
         REQUESTER,
@@ -1026,7 +1026,7 @@ async fn mailpit_deadline_error_names_what_arrived_instead() {
         .await
         .expect_err("nothing matches");
     stable_snapshots().bind(|| {
-        insta::assert_snapshot!(err.to_string(), @r#"no message to requester@helpdesk.test matching subject ~"sign-in code" within [duration] from mailpit; 2 other messages arrived: "Welcome", "You were added to ticket #1001""#);
+        insta::assert_snapshot!(err.to_string(), @r#"no message to requester@helpdesk.test matching subject ~"sign-in code" within [duration] from mailpit; 2 other messages arrived: "Welcome", "You were added to ticket #1001"; 1 matching message arrived before the window: "Your sign-in code" (its Date or arrival time is earlier: a sender clock behind, a replayed message? set `after_step`, or `[mail] clock_skew`)"#);
     });
 }
 

@@ -543,6 +543,16 @@ fn mail_app(
             ),
         )
         .route(
+            "/send-as-is/{case}",
+            post(
+                move |State((raws, _)): State<Shared>, UrlPath(case): UrlPath<String>| async move {
+                    let raw = raws.get(&case).expect("known case").clone();
+                    send_raw_smtp(smtp, &address(&case), &raw).await;
+                    "sent"
+                },
+            ),
+        )
+        .route(
             "/taken/{case}",
             post(
                 |State((_, taken)): State<Shared>,
@@ -663,6 +673,91 @@ async fn a_code_in_the_subject_reaches_no_artifact_and_no_log() {
     }
     assert!(summary.exists(), "the github reporter wrote its summary");
     assert!(leaks.is_empty(), "{leaks:#?}\n{}", out.all());
+}
+
+/// `absent: true, within:` passes when only other mail arrives and fails when the message
+/// does; a message whose `Date:` is older than the window is named, not silently ignored.
+#[tokio::test]
+async fn absent_mail_and_the_window_through_maildev() {
+    let md = start_maildev().await;
+    let plain = |case: &str, subject: &str| {
+        builder(case, subject)
+            .singlepart(SinglePart::plain("Hello.\n".to_owned()))
+            .expect("builds")
+            .formatted()
+    };
+    let raws: HashMap<String, Vec<u8>> = [
+        ("quiet".to_owned(), plain("quiet", "Welcome")),
+        ("noisy".to_owned(), plain("noisy", "Ticket #1001 closed")),
+        (
+            "old-date".to_owned(),
+            plain("old-date", "Your sign-in code 123456"),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let base = serve(mail_app(md.smtp, Arc::new(raws), Arc::default())).await;
+    let suite = temp_suite(&[
+        (
+            "quiet.yaml",
+            "id: quiet\ntitle: nothing closed\nsteps:\n  - http: { method: POST, url: /send/quiet }\n  \
+             - mail: { to: quiet@corpus.test, subject: closed, absent: true, within: 1s }\n",
+        ),
+        (
+            "noisy.yaml",
+            "id: noisy\ntitle: closed after all\nsteps:\n  - http: { method: POST, url: /send/noisy }\n  \
+             - mail: { to: noisy@corpus.test, subject: closed, absent: true, within: 5s }\n",
+        ),
+        (
+            "old-date.yaml",
+            "id: old-date\ntitle: a sender clock behind\nsteps:\n  - http: { method: POST, url: /send-as-is/old-date }\n  \
+             - mail: { to: old-date@corpus.test, subject: sign-in code, timeout: 1s }\n",
+        ),
+    ]);
+    add_config(
+        suite.path(),
+        &format!(
+            "[mail]\nsource = \"maildev\"\nurl = \"http://127.0.0.1:{}\"\n",
+            md.web
+        ),
+    );
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .run_all(&base)
+        .output()
+        .await;
+    let report =
+        read_json(&run_dir(&suite.path().join("artifacts")).join("staging-run-report.json"));
+
+    let quiet = flow(&report, "quiet");
+    assert_eq!(quiet["status"], "passed", "{quiet:#}\n{}", out.all());
+    let summary = quiet["steps"][1]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("no message to quiet@corpus.test matching subject")
+            && summary.contains("in 1s after step 1 (http) started at")
+            && summary.ends_with("; 1 other message arrived"),
+        "{summary}"
+    );
+    let noisy = flow(&report, "noisy");
+    assert_eq!(noisy["status"], "failed", "{noisy:#}");
+    let error = noisy["steps"][1]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("arrived (\"Ticket #1001 closed\""),
+        "{error}"
+    );
+    assert!(error.contains("the step expects none"), "{error}");
+    let old = flow(&report, "old-date");
+    assert_eq!(old["status"], "failed", "{old:#}");
+    let error = old["steps"][1]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("(window: messages received after step 1 (http) started at"),
+        "{error}"
+    );
+    assert!(
+        error
+            .contains("1 matching message arrived before the window: \"Your sign-in code 12••••\""),
+        "{error}"
+    );
 }
 
 /// The raw message with its Date header replaced by now (RFC 2822), as a sender stamps it.
