@@ -5,11 +5,21 @@
 
 use std::time::Duration;
 
+/// The window a wait searched, for its "no message" error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowNote {
+    /// E.g. "after step 3 (click) started at 10:00:01.120 UTC"; empty when the caller did not
+    /// say.
+    pub description: String,
+    /// Subjects of messages that matched everything but arrived before the window.
+    pub before_window: Vec<String>,
+}
+
 /// A mail error.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// The deadline passed without a matching message.
-    #[error("{}", no_message(mailbox, criteria, *waited, source_name, arrived, window, before_window))]
+    #[error("{}", no_message(mailbox, criteria, *waited, source_name, arrived, window))]
     NoMessage {
         mailbox: String,
         /// The source's name ("staging endpoint", "maildev", "mailpit").
@@ -19,11 +29,8 @@ pub enum MailError {
         criteria: String,
         /// Subjects of the messages that did arrive in the window but did not match.
         arrived: Vec<String>,
-        /// Which window was searched, e.g. "after step 3 (click) started at 10:00:01.120 UTC";
-        /// empty when the caller did not say.
-        window: String,
-        /// Subjects of messages that matched everything but arrived before the window.
-        before_window: Vec<String>,
+        /// The window searched and what matched before it (boxed: errors stay small).
+        window: Box<WindowNote>,
     },
     /// The message is not valid MIME.
     #[error("message {id} is not valid MIME: {reason}")]
@@ -131,9 +138,9 @@ fn no_message(
     waited: Duration,
     source_name: &str,
     arrived: &[String],
-    window: &str,
-    before_window: &[String],
+    note: &WindowNote,
 ) -> String {
+    let (window, before_window) = (note.description.as_str(), &note.before_window);
     let mut s = format!("no message to {mailbox}");
     if !criteria.is_empty() {
         s.push_str(" matching ");
@@ -262,8 +269,7 @@ mod tests {
             waited: Duration::from_secs(10),
             criteria: r#"subject ~"sign-in code""#.into(),
             arrived: vec!["Welcome".into(), "You were added to ticket #1001".into()],
-            window: String::new(),
-            before_window: vec![],
+            window: Box::default(),
         };
         assert_eq!(
             e.to_string(),
@@ -275,8 +281,7 @@ mod tests {
             waited: Duration::from_millis(1500),
             criteria: String::new(),
             arrived: vec![],
-            window: String::new(),
-            before_window: vec![],
+            window: Box::default(),
         };
         assert_eq!(
             e.to_string(),

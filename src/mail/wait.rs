@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+use super::error::WindowNote;
 use super::extract::{find_otp, otp_candidates, Ambiguity, OtpRule, Pick};
 use super::links::{find_link, LinkChoice, LinkRule};
 use super::parse::{parse_message, ParsedMail};
@@ -388,8 +389,10 @@ pub async fn wait_for_mail(
         waited,
         criteria: q.criteria(),
         arrived: arrived_subjects(&arrived),
-        window: q.window.clone(),
-        before_window,
+        window: Box::new(WindowNote {
+            description: q.window.clone(),
+            before_window,
+        }),
     })
 }
 

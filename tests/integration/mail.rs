@@ -574,7 +574,7 @@ async fn staging_endpoint_magic_link_then_a_deadline_that_says_what_arrived() {
         .link(&LinkRule {
             text: Some(&by_text),
             url: Some(&magic),
-            origins: &[base.clone()],
+            origins: std::slice::from_ref(&base),
         })
         .expect("a link");
     let url = pick.url.clone();
