@@ -238,6 +238,23 @@ pub enum StepStatus {
     Skipped,
 }
 
+/// A value a mail step took from a message, and where it was; the value itself is never here.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct MailExtraction {
+    /// The variable the value went into.
+    pub var: String,
+    /// `code` or `link`.
+    pub kind: String,
+    /// `subject`, `text_part` or `html_part`.
+    pub place: String,
+    /// Codes: the character offset in that place's text. Links: the link's index (0-based)
+    /// among the message's links.
+    pub position: usize,
+    /// Codes: the words around the value, the value masked. Links: the link's text and its
+    /// origin, the path hidden (and whether a click-tracking redirect was unwrapped).
+    pub context: String,
+}
+
 /// What a step observed that backs a claim.
 #[derive(Debug, Clone, JsonSchema, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -251,6 +268,9 @@ pub enum Evidence {
         latency_source_ms: Option<u64>,
         /// From the start of the triggering step to the runner first seeing the message.
         latency_seen_ms: u64,
+        /// What the step took from the message and where it was (never the value itself).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        extracted: Vec<MailExtraction>,
     },
     RealtimeFrame {
         subscription: String,

@@ -242,6 +242,9 @@ struct MailFile {
     fixed_otp_env: Option<String>,
     /// How far the app's clock may be behind the runner's (a remote staging server).
     clock_skew: Option<String>,
+    /// Origins whose links a `link:` extraction prefers (besides the base URL's).
+    #[serde(default)]
+    link_origins: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -507,6 +510,8 @@ pub struct MailConfig {
     pub report_path: String,
     pub fixed_otp: Option<Secret>,
     pub clock_skew: Duration,
+    /// `[mail] link_origins`, each an origin (`https://app.example`).
+    pub link_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -892,7 +897,22 @@ fn resolve(
         .mail
         .fixed_otp_env
         .unwrap_or_else(|| "STAGING_E2E_FIXED_OTP".to_owned());
+    let mut link_origins = Vec::new();
+    for o in &file.mail.link_origins {
+        match url::Url::parse(o) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                link_origins.push(u.origin().ascii_serialization());
+            }
+            _ => {
+                return Err(ConfigError::Invalid {
+                    what: "mail.link_origins".to_owned(),
+                    message: format!("`{o}` is not an origin; write it as `https://app.example`"),
+                })
+            }
+        }
+    }
     let mail = MailConfig {
+        link_origins,
         source,
         url: file.mail.url,
         report_path: file

@@ -6,14 +6,17 @@
 
 use std::time::Instant;
 
-use super::steps::{trigger_time, StepContext, StepFailure, StepOutcome};
+use super::steps::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::config::MailSourceKind;
-use crate::events::{Criterion, RunEventKind, Verdict};
-use crate::flowfile::ast::MailStep;
+use crate::events::{Criterion, MailExtraction, RunEventKind, Verdict};
+use crate::flowfile::ast::{MailStep, OtpExtract};
 use crate::flowfile::duration::parse_duration;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
-use crate::mail::{build_source, wait_for_mail, MailQuery, MailSourceConfig, Matcher, Trigger};
+use crate::mail::{
+    build_source, wait_for_mail, LinkRule, MailError, MailQuery, MailSource, MailSourceConfig,
+    Matcher, OtpPattern, OtpRule, Place, Trigger,
+};
 
 fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
     StepFailure {
@@ -21,6 +24,107 @@ fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
         message: message.into(),
         infrastructure: false,
     }
+}
+
+/// "after step 3 (click) started at 10:00:01.120 UTC": the window a failure names.
+fn window_description(ctx: &StepContext<'_>, index: usize, wall: time::OffsetDateTime) -> String {
+    let kind = ctx
+        .flow
+        .steps
+        .get(index)
+        .map_or("step", |p| p.step.value.kind());
+    let at = wall
+        .format(time::macros::format_description!(
+            "[hour]:[minute]:[second].[subsecond digits:3]"
+        ))
+        .unwrap_or_default();
+    format!("after step {} ({kind}) started at {at} UTC", index + 1)
+}
+
+/// `absent: true`: watch the mailbox for `within`; pass when no matching message arrived,
+/// saying what did; fail naming the one that did.
+async fn expect_absent(
+    ctx: &mut StepContext<'_>,
+    source: &dyn MailSource,
+    query: &MailQuery,
+    within: std::time::Duration,
+    summary: &str,
+    window: &str,
+) -> Result<StepOutcome, StepFailure> {
+    let flow = ctx.flow.ast.id.value.clone();
+    let secs = crate::mail::human_duration(within);
+    let criteria = match query.criteria() {
+        c if c.is_empty() => String::new(),
+        c => format!(" matching {c}"),
+    };
+    let summary = format!("{summary} absent for {secs}");
+    match wait_for_mail(source, query, Instant::now() + within).await {
+        Ok(found) => {
+            // Nothing is extracted from it, so its code-like numbers are masked.
+            let subject = crate::mail::mask_code_like(&found.parsed.subject);
+            Err(fail(
+                &summary,
+                ctx.redactor.redact(&format!(
+                    "a message to {}{criteria} arrived (\"{subject}\", message {}) within {secs} {window}; \
+                     the step expects none",
+                    query.mailbox,
+                    found.message_id()
+                )),
+            ))
+        }
+        Err(MailError::NoMessage { arrived, .. }) => {
+            let others = match arrived.len() {
+                0 => "no other message arrived".to_owned(),
+                1 => "1 other message arrived".to_owned(),
+                n => format!("{n} other messages arrived"),
+            };
+            let evidence = format!(
+                "no message to {}{criteria} in {secs} {window}; {others}",
+                query.mailbox
+            );
+            ctx.events.push(RunEventKind::CriterionRecorded {
+                flow: Some(flow),
+                criterion: Criterion {
+                    name: format!("no mail to {}{criteria}", query.mailbox),
+                    verdict: Verdict::Pass,
+                    evidence: vec![ctx.redactor.redact(&evidence)],
+                    note: None,
+                },
+            });
+            Ok(StepOutcome {
+                summary: ctx.redactor.redact(&format!("{summary}: {evidence}")),
+                artifacts: vec![],
+                evidence: vec![],
+            })
+        }
+        Err(e) => Err(fail(&summary, ctx.redactor.redact(&e.to_string()))),
+    }
+}
+
+fn place_name(p: Place) -> &'static str {
+    match p {
+        Place::Subject => "subject",
+        Place::TextPart => "text_part",
+        Place::HtmlPart => "html_part",
+    }
+}
+
+/// The flow's `otp:` as an extraction rule (`regex:` beats `pattern:`; `flows check` refuses
+/// both at once).
+fn otp_rule(ctx: &StepContext<'_>, otp: &OtpExtract) -> Result<OtpRule, String> {
+    let pattern = match (&otp.regex, otp.pattern.as_ref().map(|p| p.value.as_str())) {
+        (Some(r), _) => {
+            let (v, _) = ctx.render_shown(&r.value)?;
+            OtpPattern::Regex(regex::Regex::new(&v).map_err(|e| format!("bad otp regex: {e}"))?)
+        }
+        (None, Some("alnum")) => OtpPattern::Alnum,
+        (None, _) => OtpPattern::Digits,
+    };
+    let near = match &otp.near {
+        Some(n) => Some(ctx.render_shown(&n.value)?.0),
+        None => None,
+    };
+    Ok(OtpRule { pattern, near })
 }
 
 fn matcher(pattern: TextPattern) -> Matcher {
@@ -118,9 +222,12 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         },
     };
     let source = build_source(&source_cfg, ctx.http.clone());
-    let (wall, at) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
+    let after = s.after_step.as_ref().map(|n| n.value);
+    let (wall, at) = trigger_time(ctx, after);
+    let window = window_description(ctx, trigger_index(ctx, after), wall);
     let mut query = MailQuery::new(mailbox.clone(), Trigger { at, wall })
-        .clock_skew(ctx.config.mail.clock_skew);
+        .clock_skew(ctx.config.mail.clock_skew)
+        .window(window.clone());
     if let Some(p) = subject {
         query = query.subject(matcher(p));
     }
@@ -135,22 +242,33 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         .as_ref()
         .and_then(|t| parse_duration(&t.value.0).ok())
         .unwrap_or(ctx.config.timeouts.mail);
+    if s.absent.as_ref().is_some_and(|a| a.value) {
+        let within = s
+            .within
+            .as_ref()
+            .and_then(|t| parse_duration(&t.value.0).ok())
+            .unwrap_or(limit);
+        return expect_absent(ctx, source.as_ref(), &query, within, &summary, &window).await;
+    }
     let found = wait_for_mail(source.as_ref(), &query, Instant::now() + limit)
         .await
         .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
 
     let mut extracted = Vec::new();
+    let mut picked: Vec<MailExtraction> = Vec::new();
     if let Some(otp) = &s.otp {
-        let re = match &otp.regex {
-            Some(r) => Some(
-                regex::Regex::new(&r.value)
-                    .map_err(|e| fail(&summary, format!("bad otp regex: {e}")))?,
-            ),
-            None => None,
+        let rule = otp_rule(ctx, otp).map_err(|e| fail(&summary, e))?;
+        let pick = match found.otp(&rule) {
+            Ok(p) => p,
+            Err(e) => {
+                // One of the candidates may be the live code: secret before anything is said.
+                for c in found.candidate_codes(&rule) {
+                    ctx.redactor.add(&c);
+                }
+                return Err(fail(&summary, ctx.redactor.redact(&e.to_string())));
+            }
         };
-        let code = found
-            .otp(re.as_ref())
-            .map_err(|e| fail(&summary, e.to_string()))?;
+        let code = pick.value.clone();
         ctx.redactor.add(&code);
         if found.source_agrees_on_otp(&code) == Some(false) {
             ctx.events.push(RunEventKind::Notice {
@@ -165,7 +283,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                 secret: true,
             },
         );
-        extracted.push(format!("code → {}", otp.var.value));
+        picked.push(MailExtraction {
+            var: otp.var.value.clone(),
+            kind: "code".into(),
+            place: place_name(pick.place).into(),
+            position: pick.position,
+            context: pick.context.clone(),
+        });
+        extracted.push(format!("code → {} from {}", otp.var.value, pick.place));
     }
     if let Some(link) = &s.link {
         let text = match &link.text {
@@ -189,44 +314,66 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             None => None,
         };
         let text_fn = text.as_ref().map(|p| move |s: &str| p.matches(s));
-        let pick = found
-            .link(
-                text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
-                re.as_ref(),
-            )
-            .map_err(|e| fail(&summary, e.to_string()))?;
-        if !pick.matched {
-            return Err(fail(
-                &summary,
-                format!(
-                    "message {} (\"{}\") has no link matching what the step asks for; it has {} link(s)",
-                    found.message_id(),
-                    found.parsed.subject,
-                    found.parsed.links.len()
-                ),
-            ));
+        let mut origins = ctx.config.mail.link_origins.clone();
+        for base in [Some(ctx.base_url), ctx.config.api_url.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(u) = url::Url::parse(base) {
+                origins.push(u.origin().ascii_serialization());
+            }
         }
-        let url = pick.link.url.clone();
-        // The link and its token-like parts; not the user's address or a ticket number in it,
-        // and not a link without a token (the page it opens is an ordinary URL). The variable
-        // itself is still shown as `[redacted]` wherever a step renders it.
-        ctx.redactor.add_link(&url);
+        let rule = LinkRule {
+            text: text_fn.as_ref().map(|f| f as &dyn Fn(&str) -> bool),
+            url: re.as_ref(),
+            origins: &origins,
+        };
+        let choice = found
+            .link(&rule)
+            .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+        // The link and its token-like parts; not the user's address or a ticket number in it.
+        ctx.redactor.add_link(&choice.url);
+        if let Some(w) = &choice.wrapped {
+            ctx.redactor.add_link(w);
+        }
+        let url = choice.url.clone();
+        // Not `ctx.set_capture`: that would make the whole link a secret, and a link without a
+        // token opens an ordinary URL. The variable itself is still shown as `[redacted]`
+        // wherever a step renders it.
         let flow_id = ctx.flow.ast.id.value.clone();
         ctx.vars.set_capture(
             &flow_id,
             &link.var.value,
-            Resolved {
-                value: url,
-                secret: true,
-            },
+            Resolved { value: url, secret: true },
         );
-        extracted.push(format!("link → {}", link.var.value));
+        let mut context = format!("{:?} {}", choice.text, choice.shown);
+        if choice.wrapped.is_some() {
+            context.push_str(" (unwrapped from a click-tracking redirect)");
+        }
+        picked.push(MailExtraction {
+            var: link.var.value.clone(),
+            kind: "link".into(),
+            place: place_name(choice.place).into(),
+            position: choice.position,
+            context,
+        });
+        extracted.push(format!("link → {} from {}", link.var.value, choice.place));
+    }
+    // Everything below derives from the message: redacted now that its values are secrets
+    // (a subject such as "772204 is your sign-in code" carries the code).
+    let subject = ctx.redactor.redact(&found.parsed.subject);
+    for p in &mut picked {
+        p.context = ctx.redactor.redact(&p.context);
+    }
+    let mut evidence = found.evidence(picked);
+    if let crate::events::Evidence::Mail { subject: s, .. } = &mut evidence {
+        s.clone_from(&subject);
     }
     let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
     ctx.events.push(RunEventKind::CriterionRecorded {
         flow: Some(flow),
         criterion: Criterion {
-            name: format!("mail \"{}\" delivered to {mailbox}", found.parsed.subject),
+            name: format!("mail \"{subject}\" delivered to {mailbox}"),
             verdict: Verdict::Pass,
             evidence: vec![format!(
                 "message {} from {} after {latency} ms, parsed from its raw source",
@@ -236,13 +383,13 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
             note: None,
         },
     });
-    let mut summary = format!("{summary}: \"{}\" after {latency} ms", found.parsed.subject);
+    let mut summary = format!("{summary}: \"{subject}\" after {latency} ms");
     if !extracted.is_empty() {
         summary.push_str(&format!(" ({})", extracted.join(", ")));
     }
     Ok(StepOutcome {
         summary: ctx.redactor.redact(&summary),
         artifacts: vec![],
-        evidence: vec![found.evidence()],
+        evidence: vec![evidence],
     })
 }

@@ -1958,10 +1958,19 @@ fn media_type_of(bytes: &[u8], name: &str) -> String {
 /// this one that acts (a click, a fill, a goto, an http call…), skipping assertions, waits,
 /// screenshots and captures, since those never trigger a mail or an event.
 pub fn trigger_time(ctx: &StepContext<'_>, after_step: Option<u32>) -> (OffsetDateTime, Instant) {
+    let idx = trigger_index(ctx, after_step);
+    ctx.step_start
+        .get(idx)
+        .copied()
+        .unwrap_or_else(|| (OffsetDateTime::now_utc(), Instant::now()))
+}
+
+/// The index (0-based, among the steps that run) of the step [`trigger_time`] measures from.
+pub fn trigger_index(ctx: &StepContext<'_>, after_step: Option<u32>) -> usize {
     // `after_step: N` counts the steps as written (in a group: the group's); the plan resolved
     // it to an index among the steps that run.
     let resolved = ctx.flow.steps.get(ctx.index).and_then(|p| p.after);
-    let idx = match (after_step, resolved) {
+    match (after_step, resolved) {
         (Some(_), Some(i)) => i,
         (Some(n), None) => (n as usize).saturating_sub(1),
         (None, _) => (0..ctx.index)
@@ -1979,9 +1988,5 @@ pub fn trigger_time(ctx: &StepContext<'_>, after_step: Option<u32>) -> (OffsetDa
                 )
             })
             .unwrap_or(0),
-    };
-    ctx.step_start
-        .get(idx)
-        .copied()
-        .unwrap_or_else(|| (OffsetDateTime::now_utc(), Instant::now()))
+    }
 }

@@ -80,7 +80,7 @@ pub enum SessionMode {
 /// A duration written as text: `250ms`, `5s`, `2m`, `1m30s`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(transparent)]
-#[schemars(extend("pattern" = "^([0-9]+(ms|s|m|h))+$"))]
+#[schemars(extend("pattern" = "^([0-9]+(ms|s|m|h|d))+$"))]
 pub struct DurationText(pub String);
 
 /// One step. Written as a one-key map: `- click: { role: button, name: Send code }`.
@@ -912,6 +912,13 @@ pub struct MailStep {
     /// Default: after the last acting step before it (click, fill, goto, http…) started.
     #[serde(default)]
     pub after_step: Option<Sp<u32>>,
+    /// `true`: the step passes when NO matching message arrives within `within` (adding a CC
+    /// sends nothing; an internal note is not mailed to the customer).
+    #[serde(default)]
+    pub absent: Option<Sp<bool>>,
+    /// With `absent: true`: how long to watch for the message (e.g. `3s`).
+    #[serde(default)]
+    pub within: Option<Sp<DurationText>>,
     /// Extract a one-time code into a (secret) variable.
     #[serde(default)]
     pub otp: Option<OtpExtract>,
@@ -930,6 +937,14 @@ pub struct OtpExtract {
     /// Regex for the code (first group or whole match). Default: a standalone 6-digit number.
     #[serde(default)]
     pub regex: Option<Sp<String>>,
+    /// What codes look like when no `regex` is given: `digits` (six, the default; also written
+    /// spaced) or `alnum` (letters and digits such as `ABCD-EFGH` or `X7K9Q2`).
+    #[serde(default)]
+    pub pattern: Option<Sp<String>>,
+    /// Only a code next to this phrase (e.g. `"sign-in code"`): settles a message with more
+    /// than one plausible code.
+    #[serde(default)]
+    pub near: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -1,4 +1,5 @@
-//! Durations written as text in flow files: `250ms`, `5s`, `2m`, `1h`, `1m30s`.
+//! Durations written as text in flow files and settings: `250ms`, `5s`, `2m`, `1h`, `8d`,
+//! `1m30s`.
 //!
 //! Owns the one grammar for them (also the pattern in the JSON Schema of [`DurationText`]).
 
@@ -24,7 +25,7 @@ impl DurationError {
     }
 }
 
-const UNITS_HINT: &str = "write a number and a unit: `250ms`, `5s`, `2m`, `1h`, or `1m30s`";
+const UNITS_HINT: &str = "write a number and a unit: `250ms`, `5s`, `2m`, `1h`, `8d`, or `1m30s`";
 
 /// Parses `250ms`, `5s`, `2m`, `1h` and combinations from the largest unit down (`1h30m`,
 /// `1m30s`, `2s500ms`). Zero is refused: a zero deadline fails every step.
@@ -72,17 +73,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             i += 1;
         }
         let unit = &s[unit_start..i];
-        if spaced && matches!(unit, "h" | "m" | "s" | "ms") {
+        if spaced && matches!(unit, "d" | "h" | "m" | "s" | "ms") {
             return Err(DurationError::new(
                 format!("unexpected space in duration `{s}`"),
                 "write it without spaces, e.g. `1m30s`",
             ));
         }
         let (rank, per_unit) = match unit {
-            "h" => (0, Duration::from_secs(3600)),
-            "m" => (1, Duration::from_secs(60)),
-            "s" => (2, Duration::from_secs(1)),
-            "ms" => (3, Duration::from_millis(1)),
+            // Days: a clock skew of a replayed fixture or a mark from a nightly run ago.
+            "d" => (0, Duration::from_secs(86_400)),
+            "h" => (1, Duration::from_secs(3600)),
+            "m" => (2, Duration::from_secs(60)),
+            "s" => (3, Duration::from_secs(1)),
+            "ms" => (4, Duration::from_millis(1)),
             "" => {
                 return Err(DurationError::new(
                     format!("missing unit in duration `{s}`"),
@@ -95,10 +98,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
                     "min" | "mins" | "minute" | "minutes" => format!("write `{digits}m`"),
                     "hr" | "hrs" | "hour" | "hours" => format!("write `{digits}h`"),
                     "msec" | "millis" | "milliseconds" => format!("write `{digits}ms`"),
-                    "d" | "day" | "days" => {
-                        "days are not supported; write hours, e.g. `24h`".to_string()
-                    }
-                    _ => "units are `ms`, `s`, `m` and `h`".to_string(),
+                    "day" | "days" => format!("write `{digits}d`"),
+                    _ => "units are `ms`, `s`, `m`, `h` and `d`".to_string(),
                 };
                 return Err(DurationError::new(
                     format!("unknown unit `{other}` in duration `{s}`"),
@@ -215,7 +216,9 @@ mod tests {
             .unwrap_err()
             .message
             .contains("too long"));
-        assert!(parse_duration("3d").unwrap_err().hint.contains("24h"));
+        assert_eq!(parse_duration("8d"), Ok(Duration::from_secs(8 * 86_400)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+        assert!(parse_duration("3days").unwrap_err().hint.contains("3d"));
     }
 
     #[test]

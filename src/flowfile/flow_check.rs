@@ -1816,9 +1816,53 @@ impl<'a> FlowChecker<'a> {
             self.sp_string(i, b, Kind::Text { exact: false }, "body");
         }
         self.after_step(i, m.after_step.as_ref());
+        let absent = m.absent.as_ref().filter(|a| a.value);
+        if let Some(a) = absent {
+            if m.within.is_none() {
+                self.error(a.loc, 4, "`absent: true` needs `within`").hint =
+                    Some("say how long to watch for the message, e.g. `within: 3s`".into());
+            }
+            if m.otp.is_some() || m.link.is_some() {
+                self.error(a.loc, 4, "`absent: true` cannot extract `otp` or `link`")
+                    .hint = Some(
+                    "a message that must not arrive has nothing to extract: use two steps".into(),
+                );
+            }
+        }
+        if let Some(w) = &m.within {
+            if absent.is_none() {
+                let loc = self.key_loc(i, "within");
+                self.error(loc, 6, "`within` is only for `absent: true`")
+                    .hint = Some("to wait longer for a message, use `timeout`".into());
+            }
+            self.check_duration(w);
+        }
         if let Some(otp) = &m.otp {
             if let Some(re) = &otp.regex {
                 self.sp_string(i, re, Kind::Regex, "regex");
+            }
+            if let Some(p) = &otp.pattern {
+                if otp.regex.is_some() {
+                    let len = self.len_at(p.loc, &p.value);
+                    self.error(
+                        p.loc,
+                        len,
+                        "`pattern` and `regex` both say what a code looks like",
+                    )
+                    .hint = Some("keep one: `regex` when the code has a shape of its own".into());
+                } else if !matches!(p.value.as_str(), "digits" | "alnum") {
+                    let len = self.len_at(p.loc, &p.value);
+                    let hint = format!(
+                        "{}use `digits` (six digits, the default) or `alnum` (letters and digits, \
+                         e.g. ABCD-EFGH), or give a `regex`",
+                        did_you_mean_prefix(&p.value, ["digits", "alnum"].into_iter())
+                    );
+                    self.error(p.loc, len, format!("unknown code pattern `{}`", p.value))
+                        .hint = Some(hint);
+                }
+            }
+            if let Some(n) = &otp.near {
+                self.sp_string(i, n, Kind::NonEmpty, "near");
             }
             self.add_capture(i, &otp.var.value, otp.var.loc, true);
         }

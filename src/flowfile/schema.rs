@@ -78,7 +78,7 @@ mod tests {
             .iter()
             .any(|r| r == "steps"));
         assert!(a.contains("\"wait_for\""));
-        assert!(a.contains("^([0-9]+(ms|s|m|h))+$"));
+        assert!(a.contains("^([0-9]+(ms|s|m|h|d))+$"));
     }
 
     #[test]

@@ -113,16 +113,20 @@ fn tag_end(s: &str) -> Option<usize> {
     None
 }
 
+/// The rest after `</name…>`, compared case-insensitively without copying `rest` (a newsletter
+/// has thousands of `<style>` blocks: lower-casing the rest for each was quadratic).
 fn skip_past_close<'a>(rest: &'a str, name: &str) -> &'a str {
-    let lower = rest.to_ascii_lowercase();
-    let needle = format!("</{name}");
-    match lower.find(&needle) {
-        Some(at) => {
-            let after = &rest[at..];
-            after.find('>').map_or("", |gt| &after[gt + 1..])
+    let bytes = rest.as_bytes();
+    let mut from = 0;
+    while let Some(off) = rest[from..].find("</") {
+        let at = from + off;
+        let after = &bytes[at + 2..];
+        if after.len() >= name.len() && after[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+            return rest[at..].find('>').map_or("", |gt| &rest[at + gt + 1..]);
         }
-        None => "",
+        from = at + 2;
     }
+    ""
 }
 
 /// Appends text, decoding entities and collapsing whitespace as a browser would.

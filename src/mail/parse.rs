@@ -84,6 +84,8 @@ pub struct Link {
     /// line before, when the URL stands alone): "Sign in: https://…" gives "Sign in".
     pub text: String,
     pub origin: LinkOrigin,
+    /// The URL is written in the text/plain part (senders rarely wrap that copy in tracking).
+    pub in_text_part: bool,
 }
 
 impl fmt::Debug for Link {
@@ -92,6 +94,7 @@ impl fmt::Debug for Link {
             .field("url", &"<redacted>")
             .field("text", &self.text)
             .field("origin", &self.origin)
+            .field("in_text_part", &self.in_text_part)
             .finish()
     }
 }
@@ -160,7 +163,7 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMail, MailError> {
             "text/html" => &mut html,
             _ => continue,
         };
-        let body = part.get_body().map_err(|e| {
+        let body = decode_text(part).map_err(|e| {
             malformed(format!(
                 "its {mimetype} part does not decode: {}",
                 describe(&e)
@@ -178,8 +181,12 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMail, MailError> {
     };
 
     let mut links: Vec<Link> = Vec::new();
-    let mut push = |link: Link| {
-        if !links.iter().any(|l| l.url == link.url) {
+    // URL → index in `links` (a newsletter has tens of thousands).
+    let mut known: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut push = |link: Link| match known.get(&link.url).and_then(|&i| links.get_mut(i)) {
+        Some(l) => l.in_text_part |= link.in_text_part,
+        None => {
+            known.insert(link.url.clone(), links.len());
             links.push(link);
         }
     };
@@ -190,15 +197,15 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMail, MailError> {
                     url: href,
                     text,
                     origin: LinkOrigin::Html,
+                    in_text_part: false,
                 });
             }
         }
     }
-    for t in [Some(text.as_str()), html_text.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        for link in bare_links(t) {
+    let text_part = (!text_from_html).then_some(text.as_str());
+    for (t, in_text_part) in [(text_part, true), (html_text.as_deref(), false)] {
+        for mut link in t.map(bare_links).unwrap_or_default() {
+            link.in_text_part = in_text_part;
             push(link);
         }
     }
@@ -215,6 +222,29 @@ pub fn parse_message(raw: &[u8]) -> Result<ParsedMail, MailError> {
         text_from_html,
         links,
     })
+}
+
+/// A text part's body in its charset, unless the label lies: a part labelled UTF-16 (or one
+/// whose declared charset gives replacement characters) whose bytes are valid UTF-8 is read as
+/// UTF-8, as mail clients do.
+fn decode_text(part: &mailparse::ParsedMail<'_>) -> Result<String, MailParseError> {
+    let declared = part.get_body()?;
+    let label = part.ctype.charset.to_ascii_lowercase();
+    let wide = ["utf-16", "utf16", "ucs-2", "ucs2", "utf-32", "utf32"]
+        .iter()
+        .any(|w| label.starts_with(w));
+    // No charset (us-ascii by default) but 8-bit bytes: senders that omit the label send UTF-8.
+    let unlabelled = label == "us-ascii" && !declared.is_ascii();
+    if wide || unlabelled || declared.contains('\u{fffd}') {
+        let raw = part.get_body_raw()?;
+        if let Ok(utf8) = std::str::from_utf8(&raw) {
+            let has_bom = raw.starts_with(&[0xff, 0xfe]) || raw.starts_with(&[0xfe, 0xff]);
+            if (wide && !has_bom && !raw.contains(&0)) || !utf8.contains('\u{fffd}') {
+                return Ok(utf8.to_owned());
+            }
+        }
+    }
+    Ok(declared)
 }
 
 fn describe(e: &MailParseError) -> String {
@@ -323,6 +353,7 @@ fn bare_links(text: &str) -> Vec<Link> {
                 url,
                 text,
                 origin: LinkOrigin::Text,
+                in_text_part: false,
             });
         }
         if !line.trim().is_empty() {

@@ -10,13 +10,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
 use time::OffsetDateTime;
 
-use super::extract::{extract_otp, pick_link, LinkPick};
+use super::error::WindowNote;
+use super::extract::{find_otp, otp_candidates, Ambiguity, OtpRule, Pick};
+use super::links::{find_link, LinkChoice, LinkRule};
 use super::parse::{parse_message, ParsedMail};
 use super::{MailError, MailSource, Matcher, RawMail};
-use crate::events::Evidence;
+use crate::events::{Evidence, MailExtraction};
 
 /// Clock skew allowed by default between the runner and the mail source: none (the local
 /// profile runs both on one machine). A staging profile may allow a few seconds.
@@ -58,6 +59,8 @@ pub struct MailQuery {
     pub trigger: Trigger,
     /// How far the source's clock may be behind the runner's.
     pub clock_skew: Duration,
+    /// How errors name the window, e.g. "after step 3 (click) started at 10:00:01.120 UTC".
+    pub window: String,
 }
 
 impl MailQuery {
@@ -70,7 +73,14 @@ impl MailQuery {
             since: trigger.wall,
             trigger,
             clock_skew: DEFAULT_CLOCK_SKEW,
+            window: String::new(),
         }
+    }
+
+    /// How errors name the window.
+    pub fn window(mut self, description: impl Into<String>) -> MailQuery {
+        self.window = description.into();
+        self
     }
 
     pub fn subject(mut self, m: Matcher) -> MailQuery {
@@ -135,24 +145,46 @@ impl FoundMail {
         self.parsed.message_id.as_deref().unwrap_or(&self.raw.id)
     }
 
-    /// The code in the message, or `NoCode`.
-    pub fn otp(&self, pattern: Option<&Regex>) -> Result<String, MailError> {
-        extract_otp(&self.parsed, pattern).ok_or_else(|| MailError::NoCode {
-            id: self.raw.id.clone(),
-            subject: self.parsed.subject.clone(),
+    /// The one code in the message under `rule` (see [`find_otp`]): `NoCode` when none fits,
+    /// `Ambiguous` when several do.
+    pub fn otp(&self, rule: &OtpRule) -> Result<Pick, MailError> {
+        find_otp(&self.parsed, rule).map_err(|a| match a {
+            Ambiguity::None { passed_over } => MailError::NoCode {
+                id: self.message_id().to_owned(),
+                subject: self.parsed.subject.clone(),
+                passed_over,
+            },
+            Ambiguity::Several { candidates } => MailError::Ambiguous {
+                id: self.message_id().to_owned(),
+                what: "codes",
+                candidates,
+                advice: "add `regex:` or `near:` to `otp:`",
+            },
         })
     }
 
-    /// The link the flow asks for (see [`pick_link`]), or `NoLink` when the message has none.
-    pub fn link(
-        &self,
-        text: Option<&dyn Fn(&str) -> bool>,
-        url: Option<&Regex>,
-    ) -> Result<LinkPick<'_>, MailError> {
-        pick_link(&self.parsed, text, url).ok_or_else(|| MailError::NoLink {
-            id: self.raw.id.clone(),
-            subject: self.parsed.subject.clone(),
+    /// The one link the flow means (see [`find_link`]): `NoLink` when none fits, `Ambiguous`
+    /// when several do.
+    pub fn link(&self, rule: &LinkRule<'_>) -> Result<LinkChoice, MailError> {
+        find_link(&self.parsed, rule).map_err(|a| match a {
+            Ambiguity::None { passed_over } => MailError::NoLink {
+                id: self.message_id().to_owned(),
+                subject: self.parsed.subject.clone(),
+                passed_over,
+            },
+            Ambiguity::Several { candidates } => MailError::Ambiguous {
+                id: self.message_id().to_owned(),
+                what: "links",
+                candidates,
+                advice: "add `text:` or `regex:` to `link:`, or list the app's origins in `[mail] link_origins`",
+            },
         })
+    }
+
+    /// Every code `rule` matches in this message, whatever its rank: secrets to register
+    /// before a failure about the message is written (one of them may be the real code).
+    pub fn candidate_codes(&self, rule: &OtpRule) -> Vec<String> {
+        otp_candidates(&self.parsed, rule)
     }
 
     /// Does the source's own extraction agree with ours? `None` when it offered none.
@@ -169,8 +201,9 @@ impl FoundMail {
             .map(|theirs| theirs == ours)
     }
 
-    /// The evidence record for the step (no body, code or link in it).
-    pub fn evidence(&self) -> Evidence {
+    /// The evidence record for the step (no body, code or link in it); `extracted` says what
+    /// the step took and where.
+    pub fn evidence(&self, extracted: Vec<MailExtraction>) -> Evidence {
         Evidence::Mail {
             to: self.raw.to.clone(),
             subject: self.parsed.subject.clone(),
@@ -178,6 +211,7 @@ impl FoundMail {
             source: self.source.clone(),
             latency_source_ms: self.latency_source_ms,
             latency_seen_ms: self.latency_seen_ms,
+            extracted,
         }
     }
 }
@@ -245,10 +279,13 @@ pub async fn wait_for_mail(
                             MailError::Malformed { reason, .. } => reason,
                             other => other.to_string(),
                         });
+                        // Ids and sizes only: a subject can hold the code, and nothing
+                        // about a message is logged before the step has extracted (and so
+                        // registered as secret) what it takes from it.
                         tracing::debug!(
                             source = source.name(),
                             id = %raw.id,
-                            subject = raw.subject.as_deref().unwrap_or(""),
+                            bytes = raw.raw.len(),
                             "mail seen"
                         );
                         Seen {
@@ -264,9 +301,12 @@ pub async fn wait_for_mail(
                     }
                     match &entry.parsed {
                         Err(reason) => {
+                            // It could be the one: with no criteria any message to the
+                            // mailbox is, else the subject the source reports must match.
                             let subject_matches = match (&q.subject, &raw.subject) {
+                                (None, _) => q.body.is_none(),
                                 (Some(m), Some(s)) => m.is_match(s),
-                                _ => false,
+                                (Some(_), None) => false,
                             };
                             if subject_matches {
                                 return Err(MailError::Malformed {
@@ -311,13 +351,7 @@ pub async fn wait_for_mail(
                             .as_millis(),
                     )
                     .unwrap_or(u64::MAX);
-                    tracing::info!(
-                        source = source.name(),
-                        id = %raw.id,
-                        subject = %parsed.subject,
-                        polls,
-                        "mail found"
-                    );
+                    tracing::info!(source = source.name(), id = %raw.id, polls, "mail found");
                     return Ok(FoundMail {
                         first_seen: first_seen_wall,
                         source: source.name().to_owned(),
@@ -347,13 +381,40 @@ pub async fn wait_for_mail(
             return Err(e);
         }
     }
+    let waited = started.elapsed();
+    let before_window = matching_before_window(source, q, window_start).await;
     Err(MailError::NoMessage {
         mailbox: q.mailbox.clone(),
         source_name: source.name().to_owned(),
-        waited: started.elapsed(),
+        waited,
         criteria: q.criteria(),
         arrived: arrived_subjects(&arrived),
+        window: Box::new(WindowNote {
+            description: q.window.clone(),
+            before_window,
+        }),
     })
+}
+
+/// Subjects of messages that match `q` but arrived before `window_start`: asked once, when a
+/// wait has failed, so that "nothing arrived" is never said while the catcher holds the mail
+/// (a sender clock behind, a replayed fixture with an old `Date:`).
+async fn matching_before_window(
+    source: &dyn MailSource,
+    q: &MailQuery,
+    window_start: OffsetDateTime,
+) -> Vec<String> {
+    let fetched = tokio::time::timeout(MIN_FETCH_TIME, source.fetch(&q.mailbox, None)).await;
+    let Ok(Ok(list)) = fetched else {
+        return Vec::new();
+    };
+    list.into_iter()
+        .filter_map(|raw| {
+            let parsed = parse_message(&raw.raw).ok()?;
+            let when = raw.received_at.or(parsed.date)?;
+            (when < window_start && q.matches(&parsed)).then_some(parsed.subject)
+        })
+        .collect()
 }
 
 /// Keeps `id\0subject` entries once each, in arrival order.

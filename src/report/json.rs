@@ -431,6 +431,7 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                         source,
                         latency_source_ms,
                         latency_seen_ms,
+                        ..
                     } => messages.push(MailMessageReport {
                         flow: f.plan.id.clone(),
                         step: step.index,

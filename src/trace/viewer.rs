@@ -362,10 +362,13 @@ fn network(entries: Option<&[NetworkEntry]>) -> Markup {
 fn evidence(e: &Evidence) -> Markup {
     html! {
         @match e {
-            Evidence::Mail { to, subject, message_id, source, latency_source_ms, latency_seen_ms } => {
+            Evidence::Mail { to, subject, message_id, source, latency_source_ms, latency_seen_ms, extracted } => {
                 "mail to " code { (to) } ": “" (subject) "” " span .dim { (message_id) " via " (source) }
                 " — seen after " (latency_seen_ms) " ms"
                 @if let Some(ms) = latency_source_ms { " (source: " (ms) " ms)" }
+                @for x in extracted {
+                    br; (x.kind) " → " code { (x.var) } " from " (x.place.replace('_', " ")) " at " (x.position) ": “" (x.context) "”"
+                }
             }
             Evidence::RealtimeFrame { subscription, channel, event, data, received_ms } => {
                 "realtime " code { (subscription) } " "

@@ -86,6 +86,7 @@ error_cases! {
     check_value_comparisons => "value-compare",
     check_group_fan_out_is_bounded => "group-fan-out",
     check_group_depth_is_bounded => "group-depth",
+    check_mail_options => "mail-options",
 }
 
 #[test]

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use flows::mail::{
-    extract_otp, parse_message, pick_link, wait_for_mail, FoundMail, MailDevSource, MailError,
-    MailQuery, MailpitSource, Matcher, StagingSource, Trigger, DEFAULT_STAGING_HEADER,
-    DEFAULT_STAGING_PATH,
+    extract_otp, find_link, parse_message, wait_for_mail, FoundMail, LinkRule, MailDevSource,
+    MailError, MailQuery, MailpitSource, Matcher, OtpRule, StagingSource, Trigger,
+    DEFAULT_STAGING_HEADER, DEFAULT_STAGING_PATH,
 };
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
@@ -308,27 +308,35 @@ fn extraction_prefers_what_the_flow_asks_for() {
     let re = Regex::new(r"\b([A-Z]{4}-[A-Z]{4})\b").expect("regex");
     assert_eq!(extract_otp(&m, Some(&re)).as_deref(), Some("ABCD-EFGH"));
 
-    // HTML-only: "View in browser" comes first, the flow asks for the sign-in link.
+    // HTML-only: "View in browser" comes first and "Unsubscribe" last; both are boilerplate,
+    // so the plain `link:` takes the sign-in link.
     let m = read("html-only");
-    let first = pick_link(&m, None, None).expect("links");
-    assert_eq!(first.link.text, "View in browser");
+    let magic = format!("https://helpdesk.test/login/magic/{MAGIC}");
+    let plain = find_link(&m, &LinkRule::default()).expect("one link");
+    assert_eq!(plain.url, magic);
     let sign_in = Matcher::contains("sign in");
-    let pick = pick_link(&m, Some(&|t: &str| sign_in.is_match(t)), None).expect("links");
-    assert!(pick.matched);
-    assert_eq!(
-        pick.link.url,
-        format!("https://helpdesk.test/login/magic/{MAGIC}")
-    );
+    let by_text = |t: &str| sign_in.is_match(t);
+    let rule = LinkRule {
+        text: Some(&by_text),
+        ..LinkRule::default()
+    };
+    assert_eq!(find_link(&m, &rule).expect("links").url, magic);
     let by_url = Regex::new("/login/magic/").expect("regex");
-    assert_eq!(
-        pick_link(&m, None, Some(&by_url)).expect("links").link.url,
-        pick.link.url
-    );
+    let rule = LinkRule {
+        url: Some(&by_url),
+        ..LinkRule::default()
+    };
+    assert_eq!(find_link(&m, &rule).expect("links").url, magic);
     let nothing = Matcher::contains("reset password");
-    let fallback = pick_link(&m, Some(&|t: &str| nothing.is_match(t)), None).expect("links");
+    let by_nothing = |t: &str| nothing.is_match(t);
+    let rule = LinkRule {
+        text: Some(&by_nothing),
+        ..LinkRule::default()
+    };
+    let err = find_link(&m, &rule).expect_err("no link matches");
     assert!(
-        !fallback.matched,
-        "falls back to the first link and says so"
+        matches!(&err, flows::mail::Ambiguity::None { passed_over } if passed_over.len() == 3),
+        "names the links it has: {err:?}"
     );
 }
 
@@ -458,7 +466,10 @@ pub(crate) async fn sign_in(base: &str, email: &str) -> Session {
     )
     .await
     .expect("sign-in code mail");
-    let code = found.otp(None).expect("code in the mail");
+    let code = found
+        .otp(&OtpRule::default())
+        .expect("code in the mail")
+        .value;
     let (status, location) = session
         .post("/login/code", "/login/code", &[("code", &code)])
         .await;
@@ -501,7 +512,7 @@ async fn staging_endpoint_delivers_a_code_that_signs_in() {
         "the endpoint reports arrival times"
     );
     assert!(found.latency_source_ms.is_some());
-    let code = found.otp(None).expect("a code");
+    let code = found.otp(&OtpRule::default()).expect("a code").value;
     assert_eq!(code.len(), 6);
     assert_eq!(
         found.source_agrees_on_otp(&code),
@@ -518,7 +529,7 @@ async fn staging_endpoint_delivers_a_code_that_signs_in() {
 }
 
 fn assert_evidence(found: &FoundMail, source: &str) {
-    match found.evidence() {
+    match found.evidence(vec![]) {
         flows::events::Evidence::Mail {
             to,
             subject,
@@ -559,11 +570,15 @@ async fn staging_endpoint_magic_link_then_a_deadline_that_says_what_arrived() {
         .expect("mail");
     let wanted = Matcher::contains("Sign in to Demo Helpdesk");
     let magic = Regex::new("/login/magic/[0-9a-f]{64}$").expect("regex");
+    let by_text = |t: &str| wanted.is_match(t);
     let pick = found
-        .link(Some(&|t: &str| wanted.is_match(t)), Some(&magic))
+        .link(&LinkRule {
+            text: Some(&by_text),
+            url: Some(&magic),
+            origins: std::slice::from_ref(&base),
+        })
         .expect("a link");
-    assert!(pick.matched);
-    let url = pick.link.url.clone();
+    let url = pick.url.clone();
     assert_eq!(found.source_agrees_on_link(&url), Some(true));
     let resp = session
         .client
@@ -616,10 +631,10 @@ async fn staging_endpoint_errors_name_the_secret_and_the_mode() {
 
 // ----- MailDev -----------------------------------------------------------------------------
 
-struct MailDev {
+pub(crate) struct MailDev {
     _child: tokio::process::Child,
-    smtp: u16,
-    web: u16,
+    pub smtp: u16,
+    pub web: u16,
 }
 
 fn free_port() -> u16 {
@@ -630,7 +645,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts MailDev on free ports and returns once it says both servers are listening.
-async fn start_maildev() -> MailDev {
+pub(crate) async fn start_maildev() -> MailDev {
     use tokio::io::AsyncBufReadExt;
 
     let bin = crate::npm_clients::installed("maildev").join("node_modules/.bin/maildev");
@@ -673,6 +688,19 @@ async fn start_maildev() -> MailDev {
         smtp,
         web,
     }
+}
+
+/// Sends raw RFC 5322 bytes, as they are, to `to` over SMTP.
+pub(crate) async fn send_raw_smtp(port: u16, to: &str, raw: &[u8]) {
+    let envelope = lettre::address::Envelope::new(
+        Some("no-reply@app.example".parse().expect("address")),
+        vec![to.parse().expect("address")],
+    )
+    .expect("envelope");
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .build();
+    transport.send_raw(&envelope, raw).await.expect("smtp send");
 }
 
 async fn send_smtp(port: u16, msg: Message) {
@@ -729,9 +757,12 @@ async fn maildev_source_finds_mail_sent_over_smtp() {
     });
     let found = found.expect("mail");
     assert_eq!(found.parsed.subject, "Your sign-in code");
-    assert_eq!(found.otp(None).expect("code"), "604218");
     assert_eq!(
-        found.link(None, None).expect("link").link.url,
+        found.otp(&OtpRule::default()).expect("code").value,
+        "604218"
+    );
+    assert_eq!(
+        found.link(&LinkRule::default()).expect("link").url,
         format!("https://helpdesk.test/login/magic/{MAGIC}")
     );
     assert_eq!(
@@ -958,7 +989,10 @@ async fn mailpit_stub_source_finds_a_message_that_arrives_while_waiting() {
     let found = found.expect("mail");
     assert_eq!(found.raw.id, "mine");
     assert!(found.polls >= 2, "found on a later poll");
-    assert_eq!(found.otp(None).expect("code"), "482913");
+    assert_eq!(
+        found.otp(&OtpRule::default()).expect("code").value,
+        "482913"
+    );
     assert_evidence(&found, "mailpit");
 }
 
@@ -968,7 +1002,7 @@ async fn mailpit_stub_deadline_error_names_what_arrived_instead() {
     let source = MailpitSource::new(reqwest::Client::new(), stub.url.clone());
     let trigger = Trigger::now();
     let hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
-    // An old code mail (before the trigger) must not count.
+    // An old code mail (before the trigger) must not count, but is named.
     stub.add(stub_message(
         "old",
         REQUESTER,
@@ -996,7 +1030,7 @@ async fn mailpit_stub_deadline_error_names_what_arrived_instead() {
         .await
         .expect_err("nothing matches");
     stable_snapshots().bind(|| {
-        insta::assert_snapshot!(err.to_string(), @r#"no message to requester@helpdesk.test matching subject ~"sign-in code" within [duration] from mailpit; 2 other messages arrived: "Welcome", "You were added to ticket #1001""#);
+        insta::assert_snapshot!(err.to_string(), @r#"no message to requester@helpdesk.test matching subject ~"sign-in code" within [duration] from mailpit; 2 other messages arrived: "Welcome", "You were added to ticket #1001"; 1 matching message arrived before the window: "Your sign-in code" (its Date or arrival time is earlier: a sender clock behind, a replayed message? set `after_step`, or `[mail] clock_skew`)"#);
     });
 }
 

@@ -275,6 +275,7 @@ fn run_events() -> Vec<RunEvent> {
         source: "mail-report".into(),
         latency_source_ms: Some(850),
         latency_seen_ms: 1_200,
+        extracted: vec![],
     });
     e.push(ev(4_650, finished("magic-link-login", mail_step)));
     e.push(ev(
@@ -910,6 +911,7 @@ fn mail_latency_p50_and_max() {
             source: "mail-report".into(),
             latency_source_ms: None,
             latency_seen_ms: seen,
+            extracted: vec![],
         });
         extra.push(ev(5_000, finished("magic-link-login", s)));
     }

@@ -1,0 +1,430 @@
+//! Which link in a message the flow means, ranked, with the reason for the choice.
+//!
+//! Every link (HTML anchors, bare URLs in the text part and in the HTML) is a candidate, after
+//! unwrapping well-known click-tracking redirects whose real URL is a parameter
+//! (`https://click.mailer.example/?url=https%3A%2F%2Fapp.example%2F…`). Candidates are then
+//! narrowed step by step, each step applied only when it leaves something:
+//! 1. what the flow asks for: `text:` on the link's text, `regex:` on its URL;
+//! 2. not boilerplate (unsubscribe, preferences, privacy, terms, "view in browser") unless only
+//!    boilerplate matched what was asked;
+//! 3. on the target's origin (the base URL, `[mail] link_origins`);
+//! 4. carrying a token (a long random path segment or query value: a one-time link);
+//! 5. present in the text part (senders rarely wrap the plain-text copy in tracking).
+//!
+//! One URL left is the choice; several make the step fail listing them ([`Ambiguity`]).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::extract::{Ambiguity, Place};
+use super::parse::{Link, LinkOrigin, ParsedMail};
+
+/// What the flow asks of a link.
+#[derive(Clone, Copy, Default)]
+pub struct LinkRule<'a> {
+    /// Tested on the link's text.
+    pub text: Option<&'a dyn Fn(&str) -> bool>,
+    /// Tested on the link's URL (the tracking URL and the unwrapped one).
+    pub url: Option<&'a Regex>,
+    /// Origins (`https://app.example`) whose links win over others.
+    pub origins: &'a [String],
+}
+
+/// The chosen link and where it was. `url` is a secret; `Debug` hides it.
+#[derive(Clone, Serialize)]
+pub struct LinkChoice {
+    #[serde(skip)]
+    pub url: String,
+    /// The click-tracking URL it was unwrapped from, if any (a secret too).
+    #[serde(skip)]
+    pub wrapped: Option<String>,
+    /// The link's text.
+    pub text: String,
+    pub place: Place,
+    /// Index of the link among the message's links (HTML anchors first, then bare URLs).
+    pub position: usize,
+    /// The URL with its path hidden: `https://app.example/…`.
+    pub shown: String,
+}
+
+impl std::fmt::Debug for LinkChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkChoice")
+            .field("url", &"<redacted>")
+            .field("text", &self.text)
+            .field("place", &self.place)
+            .field("position", &self.position)
+            .finish()
+    }
+}
+
+impl LinkChoice {
+    /// `"Sign in" https://app.example/… in the text part (link 3), unwrapped from a tracking redirect`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{:?} {} in {} (link {})",
+            self.text,
+            self.shown,
+            self.place,
+            self.position + 1
+        );
+        if self.wrapped.is_some() {
+            s.push_str(", unwrapped from a click-tracking redirect");
+        }
+        s
+    }
+}
+
+static BOILERPLATE_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)unsubscribe|opt[- ]?out|abmelden|abbestellen|désinscri|désabonn|darse de baja|cancelar (?:la )?suscripci|preferences|präferenzen|préférences|preferencias|e-?mail settings|notification settings|manage (?:your )?(?:e-?mail|subscription|notification)|privacy|datenschutz|confidentialité|privacidad|terms of|\bterms\b|\bagb\b|view (?:it |this (?:e-?mail|message) )?(?:in|on) (?:your |a )?browser|web ?version|im browser (?:an|öffnen)|version en ligne|ver en (?:el )?navegador",
+    )
+    .expect("boilerplate regex")
+});
+static BOILERPLATE_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)unsubscribe|opt-?out|/preferences|/privacy|/terms|/settings|/mail/view|webversion|list-manage\.com/profile")
+        .expect("boilerplate path regex")
+});
+
+/// The link `rule` picks, or why there is not exactly one.
+pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, Ambiguity> {
+    let mut groups: Vec<Group> = Vec::new();
+    // URL → index in `groups`: a newsletter has tens of thousands of links.
+    let mut by_url: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (position, link) in mail.links.iter().enumerate() {
+        let real = unwrap_redirect(&link.url, rule.origins);
+        let url = real.clone().unwrap_or_else(|| link.url.clone());
+        let asked = rule.text.is_none_or(|t| t(&link.text))
+            && rule
+                .url
+                .is_none_or(|re| re.is_match(&url) || re.is_match(&link.url));
+        match by_url.get(&url).and_then(|&i| groups.get_mut(i)) {
+            Some(g) => {
+                g.asked |= asked;
+                g.in_text_part |= link.in_text_part;
+                g.boilerplate |= is_boilerplate(link);
+            }
+            None => {
+                by_url.insert(url.clone(), groups.len());
+                groups.push(Group {
+                    on_origin: on_origin(&url, rule.origins),
+                    token: has_token(&url),
+                    in_text_part: link.in_text_part,
+                    boilerplate: is_boilerplate(link) || BOILERPLATE_PATH.is_match(path_of(&url)),
+                    asked,
+                    wrapped: real.map(|_| link.url.clone()),
+                    url,
+                    position,
+                    link,
+                });
+            }
+        }
+    }
+    if groups.is_empty() {
+        return Err(Ambiguity::None {
+            passed_over: Vec::new(),
+        });
+    }
+    let all: Vec<&Group> = groups.iter().collect();
+    let asked: Vec<&Group> = all.iter().copied().filter(|g| g.asked).collect();
+    if asked.is_empty() {
+        return Err(Ambiguity::None {
+            passed_over: all.iter().map(|g| g.describe()).collect(),
+        });
+    }
+    let mut left = asked;
+    let not_boilerplate: Vec<&Group> = left.iter().copied().filter(|g| !g.boilerplate).collect();
+    let anything_asked = rule.text.is_some() || rule.url.is_some();
+    if !not_boilerplate.is_empty() {
+        left = not_boilerplate;
+    } else if !anything_asked {
+        return Err(Ambiguity::None {
+            passed_over: left
+                .iter()
+                .map(|g| format!("{} (unsubscribe, preferences or the like)", g.describe()))
+                .collect(),
+        });
+    }
+    for keep in [
+        (|g: &Group| g.on_origin) as fn(&Group) -> bool,
+        |g| g.token,
+        |g| g.in_text_part,
+    ] {
+        let narrowed: Vec<&Group> = left.iter().copied().filter(|g| keep(g)).collect();
+        if !narrowed.is_empty() {
+            left = narrowed;
+        }
+    }
+    match left.as_slice() {
+        [one] => Ok(one.choice()),
+        several => Err(Ambiguity::Several {
+            candidates: several.iter().map(|g| g.describe()).collect(),
+        }),
+    }
+}
+
+/// The links of a message that share one (unwrapped) URL.
+struct Group<'a> {
+    url: String,
+    wrapped: Option<String>,
+    link: &'a Link,
+    position: usize,
+    on_origin: bool,
+    token: bool,
+    in_text_part: bool,
+    boilerplate: bool,
+    asked: bool,
+}
+
+impl Group<'_> {
+    fn place(&self) -> Place {
+        match self.link.origin {
+            LinkOrigin::Text if self.link.in_text_part => Place::TextPart,
+            _ => Place::HtmlPart,
+        }
+    }
+
+    fn choice(&self) -> LinkChoice {
+        LinkChoice {
+            url: self.url.clone(),
+            wrapped: self.wrapped.clone(),
+            text: self.link.text.clone(),
+            place: self.place(),
+            position: self.position,
+            shown: shown(&self.url),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{:?} {} ({})",
+            self.link.text,
+            shown(&self.url),
+            self.place()
+        )
+    }
+}
+
+/// A URL for messages: origin and `/…`, the path (which may carry a token) hidden.
+pub fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.path() == "/" && u.query().is_none() => u.origin().ascii_serialization() + "/",
+        Ok(u) => u.origin().ascii_serialization() + "/…",
+        Err(_) => "(a link)".to_owned(),
+    }
+}
+
+fn is_boilerplate(link: &Link) -> bool {
+    BOILERPLATE_TEXT.is_match(&link.text) || BOILERPLATE_PATH.is_match(path_of(&link.url))
+}
+
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
+fn on_origin(url: &str, origins: &[String]) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let origin = u.origin().ascii_serialization();
+    origins
+        .iter()
+        .any(|o| url::Url::parse(o).is_ok_and(|o| o.origin().ascii_serialization() == origin))
+}
+
+/// A long random-looking path segment or query value: a one-time link's token.
+fn has_token(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let tokenish = |s: &str| {
+        s.len() >= 16
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '='))
+            && s.chars().any(|c| c.is_ascii_digit())
+            && s.chars().any(|c| c.is_ascii_alphabetic())
+    };
+    u.path_segments().into_iter().flatten().any(tokenish)
+        || u.query_pairs().any(|(_, v)| tokenish(&v))
+}
+
+/// Hosts that only redirect (click tracking, link protection).
+static TRACKER_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|\.)(?:(?:click|clicks|links?|track|tracking|trk|email|e|go|r|t|lnk|url|redirect|em)\.[^.]+\..+|sendgrid\.net|list-manage\.com|mandrillapp\.com|awstrack\.me|safelinks\.protection\.outlook\.com|mailchi\.mp|hubspotlinks\.com|mjt\.lu|sparkpostmail\.com|mailgun\.org|rs6\.net|exct\.net|google\.com)$")
+        .expect("tracker regex")
+});
+const TARGET_PARAMS: &[&str] = &[
+    "url",
+    "u",
+    "q",
+    "redirect",
+    "redirect_url",
+    "redirect_to",
+    "target",
+    "dest",
+    "destination",
+    "link",
+    "href",
+    "r",
+    "to",
+    "goto",
+];
+
+/// The real URL behind a click-tracking redirect: a query parameter (or, as Amazon SES writes
+/// it, a path segment) holding an absolute http(s) URL on another host. Only for hosts that
+/// look like trackers and never for the target's own origins: a sign-in link's `?next=` must
+/// stay as it is.
+pub fn unwrap_redirect(url: &str, origins: &[String]) -> Option<String> {
+    let mut current = url.to_owned();
+    let mut unwrapped = None;
+    for _ in 0..3 {
+        let u = url::Url::parse(&current).ok()?;
+        let host = u.host_str()?.to_owned();
+        if on_origin(&current, origins) || !TRACKER_HOST.is_match(&host) {
+            break;
+        }
+        let from_query = u
+            .query_pairs()
+            .filter(|(k, _)| TARGET_PARAMS.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(_, v)| v.into_owned());
+        let from_path = u.path_segments().into_iter().flatten().map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+        let next = from_query.chain(from_path).find(|v| {
+            let lower = v.to_ascii_lowercase();
+            (lower.starts_with("https://") || lower.starts_with("http://"))
+                && url::Url::parse(v).is_ok_and(|t| t.host_str().is_some_and(|h| h != host))
+        });
+        match next {
+            Some(n) => {
+                current = n.clone();
+                unwrapped = Some(n);
+            }
+            None => break,
+        }
+    }
+    unwrapped
+}
+
+/// The URL of [`find_link`]'s choice, when there is exactly one.
+pub fn extract_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Option<String> {
+    find_link(mail, rule).ok().map(|c| c.url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::parse_message;
+
+    fn mail(raw: &str) -> ParsedMail {
+        parse_message(raw.as_bytes()).expect("parses")
+    }
+
+    const TOKEN: &str = "3f9a0c5e7b2d4f6a8c0e1b3d5f7a9c2e";
+
+    fn tracked() -> ParsedMail {
+        mail(&format!(concat!(
+            "From: a@x.test\r\nSubject: Sign in\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nSign in: https://app.example/login/magic/{t}\r\nUnsubscribe: https://app.example/unsubscribe?u=1\r\n",
+            "--b\r\nContent-Type: text/html\r\n\r\n<a href=\"https://click.mailer.example/ls/click?upn={t}xyz\">Sign in</a> ",
+            "<a href=\"https://app.example/unsubscribe?u=1\">Unsubscribe</a>\r\n",
+            "--b--\r\n"
+        ), t = TOKEN))
+    }
+
+    #[test]
+    fn the_real_link_beats_an_opaque_tracking_redirect() {
+        let m = tracked();
+        let origins = vec!["https://app.example".to_owned()];
+        let sign_in = |t: &str| t.contains("Sign in");
+        for rule in [
+            LinkRule::default(),
+            LinkRule {
+                origins: &origins,
+                ..LinkRule::default()
+            },
+            LinkRule {
+                text: Some(&sign_in),
+                ..LinkRule::default()
+            },
+        ] {
+            let c = find_link(&m, &rule).expect("one link");
+            assert_eq!(c.url, format!("https://app.example/login/magic/{TOKEN}"));
+            assert_eq!(c.place, Place::TextPart);
+        }
+        let unsub = |t: &str| t.contains("Unsubscribe");
+        let c = find_link(
+            &m,
+            &LinkRule {
+                text: Some(&unsub),
+                ..LinkRule::default()
+            },
+        )
+        .expect("asked for");
+        assert_eq!(c.url, "https://app.example/unsubscribe?u=1");
+    }
+
+    #[test]
+    fn tracking_redirects_with_the_url_as_a_parameter_are_unwrapped() {
+        let origins = vec!["https://app.example".to_owned()];
+        assert_eq!(
+            unwrap_redirect(
+                "https://click.mailer.example/c?url=https%3A%2F%2Fapp.example%2Flogin%3Ft%3D1&id=9",
+                &[]
+            )
+            .as_deref(),
+            Some("https://app.example/login?t=1")
+        );
+        assert_eq!(
+            unwrap_redirect(
+                "https://abc.r.us-east-1.awstrack.me/L0/https:%2F%2Fapp.example%2Fx/1/0100",
+                &[]
+            )
+            .as_deref(),
+            Some("https://app.example/x")
+        );
+        // A sign-in link's own `next` is not a redirect to unwrap.
+        assert_eq!(
+            unwrap_redirect(
+                "https://app.example/login?next=https://other.example/",
+                &origins
+            ),
+            None
+        );
+        assert_eq!(
+            unwrap_redirect("https://auth.example/?to=https://x.example/", &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn two_sign_in_links_are_ambiguous() {
+        let m = mail(&format!(
+            "From: a@x.test\r\nSubject: s\r\n\r\nSign in: https://app.example/login/magic/{TOKEN}\r\nReset: https://app.example/reset/{TOKEN}\r\n"
+        ));
+        let err = find_link(&m, &LinkRule::default()).expect_err("two");
+        assert_eq!(
+            err,
+            Ambiguity::Several {
+                candidates: vec![
+                    "\"Sign in\" https://app.example/… (the text part)".into(),
+                    "\"Reset\" https://app.example/… (the text part)".into()
+                ]
+            }
+        );
+    }
+
+    #[test]
+    fn only_boilerplate_is_no_link() {
+        let m = mail("From: a@x.test\r\nSubject: s\r\n\r\nUnsubscribe: https://app.example/unsubscribe?u=1\r\n");
+        assert!(matches!(
+            find_link(&m, &LinkRule::default()),
+            Err(Ambiguity::None { .. })
+        ));
+    }
+}
