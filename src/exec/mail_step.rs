@@ -344,7 +344,10 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         ctx.vars.set_capture(
             &flow_id,
             &link.var.value,
-            Resolved { value: url, secret: true },
+            Resolved {
+                value: url,
+                secret: true,
+            },
         );
         let mut context = format!("{:?} {}", choice.text, choice.shown);
         if choice.wrapped.is_some() {

@@ -90,11 +90,7 @@ pub(crate) fn decide(f: &RunFacts) -> Decision {
         flaky_fail: false,
     };
     if f.interrupted {
-        d(
-            RunOutcome::Interrupted,
-            exit_code::INTERRUPTED,
-            INTERRUPTED,
-        )
+        d(RunOutcome::Interrupted, exit_code::INTERRUPTED, INTERRUPTED)
     } else if f.quit {
         d(
             RunOutcome::Interrupted,
@@ -308,12 +304,7 @@ mod tests {
         };
         assert_eq!(
             decided(everything.clone()),
-            (
-                RunOutcome::Interrupted,
-                130,
-                INTERRUPTED.into(),
-                false
-            )
+            (RunOutcome::Interrupted, 130, INTERRUPTED.into(), false)
         );
         let quit = RunFacts {
             interrupted: false,
@@ -334,7 +325,12 @@ mod tests {
         };
         assert_eq!(
             decided(reporter.clone()),
-            (RunOutcome::Aborted, 4, "a reporter failed: disk full".into(), false)
+            (
+                RunOutcome::Aborted,
+                4,
+                "a reporter failed: disk full".into(),
+                false
+            )
         );
         // Then the stop, before the failures it was caused by.
         assert_eq!(

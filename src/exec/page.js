@@ -88,8 +88,18 @@
       case "nav": return "navigation";
       case "main": return "main";
       case "aside": return "complementary";
-      case "header": return el.closest("article,aside,main,nav,section") ? null : "banner";
-      case "footer": return el.closest("article,aside,main,nav,section") ? null : "contentinfo";
+      // Inside a sectioning element they are not landmarks: Chromium 156 gives them the
+      // WAI-ARIA 1.3 roles sectionheader / sectionfooter.
+      case "header": return el.closest("article,aside,main,nav,section") ? "sectionheader" : "banner";
+      case "footer": return el.closest("article,aside,main,nav,section") ? "sectionfooter" : "contentinfo";
+      // WAI-ARIA 1.3 text-level roles, as Chromium computes them.
+      case "strong": return "strong";
+      case "em": return "emphasis";
+      case "code": return "code";
+      case "del": return "deletion";
+      case "ins": return "insertion";
+      case "sub": return "subscript";
+      case "sup": return "superscript";
       // Chromium gives every <form> the form role, named or not (WAI-ARIA says named only);
       // the runner follows the browser. A section is a region when named: checking for a name
       // source (not computing the name) avoids recursion.
