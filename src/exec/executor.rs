@@ -993,8 +993,6 @@ fn status_phrase(s: FlowStatus) -> &'static str {
     }
 }
 
-/// The reason of a run stopped by a signal.
-
 /// Runs `fut` unless the run is cancelled first (then `None`). Every await of start-up goes
 /// through here, so a signal is acted on at once, not when every browser has started.
 async fn unless_cancelled<T>(

@@ -235,7 +235,7 @@ pub fn human(d: Duration) -> String {
     } else if ms < 59_950 {
         // Tenths at most: a wait of 10.02s reads "10s".
         let tenths = (ms + 50) / 100;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{}s", tenths / 10)
         } else {
             format!("{}.{}s", tenths / 10, tenths % 10)
