@@ -329,16 +329,21 @@ impl TerminalReporter {
                             format!("health pre-check failed: {}", h.failing.join(", "))
                         }
                     }
-                    _ => self
-                        .state
-                        .notices
-                        .iter()
-                        .rev()
-                        .find(|n| n.flow.is_none())
-                        .map_or_else(
-                            || "infrastructure failure".to_owned(),
-                            |n| n.message.clone(),
-                        ),
+                    // The run's own reason first: the last notice may be an unrelated one
+                    // ("started the web server at …").
+                    _ => match self.state.end.as_ref().and_then(|e| e.reason.clone()) {
+                        Some(reason) => reason,
+                        None => self
+                            .state
+                            .notices
+                            .iter()
+                            .rev()
+                            .find(|n| n.flow.is_none())
+                            .map_or_else(
+                                || "infrastructure failure".to_owned(),
+                                |n| n.message.clone(),
+                            ),
+                    },
                 };
                 let _ = writeln!(out, "{}: {why}", self.paint(fail_style(), "run aborted"));
             }

@@ -156,6 +156,11 @@ async fn missing_chromium_names_the_install_command() {
         "not a flow failure: {}",
         out.all()
     );
+    assert!(
+        out.stdout.contains("run aborted: no Chromium to drive"),
+        "the closing line gives the reason: {}",
+        out.all()
+    );
 
     // A configured binary that does not exist is named.
     add_config(
