@@ -88,23 +88,12 @@ async fn staging_profile_without_a_base_url_is_a_config_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_chromedriver_is_an_infrastructure_error() {
     let app = helpdesk().await;
-    let suite = temp_suite(&[(
-        "t.yaml",
-        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
-    )]);
-    let cfg = suite.path().join("flows/flows.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    std::fs::write(
-        &cfg,
-        format!("{text}\n[browser]\nchromedriver = \"/nonexistent/chromedriver\"\n"),
-    )
-    .expect("write");
-    let out = FlowsCmd::new()
-        .cwd(suite.path())
-        .run_all(&app.url())
-        .args(["--skip-health-check"])
-        .output()
-        .await;
+    let suite = one_flow_suite();
+    add_config(
+        suite.path(),
+        "\n[browser]\nchromedriver = \"/nonexistent/chromedriver\"\n",
+    );
+    let out = run_without_health_check(suite.path(), &app.url(), &[]).await;
     assert_eq!(out.code, 4, "{}", out.all());
     assert!(
         out.stdout.contains("chromedriver not found"),
@@ -125,23 +114,15 @@ async fn missing_chromedriver_is_an_infrastructure_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_chromium_names_the_install_command() {
     let app = helpdesk().await;
-    let suite = temp_suite(&[(
-        "t.yaml",
-        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
-    )]);
+    let suite = one_flow_suite();
     let bin = tempfile::tempdir().expect("tempdir");
     let driver = ["/usr/bin/chromedriver", "/usr/local/bin/chromedriver"]
         .into_iter()
         .find(|p| Path::new(p).is_file())
         .expect("chromedriver is installed (apt-get install -y chromium chromium-driver)");
     std::os::unix::fs::symlink(driver, bin.path().join("chromedriver")).expect("symlink");
-    let out = FlowsCmd::new()
-        .cwd(suite.path())
-        .env("PATH", &bin.path().display().to_string())
-        .run_all(&app.url())
-        .args(["--skip-health-check"])
-        .output()
-        .await;
+    let path = bin.path().display().to_string();
+    let out = run_without_health_check(suite.path(), &app.url(), &[("PATH", &path)]).await;
     assert_eq!(out.code, 4, "{}", out.all());
     assert!(
         out.stdout.contains("no Chromium to drive")
@@ -167,12 +148,7 @@ async fn missing_chromium_names_the_install_command() {
         suite.path(),
         "\n[browser]\nbinary = \"/nonexistent/chromium\"\n",
     );
-    let out = FlowsCmd::new()
-        .cwd(suite.path())
-        .run_all(&app.url())
-        .args(["--skip-health-check"])
-        .output()
-        .await;
+    let out = run_without_health_check(suite.path(), &app.url(), &[]).await;
     assert_eq!(out.code, 4, "{}", out.all());
     assert!(
         out.stdout
@@ -185,10 +161,7 @@ async fn missing_chromium_names_the_install_command() {
 
 #[tokio::test]
 async fn a_web_server_that_cannot_start_is_an_infrastructure_error() {
-    let suite = temp_suite(&[(
-        "t.yaml",
-        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
-    )]);
+    let suite = one_flow_suite();
     let cfg = suite.path().join("flows/flows.toml");
     let text = std::fs::read_to_string(&cfg).expect("config");
     std::fs::write(
@@ -212,10 +185,7 @@ async fn a_web_server_that_cannot_start_is_an_infrastructure_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_actions_masks_secrets_before_printing_anything() {
     let app = helpdesk().await;
-    let suite = temp_suite(&[(
-        "t.yaml",
-        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
-    )]);
+    let suite = one_flow_suite();
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .env("GITHUB_ACTIONS", "true")
@@ -226,4 +196,24 @@ async fn github_actions_masks_secrets_before_printing_anything() {
     let first = out.stdout.lines().next().unwrap_or_default();
     assert_eq!(first, format!("::add-mask::{SECRET}"), "{}", out.all());
     app.shutdown().await;
+}
+
+/// A suite of one browser flow (`goto /login` as the requester).
+fn one_flow_suite() -> tempfile::TempDir {
+    temp_suite(&[(
+        "t.yaml",
+        "id: t\ntitle: T\nuser: requester\nsteps:\n  - goto: /login\n",
+    )])
+}
+
+/// `run --all --base-url URL --skip-health-check` in `suite`, with extra environment values.
+async fn run_without_health_check(suite: &Path, base_url: &str, envs: &[(&str, &str)]) -> Output {
+    let mut cmd = FlowsCmd::new().cwd(suite);
+    for (k, v) in envs {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run_all(base_url)
+        .args(["--skip-health-check"])
+        .output()
+        .await
 }
