@@ -252,6 +252,10 @@ pub struct BrowserSession {
     /// Set once a secret was typed into this session's pages: from then on every screenshot
     /// first masks the fields (and page text) that show a secret, and unmasks them after.
     secret_mask: std::sync::OnceLock<crate::redact::Redactor>,
+    /// The next step's first page request and its answer, brought back by an act's hit-target
+    /// verdict (steps.rs `prefetch`). Any other command to the browser drops it: the answer is
+    /// used only when nothing came between.
+    prefetched: std::sync::Mutex<Option<(Value, PageResult)>>,
 }
 
 /// Masks and unmasks secrets in the page around a screenshot (`exec/secret_mask.js`).
@@ -413,6 +417,7 @@ impl BrowserSession {
             main_window: std::sync::Mutex::new(None),
             bidi,
             secret_mask: std::sync::OnceLock::new(),
+            prefetched: std::sync::Mutex::new(None),
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -785,9 +790,29 @@ impl BrowserSession {
     /// Counts a round trip and times it until the returned guard drops.
     fn tick(&self) -> Timed<'_> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.drop_prefetched();
         Timed {
             started: Instant::now(),
             total: &self.driver_us,
+        }
+    }
+
+    /// Keeps the answer to `request` that an act's verdict round trip brought back.
+    pub fn keep_prefetched(&self, request: Value, answer: PageResult) {
+        if let Ok(mut slot) = self.prefetched.lock() {
+            *slot = Some((request, answer));
+        }
+    }
+
+    /// The kept answer, when it answers this very request and nothing was sent since.
+    pub fn take_prefetched(&self, request: &Value) -> Option<PageResult> {
+        let (kept, answer) = self.prefetched.lock().ok()?.take()?;
+        (kept == *request).then_some(answer)
+    }
+
+    fn drop_prefetched(&self) {
+        if let Ok(mut slot) = self.prefetched.lock() {
+            slot.take();
         }
     }
 

@@ -1242,6 +1242,20 @@ fn reads_page_after(next: &PlannedStep, step: &PlannedStep, user: &Option<String
     read_only && actor(next) == actor(step)
 }
 
+/// Whether `next` runs in the same session and top-level page as `step`, with the same
+/// group parameters: then the request `next` will send can be known while `step` runs.
+fn same_page(next: &PlannedStep, step: &PlannedStep, user: &Option<String>) -> bool {
+    let actor = |s: &PlannedStep| {
+        super::steps::acting_user(&s.step.value)
+            .map(|u| u.value.clone())
+            .or_else(|| user.clone())
+    };
+    next.call == step.call
+        && super::steps::frame_of(&next.step.value).is_none()
+        && super::steps::frame_of(&step.step.value).is_none()
+        && actor(next) == actor(step)
+}
+
 /// Steps that act on or read the page (and so have a page state worth tracing).
 fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
     use crate::flowfile::ast::Step;
@@ -1341,9 +1355,15 @@ impl FlowRunner<'_, '_> {
             let next_reads_page = steps
                 .get(index + 1)
                 .is_some_and(|next| reads_page_after(next, planned, &user));
+            let prefetch_next = !*self.stepping && self.slow_mo.is_none();
             let mut ctx = self.step_context(index, None, self.capture.is_some());
-            // An act's verdict round trip brings the trace's DOM when no later step will.
+            // An act's verdict round trip brings the trace's DOM when no later step will, and
+            // the next step's first request when it can be known now.
             ctx.dom_after_act = ctx.trace_dom && !next_reads_page;
+            ctx.prefetch = steps
+                .get(index + 1)
+                .filter(|next| prefetch_next && same_page(next, planned, &user))
+                .and_then(|next| super::steps::prefetch_request(&ctx, &next.step.value));
             let result = super::steps::run_step(&mut ctx, &step.value).await;
             let (round_trips, extra_events) = (ctx.round_trips, std::mem::take(&mut ctx.events));
             let (driver_us, page_us) = (ctx.driver_us, ctx.page_us);
@@ -1540,6 +1560,7 @@ impl FlowRunner<'_, '_> {
             dom_after_act: false,
             exchange: None,
             restore: self.restore,
+            prefetch: None,
         }
     }
 

@@ -17,6 +17,9 @@
 //                    {element, role, name} (conformance tests)
 //   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
 //   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
+//   request.arm   -> arm the hit-target check for the act that follows: {hit: token}
+//   op: "verify"  -> the hit-target verdict on request.token; with request.then (the next
+//                    step's first request), that request's answer too: {hit, ..., then}
 (function (request, done) {
   "use strict";
   const PUA = /[\uE000-\uF8FF]|[\uDB80-\uDBFF][\uDC00-\uDFFF]/g;
@@ -757,21 +760,40 @@
   }
   const slice = Math.max(0, request.slice_ms || 0);
   const started = performance.now();
-  const deadline = started + slice;
+  let deadline = started + slice;
   let lastBox = null;
   let observer = null;
   let finished = false;
-  function finish(v) {
-    if (finished) return; finished = true;
-    if (observer) observer.disconnect();
-    v.page_ms = performance.now() - started;
-    // The trace's DOM snapshot, taken here when the step's own round trip can bring it (expect,
-    // wait_for, the hit-target verdict after an act, the executor's after-step snapshot).
+  // The hit-target verdict, once the next step's request (`then`) runs in this round trip.
+  let verdict = null;
+  // The trace's DOM snapshot, taken here when the step's own round trip can bring it (expect,
+  // wait_for, the hit-target verdict after an act, the executor's after-step snapshot).
+  function withSnapshot(v) {
     if (request.snapshot && v.ok && window === window.top) {
       const styles = pageStyles();
       v.snapshot = [location.href, document.title, document.documentElement.outerHTML, styles.css, styles.left_out];
     }
+    return v;
+  }
+  function finish(v) {
+    if (finished) return; finished = true;
+    if (observer) observer.disconnect();
+    v = withSnapshot(v);
+    if (verdict) { verdict.then = v; v = verdict; }
+    v.page_ms = performance.now() - started;
     done(v);
+  }
+  // After a verdict that the act landed, the next step's first request (`request.then`, the
+  // same one that step will send) runs here with a short wait of its own: its answer rides back
+  // with the verdict, so the verdict costs no round trip of its own (steps.rs `prefetch`).
+  function thenNext(r) {
+    if (request.op !== "verify" || !request.then || !r.ok || (r.hit !== "landed" && r.hit !== "navigated")) return r;
+    verdict = withSnapshot(r);
+    request = request.then;
+    const wait = Math.max(0, request.slice_ms || 0);
+    deadline = performance.now() + wait;
+    setTimeout(() => { if (!finished) finish(attempt()); }, wait + 50);
+    return attempt();
   }
 
   function attempt() {
@@ -951,7 +973,7 @@
 
   function tick() {
     if (finished) return;
-    const r = attempt();
+    const r = thenNext(attempt());
     if (r.ok || r.fatal || performance.now() >= deadline) { finish(r); return; }
     // Wait for the next frame, or a DOM change, whichever comes first.
     requestAnimationFrame(() => setTimeout(tick, 0));

@@ -62,6 +62,9 @@ pub struct StepContext<'a> {
     pub dom_after_act: bool,
     /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
     pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
+    /// The next step's first page request (see [`prefetch_request`]): an act's verdict round
+    /// trip runs it too, so that the hit-target check costs no round trip of its own.
+    pub prefetch: Option<Value>,
 }
 
 pub struct StepOutcome {
@@ -451,6 +454,11 @@ async fn wait_in_page(
     request: Value,
     deadline: Instant,
 ) -> Result<PageResult, BrowserError> {
+    if let Some(r) = session.take_prefetched(&request) {
+        if r.ok {
+            return Ok(r);
+        }
+    }
     let mut last = None;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -529,7 +537,7 @@ pub fn acting_user(step: &Step) -> Option<&Sp<String>> {
 }
 
 /// The frame a located step works in, if it names one.
-fn frame_of(step: &Step) -> Option<&Sp<FrameRef>> {
+pub fn frame_of(step: &Step) -> Option<&Sp<FrameRef>> {
     let f = match step {
         Step::Click(s) => &s.frame,
         Step::Fill(s) => &s.frame,
@@ -694,13 +702,7 @@ async fn locate(
     summary: &str,
 ) -> Result<PageResult, StepFailure> {
     let fail = Fail(summary);
-    let mut request = json!({"op": op, "locator": spec});
-    if let (Value::Object(req), Value::Object(extra)) = (&mut request, extra) {
-        req.extend(extra.clone());
-    }
-    if let Some(kind) = arm {
-        request["arm"] = json!(kind);
-    }
+    let request = act_request(op, spec, extra, arm);
     let session = ctx.browser(&fail).await?;
     let r = wait_in_page(session, request, deadline)
         .await
@@ -717,6 +719,54 @@ async fn locate(
         }));
     }
     Ok(r)
+}
+
+/// A locate request: `op` on the element `spec` finds, with the op's `extra` fields, arming
+/// the hit-target check for an act of kind `arm`.
+fn act_request(op: &str, spec: &Value, extra: &Value, arm: Option<&str>) -> Value {
+    let mut request = json!({"op": op, "locator": spec});
+    if let (Value::Object(req), Value::Object(extra)) = (&mut request, extra) {
+        req.extend(extra.clone());
+    }
+    if let Some(kind) = arm {
+        request["arm"] = json!(kind);
+    }
+    request
+}
+
+/// How long the next step's request may wait in the page inside an act's verdict round trip:
+/// long enough for the frames a stability check needs, short enough that a step's own time
+/// stays its own. A request that is not answered by then is sent again by its step.
+const PREFETCH_WAIT: Duration = Duration::from_millis(100);
+
+/// The first page request `step` will send, when it can be known before the step runs: a
+/// locate for `click`, `fill`, `check` and `hover`, the assertion of `expect` and `wait_for`.
+/// The step before it sends it along with its act's verdict (page.js `then`) and the answer is
+/// kept in the session; the step uses it only if it sends exactly this request with nothing
+/// in between (`BrowserSession::take_prefetched`), so a wrong guess costs nothing but is
+/// never used.
+pub fn prefetch_request(ctx: &StepContext<'_>, step: &Step) -> Option<Value> {
+    let act = |op: &str, loc: &Locator, arm: &str| {
+        let (spec, _) = ctx.locator_spec(loc).ok()?;
+        Some(act_request(op, &spec, &json!({}), Some(arm)))
+    };
+    match step {
+        Step::Click(c) => act("act", &c.locator(), Act::Click.events()),
+        Step::Hover(h) => act("hover", &h.locator(), Act::Hover.events()),
+        Step::Check(c) => act("act", &check_locator(c), Act::Click.events()),
+        Step::Fill(f) => {
+            let (value, _) = ctx.render_shown(&f.value.value).ok()?;
+            if value.is_empty() {
+                return None;
+            }
+            act("fill", &f.locator(), Act::Type("").events())
+        }
+        Step::Expect(e) => expect_request(ctx, e)
+            .ok()
+            .map(|(r, _)| read_request(ctx, r)),
+        Step::WaitFor(w) => wait_request(ctx, w).ok().map(|(r, _)| read_request(ctx, r)),
+        _ => None,
+    }
 }
 
 /// An act whose events must reach the located element (the hit-target check).
@@ -838,6 +888,7 @@ async fn act_verified(
     let limit = ctx.timeout(timeout);
     let deadline = Instant::now() + limit;
     let dom_after_act = ctx.dom_after_act;
+    let prefetch = ctx.prefetch.take();
     let mut misses: Vec<String> = Vec::new();
     loop {
         let located = locate(
@@ -878,6 +929,11 @@ async fn act_verified(
         if dom_after_act {
             request["snapshot"] = json!(true);
         }
+        if let Some(next) = &prefetch {
+            let mut then = next.clone();
+            then["slice_ms"] = json!(PREFETCH_WAIT.as_millis() as u64);
+            request["then"] = then;
+        }
         // A navigation the act started is waited for (the verdict is read in the new
         // document), at least a few seconds even when the step's deadline is near.
         let verify_deadline = deadline.max(Instant::now() + Duration::from_secs(5));
@@ -904,6 +960,21 @@ async fn act_verified(
         }
         match v.value.get("hit").and_then(Value::as_str) {
             Some("landed" | "navigated") => {
+                if let (Some(next), Some(then)) = (prefetch, v.value.get_mut("then")) {
+                    let then = then.take();
+                    session.keep_prefetched(
+                        next,
+                        PageResult {
+                            ok: then.get("ok").and_then(Value::as_bool).unwrap_or(false),
+                            fatal: then.get("fatal").and_then(Value::as_bool).unwrap_or(false),
+                            reason: then
+                                .get("reason")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                            value: then,
+                        },
+                    );
+                }
                 ctx.dom_snapshot = v.value.get_mut("snapshot").map(Value::take);
                 return Ok((r, Some(v), summary));
             }
@@ -1022,12 +1093,17 @@ async fn select(ctx: &mut StepContext<'_>, s: &SelectStep) -> StepResult {
     ok(format!("{summary} option \"{chosen}\""))
 }
 
+/// The element a `check` step acts on: here `checked` is the state to set, not a filter.
+fn check_locator(s: &CheckStep) -> Locator {
+    let mut loc = s.locator();
+    loc.checked = None;
+    loc
+}
+
 async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResult {
     let want = s.checked.unwrap_or(true);
     let verb = if want { "check" } else { "uncheck" };
-    // Here `checked` is the state to set, not a filter on the element.
-    let mut loc = s.locator();
-    loc.checked = None;
+    let loc = check_locator(s);
     // The locate answer says whether it is checked already; the verdict after the click says
     // whether it is now.
     let (_, verdict, summary) = act_verified(
@@ -1123,27 +1199,30 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
     if let Some(value) = &s.value {
         return compare_values(ctx, value, s);
     }
+    let (request, summary) = expect_request(ctx, s).map_err(|e| Fail("expect").msg(e))?;
+    await_in_page(ctx, summary, request, s.timeout.as_ref(), "expectation").await
+}
+
+/// The in-page request of an `expect` on the page (not `value:`), and its summary.
+fn expect_request(ctx: &StepContext<'_>, s: &ExpectStep) -> Result<(Value, String), String> {
+    if s.value.is_some() {
+        return Err("compares values; no page request".into());
+    }
     let mut assert = serde_json::Map::new();
     let mut what;
     if let Some(url) = &s.url {
-        let (value, shown) = ctx
-            .render_shown(&url.value)
-            .map_err(|e| Fail("expect").msg(e))?;
+        let (value, shown) = ctx.render_shown(&url.value)?;
         // A regex only when written `/…/` in the flow: a URL from a variable is compared as
         // it is (its dots are dots).
         let p = if matches!(split_regex_literal(&url.value), RegexLiteral::Regex { .. }) {
-            TextPattern::from_rendered(&url.value, &value, false)
-                .map_err(|e| Fail("expect").msg(e))?
-                .to_js()
+            TextPattern::from_rendered(&url.value, &value, false)?.to_js()
         } else {
             json!({"kind": "exact", "value": value})
         };
         assert.insert("url".into(), p);
         what = format!("url {shown}");
     } else if let Some(title) = &s.title {
-        let (v, shown) = ctx
-            .pattern(title, s.exact.unwrap_or(false))
-            .map_err(|e| Fail("expect").msg(e))?;
+        let (v, shown) = ctx.pattern(title, s.exact.unwrap_or(false))?;
         assert.insert("title".into(), v);
         what = format!("title{shown}");
     } else {
@@ -1157,7 +1236,7 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
             Some((key, _)) => s.locator_without(key),
             None => s.locator(),
         };
-        let (sp, shown) = ctx.locator_spec(&loc).map_err(|e| Fail("expect").msg(e))?;
+        let (sp, shown) = ctx.locator_spec(&loc)?;
         spec = sp;
         what = shown;
         if let Some(n) = s.count {
@@ -1169,12 +1248,12 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
         } else {
             match check {
                 Some((_, ElementCheck::HasText(t))) => {
-                    let (v, shown) = ctx.pattern(t, false).map_err(|e| Fail("expect").msg(e))?;
+                    let (v, shown) = ctx.pattern(t, false)?;
                     assert.insert("has_text".into(), v);
                     what = format!("{what} has_text{shown}");
                 }
                 Some((_, ElementCheck::HasValue(t))) => {
-                    let (v, shown) = value_pattern(ctx, t).map_err(|e| Fail("expect").msg(e))?;
+                    let (v, shown) = value_pattern(ctx, t)?;
                     assert.insert("has_value".into(), v);
                     what = format!("{what} has_value{shown}");
                 }
@@ -1193,14 +1272,7 @@ async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepResult {
         }
     }
     let request = json!({"op": "expect", "locator": spec, "assert": assert});
-    await_in_page(
-        ctx,
-        format!("expect {what}"),
-        request,
-        s.timeout.as_ref(),
-        "expectation",
-    )
-    .await
+    Ok((request, format!("expect {what}")))
 }
 
 /// `has_value`: the field's value equals the text exactly (an empty text is an empty field),
@@ -1264,6 +1336,15 @@ fn compare_values(ctx: &StepContext<'_>, value: &Sp<String>, s: &ExpectStep) -> 
 
 /// Runs an in-page wait (`expect`, `wait_for`) to its deadline and turns the result into the
 /// step's outcome.
+/// A read-only step's request as sent: when traced, the page's DOM where the assertion held
+/// comes back with the answer, so the trace needs no round trip of its own.
+fn read_request(ctx: &StepContext<'_>, mut request: Value) -> Value {
+    if ctx.trace_dom {
+        request["snapshot"] = json!(true);
+    }
+    request
+}
+
 async fn await_in_page(
     ctx: &mut StepContext<'_>,
     summary: String,
@@ -1273,12 +1354,7 @@ async fn await_in_page(
 ) -> StepResult {
     let fail = Fail(&summary);
     let limit = ctx.timeout(timeout);
-    let mut request = request;
-    if ctx.trace_dom {
-        // A read-only step: the page's DOM where the assertion held comes back with the
-        // answer, so the trace needs no round trip of its own.
-        request["snapshot"] = json!(true);
-    }
+    let request = read_request(ctx, request);
     let session = ctx.browser(&fail).await?;
     let mut r = wait_in_page(session, request, Instant::now() + limit)
         .await
@@ -1303,25 +1379,30 @@ async fn wait_for(ctx: &mut StepContext<'_>, s: &WaitForStep) -> StepResult {
             o
         });
     }
+    let (request, summary) = wait_request(ctx, s).map_err(|e| Fail("wait_for").msg(e))?;
+    let what = format!("state {}", request["state"].as_str().unwrap_or_default());
+    await_in_page(ctx, summary, request, s.timeout.as_ref(), &what).await
+}
+
+/// The in-page request of a `wait_for` on an element, and its summary; one on a URL is an
+/// `expect` on it.
+fn wait_request(ctx: &StepContext<'_>, s: &WaitForStep) -> Result<(Value, String), String> {
+    if let Some(url) = &s.url {
+        let e = ExpectStep {
+            url: Some(url.clone()),
+            ..Default::default()
+        };
+        return expect_request(ctx, &e);
+    }
     let state = match s.state.unwrap_or(ElementState::Visible) {
         ElementState::Visible => "visible",
         ElementState::Hidden => "hidden",
         ElementState::Attached => "attached",
         ElementState::Detached => "detached",
     };
-    let (spec, shown) = ctx
-        .locator_spec(&s.locator())
-        .map_err(|e| Fail("wait_for").msg(e))?;
+    let (spec, shown) = ctx.locator_spec(&s.locator())?;
     let request = json!({"op": "wait", "state": state, "locator": spec});
-    let what = format!("state {state}");
-    await_in_page(
-        ctx,
-        format!("wait_for {shown} {state}"),
-        request,
-        s.timeout.as_ref(),
-        &what,
-    )
-    .await
+    Ok((request, format!("wait_for {shown} {state}")))
 }
 
 async fn screenshot(ctx: &mut StepContext<'_>, s: &ScreenshotStep) -> StepResult {

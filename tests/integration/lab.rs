@@ -494,6 +494,58 @@ async fn the_collapse_reproduction_passes_fifty_of_fifty() {
     assert_eq!(output.code, 0, "{}", output.all());
 }
 
+/// The hit-target verdict after an act costs no round trip of its own: the verdict's round
+/// trip also runs the next step's first request, so a `fill` is located, typed and verified in
+/// three round trips and the `expect` after it needs none. The control: with `--slow-mo` (the
+/// runner pauses between steps, so nothing is sent ahead) the same `expect` makes its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hit_target_verdict_rides_on_the_next_steps_round_trip() {
+    let app = helpdesk().await;
+    let body = "id: chain\ntitle: chain\nuser: requester\nsteps:\n\
+                \x20 - goto: /lab/keyboard\n\
+                \x20 - press: { key: Control+K }\n\
+                \x20 - fill: { label: Search commands, value: inbox }\n\
+                \x20 - expect: { label: Search commands, has_value: inbox }\n";
+    let suite = temp_suite(&[("chain.yaml", body)]);
+    let trips = |report: &Value| -> Vec<u64> {
+        flow(report, "chain")["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s["round_trips"].as_u64().expect("round_trips"))
+            .collect()
+    };
+    let run = |extra: &'static [&'static str]| {
+        let out = tempfile::tempdir().expect("tempdir");
+        let config = suite.path().join("flows/flows.toml");
+        let url = app.url();
+        async move {
+            let output = FlowsCmd::new()
+                .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
+                .args(["--config", config.to_str().expect("utf-8 path")])
+                .args(["--base-url", &url])
+                .args(["--output", out.path().to_str().expect("utf-8 path")])
+                .args(extra)
+                .output()
+                .await;
+            assert_eq!(output.code, 0, "{}", output.all());
+            read_json(&run_dir(out.path()).join("staging-run-report.json"))
+        }
+    };
+    let chained = trips(&run(&[]).await);
+    assert_eq!(
+        (chained[2], chained[3]),
+        (3, 0),
+        "fill: locate, type, verdict + the expect's request; expect: answered already ({chained:?})"
+    );
+    let paused = trips(&run(&["--slow-mo", "1"]).await);
+    assert_eq!(
+        (paused[2], paused[3]),
+        (3, 1),
+        "with --slow-mo nothing is sent ahead: the expect makes its own round trip ({paused:?})"
+    );
+}
+
 /// An `http` step's `body:` is matched against the body as received: a regex sees its line
 /// ends and its very end, and text that matches only once whitespace is collapsed does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
