@@ -908,8 +908,8 @@ async fn act_verified(
                     return Err(f);
                 };
                 return Err(fail.msg(format!(
-                    "{last} ({} tries missed; then {})",
-                    misses.len(),
+                    "{last} ({}; then {})",
+                    tries_missed(misses.len()),
                     f.message
                 )));
             }
@@ -986,13 +986,21 @@ async fn act_verified(
                     let n = misses.len();
                     let last = misses.pop().unwrap_or_default();
                     return Err(fail.msg(if n > 1 {
-                        format!("{last} ({n} tries missed)")
+                        format!("{last} ({})", tries_missed(n))
                     } else {
                         last
                     }));
                 }
             }
         }
+    }
+}
+
+fn tries_missed(n: usize) -> String {
+    if n == 1 {
+        "1 try missed".to_owned()
+    } else {
+        format!("{n} tries missed")
     }
 }
 

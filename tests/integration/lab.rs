@@ -353,6 +353,10 @@ async fn each_ambiguity_fails_naming_what_was_found() {
             "target-runs-away",
             "  - goto: /lab/moving-target?move_ms=0&runaway=1\n  - click: { role: button, name: Catch me }\n",
         ),
+        case(
+            "header-covers-on-pointer",
+            "  - goto: /lab/sticky-header?unfold_on_pointer=1\n  - click: { role: button, name: Post comment }\n",
+        ),
     ];
     let files: Vec<(&str, &str)> = cases
         .iter()
@@ -376,7 +380,7 @@ async fn each_ambiguity_fails_naming_what_was_found() {
             .unwrap_or_default()
             .to_owned()
     };
-    let expectations: [(&str, &[&str]); 12] = [
+    let expectations: [(&str, &[&str]); 13] = [
         (
             "substring-is-ambiguous",
             &["2 elements match", "\"Save\"", "\"Save as draft\""],
@@ -446,6 +450,16 @@ async fn each_ambiguity_fails_naming_what_was_found() {
                 "was moving",
             ],
         ),
+        // The header unfolds over the button as the pointer arrives: the press lands on it.
+        (
+            "header-covers-on-pointer",
+            &[
+                "the click at (",
+                "landed on <header",
+                "instead of <button#post> \"Post comment\"",
+                "which it covered at that moment",
+            ],
+        ),
     ];
     for (id, needles) in expectations {
         let e = error(id);
@@ -458,6 +472,11 @@ async fn each_ambiguity_fails_naming_what_was_found() {
     assert!(
         !runaway.to_string().contains("Caught"),
         "no click reached the button: {runaway}"
+    );
+    let covered = flow(&report, "header-covers-on-pointer");
+    assert!(
+        !covered.to_string().contains("Comment posted"),
+        "no click reached the button: {covered}"
     );
 }
 
