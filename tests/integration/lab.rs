@@ -478,6 +478,19 @@ async fn each_ambiguity_fails_naming_what_was_found() {
         !covered.to_string().contains("Comment posted"),
         "no click reached the button: {covered}"
     );
+    // Nor did the app see the missed clicks: each was blocked in the page, so the pages'
+    // own counters (in the HTML saved at the failure) stayed at zero.
+    for (id, untouched) in [
+        ("target-runs-away", "Missed clicks: 0"),
+        ("header-covers-on-pointer", "Header swallowed 0 clicks"),
+    ] {
+        let html = std::fs::read_to_string(run_dir(out.path()).join(id).join("02-failure.html"))
+            .unwrap_or_else(|e| panic!("{id}: the failure's page HTML: {e}"));
+        assert!(
+            html.contains(untouched),
+            "{id}: {untouched:?} not in the page:\n{html}"
+        );
+    }
 }
 
 /// The reproduction (a section expanding above Save with a CSS transition) passes

@@ -32,6 +32,8 @@ role-textbox-null ||| test(/runner_names_and_roles_agree_with_chromium/) ||| ret
 role-list-null ||| test(/runner_names_and_roles_agree_with_chromium/) ||| case "ul": case "ol": case "menu": return "list"; ||| case "ul": case "ol": case "menu": return null;
 role-row-null ||| test(/runner_names_and_roles_agree_with_chromium/) ||| case "tr": return "row"; ||| case "tr": return null;
 role-img-null ||| test(/runner_names_and_roles_agree_with_chromium/) ||| case "img": return el.getAttribute("alt") === "" ? "presentation" : "img"; ||| case "img": return null;
+hit-always-lands ||| test(/each_ambiguity_fails_naming_what_was_found/) ||| s.result = reaches(el, target) ? "landed" : "missed"; ||| s.result = "landed";
+hit-miss-not-blocked ||| test(/each_ambiguity_fails_naming_what_was_found/) ||| if (s.result === "missed") { ev.preventDefault(); ev.stopImmediatePropagation(); } ||| if (false) { ev.preventDefault(); ev.stopImmediatePropagation(); }
 EOF
 )
 
