@@ -353,7 +353,8 @@ fn candidates<'a>(
         .map(|phrase| find_folded(hay, phrase))
         .unwrap_or_default();
     let all = matches(hay, pattern);
-    // With `near:`, each occurrence of the phrase anchors only the value closest to it.
+    // With `near:`, each occurrence of the phrase anchors only the value closest to it; values
+    // equally close are all anchored, so the step lists them as ambiguous rather than as "not near".
     let anchored: Vec<bool> = all
         .iter()
         .enumerate()
@@ -364,7 +365,7 @@ fn candidates<'a>(
                     && all
                         .iter()
                         .enumerate()
-                        .all(|(j, o)| j == i || distance(hay, a, &o.whole) > d)
+                        .all(|(j, o)| j == i || distance(hay, a, &o.whole) >= d)
             })
         })
         .collect();
@@ -696,6 +697,23 @@ mod tests {
             otp(&mail_with("Order 123456 confirmed", "Hello")),
             Err(Ambiguity::None {
                 passed_over: vec!["12•••• near \"Order\" (the subject)".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn values_equally_near_the_phrase_are_ambiguous_not_passed_over() {
+        let near = OtpRule {
+            near: Some("code".into()),
+            ..OtpRule::default()
+        };
+        assert_eq!(
+            find_otp(&mail("482913 code  771204"), &near).map(|p| p.value),
+            Err(Ambiguity::Several {
+                candidates: vec![
+                    "48•••• near \"code\" (the text part)".into(),
+                    "77•••• near \"code\" (the text part)".into()
+                ]
             })
         );
     }
