@@ -719,6 +719,25 @@ mod tests {
     }
 
     #[test]
+    fn a_number_joined_to_another_on_either_side_is_part_of_a_longer_one() {
+        let longer = "part of a longer number (a date, time or phone number?) (the text part)";
+        for body in ["We sent 123456-7 today.", "Serial 7-123456 today."] {
+            assert_eq!(
+                otp(&mail(body)),
+                Err(Ambiguity::None {
+                    passed_over: vec![format!("12•••• {longer}")]
+                }),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_code_word_as_near_as_a_reference_word_anchors() {
+        assert_eq!(otp(&mail("Order: 482913 code")).as_deref(), Ok("482913"));
+    }
+
+    #[test]
     fn a_postcode_is_not_a_code_word() {
         assert_eq!(
             otp(&mail("Your postcode: 123456")),
