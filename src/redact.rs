@@ -745,4 +745,118 @@ mod tests {
             b"late-token-1"
         );
     }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let r = Redactor::new();
+        r.add("hunter2-secret");
+        assert_eq!(format!("{r:?}"), "Redactor { .. }");
+    }
+
+    #[test]
+    fn secrets_lists_each_secret_once_as_registered() {
+        let r = Redactor::new();
+        assert!(r.is_empty());
+        assert!(r.secrets().is_empty());
+        assert!(!r.contains_secret("s3cr3t/with+plus"));
+        r.add("  s3cr3t/with+plus \n");
+        r.add("s3cr3t/with+plus");
+        r.add("abc"); // too short: ignored
+        assert!(!r.is_empty());
+        assert_eq!(r.secrets(), vec!["s3cr3t/with+plus".to_owned()]);
+        assert!(r.contains_secret("x s3cr3t%2Fwith%2Bplus y"));
+        assert!(!r.contains_secret("x s3cr3t abc y"));
+    }
+
+    #[test]
+    fn a_public_value_is_never_taken_from_a_link_even_if_it_looks_like_a_token() {
+        let r = Redactor::new();
+        // A configured user name that happens to look random.
+        let user = "Xk7pQ2mZ9vB4nW8r";
+        assert!(looks_like_token(user));
+        r.add_public(&format!("  {user} "));
+        r.add_public("   ");
+        let token = "Q2hhbmdlTWUtOTg3NjU0MzIx";
+        r.add_link(&format!("https://app.test/magic/{token}?user={user}"));
+        assert_eq!(
+            r.redact(&format!("user {user} token {token}")),
+            format!("user {user} token [redacted]")
+        );
+    }
+
+    #[test]
+    fn a_token_has_16_characters_or_more_and_is_not_a_path() {
+        assert!(looks_like_token("Ab3dE5gH7jK9mN1p"));
+        assert!(!looks_like_token("Ab3dE5gH7jK9mN1"));
+        assert!(!looks_like_token("/Ab3dE5gH7jK9mN1pQ"));
+    }
+
+    #[test]
+    fn only_a_whole_number_equal_to_a_secret_is_replaced_in_json() {
+        let r = Redactor::new();
+        r.add("123456");
+        assert_eq!(r.redact_json_text("123456"), "\"[redacted]\"");
+        assert_eq!(
+            r.redact_json_text("[0.123456, 123456.5, 123456e2, 1e123456, 123456]"),
+            "[0.123456, 123456.5, 123456e2, 1e123456, \"[redacted]\"]"
+        );
+        assert_eq!(
+            r.redact_json(&serde_json::json!([0.123456, 123456.5, 123456])),
+            serde_json::json!([0.123456, 123456.5, "[redacted]"])
+        );
+    }
+
+    #[test]
+    fn a_base64_run_is_its_payload_only() {
+        let r = Redactor::new();
+        r.add("AAAA");
+        // A run that ends the text.
+        assert_eq!(
+            r.redact_embedding("x AAAA data:image/png;base64,AAAAAAAA"),
+            "x [redacted] data:image/png;base64,AAAAAAAA"
+        );
+        // A secret that ends where the payload starts, or starts where it ends, is replaced.
+        r.add("k3y;base64,");
+        r.add("-s3cr3t");
+        assert_eq!(
+            r.redact_embedding("data:k3y;base64,AAAA-s3cr3t"),
+            "data:[redacted]AAAA[redacted]"
+        );
+    }
+
+    #[test]
+    fn redact_file_rewrites_every_text_kind_and_logs_with_stray_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = Redactor::new();
+        r.add("late-token-1");
+        for name in [
+            "a.txt", "b.LOG", "c.md", "d.csv", "e.yaml", "f.yml", "g.xml", "h.svg", "i.htm",
+            "j.jsonl", "k.json",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "\"late-token-1\"").expect("w");
+            assert!(r.redact_file(&path).expect("redact"), "{name}");
+            assert_eq!(
+                std::fs::read_to_string(&path).expect("r"),
+                "\"[redacted]\"",
+                "{name}"
+            );
+        }
+        let log = dir.path().join("raw.log");
+        std::fs::write(&log, b"\xff late-token-1\n").expect("w");
+        assert!(r.redact_file(&log).expect("redact"));
+        assert_eq!(
+            std::fs::read_to_string(&log).expect("r"),
+            "\u{fffd} [redacted]\n"
+        );
+        let clean = dir.path().join("clean.log");
+        std::fs::write(&clean, b"\xff nothing\n").expect("w");
+        assert!(!r.redact_file(&clean).expect("redact"));
+        assert_eq!(std::fs::read(&clean).expect("r"), b"\xff nothing\n");
+        // A file gone since the directory was listed is not an error; other failures are.
+        assert!(!r.redact_file(&dir.path().join("gone.json")).expect("gone"));
+        std::fs::create_dir(dir.path().join("dir.json")).expect("mkdir");
+        assert!(r.redact_file(&dir.path().join("dir.json")).is_err());
+        assert!(r.redact_tree(&dir.path().join("missing")).is_err());
+    }
 }

@@ -2045,3 +2045,96 @@ pub(super) fn slugify(s: &str) -> String {
     }
     out.trim_end_matches('-').to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::super::check::{check_flows, Suite};
+    use super::super::parse::parse_flow;
+    use super::*;
+
+    /// Checks one flow (user `requester`) with these steps: the suite, or each diagnostic's
+    /// message and hint.
+    fn check(steps: &str) -> Result<Suite, Vec<(String, Option<String>)>> {
+        let src = format!("id: a\ntitle: A\nuser: requester\nsteps:\n{steps}");
+        let path = PathBuf::from("a.yaml");
+        let ast =
+            parse_flow(&path, &src).unwrap_or_else(|d| panic!("{}", d.render(Some(&src), false)));
+        let env = CheckEnv::new(["requester"], Vec::<String>::new());
+        check_flows(vec![(path, Arc::from(src.as_str()), ast)], &env).map_err(|d| {
+            d.iter()
+                .map(|d| (d.message.clone(), d.hint.clone()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn credential_names_by_word() {
+        for name in [
+            "Session-Id",
+            "X-Signature",
+            "X-Bearer",
+            "X-APIKEY",
+            "api_key",
+            "x-auth",
+        ] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        for name in ["Key", "X-Key", "X-Api-Version", "Keyboard", "monkey"] {
+            assert!(!is_credential_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_variable_name_is_hinted_with_a_fixed_spelling_when_there_is_one() {
+        let diagnostics = |var: &str| {
+            check(&format!("  - capture: {{ var: '{var}', from: url }}\n"))
+                .err()
+                .unwrap_or_else(|| panic!("`{var}` passed"))
+        };
+        let generic = "use lowercase letters, digits and `_`, starting with a letter or `_`";
+        assert_eq!(
+            diagnostics("Ticket"),
+            [(
+                "invalid variable name `Ticket`".to_string(),
+                Some("use lowercase letters, digits and `_`, e.g. `ticket`".to_string())
+            )]
+        );
+        assert_eq!(
+            diagnostics("9 lives"),
+            [(
+                "invalid variable name `9 lives`".to_string(),
+                Some(generic.to_string())
+            )]
+        );
+        assert_eq!(
+            diagnostics("--"),
+            [(
+                "invalid variable name `--`".to_string(),
+                Some(generic.to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_capture_is_reported_once_not_again_at_its_uses() {
+        assert_eq!(
+            check("  - capture: { var: Ticket, from: url }\n  - goto: '/tickets/{{ ticket }}'\n")
+                .err()
+                .map(|d| d.into_iter().map(|(m, _)| m).collect::<Vec<_>>()),
+            Some(vec!["invalid variable name `Ticket`".to_string()])
+        );
+    }
+
+    #[test]
+    fn credential_fields_inside_json_arrays_mark_captures_secret() {
+        let suite = check(
+            "  - http: { url: /config, capture: { t: /t, u: /u } }\n  - http: { url: /x, method: POST, json: [ { password: '{{ t }}' }, { name: '{{ u }}' } ] }\n",
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(suite.flows[0].captures["t"].secret);
+        assert!(!suite.flows[0].captures["u"].secret);
+    }
+}

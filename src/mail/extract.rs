@@ -353,7 +353,8 @@ fn candidates<'a>(
         .map(|phrase| find_folded(hay, phrase))
         .unwrap_or_default();
     let all = matches(hay, pattern);
-    // With `near:`, each occurrence of the phrase anchors only the value closest to it.
+    // With `near:`, each occurrence of the phrase anchors only the value closest to it; values
+    // equally close are all anchored, so the step lists them as ambiguous rather than as "not near".
     let anchored: Vec<bool> = all
         .iter()
         .enumerate()
@@ -364,7 +365,7 @@ fn candidates<'a>(
                     && all
                         .iter()
                         .enumerate()
-                        .all(|(j, o)| j == i || distance(hay, a, &o.whole) > d)
+                        .all(|(j, o)| j == i || distance(hay, a, &o.whole) >= d)
             })
         })
         .collect();
@@ -641,5 +642,188 @@ mod tests {
         assert_eq!(mask("772204"), "77••••");
         assert_eq!(mask("ABCD-EFGH"), "AB••-••••");
         assert_eq!(mask("1234"), "••••");
+    }
+
+    #[test]
+    fn a_pick_describes_itself_masked_and_debug_hides_its_value() {
+        let m = mail("Your sign-in code is 482913, valid ten minutes.");
+        let pick = find_otp(&m, &OtpRule::default()).expect("one code");
+        assert_eq!(
+            pick.describe(),
+            "the text part at 21: \"Your sign-in code is ••••••, valid ten minutes.\""
+        );
+        assert_eq!(
+            format!("{pick:?}"),
+            "Pick { value: \"<redacted>\", place: TextPart, position: 21, context: \"Your sign-in code is ••••••, valid ten minutes.\" }"
+        );
+    }
+
+    #[test]
+    fn candidates_are_every_distinct_value_whatever_its_rank() {
+        let m = mail_with(
+            "Code 111111",
+            "Ticket 222222, code 111111, https://x.test/333333",
+        );
+        assert_eq!(
+            otp_candidates(&m, &OtpRule::default()),
+            vec!["111111", "222222", "333333"]
+        );
+    }
+
+    #[test]
+    fn ambiguities_describe_each_value_by_class_and_place() {
+        // Plain values: where they are, no reason.
+        assert_eq!(
+            otp(&mail("Values 123456 and 654321.")),
+            Err(Ambiguity::Several {
+                candidates: vec![
+                    "12•••• in the text part".into(),
+                    "65•••• in the text part".into()
+                ]
+            })
+        );
+        // Anchored in the subject: the subject says it all.
+        assert_eq!(
+            otp(&mail_with("Code 482913 or code 771204", "Hello")),
+            Err(Ambiguity::Several {
+                candidates: vec![
+                    "48•••• in the subject".into(),
+                    "77•••• in the subject".into()
+                ]
+            })
+        );
+        // Passed over in the subject: why.
+        assert_eq!(
+            otp(&mail_with("Order 123456 confirmed", "Hello")),
+            Err(Ambiguity::None {
+                passed_over: vec!["12•••• near \"Order\" (the subject)".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn values_equally_near_the_phrase_are_ambiguous_not_passed_over() {
+        let near = OtpRule {
+            near: Some("code".into()),
+            ..OtpRule::default()
+        };
+        assert_eq!(
+            find_otp(&mail("482913 code  771204"), &near).map(|p| p.value),
+            Err(Ambiguity::Several {
+                candidates: vec![
+                    "48•••• near \"code\" (the text part)".into(),
+                    "77•••• near \"code\" (the text part)".into()
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn a_number_joined_to_another_on_either_side_is_part_of_a_longer_one() {
+        let longer = "part of a longer number (a date, time or phone number?) (the text part)";
+        for body in ["We sent 123456-7 today.", "Serial 7-123456 today."] {
+            assert_eq!(
+                otp(&mail(body)),
+                Err(Ambiguity::None {
+                    passed_over: vec![format!("12•••• {longer}")]
+                }),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_code_word_as_near_as_a_reference_word_anchors() {
+        assert_eq!(otp(&mail("Order: 482913 code")).as_deref(), Ok("482913"));
+    }
+
+    #[test]
+    fn a_postcode_is_not_a_code_word() {
+        assert_eq!(
+            otp(&mail("Your postcode: 123456")),
+            Err(Ambiguity::None {
+                passed_over: vec!["12•••• near \"Postcode\" (the text part)".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn an_html_only_message_is_searched_once_as_the_html_part() {
+        let m = parse_message(
+            b"From: a@x.test\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n<p>Your code is <b>482913</b></p>\r\n",
+        )
+        .expect("parses");
+        assert!(m.text_from_html);
+        let pick = find_otp(&m, &OtpRule::default()).expect("one code");
+        assert_eq!(
+            (pick.value.as_str(), pick.place),
+            ("482913", Place::HtmlPart)
+        );
+    }
+
+    #[test]
+    fn values_after_a_hash_or_no_are_references() {
+        assert_eq!(
+            otp(&mail(
+                "Use 482913 to sign in, not #771204, # 556677 or No. 334455."
+            ))
+            .as_deref(),
+            Ok("482913")
+        );
+    }
+
+    #[test]
+    fn a_regex_skips_empty_groups_and_years() {
+        let re = Regex::new(r"(\d*)x").expect("regex");
+        assert_eq!(
+            extract_otp(&mail("x then 482913x"), Some(&re)).as_deref(),
+            Some("482913")
+        );
+        let four = Regex::new(r"\b(\d{4})\b").expect("regex");
+        assert_eq!(
+            extract_otp(&mail("In 2026 your PIN is 4821."), Some(&four)).as_deref(),
+            Some("4821")
+        );
+        assert_eq!(
+            extract_otp(&mail("Since 1999 your PIN is 2000."), Some(&four)),
+            None
+        );
+    }
+
+    #[test]
+    fn what_looks_like_an_alnum_code() {
+        for code in [
+            "AB1234",
+            "ABCDEFGH12345678",
+            "ABC-D12",
+            "12345678",
+            "x7k9q2",
+            "ABC-DEF",
+        ] {
+            assert!(looks_alnum_code(code), "{code}");
+        }
+        for word in [
+            "AB123",
+            "ABCDEFGH123456789",
+            "AB-CD12-EF34",
+            "123456789",
+            "123-456",
+            "ABCDEF",
+            "Abc-Def",
+        ] {
+            assert!(!looks_alnum_code(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn context_keeps_six_words_either_side() {
+        let hay = "a b c d e f g 482913 h i j k l m";
+        assert_eq!(context(hay, &(14..20)), "…b c d e f g •••••• h i j k l m");
+        assert_eq!(
+            context("482913 h i j k l m n", &(0..6)),
+            "•••••• h i j k l m…"
+        );
+        assert_eq!(context(" 482913 ", &(1..7)), "••••••");
+        assert_eq!(context("Code: 772 204", &(6..13)), "Code: ••••••");
     }
 }

@@ -427,4 +427,188 @@ mod tests {
             Err(Ambiguity::None { .. })
         ));
     }
+
+    /// A two-part message: `text` as its text/plain part, `html` as its text/html part.
+    fn alternative(text: &str, html: &str) -> ParsedMail {
+        mail(&format!(concat!(
+            "From: a@x.test\r\nSubject: s\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\n{}\r\n",
+            "--b\r\nContent-Type: text/html\r\n\r\n{}\r\n",
+            "--b--\r\n"
+        ), text, html))
+    }
+
+    const OTHER: &str = "7c1e9b3a5d2f4e6a8b0c2d4e6f8a0b1c";
+
+    #[test]
+    fn a_choice_describes_itself_without_its_path_and_debug_hides_its_url() {
+        let m = alternative(
+            "Hello",
+            &format!("<a href=\"https://click.mailer.example/c?url=https%3A%2F%2Fapp.example%2Fmagic%2F{TOKEN}\">Sign in</a>"),
+        );
+        let c = find_link(&m, &LinkRule::default()).expect("one link");
+        assert_eq!(c.url, format!("https://app.example/magic/{TOKEN}"));
+        assert_eq!(
+            c.describe(),
+            "\"Sign in\" https://app.example/… in the HTML part (link 1), unwrapped from a click-tracking redirect"
+        );
+        assert_eq!(
+            format!("{c:?}"),
+            "LinkChoice { url: \"<redacted>\", text: \"Sign in\", place: HtmlPart, position: 0 }"
+        );
+        assert_eq!(
+            extract_link(&m, &LinkRule::default()),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+        let bare = mail(&format!(
+            "From: a@x.test\r\nSubject: s\r\n\r\nHome: https://app.example/\r\nSign in: https://app.example/magic/{TOKEN}\r\n"
+        ));
+        let c = find_link(&bare, &LinkRule::default()).expect("one link");
+        assert_eq!(
+            c.describe(),
+            "\"Sign in\" https://app.example/… in the text part (link 2)"
+        );
+    }
+
+    #[test]
+    fn shown_hides_the_path_and_query_only() {
+        assert_eq!(shown("https://app.example/"), "https://app.example/");
+        assert_eq!(shown("https://app.example/?t=1"), "https://app.example/…");
+        assert_eq!(
+            shown("https://app.example:8443/x"),
+            "https://app.example:8443/…"
+        );
+        assert_eq!(shown("not a url"), "(a link)");
+    }
+
+    #[test]
+    fn a_bare_url_in_the_html_is_in_the_html_part() {
+        let m = alternative(
+            "Hello",
+            &format!("<p>Sign in: https://app.example/magic/{TOKEN}</p>"),
+        );
+        let c = find_link(&m, &LinkRule::default()).expect("one link");
+        assert_eq!((c.place, c.text.as_str()), (Place::HtmlPart, "Sign in"));
+    }
+
+    #[test]
+    fn links_to_one_url_are_one_candidate_with_what_each_says() {
+        let tracked = |path: &str| {
+            format!("https://click.mailer.example/c?url=https%3A%2F%2Fapp.example%2F{path}")
+        };
+        // Asked for by the text of its second appearance.
+        let m = alternative(
+            &format!("Sign in: https://app.example/magic/{TOKEN}"),
+            &format!(
+                "<a href=\"{}\">Click here</a>",
+                tracked(&format!("magic%2F{TOKEN}"))
+            ),
+        );
+        let sign_in = |t: &str| t == "Sign in";
+        let rule = LinkRule {
+            text: Some(&sign_in),
+            ..LinkRule::default()
+        };
+        assert_eq!(
+            extract_link(&m, &rule),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+        // In the text part through its second appearance.
+        let m = alternative(
+            &format!("Sign in: https://app.example/magic/{TOKEN}"),
+            &format!(
+                "<a href=\"{}\">Sign in</a> <a href=\"https://app.example/reset/{OTHER}\">Reset</a>",
+                tracked(&format!("magic%2F{TOKEN}"))
+            ),
+        );
+        assert_eq!(
+            extract_link(&m, &LinkRule::default()),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+        // Boilerplate through its second appearance.
+        let m = alternative(
+            &format!("Unsubscribe: https://app.example/u/{OTHER}"),
+            &format!(
+                "<a href=\"{}\">here</a> <a href=\"https://app.example/magic/{TOKEN}\">Sign in</a>",
+                tracked(&format!("u%2F{OTHER}"))
+            ),
+        );
+        assert_eq!(
+            extract_link(&m, &LinkRule::default()),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+    }
+
+    #[test]
+    fn boilerplate_by_text_or_by_the_unwrapped_path() {
+        let m = alternative(
+            "Hello",
+            &format!(
+                "<a href=\"https://app.example/magic/{TOKEN}\">Sign in</a> \
+                 <a href=\"https://click.mailer.example/c?url=https%3A%2F%2Fapp.example%2Funsubscribe%2F{OTHER}\">Click</a> \
+                 <a href=\"https://app.example/p/{OTHER}\">Manage preferences</a>"
+            ),
+        );
+        assert_eq!(
+            extract_link(&m, &LinkRule::default()),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+    }
+
+    #[test]
+    fn a_url_rule_matches_the_real_or_the_tracking_url() {
+        let m = alternative(
+            "Hello",
+            &format!(
+                "<a href=\"https://click.mailer.example/c?url=https%3A%2F%2Fapp.example%2Fmagic%2F{TOKEN}\">A</a> \
+                 <a href=\"https://app.example/reset/{OTHER}\">B</a>"
+            ),
+        );
+        for pattern in ["app\\.example/magic/", "click\\.mailer\\.example"] {
+            let re = Regex::new(pattern).expect("regex");
+            let rule = LinkRule {
+                url: Some(&re),
+                ..LinkRule::default()
+            };
+            assert_eq!(
+                extract_link(&m, &rule),
+                Some(format!("https://app.example/magic/{TOKEN}")),
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_targets_origin_then_a_token_narrow_the_choice() {
+        let m = mail(&format!(
+            "From: a@x.test\r\nSubject: s\r\n\r\nSign in: https://app.example/magic/{TOKEN}\r\nPartner: https://partner.example/offer/{OTHER}\r\n"
+        ));
+        let origins = vec!["https://app.example".to_owned()];
+        let rule = LinkRule {
+            origins: &origins,
+            ..LinkRule::default()
+        };
+        assert_eq!(
+            extract_link(&m, &rule),
+            Some(format!("https://app.example/magic/{TOKEN}"))
+        );
+        let m = mail(&format!(
+            "From: a@x.test\r\nSubject: s\r\n\r\nSign in: https://app.example/login?t={TOKEN}\r\nHelp: https://app.example/help/v2\r\n"
+        ));
+        assert_eq!(
+            extract_link(&m, &LinkRule::default()),
+            Some(format!("https://app.example/login?t={TOKEN}"))
+        );
+    }
+
+    #[test]
+    fn a_tracker_pointing_at_itself_is_not_unwrapped() {
+        assert_eq!(
+            unwrap_redirect(
+                "https://click.mailer.example/c?url=https%3A%2F%2Fclick.mailer.example%2Fx",
+                &[]
+            ),
+            None
+        );
+    }
 }

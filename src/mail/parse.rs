@@ -520,4 +520,101 @@ mod tests {
         assert!(!s.contains("x.test/secret"), "{s}");
         assert!(s.contains("Code"));
     }
+
+    fn alternative(text: &str, html: &str) -> ParsedMail {
+        parse(&format!(concat!(
+            "From: a@x.test\r\nSubject: s\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\n{}\r\n",
+            "--b\r\nContent-Type: text/html\r\n\r\n{}\r\n",
+            "--b--\r\n"
+        ), text, html))
+    }
+
+    #[test]
+    fn addresses_ids_dates_and_subjects_are_read() {
+        let m = parse(concat!(
+            "From: Alice Example <alice@x.test>\r\n",
+            "To: a@x.test, Team: b@x.test, c@x.test;\r\n",
+            "To: d@x.test\r\n",
+            "Message-ID:  <abc.123@x.test> \r\n",
+            "Date: Mon, 07 Dec 2026 10:31:41 +0000\r\n",
+            "Subject:  =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= \r\n\r\nbody\r\n"
+        ));
+        assert_eq!(m.from.as_deref(), Some("alice@x.test"));
+        assert_eq!(m.to, ["a@x.test", "b@x.test", "c@x.test", "d@x.test"]);
+        assert_eq!(m.message_id.as_deref(), Some("abc.123@x.test"));
+        assert_eq!(m.date.map(|d| d.unix_timestamp()), Some(1_796_639_501));
+        assert_eq!(m.subject, "Grüße");
+    }
+
+    #[test]
+    fn texts_are_the_text_then_a_separate_html_rendering() {
+        let both = alternative("plain 1", "<p>html 2</p>");
+        assert_eq!(both.texts().collect::<Vec<_>>(), ["plain 1", "html 2"]);
+        let html_only = parse(
+            "From: a@x.test\r\nSubject: s\r\nContent-Type: text/html\r\n\r\n<p>html 2</p>\r\n",
+        );
+        assert_eq!(html_only.text, "html 2");
+        assert_eq!(html_only.texts().collect::<Vec<_>>(), ["html 2"]);
+    }
+
+    #[test]
+    fn an_anchor_also_written_in_the_text_part_is_marked_so() {
+        let m = alternative(
+            "Go: https://x.test/go",
+            "<a href=\"https://x.test/go\">Open ticket</a>",
+        );
+        assert_eq!(
+            format!("{:?}", m.links),
+            "[Link { url: \"<redacted>\", text: \"Open ticket\", origin: Html, in_text_part: true }]"
+        );
+    }
+
+    #[test]
+    fn a_charset_label_that_lies_is_read_as_utf8() {
+        let body = |ctype: &str, bytes: &[u8]| {
+            let mut raw = format!(
+                "From: a@x.test\r\nSubject: s\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            )
+            .into_bytes();
+            raw.extend_from_slice(bytes);
+            raw.extend_from_slice(b"\r\n");
+            parse_message(&raw).expect("parses").text
+        };
+        // Labelled UTF-16, the bytes UTF-8 (even with a U+FFFD of their own).
+        assert_eq!(
+            body(
+                "text/plain; charset=utf-16",
+                "Grün 482913 \u{fffd}".as_bytes()
+            ),
+            "Grün 482913 \u{fffd}"
+        );
+        // No label, 8-bit bytes: UTF-8.
+        assert_eq!(body("text/plain", "Grün 482913".as_bytes()), "Grün 482913");
+        // A label that decodes cleanly is believed, even where the bytes are UTF-8 too.
+        assert_eq!(
+            body("text/plain; charset=iso-8859-1", "Grün".as_bytes()),
+            "GrÃ¼n"
+        );
+        assert_eq!(body("text/plain; charset=iso-8859-1", b"Gr\xfcn"), "Grün");
+    }
+
+    #[test]
+    fn closing_brackets_are_dropped_only_without_a_partner() {
+        let c = |s: &str| clean_url(s).unwrap_or_default();
+        assert_eq!(c("https://x.test/a[1]"), "https://x.test/a[1]");
+        assert_eq!(c("https://x.test/a]"), "https://x.test/a");
+        assert_eq!(c("https://x.test/{id}"), "https://x.test/{id}");
+        assert_eq!(c("https://x.test/a}"), "https://x.test/a");
+    }
+
+    #[test]
+    fn a_link_label_drops_brackets_and_keeps_its_last_80_characters() {
+        let long = "word ".repeat(20);
+        let m = parse(&format!(
+            "From: a@x.test\r\nSubject: s\r\n\r\nSign in (https://x.test/a)\r\nReset [https://x.test/b]\r\n{long}https://x.test/c\r\n"
+        ));
+        let labels: Vec<&str> = m.links.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(labels, ["Sign in", "Reset", "word ".repeat(16).trim()]);
+    }
 }
