@@ -96,17 +96,7 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    write_via_temp(path, |tmp| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if let Some(mode) = mode {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(mode);
-        }
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut f = options.open(tmp)?;
+    write_via_temp(path, mode, |f| {
         f.write_all(bytes)?;
         f.sync_all()
     })
@@ -116,28 +106,45 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::R
 /// for transient parts a run folds into another artifact (trace snapshots and frames), whose
 /// fsync per step would cost the traced run more than its budget.
 pub fn write_transient(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_via_temp(path, |tmp| std::fs::write(tmp, bytes))
+    write_via_temp(path, None, |f| f.write_all(bytes))
 }
 
-/// Creates the parent directories, lets `write` fill a temp file beside `path`, and renames it
-/// over `path`; the temp file is removed when anything fails.
+/// Creates the parent directories, lets `write` fill a uniquely named temp file beside `path`
+/// (tempfile: two writers of one path, in threads or processes, never share one), and renames
+/// it over `path`; the temp file is removed when anything fails. The temp file is created
+/// owner-only; `mode` is what the artifact gets (default: 0644, readable by all).
 fn write_via_temp(
     path: &Path,
-    write: impl FnOnce(&Path) -> std::io::Result<()>,
+    mode: Option<u32>,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "artifact".to_owned());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path));
+    let result = (|| {
+        std::fs::create_dir_all(dir)?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "artifact".to_owned());
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = mode.unwrap_or(0o644);
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        write(tmp.as_file_mut())?;
+        tmp.persist(path).map(drop).map_err(|e| e.error)
+    })();
     if let Err(e) = &result {
-        let _ = std::fs::remove_file(&tmp);
         note_failure(path, e);
     }
     result
