@@ -353,7 +353,8 @@ pub enum ArtifactKind {
     Log,
     Report,
     Download,
-    /// A mail attachment a `mail` step checked, kept under the flow's `attachments/`.
+    // A mail attachment a `mail` step checked (a plain comment: a doc comment would turn the
+    // schema's string enum into a `oneOf`).
     Attachment,
 }
 

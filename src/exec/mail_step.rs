@@ -452,6 +452,22 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         });
     }
 
+    // What the summary says was checked, after what was extracted.
+    if matches!(s.body.as_ref().map(|b| &b.value), Some(MailBody::Checks(_))) {
+        extracted.push("body checked".to_owned());
+    }
+    if s.html.is_some() {
+        extracted.push("html checked".to_owned());
+    }
+    if let Some(Evidence::Attachment {
+        file_name, bytes, ..
+    }) = &attachment_evidence
+    {
+        extracted.push(format!(
+            "attachment \"{file_name}\" ({bytes} bytes) checked"
+        ));
+    }
+
     // Everything below derives from the message: redacted now that its values are secrets
     // (a subject such as "772204 is your sign-in code" carries the code).
     let subject = ctx.redactor.redact(&found.parsed.subject);
@@ -580,7 +596,7 @@ fn check_text(
 
 /// The one attachment `check` points at, its problems, and the attachment kept as evidence.
 fn check_attachment(
-    ctx: &StepContext<'_>,
+    ctx: &mut StepContext<'_>,
     found: &FoundMail,
     check: &AttachmentCheck,
     summary: &str,
@@ -614,10 +630,10 @@ fn check_attachment(
         .filter(|(_, a)| media_type.as_ref().is_none_or(|t| a.media_type == *t))
         .collect();
     let asked = match (&name, &media_type) {
-        (Some(n), Some(t)) => format!("an attachment named {n} of type {t}"),
-        (Some(n), None) => format!("an attachment named {n}"),
-        (None, Some(t)) => format!("an attachment of type {t}"),
-        (None, None) => "an attachment".to_owned(),
+        (Some(n), Some(t)) => format!("attachment named {n} of type {t}"),
+        (Some(n), None) => format!("attachment named {n}"),
+        (None, Some(t)) => format!("attachment of type {t}"),
+        (None, None) => "attachment".to_owned(),
     };
     let (index, a) = match wanted.as_slice() {
         [one] => *one,
@@ -690,6 +706,11 @@ fn check_attachment(
         path: rel.clone(),
         bytes: size,
     };
+    // Listed with the flow's artifacts even when the step then fails on it.
+    ctx.events.push(RunEventKind::ArtifactWritten {
+        flow: Some(ctx.flow.ast.id.value.clone()),
+        artifact: artifact.clone(),
+    });
     let evidence = Evidence::Attachment {
         message_id: found.message_id().to_owned(),
         file_name: a.name.clone(),

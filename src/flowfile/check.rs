@@ -588,11 +588,9 @@ fn check_since(
                 .filter(|(at, _)| at < step)
                 .map(|(_, m)| m.value.clone())
                 .chain(
-                    files
+                    facts
                         .iter()
-                        .zip(facts)
-                        .filter(|((_, _, a), _)| closure.contains(&a.id.value))
-                        .flat_map(|(_, f)| f.marks.iter().map(|(_, m)| m.value.clone())),
+                        .flat_map(|f| f.marks.iter().map(|(_, m)| m.value.clone())),
                 )
                 .collect::<Vec<_>>();
             d.hint(format!(

@@ -102,9 +102,14 @@ pub fn attachments(raw: &[u8]) -> Result<Vec<Attachment>, MailError> {
             .get("filename")
             .or_else(|| part.ctype.params.get("name"))
             .cloned();
+        // mailparse reads a missing Content-Disposition as inline: tell the two apart.
+        let declared = part
+            .headers
+            .get_first_value("Content-Disposition")
+            .is_some();
         let is_attachment = match disposition.disposition {
             DispositionType::Attachment => true,
-            DispositionType::Inline => false,
+            DispositionType::Inline if declared => false,
             _ => {
                 name.is_some()
                     && !matches!(media_type.as_str(), "text/plain" | "text/html")
