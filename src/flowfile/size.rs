@@ -86,13 +86,7 @@ fn bytes(text: &str) -> Result<u64, String> {
     }
     match number.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 && unit_factor > 1 => {
-            // Whole bytes: `1.5 KB` is 1500.
-            #[expect(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss,
-                reason = "a size written in a flow file; checked finite and non-negative"
-            )]
+            // Whole bytes: `1.5 KB` is 1500 (finite and non-negative, checked above).
             Ok((x * unit_factor as f64).round() as u64)
         }
         _ => Err(format!("`{t}` is not a size")),
