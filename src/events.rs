@@ -297,6 +297,18 @@ pub enum Evidence {
         media_type: String,
         sha256: String,
     },
+    /// A mail attachment a `mail` step checked, kept under the flow's `attachments/`.
+    Attachment {
+        message_id: String,
+        /// The name the sender gave it.
+        file_name: String,
+        /// Relative to the run's output directory.
+        path: PathBuf,
+        bytes: u64,
+        /// As the message declares it.
+        media_type: String,
+        sha256: String,
+    },
     /// A JavaScript dialog the flow answered.
     Dialog {
         message: String,
@@ -341,6 +353,9 @@ pub enum ArtifactKind {
     Log,
     Report,
     Download,
+    // A mail attachment a `mail` step checked (a plain comment: a doc comment would turn the
+    // schema's string enum into a `oneOf`).
+    Attachment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]

@@ -1264,7 +1264,11 @@ fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
         Step::Expect(e) => e.value.is_none(),
         _ => !matches!(
             step,
-            Step::Http(_) | Step::Mail(_) | Step::Subscribe(_) | Step::ExpectEvent(_)
+            Step::Http(_)
+                | Step::Mail(_)
+                | Step::Mails(_)
+                | Step::Subscribe(_)
+                | Step::ExpectEvent(_)
         ),
     }
 }
@@ -1322,7 +1326,12 @@ impl FlowRunner<'_, '_> {
             }
             let started = Instant::now();
             self.current_step = Some((index, started));
-            self.step_start.push((OffsetDateTime::now_utc(), started));
+            let start = (OffsetDateTime::now_utc(), started);
+            self.step_start.push(start);
+            if let Some(mark) = step.value.mark() {
+                // Saved as the step starts, like `after_step`: the mail it triggers comes later.
+                self.vars.set_mark(&flow_id, &mark.value, start);
+            }
             let browser_step = is_browser_step(&step.value);
             let mut trace = self.capture.as_ref().map(|_| StepTrace {
                 started_ms: self.em.started.elapsed().as_millis() as u64,

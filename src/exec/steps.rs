@@ -525,6 +525,7 @@ pub fn acting_user(step: &Step) -> Option<&Sp<String>> {
         Step::Screenshot(_)
         | Step::Http(_)
         | Step::Mail(_)
+        | Step::Mails(_)
         | Step::Subscribe(_)
         | Step::ExpectEvent(_)
         | Step::Use(_) => None,
@@ -610,6 +611,7 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Capture(s) => capture(ctx, s).await,
         Step::Http(s) => super::http_step::run(ctx, s).await,
         Step::Mail(s) => super::mail_step::run(ctx, s).await,
+        Step::Mails(s) => super::mail_step::run_sequence(ctx, s).await,
         Step::Subscribe(s) => super::realtime_step::subscribe(ctx, s).await,
         Step::ExpectEvent(s) => super::realtime_step::expect_event(ctx, s).await,
         Step::Hover(s) => hover(ctx, s).await,
@@ -2072,6 +2074,7 @@ pub fn trigger_index(ctx: &StepContext<'_>, after_step: Option<u32>) -> usize {
                         | Step::Screenshot(_)
                         | Step::Capture(_)
                         | Step::Mail(_)
+                        | Step::Mails(_)
                         | Step::Subscribe(_)
                         | Step::ExpectEvent(_)
                 )

@@ -3,6 +3,9 @@
 //! Which names a flow may use was settled by the checker; here we only look values up.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::flowfile::template::{Rendered, Resolved, Template};
@@ -17,6 +20,8 @@ pub struct Vars {
     env_file: HashMap<String, String>,
     /// `[secrets] env`: `{{ env.NAME }}` values that are secrets.
     secret_env: BTreeSet<String>,
+    /// `mark:` moments (a step's start, both clocks) by the flow that set them, by name.
+    marks: HashMap<String, HashMap<String, (OffsetDateTime, Instant)>>,
 }
 
 impl Vars {
@@ -68,7 +73,33 @@ impl Vars {
                 .map(|f| f.values.clone().into_iter().collect())
                 .unwrap_or_default(),
             secret_env: config.secret_env.iter().cloned().collect(),
+            marks: HashMap::new(),
         }
+    }
+
+    /// Saves a `mark:` moment of `flow` (a later attempt or row overwrites it).
+    pub fn set_mark(&mut self, flow: &str, name: &str, at: (OffsetDateTime, Instant)) {
+        self.marks
+            .entry(flow.to_owned())
+            .or_default()
+            .insert(name.to_owned(), at);
+    }
+
+    /// The mark `name` as `flow` sees it: its own, else the latest one set by a flow it needs
+    /// (`flows check` made sure one of them sets it).
+    pub fn mark(
+        &self,
+        flow: &str,
+        needs: &BTreeSet<String>,
+        name: &str,
+    ) -> Option<(OffsetDateTime, Instant)> {
+        let of = |f: &str| self.marks.get(f).and_then(|m| m.get(name)).copied();
+        of(flow).or_else(|| {
+            needs
+                .iter()
+                .filter_map(|f| of(f))
+                .max_by_key(|(wall, _)| *wall)
+        })
     }
 
     pub fn set_capture(&mut self, flow: &str, name: &str, value: Resolved) {

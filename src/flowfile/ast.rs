@@ -115,8 +115,10 @@ pub enum Step {
     Capture(CaptureStep),
     /// Call an HTTP endpoint, optionally with a user's browser cookies.
     Http(HttpStep),
-    /// Wait for an e-mail to a user and extract a code or a link from it.
+    /// Wait for an e-mail to a user; check it, extract a code or a link from it.
     Mail(MailStep),
+    /// Check the exact sequence of subjects one address received in a window.
+    Mails(MailsStep),
     /// Open a realtime subscription (Pusher-protocol websocket or SSE stream).
     Subscribe(SubscribeStep),
     /// Expect an event on an open subscription within the deadline.
@@ -152,6 +154,7 @@ impl Step {
             Step::Capture(_) => "capture",
             Step::Http(_) => "http",
             Step::Mail(_) => "mail",
+            Step::Mails(_) => "mails",
             Step::Subscribe(_) => "subscribe",
             Step::ExpectEvent(_) => "expect_event",
             Step::Hover(_) => "hover",
@@ -160,6 +163,46 @@ impl Step {
             Step::Dialog(_) => "dialog",
             Step::Window(_) => "window",
             Step::Use(_) => "use",
+        }
+    }
+
+    /// The step's `mark:`, if it saves its start time under a name. A step written in its
+    /// short form (`goto: /x`, `window: main`) and `use` have none.
+    pub fn mark(&self) -> Option<&Sp<String>> {
+        match self {
+            Step::Goto(GotoStep::Options(o)) => o.mark.as_ref(),
+            Step::Goto(GotoStep::Url(_)) => None,
+            Step::Click(s) => s.mark.as_ref(),
+            Step::Fill(s) => s.mark.as_ref(),
+            Step::Select(s) => s.mark.as_ref(),
+            Step::Check(s) => s.mark.as_ref(),
+            Step::Upload(s) => s.mark.as_ref(),
+            Step::Press(s) => s.mark.as_ref(),
+            Step::Expect(s) => s.mark.as_ref(),
+            Step::WaitFor(s) => s.mark.as_ref(),
+            Step::Screenshot(ScreenshotStep::Options(o)) => o.mark.as_ref(),
+            Step::Screenshot(ScreenshotStep::Name(_)) => None,
+            Step::Capture(s) => s.mark.as_ref(),
+            Step::Http(s) => s.mark.as_ref(),
+            Step::Mail(s) => s.mark.as_ref(),
+            Step::Mails(s) => s.mark.as_ref(),
+            Step::Subscribe(s) => s.mark.as_ref(),
+            Step::ExpectEvent(s) => s.mark.as_ref(),
+            Step::Hover(s) => s.mark.as_ref(),
+            Step::Drag(s) => s.mark.as_ref(),
+            Step::Download(s) => s.mark.as_ref(),
+            Step::Dialog(s) => s.mark.as_ref(),
+            Step::Window(WindowStep::Options(o)) => o.mark.as_ref(),
+            Step::Window(WindowStep::Main(_)) | Step::Use(_) => None,
+        }
+    }
+
+    /// The mark a `mail`/`mails` step's window starts at (`since:`).
+    pub fn since(&self) -> Option<&Sp<String>> {
+        match self {
+            Step::Mail(m) => m.since.as_ref(),
+            Step::Mails(m) => m.since.as_ref(),
+            _ => None,
         }
     }
 }
@@ -260,6 +303,11 @@ macro_rules! located_step {
             /// department head replying while the flow watches the requester's notifications.
             #[serde(default, rename = "as")]
             pub as_user: Option<Sp<String>>,
+            /// Save this step's start time under this name (`mark: ticket_opened`): a later
+            /// `mail` or `mails` step, in this flow or one that needs it, looks from there
+            /// with `since:`.
+            #[serde(default)]
+            pub mark: Option<Sp<String>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 
@@ -415,6 +463,10 @@ pub struct DialogStep {
     /// The dialog in this user's browser session.
     #[serde(default, rename = "as")]
     pub as_user: Option<Sp<String>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -451,6 +503,10 @@ pub struct WindowOptions {
     /// In this user's browser session.
     #[serde(default, rename = "as")]
     pub as_user: Option<Sp<String>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 impl WindowStep {
@@ -602,6 +658,8 @@ scalar_or!(FrameRef, "a frame's title or name, or a locator", str => FrameRef::N
 scalar_or!(UseStep, "a group name, or { group, with }", str => UseStep::Name, map => UseStep::Call);
 scalar_or!(WindowStep, "`main`, or { url, title, close }", str => WindowStep::Main, map => WindowStep::Options);
 scalar_or!(EachSource, "a CSV file, or a list of rows", str => EachSource::File, seq => EachSource::Rows);
+scalar_or!(MailBody, "a text, or { contains, not_contains, regex }", str => MailBody::Filter, map => MailBody::Checks);
+scalar_or!(TextList, "a text, or a list of texts", str => TextList::One, seq => TextList::Many);
 
 located_step!(ClickStep {});
 
@@ -783,6 +841,10 @@ pub struct GotoOptions {
     /// Open it in this user's browser session instead of the flow's user.
     #[serde(default, rename = "as")]
     pub as_user: Option<Sp<String>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 impl GotoStep {
@@ -816,6 +878,10 @@ pub struct ScreenshotOptions {
     /// Capture the whole scrollable page rather than the viewport.
     #[serde(default)]
     pub full_page: bool,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 located_step!(
@@ -876,6 +942,10 @@ pub struct HttpStep {
     pub capture: BTreeMap<String, Sp<String>>,
     #[serde(default)]
     pub timeout: Option<Sp<DurationText>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -896,7 +966,7 @@ pub struct HttpExpect {
     pub body: Option<Sp<String>>,
 }
 
-/// Wait for a message to a user and extract from it.
+/// Wait for a message to a user, check it, and extract from it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailStep {
@@ -905,13 +975,26 @@ pub struct MailStep {
     /// The subject contains this (or matches `/regex/i`).
     #[serde(default)]
     pub subject: Option<Sp<String>>,
-    /// The text (or HTML-as-text) body contains this (or matches `/regex/i`).
+    /// A text: only a message whose text (or HTML-as-text) body contains it (or matches
+    /// `/regex/i`). A map (`{ contains, not_contains, regex }`): assertions on the body of the
+    /// message the step picked; the step fails saying what the body lacks or has.
     #[serde(default)]
-    pub body: Option<Sp<String>>,
+    pub body: Option<Sp<MailBody>>,
+    /// Assertions on the HTML part as sent (markup included): `{ contains, not_contains, regex }`.
+    #[serde(default)]
+    pub html: Option<Sp<TextChecks>>,
+    /// Assertions on one attachment of the picked message; the attachment is kept under the
+    /// flow's `attachments/` in the run directory.
+    #[serde(default)]
+    pub attachment: Option<Sp<AttachmentCheck>>,
     /// Only messages that arrived after this earlier step (1-based number) started.
     /// Default: after the last acting step before it (click, fill, goto, http…) started.
     #[serde(default)]
     pub after_step: Option<Sp<u32>>,
+    /// Only messages that arrived after the step marked with this name (`mark:`) started, in
+    /// this flow or in a flow it needs.
+    #[serde(default)]
+    pub since: Option<Sp<String>>,
     /// `true`: the step passes when NO matching message arrives within `within` (adding a CC
     /// sends nothing; an internal note is not mailed to the customer).
     #[serde(default)]
@@ -927,6 +1010,100 @@ pub struct MailStep {
     pub link: Option<LinkExtract>,
     #[serde(default)]
     pub timeout: Option<Sp<DurationText>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
+}
+
+/// `body:` of a mail step: a text picks the message, a map asserts on the picked one.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum MailBody {
+    /// Only a message whose body contains this (or matches `/regex/i`).
+    Filter(Sp<String>),
+    /// Assertions on the body of the message the step picked.
+    Checks(TextChecks),
+}
+
+/// Assertions on a text: what it must contain, must not contain, and a regex it must match.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextChecks {
+    /// Contains this (case-insensitive, spaces collapsed) or matches `/regex/i`; a list: each.
+    #[serde(default)]
+    pub contains: Option<TextList>,
+    /// Contains none of these (same matching as `contains`).
+    #[serde(default)]
+    pub not_contains: Option<TextList>,
+    /// Matches this regular expression (as written, case-sensitive; `(?i)` for not).
+    #[serde(default)]
+    pub regex: Option<Sp<String>>,
+}
+
+/// One text or a list of texts.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum TextList {
+    One(Sp<String>),
+    Many(Vec<Sp<String>>),
+}
+
+impl TextList {
+    pub fn items(&self) -> Vec<&Sp<String>> {
+        match self {
+            TextList::One(s) => vec![s],
+            TextList::Many(v) => v.iter().collect(),
+        }
+    }
+}
+
+/// Which attachment of the picked message, and what it must be.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentCheck {
+    /// Its file name contains this (case-insensitive) or matches `/regex/i`. Needed when the
+    /// message has more than one attachment of the kind asked for.
+    #[serde(default)]
+    pub name: Option<Sp<String>>,
+    /// Its media type as sent (`text/csv`), parameters ignored.
+    #[serde(default, rename = "type")]
+    pub media_type: Option<Sp<String>>,
+    /// Its decoded size: bytes (`2048`), with a unit (`2 KB`, `1.5 MiB`), or a range
+    /// (`1KB..2MB`, `..10MB`, `100..`), bounds included.
+    #[serde(default)]
+    pub size: Option<Sp<ScalarText>>,
+    /// The SHA-256 of its decoded bytes, in hex.
+    #[serde(default)]
+    pub sha256: Option<Sp<String>>,
+    /// A text attachment (`text/*`, JSON, CSV…) contains these, as `body: { contains }`.
+    #[serde(default)]
+    pub contains: Option<TextList>,
+}
+
+/// The exact, ordered sequence of subjects one address received in a window.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailsStep {
+    /// A user key of `[users]`, or an e-mail address.
+    pub to: Sp<String>,
+    /// The subjects in order of arrival, one per message: each contains its text (or matches
+    /// `/regex/i`). Every message to the address in the window counts.
+    pub subjects: Vec<Sp<String>>,
+    /// The window starts when the step marked with this name started (`mark:`).
+    #[serde(default)]
+    pub since: Option<Sp<String>>,
+    /// The window starts when this earlier step (1-based) started. Default: the last acting
+    /// step before this one.
+    #[serde(default)]
+    pub after_step: Option<Sp<u32>>,
+    /// How long to wait for the sequence (default: `timeouts.mail`).
+    #[serde(default)]
+    pub timeout: Option<Sp<DurationText>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -977,6 +1154,10 @@ pub struct SubscribeStep {
     pub as_user: Option<Sp<String>>,
     #[serde(default)]
     pub timeout: Option<Sp<DurationText>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -1010,4 +1191,8 @@ pub struct ExpectEventStep {
     pub after_step: Option<Sp<u32>>,
     #[serde(default)]
     pub timeout: Option<Sp<DurationText>>,
+    /// Save this step's start time under this name (`mark: ticket_opened`): a later `mail` or
+    /// `mails` step, in this flow or one that needs it, looks from there with `since:`.
+    #[serde(default)]
+    pub mark: Option<Sp<String>>,
 }

@@ -477,6 +477,7 @@ fn check_all(
             row: row_keys.as_ref(),
         };
         scope.report_unknown(path, source, &facts[i].uses, &mut diags);
+        check_since(path, source, ast, i, &facts, &files, &closure, &mut diags);
         closures.push(closure);
     }
 
@@ -530,6 +531,76 @@ fn check_all(
     Ok(Suite {
         flows: expand_rows(flows, rows),
     })
+}
+
+/// `since: MARK` names a mark set on an earlier step of the flow, or in a flow it needs
+/// (directly or through others): a window cannot start at a moment this flow never sees.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one suite-wide check over the parts check_all holds"
+)]
+fn check_since(
+    path: &Path,
+    source: &str,
+    ast: &FlowFile,
+    i: usize,
+    facts: &[FlowFacts],
+    files: &[(PathBuf, Arc<str>, FlowFile)],
+    closure: &BTreeSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (step, name) in &facts[i].since {
+        let own = facts[i].marks.iter().find(|(_, m)| m.value == name.value);
+        if own.is_some_and(|(at, _)| at < step) {
+            continue;
+        }
+        let setters: Vec<&str> = files
+            .iter()
+            .zip(facts)
+            .filter(|(_, f)| f.marks.iter().any(|(_, m)| m.value == name.value))
+            .map(|((_, _, a), _)| a.id.value.as_str())
+            .filter(|id| *id != ast.id.value)
+            .collect();
+        if setters.iter().any(|id| closure.contains(*id)) {
+            continue;
+        }
+        let len = value_len(source, name.loc, &name.value).max(1);
+        let d = Diagnostic::new(path, format!("no mark `{}` before this step", name.value))
+            .at(name.loc, len)
+            .label("unknown mark");
+        let d = if let Some((at, _)) = own {
+            d.hint(format!(
+                "step {} sets `{}`, after this one (step {}): a window starts at an earlier moment",
+                at + 1,
+                name.value,
+                step + 1
+            ))
+        } else if let Some(other) = setters.first() {
+            d.hint(format!(
+                "flow `{other}` sets it, but `{}` does not need `{other}`: add `needs: [{other}]` \
+                 (a mark is seen by the flow that sets it and the flows that need that one)",
+                ast.id.value
+            ))
+        } else {
+            let visible = facts[i]
+                .marks
+                .iter()
+                .filter(|(at, _)| at < step)
+                .map(|(_, m)| m.value.clone())
+                .chain(
+                    facts
+                        .iter()
+                        .flat_map(|f| f.marks.iter().map(|(_, m)| m.value.clone())),
+                )
+                .collect::<Vec<_>>();
+            d.hint(format!(
+                "{}set it with `mark: {}` on the step that triggers the mail",
+                did_you_mean_prefix(&name.value, visible.iter().map(String::as_str)),
+                name.value
+            ))
+        };
+        diags.push(d);
+    }
 }
 
 /// Replaces each data-driven flow by one flow per row (`id[name]`); a `needs` of it becomes a

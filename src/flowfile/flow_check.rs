@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::ast::{
-    CaptureStep, DialogAction, DownloadStep, DurationText, ExpectEventStep, ExpectStep, FlowFile,
-    FrameRef, HttpStep, Locator, MailStep, ScreenshotStep, Step, SubscribeStep, UseStep,
-    WaitForStep, WindowStep,
+    AttachmentCheck, CaptureStep, DialogAction, DownloadStep, DurationText, ExpectEventStep,
+    ExpectStep, FlowFile, FrameRef, HttpStep, Locator, MailBody, MailStep, MailsStep,
+    ScreenshotStep, Step, SubscribeStep, TextChecks, UseStep, WaitForStep, WindowStep,
 };
 use super::check::{is_capture_name, is_flow_id, CheckEnv, RESERVED_NAMES};
 use super::diagnostic::{token_len, Diagnostic};
@@ -118,6 +118,10 @@ pub(super) struct FlowFacts {
     /// `auth_headers`, or in a form/JSON field named like one (`_token`, `password`). A capture
     /// of such a variable is a secret from the moment it is captured.
     pub(super) sent_as_credentials: BTreeSet<String>,
+    /// `mark: NAME` (step index, name): the start times the flow saves for later windows.
+    pub(super) marks: Vec<(usize, Sp<String>)>,
+    /// `since: NAME` (step index, name): marks the flow's mail windows start at.
+    pub(super) since: Vec<(usize, Sp<String>)>,
 }
 
 /// Whether a header or field name says its value is a credential: one of its words (split at
@@ -361,6 +365,9 @@ impl<'a> FlowChecker<'a> {
     fn step(&mut self, i: usize) {
         let flow = self.flow;
         let step = &flow.steps[i];
+        if let Some(m) = step.value.mark() {
+            self.mark(i, m);
+        }
         match &step.value {
             Step::Goto(g) => {
                 let url = g.url();
@@ -421,6 +428,7 @@ impl<'a> FlowChecker<'a> {
             Step::Capture(s) => self.capture(i, s),
             Step::Http(h) => self.http(i, h),
             Step::Mail(m) => self.mail(i, m),
+            Step::Mails(m) => self.mails(i, m),
             Step::Subscribe(s) => self.subscribe(i, s),
             Step::ExpectEvent(e) => self.expect_event(i, e),
             Step::Hover(s) => {
@@ -1788,36 +1796,47 @@ impl<'a> FlowChecker<'a> {
     }
 
     fn mail(&mut self, i: usize, m: &MailStep) {
-        let to = &m.to;
-        if to.value.contains("{{") {
-            self.sp_string(i, to, Kind::NonEmpty, "to");
-        } else if !to.value.contains('@') && !self.env.users.contains(&to.value) {
-            let len = self.len_at(to.loc, &to.value);
-            let users = self.env.users.iter().map(String::as_str);
-            let hint = format!(
-                "{}write a user key ({}) or an e-mail address",
-                did_you_mean_prefix(&to.value, users),
-                list(self.env.users.iter().map(String::as_str), 8)
-            );
-            let d = self.error(
-                to.loc,
-                len,
-                format!(
-                    "`{}` is neither a configured user nor an e-mail address",
-                    to.value
-                ),
-            );
-            d.hint = Some(hint);
-        }
+        self.mail_recipient(i, &m.to);
         if let Some(s) = &m.subject {
             self.sp_string(i, s, Kind::Text { exact: false }, "subject");
         }
-        if let Some(b) = &m.body {
-            self.sp_string(i, b, Kind::Text { exact: false }, "body");
+        match m.body.as_ref().map(|b| &b.value) {
+            Some(MailBody::Filter(b)) => {
+                self.sp_string(i, b, Kind::Text { exact: false }, "body");
+            }
+            Some(MailBody::Checks(c)) => self.text_checks(i, c, "body"),
+            None => {}
+        }
+        if let Some(h) = &m.html {
+            self.text_checks(i, &h.value, "html");
+        }
+        if let Some(a) = &m.attachment {
+            self.attachment(i, a);
         }
         self.after_step(i, m.after_step.as_ref());
+        self.since(i, m.since.as_ref(), m.after_step.as_ref());
         let absent = m.absent.as_ref().filter(|a| a.value);
         if let Some(a) = absent {
+            let checks = [
+                (
+                    "body",
+                    matches!(m.body.as_ref().map(|b| &b.value), Some(MailBody::Checks(_))),
+                ),
+                ("html", m.html.is_some()),
+                ("attachment", m.attachment.is_some()),
+            ];
+            for (what, _) in checks.iter().filter(|(_, set)| *set) {
+                let loc = self.key_loc(i, what);
+                self.error(
+                    loc,
+                    what.len(),
+                    format!("`absent: true` has no message to check `{what}` on"),
+                )
+                .hint = Some(format!(
+                    "to pick which message must not arrive, use `subject:` or `body: \"text\"`; \
+                     to check a message that does arrive, use a step without `absent`"
+                ));
+            }
             if m.within.is_none() {
                 self.error(a.loc, 4, "`absent: true` needs `within`").hint =
                     Some("say how long to watch for the message, e.g. `within: 3s`".into());
@@ -1878,6 +1897,156 @@ impl<'a> FlowChecker<'a> {
         if let Some(t) = &m.timeout {
             self.check_duration(t);
         }
+    }
+
+    /// `mails: { to, subjects, since | after_step, timeout }`.
+    fn mails(&mut self, i: usize, m: &MailsStep) {
+        self.mail_recipient(i, &m.to);
+        if m.subjects.is_empty() {
+            let loc = self.key_loc(i, "subjects");
+            self.error(loc, "subjects".len(), "`subjects` is empty").hint = Some(
+                "list the subjects in the order they arrive, e.g. `subjects: [\"/opened/\", \"/updated/\"]`; \
+                 for \"no mail\", use `mail: { absent: true, within: 3s }`"
+                    .into(),
+            );
+        }
+        for s in &m.subjects {
+            self.sp_string(i, s, Kind::Text { exact: false }, "subjects");
+        }
+        self.after_step(i, m.after_step.as_ref());
+        self.since(i, m.since.as_ref(), m.after_step.as_ref());
+        if let Some(t) = &m.timeout {
+            self.check_duration(t);
+        }
+    }
+
+    /// `to:` of a mail step: a user key, an address, or a template.
+    fn mail_recipient(&mut self, i: usize, to: &Sp<String>) {
+        if to.value.contains("{{") {
+            self.sp_string(i, to, Kind::NonEmpty, "to");
+        } else if !to.value.contains('@') && !self.env.users.contains(&to.value) {
+            let len = self.len_at(to.loc, &to.value);
+            let users = self.env.users.iter().map(String::as_str);
+            let hint = format!(
+                "{}write a user key ({}) or an e-mail address",
+                did_you_mean_prefix(&to.value, users),
+                list(self.env.users.iter().map(String::as_str), 8)
+            );
+            let d = self.error(
+                to.loc,
+                len,
+                format!(
+                    "`{}` is neither a configured user nor an e-mail address",
+                    to.value
+                ),
+            );
+            d.hint = Some(hint);
+        }
+    }
+
+    /// `body: { … }` / `html: { … }`: at least one assertion, each a valid pattern.
+    fn text_checks(&mut self, i: usize, c: &TextChecks, what: &str) {
+        if c.contains.is_none() && c.not_contains.is_none() && c.regex.is_none() {
+            let loc = self.key_loc(i, what);
+            self.error(loc, what.len(), format!("`{what}` checks nothing"))
+                .hint = Some(format!(
+                "give `{what}` `contains`, `not_contains` or `regex`, e.g. `{what}: {{ contains: \"Ticket #\" }}`"
+            ));
+        }
+        for list in [&c.contains, &c.not_contains].into_iter().flatten() {
+            for t in list.items() {
+                self.sp_string(i, t, Kind::Text { exact: false }, what);
+            }
+        }
+        if let Some(re) = &c.regex {
+            self.sp_string(i, re, Kind::Regex, "regex");
+        }
+    }
+
+    /// `attachment: { name, type, size, sha256, contains }`.
+    fn attachment(&mut self, i: usize, a: &Sp<AttachmentCheck>) {
+        let a_loc = a.loc;
+        let a = &a.value;
+        if let Some(n) = &a.name {
+            self.sp_string(i, n, Kind::Text { exact: false }, "name");
+        }
+        if let Some(t) = &a.media_type {
+            self.sp_string(i, t, Kind::NonEmpty, "type");
+            if !t.value.contains("{{") && !t.value.contains('/') {
+                let loc = self.fix_loc(i, t).unwrap_or(a_loc);
+                let len = self.len_at(loc, &t.value);
+                self.error(loc, len, format!("`{}` is not a media type", t.value))
+                    .hint =
+                    Some("write a type and subtype, e.g. `text/csv` or `application/pdf`".into());
+            }
+        }
+        if let Some(size) = &a.size {
+            if let Err(message) = super::size::SizeRange::parse(&size.value.0) {
+                let loc = if size.loc.line > 0 {
+                    size.loc
+                } else {
+                    self.key_loc(i, "size")
+                };
+                let len = self.len_at(loc, &size.value.0).max(1);
+                self.error(loc, len, message).hint = Some(
+                    "bytes (`2048`), with a unit (`2 KB`, `1.5 MiB`), or a range (`1KB..2MB`, `..10MB`, `100..`)"
+                        .into(),
+                );
+            }
+        }
+        if let Some(h) = &a.sha256 {
+            let v = h.value.trim();
+            if !v.contains("{{") && (v.len() != 64 || !v.chars().all(|c| c.is_ascii_hexdigit())) {
+                let loc = self.fix_loc(i, h).unwrap_or(a_loc);
+                let len = self.len_at(loc, &h.value).max(1);
+                self.error(loc, len, "`sha256` is not a SHA-256 in hex")
+                    .hint = Some("64 hex digits, as `sha256sum FILE` prints them".into());
+            }
+        }
+        if let Some(list) = &a.contains {
+            for t in list.items() {
+                self.sp_string(i, t, Kind::Text { exact: false }, "contains");
+            }
+        }
+    }
+
+    /// `mark: NAME`: a name like a variable's, once per flow.
+    fn mark(&mut self, i: usize, m: &Sp<String>) {
+        let len = self.len_at(m.loc, &m.value).max(1);
+        if !is_capture_name(&m.value) {
+            let suggestion = slugify(&m.value).replace('-', "_");
+            self.error(m.loc, len, format!("invalid mark name `{}`", m.value))
+                .hint = Some(if suggestion.is_empty() || !is_capture_name(&suggestion) {
+                "use lowercase letters, digits and `_`, e.g. `ticket_opened`".to_string()
+            } else {
+                format!("use lowercase letters, digits and `_`, e.g. `{suggestion}`")
+            });
+            return;
+        }
+        if let Some((first, _)) = self.facts.marks.iter().find(|(_, n)| n.value == m.value) {
+            let first = first + 1;
+            self.error(
+                m.loc,
+                len,
+                format!("mark `{}` is already set by step {first}", m.value),
+            )
+            .hint = Some("each mark names one moment: give this one another name".into());
+            return;
+        }
+        self.facts.marks.push((i, m.clone()));
+    }
+
+    /// `since: NAME`: not with `after_step`; the mark itself is looked up suite-wide (a flow
+    /// it needs may set it) in `check.rs`.
+    fn since(&mut self, i: usize, since: Option<&Sp<String>>, after: Option<&Sp<u32>>) {
+        let Some(s) = since else { return };
+        if after.is_some() {
+            let len = self.len_at(s.loc, &s.value).max(1);
+            self.error(s.loc, len, "`since` and `after_step` both say where the window starts")
+                .hint = Some("keep one: `since: MARK` for a moment marked in this flow or a flow it needs, `after_step: N` for a step of this flow".into());
+            return;
+        }
+        self.facts.since.push((i, s.clone()));
     }
 
     fn subscribe(&mut self, i: usize, s: &SubscribeStep) {

@@ -372,6 +372,7 @@ fn expand_into(
             other => {
                 let after = match other {
                     Step::Mail(m) => m.after_step.as_ref().map(|a| a.value),
+                    Step::Mails(m) => m.after_step.as_ref().map(|a| a.value),
                     Step::ExpectEvent(e) => e.after_step.as_ref().map(|a| a.value),
                     _ => None,
                 };

@@ -15,6 +15,7 @@ pub mod locate;
 pub mod parse;
 pub mod roles;
 pub mod schema;
+pub mod size;
 pub mod span;
 pub mod suggest;
 pub mod template;

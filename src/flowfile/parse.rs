@@ -31,6 +31,7 @@ pub const STEP_KINDS: &[&str] = &[
     "capture",
     "http",
     "mail",
+    "mails",
     "subscribe",
     "expect_event",
 ];

@@ -3,7 +3,8 @@
 //!
 //! Owns: the parser over mailparse ([`parse_message`]), ranked extraction that explains
 //! itself or refuses to guess ([`find_otp`], [`find_link`]), the mail sources behind one trait ([`MailSource`]: the staging endpoint,
-//! MailDev, Mailpit) and the polling wait ([`wait_for_mail`]). Does not own: flow-file syntax,
+//! MailDev, Mailpit), the polling wait ([`wait_for_mail`]), a mailbox's arrivals in a window
+//! ([`arrivals`], for sequences) and attachments decoded on demand ([`attachments`]). Does not own: flow-file syntax,
 //! variables, redaction of values in reports (the executor marks extracted values secret) or
 //! the `mail` step itself (src/exec/step/mail.rs calls into this module).
 //!
@@ -11,15 +12,18 @@
 //! `Debug` output. Logs carry message ids only: a subject can hold the code ("772204 is your
 //! code"), so subjects reach reports only through the step, redacted after extraction.
 
+mod attachment;
 mod error;
 mod extract;
 mod html;
 mod links;
 mod matcher;
 mod parse;
+mod sequence;
 mod source;
 mod wait;
 
+pub use attachment::{attachments, Attachment};
 pub use error::{human as human_duration, mask_code_like, MailError};
 pub use extract::{
     extract_otp, find_otp, mask, Ambiguity, OtpPattern, OtpRule, Pick, Place, DEFAULT_OTP_PATTERN,
@@ -27,6 +31,7 @@ pub use extract::{
 pub use links::{extract_link, find_link, shown, unwrap_redirect, LinkChoice, LinkRule};
 pub use matcher::Matcher;
 pub use parse::{parse_message, Link, LinkOrigin, ParsedMail};
+pub use sequence::{arrivals, Arrival};
 pub use source::{
     build_source, MailDevSource, MailSource, MailSourceConfig, MailpitSource, RawMail, SourceHints,
     StagingSource, DEFAULT_STAGING_HEADER, DEFAULT_STAGING_PATH,

@@ -458,8 +458,10 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                         data: data.clone(),
                         received_ms: *received_ms,
                     }),
-                    Evidence::Http { .. } | Evidence::Download { .. } | Evidence::Dialog { .. } => {
-                    }
+                    Evidence::Http { .. }
+                    | Evidence::Download { .. }
+                    | Evidence::Attachment { .. }
+                    | Evidence::Dialog { .. } => {}
                 }
             }
         }

@@ -139,6 +139,7 @@ pub(crate) fn artifact_label(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Log => "log",
         ArtifactKind::Report => "report",
         ArtifactKind::Download => "download",
+        ArtifactKind::Attachment => "mail attachment",
     }
 }
 

@@ -382,6 +382,9 @@ fn evidence(e: &Evidence) -> Markup {
             Evidence::Download { file_name, bytes, media_type, sha256, .. } => {
                 "download " code { (file_name) } " — " (bytes) " bytes, " (media_type) ", sha256 " code { (sha256) }
             }
+            Evidence::Attachment { file_name, bytes, media_type, sha256, message_id, .. } => {
+                "mail attachment " code { (file_name) } " of " span .dim { (message_id) } " — " (bytes) " bytes, " (media_type) ", sha256 " code { (sha256) }
+            }
             Evidence::Dialog { message, answer } => {
                 "dialog “" (message) "” " (answer)
             }

@@ -87,6 +87,8 @@ error_cases! {
     check_group_fan_out_is_bounded => "group-fan-out",
     check_group_depth_is_bounded => "group-depth",
     check_mail_options => "mail-options",
+    check_mail_assertions => "mail-assertions",
+    check_mail_marks => "mail-marks",
 }
 
 #[test]

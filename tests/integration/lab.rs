@@ -292,6 +292,33 @@ async fn every_lab_page_has_a_passing_flow() {
             "Your name? accepted"
         ]
     );
+
+    // Mail: the attachments the `mail` flow checked are kept and listed; the sequence flow
+    // read the mark the `mail` flow set.
+    let attachments: Vec<&Value> = flow(&report, "mail")["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["evidence"].as_array())
+        .flatten()
+        .filter(|e| e["type"] == "attachment")
+        .collect();
+    assert_eq!(attachments.len(), 2, "{attachments:?}");
+    assert_eq!(attachments[1]["media_type"], "text/csv");
+    let kept = run_dir(out.path()).join(attachments[1]["path"].as_str().expect("path"));
+    assert_eq!(
+        std::fs::read(&kept).expect("the attachment is kept").len(),
+        47
+    );
+    let sequence = &flow(&report, "mail-sequence")["steps"][0];
+    assert_eq!(sequence["status"], "passed", "{sequence}");
+    assert!(
+        sequence["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("3 messages to customer@lab.test since mark `ticket_opened`"),
+        "{sequence}"
+    );
 }
 
 /// Each trap, written the naive way, fails with an error that names what was found.

@@ -9,6 +9,7 @@ mod flowfile_check;
 mod health;
 mod lab;
 mod mail;
+mod mail_assertions;
 mod mail_corpus;
 mod npm_clients;
 mod realtime;
