@@ -1435,7 +1435,7 @@ target = { generate_secret = false }
         let err = with("\"mail catcher\" = \"http://x/h\"").expect_err("a bad name");
         assert!(
             err.to_string()
-                .starts_with("health.extra.mail catcher: name the endpoint"),
+                .contains(": `health.extra.mail catcher`: name the endpoint"),
             "{err}"
         );
     }
@@ -1645,7 +1645,7 @@ target = { generate_secret = false }
             &CliOverrides::default(),
         )
         .expect_err("bad locale");
-        assert!(err.to_string().starts_with("browser.locale: "), "{err}");
+        assert!(err.to_string().contains(": `browser.locale`: "), "{err}");
     }
 
     #[test]
