@@ -142,6 +142,20 @@ pub struct StepRecord {
     /// What the trace keeps of this step (when tracing is on for the flow).
     #[serde(default)]
     pub trace: Option<StepTrace>,
+    /// Set when the step passed but took far longer than it usually does (see
+    /// `state::StepBaseline`): a route delayed within its timeouts shows up here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<SlowStep>,
+}
+
+/// A step that passed far slower than its median over the recent runs of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct SlowStep {
+    /// The median duration of this step (same flow, position and kind) when it passed in the
+    /// recent runs.
+    pub median_ms: u64,
+    /// How many recent runs the median is taken over.
+    pub runs: u32,
 }
 
 /// A step's duration split by who spent it: `driver_ms + page_ms + runner_ms + evidence_ms`

@@ -262,7 +262,7 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
     let config = match Config::load(&args.config, &env_lookup, cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint!("{}", e.render(color_stderr()));
             return Err(exit_code::USAGE);
         }
     };
@@ -275,6 +275,7 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
         users: config.users.keys().cloned().collect(),
         vars: config.vars.keys().cloned().collect(),
         has_secret: config.secret.is_some(),
+        each_limits: config.each_limits,
         env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
         passwords: config
             .users
@@ -370,6 +371,25 @@ fn suite_key(config: &Path) -> String {
         .unwrap_or_else(|_| config.to_owned())
         .display()
         .to_string()
+}
+
+/// How long each step took in the recent runs of this suite and profile (staging and local
+/// speeds differ); an unreadable history only means no step is flagged slow.
+fn step_baseline(config: &Config, suite: &str) -> crate::state::StepBaseline {
+    let history = crate::state::RunHistory::new(&config.state_dir);
+    match history.recent(suite, crate::state::BASELINE_RUNS) {
+        Ok(runs) => {
+            let same_profile: Vec<_> = runs
+                .into_iter()
+                .filter(|r| r.profile == config.profile)
+                .collect();
+            crate::state::StepBaseline::from_history(&same_profile)
+        }
+        Err(e) => {
+            tracing::warn!("no slow-step baseline: {e}");
+            crate::state::StepBaseline::default()
+        }
+    }
 }
 
 fn flaky(args: &FlakyArgs) -> u8 {
@@ -598,6 +618,7 @@ async fn run(args: RunArgs) -> u8 {
     opts.slow_mo = args.slow_mo.map(std::time::Duration::from_millis);
     opts.debug = args.debug;
     opts.pause_on_failure = args.pause_on_failure;
+    opts.step_baseline = step_baseline(&config, &suite_key(&args.suite.config));
     if interactive {
         opts.interaction = Some(Box::new(console::Console::new()));
     }

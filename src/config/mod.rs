@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::flowfile::diagnostic::Diagnostic;
 use crate::flowfile::duration::parse_duration;
+use crate::flowfile::span::Loc;
 
 mod env_file;
 
@@ -43,6 +45,21 @@ pub enum ConfigError {
     /// A malformed line of the `.env` file (`path:line`).
     #[error("{location}: {message}")]
     EnvFile { location: String, message: String },
+    /// A problem at a place in flows.toml: rendered with file:line:col and a caret by
+    /// [`ConfigError::render`].
+    #[error("{}:{}: {}", .0.file.display(), .0.loc.map(|l| l.to_string()).unwrap_or_default(), .0.message)]
+    Located(Box<Diagnostic>, std::sync::Arc<str>),
+}
+
+impl ConfigError {
+    /// The error as the user reads it: through the flow files' renderer (`--> file:line:col`,
+    /// the line, a caret, the hint) when it has a place, else `error: …`.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            ConfigError::Located(d, source) => d.render(Some(source), color),
+            other => format!("error: {other}\n"),
+        }
+    }
 }
 
 /// The file as written. Every table is optional; defaults fill the rest.
@@ -122,6 +139,10 @@ struct SuiteFile {
     flows_dir: Option<PathBuf>,
     /// Stop starting flows after this many failed (0: no limit).
     max_failures: Option<u32>,
+    /// Largest `each:` file read, in bytes (default 1 MiB).
+    each_max_bytes: Option<u64>,
+    /// Most rows an `each:` may give, each one a flow (default 1000).
+    each_max_rows: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -317,6 +338,8 @@ pub struct Config {
     pub accept_invalid_certs: bool,
     /// Stop starting flows after this many failed; `None`: no limit.
     pub max_failures: Option<u32>,
+    /// `[suite] each_max_bytes`, `each_max_rows`.
+    pub each_limits: crate::flowfile::each::EachLimits,
     /// The `.env` file beside flows.toml, when there is one.
     pub env_file: Option<EnvFile>,
     /// `[secrets] env`: environment variables whose values are secrets (`{{ env.NAME }}`).
@@ -572,11 +595,17 @@ impl Config {
             path: path.to_owned(),
             message,
         };
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        // Parsed with spans, so every error points at its place in the file: a syntax error,
+        // an unknown field or a wrong type (from serde), and a bad value found later (`resolve`).
+        let mut doc =
+            toml::de::DeTable::parse(text).map_err(|e| located_toml_error(path, text, &e, None))?;
+        let table = doc.get_mut();
         let profiles = match table.remove("profiles") {
-            Some(toml::Value::Table(t)) => t,
-            Some(_) => return Err(parse_err("`profiles` must be a table of tables".into())),
-            None => toml::Table::new(),
+            Some(v) => match v.into_inner() {
+                toml::de::DeValue::Table(t) => t,
+                _ => return Err(parse_err("`profiles` must be a table of tables".into())),
+            },
+            None => toml::de::DeTable::default(),
         };
         let env_true = |name: &str| {
             env(name).is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
@@ -588,8 +617,8 @@ impl Config {
                 "local".to_owned()
             }
         });
-        match profiles.get(&profile) {
-            Some(toml::Value::Table(overlay)) => merge(&mut table, overlay),
+        match profiles.get(profile.as_str()).map(|v| v.get_ref()) {
+            Some(toml::de::DeValue::Table(overlay)) => merge(table, overlay),
             Some(_) => return Err(parse_err(format!("`profiles.{profile}` must be a table"))),
             None if profile == "local" => {}
             None => {
@@ -599,20 +628,31 @@ impl Config {
                     known: if profiles.is_empty() {
                         "none (define [profiles.NAME])".to_owned()
                     } else {
-                        profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                        profiles
+                            .keys()
+                            .map(|k| k.get_ref().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     },
                 });
             }
         }
-        let file: FileConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        let spans = doc.clone();
+        let file = FileConfig::deserialize(toml::de::Deserializer::from(doc))
+            .map_err(|e| located_toml_error(path, text, &e, None))?;
         let root = path
             .parent()
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        resolve(path, root, profile, file, env, cli)
+        resolve(path, root, profile, file, env, cli).map_err(|e| match e {
+            // A setting's bad value, at the value (or, set by a profile, at the profile's).
+            ConfigError::Invalid { what, message } => match value_span(spans.get_ref(), &what) {
+                Some(span) => located(path, text, span, message, Some(&what)),
+                None => ConfigError::Invalid { what, message },
+            },
+            other => other,
+        })
     }
 
     /// The user with this key; the checker guarantees flows name only configured users.
@@ -621,15 +661,78 @@ impl Config {
     }
 }
 
-fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+/// Lays a profile's tables over the base ones, key by key; values keep their places in the
+/// file, so an error in a profile's value points there.
+fn merge<'i>(base: &mut toml::de::DeTable<'i>, overlay: &toml::de::DeTable<'i>) {
     for (k, v) in overlay {
-        match (base.get_mut(k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+        let existing = base.get_mut(k.get_ref().as_ref());
+        match (existing.map(|e| e.get_mut()), v.get_ref()) {
+            (Some(toml::de::DeValue::Table(b)), toml::de::DeValue::Table(o)) => merge(b, o),
             _ => {
                 base.insert(k.clone(), v.clone());
             }
         }
     }
+}
+
+/// Where the value of the dotted key `path` (`timeouts.step`) is written, if it is.
+fn value_span(table: &toml::de::DeTable<'_>, path: &str) -> Option<std::ops::Range<usize>> {
+    let mut parts = path.split('.');
+    let mut value = table.get(parts.next()?)?;
+    for part in parts {
+        match value.get_ref() {
+            toml::de::DeValue::Table(t) => value = t.get(part)?,
+            _ => return None,
+        }
+    }
+    Some(value.span())
+}
+
+/// A toml error (syntax, unknown field, wrong type) at its place in the file.
+fn located_toml_error(
+    path: &Path,
+    text: &str,
+    e: &toml::de::Error,
+    what: Option<&str>,
+) -> ConfigError {
+    let message = e.message().trim_end().to_owned();
+    match e.span() {
+        Some(span) => located(path, text, span, message, what),
+        None => ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        },
+    }
+}
+
+/// `message` at the bytes `span` of flows.toml.
+fn located(
+    path: &Path,
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: String,
+    what: Option<&str>,
+) -> ConfigError {
+    let start = span.start.min(text.len());
+    let before = text.get(..start).unwrap_or("");
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    let col = before[line_start..].chars().count() + 1;
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let end = span.end.clamp(start, line_end);
+    let len = text.get(start..end).map_or(1, |t| t.chars().count());
+    let message = match what {
+        Some(key) => format!("`{key}`: {message}"),
+        None => message,
+    };
+    let diagnostic = Diagnostic::new(path, message).at(
+        Loc {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col).unwrap_or(u32::MAX),
+        },
+        len,
+    );
+    ConfigError::Located(Box::new(diagnostic), std::sync::Arc::from(text))
 }
 
 fn duration(what: &str, text: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
@@ -784,6 +887,24 @@ fn resolve(
         .max_failures
         .or(file.suite.max_failures)
         .filter(|&n| n > 0);
+    let mut each_limits = crate::flowfile::each::EachLimits::default();
+    for (key, zero) in [
+        ("suite.each_max_bytes", file.suite.each_max_bytes == Some(0)),
+        ("suite.each_max_rows", file.suite.each_max_rows == Some(0)),
+    ] {
+        if zero {
+            return Err(ConfigError::Invalid {
+                what: key.to_owned(),
+                message: "must be at least 1 (it bounds what an `each:` file may hold)".to_owned(),
+            });
+        }
+    }
+    if let Some(n) = file.suite.each_max_bytes {
+        each_limits.max_bytes = n;
+    }
+    if let Some(n) = file.suite.each_max_rows {
+        each_limits.max_rows = n;
+    }
 
     let skip_web_server = cli.skip_web_server || env_true(ENV_SKIP_WEBSERVER);
     let web_server = match file.web_server {
@@ -1052,6 +1173,7 @@ fn resolve(
         basic_auth,
         accept_invalid_certs,
         max_failures,
+        each_limits,
         env_file: None,
         secret_env: file.secrets.env,
     })
@@ -1305,14 +1427,15 @@ target = { generate_secret = false }
             )]
         );
         let err = with("mailcatcher = \"/healthz\"").expect_err("a path");
+        // Located at the value (see `config_errors_point_at_their_place_in_flows_toml`).
         assert_eq!(
             err.to_string(),
-            "health.extra.mailcatcher: `/healthz` is not an absolute http(s) URL; write the whole URL, e.g. `http://127.0.0.1:1080/healthz`"
+            "flows/flows.toml:21:15: `health.extra.mailcatcher`: `/healthz` is not an absolute http(s) URL; write the whole URL, e.g. `http://127.0.0.1:1080/healthz`"
         );
         let err = with("\"mail catcher\" = \"http://x/h\"").expect_err("a bad name");
         assert!(
             err.to_string()
-                .starts_with("health.extra.mail catcher: name the endpoint"),
+                .contains(": `health.extra.mail catcher`: name the endpoint"),
             "{err}"
         );
     }
@@ -1415,7 +1538,7 @@ target = { generate_secret = false }
             &CliOverrides::default(),
         )
         .expect_err("bad duration");
-        assert!(err.to_string().starts_with("timeouts.run: "), "{err}");
+        assert!(err.to_string().contains(": `timeouts.run`: "), "{err}");
     }
 
     #[test]
@@ -1513,7 +1636,7 @@ target = { generate_secret = false }
         .expect_err("bad viewport");
         assert!(
             err.to_string()
-                .starts_with("browser.viewport: `big` is not a viewport"),
+                .contains(": `browser.viewport`: `big` is not a viewport"),
             "{err}"
         );
         let err = load_with(
@@ -1522,7 +1645,7 @@ target = { generate_secret = false }
             &CliOverrides::default(),
         )
         .expect_err("bad locale");
-        assert!(err.to_string().starts_with("browser.locale: "), "{err}");
+        assert!(err.to_string().contains(": `browser.locale`: "), "{err}");
     }
 
     #[test]

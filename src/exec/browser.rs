@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::bidi::{Bidi, EventWatch, PageEvent, Topic};
 use super::process::{find_executable, free_port, ManagedChild};
 use crate::config::BrowserConfig;
+use crate::flowfile::keys::{key_names, parse_chord, Key};
 
 const PAGE_JS: &str = include_str!("page.js");
 const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -966,11 +967,19 @@ impl BrowserSession {
 
     /// Presses a key or chord (`Control+A`) with W3C key actions.
     pub async fn press(&self, chord: &str) -> Result<(), BrowserError> {
-        let parts: Vec<&str> = chord.split('+').collect();
-        let shift = parts.iter().any(|p| p.trim().eq_ignore_ascii_case("shift"));
-        let mut keys: Vec<String> = parts.iter().map(|p| key_value(p)).collect();
+        // `flows check` refuses a written chord it cannot parse; one from a variable ends here.
+        let parsed = parse_chord(chord).map_err(|e| {
+            BrowserError::Command(format!(
+                "cannot press `{chord}`: {e}; keys are {}",
+                key_names()
+            ))
+        })?;
+        let shift = parsed
+            .iter()
+            .any(|k| matches!(k, Key::Named { name: "Shift", .. }));
+        let mut keys: Vec<String> = parsed.iter().map(|k| k.value().to_string()).collect();
         // `Control+K` means the K key, not Shift+k: drivers type an upper-case letter with Shift.
-        if let (true, false, Some(last)) = (parts.len() > 1, shift, keys.last_mut()) {
+        if let (true, false, Some(last)) = (parsed.len() > 1, shift, keys.last_mut()) {
             if last.chars().count() == 1 && last.chars().all(|c| c.is_ascii_uppercase()) {
                 *last = last.to_ascii_lowercase();
             }
@@ -1218,36 +1227,4 @@ fn element_id(element: &Value) -> Result<&str, BrowserError> {
         .get(W3C_ELEMENT_KEY)
         .and_then(Value::as_str)
         .ok_or_else(|| BrowserError::Command(format!("not an element reference: {element}")))
-}
-
-/// W3C key values for named keys (WebDriver §17.4.2); single characters pass through.
-fn key_value(name: &str) -> String {
-    let code = match name.trim().to_ascii_lowercase().as_str() {
-        "enter" | "return" => '\u{E007}',
-        "tab" => '\u{E004}',
-        "escape" | "esc" => '\u{E00C}',
-        "backspace" => '\u{E003}',
-        "delete" => '\u{E017}',
-        "space" => '\u{E00D}',
-        "arrowup" | "up" => '\u{E013}',
-        "arrowdown" | "down" => '\u{E015}',
-        "arrowleft" | "left" => '\u{E012}',
-        "arrowright" | "right" => '\u{E014}',
-        "home" => '\u{E011}',
-        "end" => '\u{E010}',
-        "pageup" => '\u{E00E}',
-        "pagedown" => '\u{E00F}',
-        "shift" => '\u{E008}',
-        "control" | "ctrl" => '\u{E009}',
-        "alt" => '\u{E00A}',
-        "meta" | "command" | "cmd" => '\u{E03D}',
-        _ => return name.to_owned(),
-    };
-    code.to_string()
-}
-
-/// Whether a key name is one `press` understands (a named key or a single character).
-pub fn is_known_key(name: &str) -> bool {
-    name.split('+')
-        .all(|k| k.chars().count() == 1 || key_value(k).chars().count() == 1)
 }

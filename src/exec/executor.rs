@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::bidi::PageEvent;
 use super::browser::{BrowserSession, Driver};
+use super::claims;
 use super::health;
 use super::interaction::{DebugCommand, FailurePoint, Interaction, StepPoint};
 use super::outcome::{self, run_timeout_reached, RunFacts, Stop, INTERRUPTED};
@@ -34,7 +35,7 @@ use crate::flowfile::groups::{GroupCall, PlannedStep};
 use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
 use crate::redact::Redactor;
-use crate::state::SavedSession;
+use crate::state::{SavedSession, StepBaseline};
 
 /// Options of one run that are not suite configuration.
 pub struct RunOptions {
@@ -55,6 +56,8 @@ pub struct RunOptions {
     pub pause_on_failure: bool,
     /// The person at the terminal; required by `debug` and `pause_on_failure`.
     pub interaction: Option<Box<dyn Interaction>>,
+    /// How long each step usually takes (from the run history), to flag slow steps.
+    pub step_baseline: StepBaseline,
 }
 
 impl RunOptions {
@@ -70,6 +73,7 @@ impl RunOptions {
             debug: false,
             pause_on_failure: false,
             interaction: None,
+            step_baseline: StepBaseline::default(),
         }
     }
 }
@@ -628,10 +632,12 @@ pub async fn run(
                 interaction: &mut interaction,
                 stepping: &mut stepping,
                 slow_mo: opts.slow_mo,
+                baseline: &opts.step_baseline,
                 attempt,
                 failed_step: None,
                 quit: false,
                 current_step: None,
+                criteria: Vec::new(),
             };
             let flow_deadline = config.timeouts.flow;
             // While a person steps through a flow, its deadline (and the run's) would only
@@ -729,6 +735,7 @@ pub async fn run(
                 }
             };
             let failed_step = runner.failed_step.take();
+            let criteria = std::mem::take(&mut runner.criteria);
             if runner.quit {
                 quit = true;
             }
@@ -758,6 +765,13 @@ pub async fn run(
                     message: format!("attempt {attempt} failed; retrying"),
                 });
                 continue;
+            }
+            // A retried attempt's criteria went with it; these are the flow's.
+            for criterion in claims::settle(criteria, st, reason.as_deref()) {
+                em.emit(RunEventKind::CriterionRecorded {
+                    flow: Some(id.clone()),
+                    criterion: redact_criterion(&redactor, criterion),
+                });
             }
             em.emit(RunEventKind::FlowFinished {
                 flow: id.clone(),
@@ -1077,6 +1091,7 @@ struct FlowRunner<'a, 'e> {
     /// `--debug` and not yet told to continue: stop before each step.
     stepping: &'a mut bool,
     slow_mo: Option<Duration>,
+    baseline: &'a StepBaseline,
     attempt: u32,
     /// The step that failed this attempt, for `--pause-on-failure`.
     failed_step: Option<FailedStep>,
@@ -1084,6 +1099,19 @@ struct FlowRunner<'a, 'e> {
     quit: bool,
     /// The step running now (index, start), so a timeout can fail it (see `cut_short`).
     current_step: Option<(usize, Instant)>,
+    /// The criteria of this attempt, emitted when it ends (see `claims::settle`).
+    criteria: Vec<Criterion>,
+}
+
+/// A criterion as it may be shown: names and evidence come from the flow file and from what
+/// the steps saw, so secrets learnt since are taken out.
+fn redact_criterion(redactor: &Redactor, c: Criterion) -> Criterion {
+    Criterion {
+        name: redactor.redact(&c.name),
+        verdict: c.verdict,
+        evidence: c.evidence.iter().map(|e| redactor.redact(e)).collect(),
+        note: c.note.map(|n| redactor.redact(&n)),
+    }
 }
 
 /// What `--pause-on-failure` shows about the failing step.
@@ -1304,7 +1332,11 @@ impl FlowRunner<'_, '_> {
                     failure = Some("stopped from the debugger (q)".into());
                 }
             }
-            if failure.is_some() {
+            if let Some(why) = &failure {
+                if let Some(claim) = claims::claim_of(&step.value) {
+                    self.criteria
+                        .push(claims::not_reached(claim, index + 1, why));
+                }
                 self.em.emit(RunEventKind::StepFinished {
                     flow: flow_id.clone(),
                     step: self.skipped_step(planned, index),
@@ -1414,7 +1446,14 @@ impl FlowRunner<'_, '_> {
                 }
             }
             for kind in extra_events {
-                self.em.emit(kind);
+                match kind {
+                    // Held until the attempt ends: whether a PASS stands depends on the flow.
+                    RunEventKind::CriterionRecorded {
+                        flow: Some(_),
+                        criterion,
+                    } => self.criteria.push(criterion),
+                    other => self.em.emit(other),
+                }
             }
             let (status, summary, error, artifacts, evidence) = match result {
                 Ok(StepOutcome {
@@ -1445,10 +1484,21 @@ impl FlowRunner<'_, '_> {
                         self.in_group(planned, &summary),
                         msg
                     );
-                    failure = Some(self.redactor.redact(&located));
+                    let located = self.redactor.redact(&located);
+                    if let Some(claim) = claims::claim_of(&step.value) {
+                        self.criteria.push(claims::failed(claim, &located));
+                    }
+                    failure = Some(located);
                     (StepStatus::Failed, summary, Some(msg), artifacts, vec![])
                 }
             };
+            let duration_ms = started.elapsed().as_millis() as u64;
+            let slow = (status == StepStatus::Passed)
+                .then(|| {
+                    self.baseline
+                        .judge(&flow_id, index, step.value.kind(), duration_ms)
+                })
+                .flatten();
             let record = StepRecord {
                 file: planned.call.map(|_| self.step_file(planned).to_path_buf()),
                 index,
@@ -1456,7 +1506,7 @@ impl FlowRunner<'_, '_> {
                 line: step.loc.line,
                 summary: self.redactor.redact(&self.in_group(planned, &summary)),
                 status,
-                duration_ms: started.elapsed().as_millis() as u64,
+                duration_ms,
                 error: error.map(|e| self.redactor.redact(&e)),
                 artifacts,
                 evidence,
@@ -1468,6 +1518,7 @@ impl FlowRunner<'_, '_> {
                     page_us,
                 )),
                 trace,
+                slow,
             };
             if *self.stepping {
                 if let Some(i) = self.interaction.as_mut() {
@@ -1534,6 +1585,7 @@ impl FlowRunner<'_, '_> {
             round_trips: 0,
             time: None,
             trace: None,
+            slow: None,
         }
     }
 
@@ -1683,9 +1735,17 @@ impl FlowRunner<'_, '_> {
                 round_trips: 0,
                 time: None,
                 trace: None,
+                slow: None,
             },
         });
+        if let Some(claim) = claims::claim_of(&step.value) {
+            self.criteria.push(claims::failed(claim, &located));
+        }
         for (later, p) in steps.iter().enumerate().skip(index + 1) {
+            if let Some(claim) = claims::claim_of(&p.step.value) {
+                self.criteria
+                    .push(claims::not_reached(claim, later + 1, &located));
+            }
             self.em.emit(RunEventKind::StepFinished {
                 flow: flow_id.clone(),
                 step: self.skipped_step(p, later),

@@ -5,6 +5,7 @@
 
 pub mod bidi;
 pub mod browser;
+pub mod claims;
 pub mod executor;
 pub mod health;
 mod http_step;

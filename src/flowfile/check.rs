@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::ast::FlowFile;
 use super::diagnostic::{Diagnostic, Diagnostics};
-use super::each::{rows_of, Row};
+use super::each::{rows_of, EachLimits, Row};
 use super::flow_check::{shown, value_len, FlowChecker, FlowFacts, GroupInfo};
 use super::groups::{expand, load_groups, GroupCall, Groups, PlannedStep};
 use super::parse::parse_flow;
@@ -37,6 +37,8 @@ pub struct CheckEnv {
     /// Users with a `password_env` (for `{{ user.password }}`): key → that env var's name and
     /// whether it is set.
     pub passwords: BTreeMap<String, (String, bool)>,
+    /// How much an `each:` source may hold.
+    pub each_limits: EachLimits,
 }
 
 impl CheckEnv {
@@ -54,6 +56,7 @@ impl CheckEnv {
             has_secret: false,
             env_is_set: Box::new(|name| std::env::var_os(name).is_some()),
             passwords: BTreeMap::new(),
+            each_limits: EachLimits::default(),
         }
     }
 }
@@ -305,7 +308,7 @@ fn check_all(
         checker.run();
         diags.append(&mut checker.diags);
         facts.push(checker.facts);
-        match rows_of(path, source, ast) {
+        match rows_of(path, source, ast, &env.each_limits) {
             Ok(r) => rows.push(r),
             Err(mut d) => {
                 diags.append(&mut d);

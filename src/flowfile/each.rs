@@ -1,5 +1,10 @@
 //! Data-driven flows: `each:` rows (inline, or a CSV file with a header row) run the flow once
 //! per row, each row a flow of its own (`id[name]`) with `{{ row.KEY }}`.
+//!
+//! An `each:` file is read only when it is a regular file (a FIFO would block `flows check`,
+//! `/dev/zero` would never end), no larger than [`EachLimits::max_bytes`], and record by
+//! record, stopping at [`EachLimits::max_rows`]: a hostile or mistaken file costs bounded time
+//! and memory, and is a located error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,6 +13,37 @@ use super::ast::{EachSource, FlowFile};
 use super::diagnostic::Diagnostic;
 use super::flow_check::{shown, value_len};
 use super::span::Loc;
+
+/// How much an `each:` source may hold (`[suite] each_max_bytes`, `each_max_rows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EachLimits {
+    /// Largest `each:` file read, in bytes.
+    pub max_bytes: u64,
+    /// Most rows (each one a flow) an `each:` may give.
+    pub max_rows: usize,
+}
+
+impl EachLimits {
+    /// 1 MiB: a thousand rows of a kilobyte each.
+    pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
+    /// A thousand flows from one file is already a long nightly run.
+    pub const DEFAULT_MAX_ROWS: usize = 1000;
+}
+
+impl Default for EachLimits {
+    fn default() -> Self {
+        EachLimits {
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_rows: Self::DEFAULT_MAX_ROWS,
+        }
+    }
+}
+
+/// Why an `each:` file was not read, and what to do.
+struct EachFileError {
+    message: String,
+    hint: String,
+}
 
 /// One row: its name (the `name` key, else its 1-based number) and its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +57,7 @@ pub(super) fn rows_of(
     file: &Path,
     source: &str,
     flow: &FlowFile,
+    limits: &EachLimits,
 ) -> Result<Option<Vec<Row>>, Vec<Diagnostic>> {
     let Some(each) = &flow.each else {
         return Ok(None);
@@ -49,19 +86,31 @@ pub(super) fn rows_of(
         EachSource::File(f) => {
             let path = file.parent().unwrap_or(Path::new("")).join(&f.value);
             let loc = if f.loc.line == 0 { each_loc } else { f.loc };
-            match read_csv(&path) {
+            match read_csv(&path, limits) {
                 Ok(rows) => rows.into_iter().map(|r| (loc, r)).collect(),
-                Err(message) => {
+                Err(EachFileError { message, hint }) => {
                     return Err(vec![Diagnostic::new(file, message)
                         .at(loc, value_len(source, loc, &f.value))
-                        .hint(format!(
-                            "a CSV file with a header row, relative to the flow file; looked for `{}`",
-                            shown(&path)
-                        ))]);
+                        .hint(hint)]);
                 }
             }
         }
     };
+    if rows.len() > limits.max_rows {
+        diags.push(
+            Diagnostic::new(
+                file,
+                format!(
+                    "`each` has {} rows, more than the {} allowed",
+                    rows.len(),
+                    limits.max_rows
+                ),
+            )
+            .at(each_loc, 4)
+            .hint("each row is a flow: split the data, or raise `[suite] each_max_rows` in flows.toml"),
+        );
+        return Err(diags);
+    }
     if rows.is_empty() {
         diags.push(
             Diagnostic::new(file, "`each` has no rows")
@@ -136,21 +185,86 @@ pub(super) fn rows_of(
     }
 }
 
-fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| format!("cannot read `each` file: {}", csv_words(&e)))?;
+/// The rows of a CSV `each:` file, read record by record within `limits`.
+fn read_csv(
+    path: &Path,
+    limits: &EachLimits,
+) -> Result<Vec<BTreeMap<String, String>>, EachFileError> {
+    let looked_for = || {
+        format!(
+            "a CSV file with a header row, relative to the flow file; looked for `{}`",
+            shown(path)
+        )
+    };
+    let io_error = |e: std::io::Error| EachFileError {
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => "cannot read `each` file: not found".to_owned(),
+            _ => format!("cannot read `each` file: {e}"),
+        },
+        hint: looked_for(),
+    };
+    // Asked before opening (it follows symlinks): opening a FIFO would block until a writer
+    // comes, and a device such as /dev/zero never ends.
+    let meta = std::fs::metadata(path).map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(EachFileError {
+            message: format!(
+                "`each` file `{}` is {}, not a regular file",
+                shown(path),
+                file_type_words(&meta.file_type())
+            ),
+            hint: "`each:` names a CSV file in the suite; point it at one".to_owned(),
+        });
+    }
+    let too_big = |bytes: u64| EachFileError {
+        message: format!(
+            "`each` file `{}` is {bytes} bytes, more than the {} allowed",
+            shown(path),
+            limits.max_bytes
+        ),
+        hint: "split the data, or raise `[suite] each_max_bytes` in flows.toml".to_owned(),
+    };
+    if meta.len() > limits.max_bytes {
+        return Err(too_big(meta.len()));
+    }
+    // A file that grows after the size was read is still read no further than the limit.
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let bounded = std::io::Read::take(file, limits.max_bytes.saturating_add(1));
+    let mut reader = csv::Reader::from_reader(bounded);
     let headers = reader
         .headers()
-        .map_err(|e| {
-            format!(
+        .map_err(|e| EachFileError {
+            message: format!(
                 "cannot read the header row of `each` file: {}",
                 csv_words(&e)
-            )
+            ),
+            hint: looked_for(),
         })?
         .clone();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("`each` file: {}", csv_words(&e)))?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(EachFileError {
+                    message: format!("`each` file: {}", csv_words(&e)),
+                    hint: looked_for(),
+                })
+            }
+        }
+        if rows.len() == limits.max_rows {
+            return Err(EachFileError {
+                message: format!(
+                    "`each` file `{}` has more than {} rows",
+                    shown(path),
+                    limits.max_rows
+                ),
+                hint: "each row is a flow: split the data, or raise `[suite] each_max_rows` in flows.toml"
+                    .to_owned(),
+            });
+        }
         rows.push(
             headers
                 .iter()
@@ -159,7 +273,28 @@ fn read_csv(path: &Path) -> Result<Vec<BTreeMap<String, String>>, String> {
                 .collect(),
         );
     }
+    if reader.position().byte() > limits.max_bytes {
+        return Err(too_big(reader.position().byte()));
+    }
     Ok(rows)
+}
+
+/// "a FIFO", "a directory", … for a file type that is not a regular file.
+fn file_type_words(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
 }
 
 fn csv_words(e: &csv::Error) -> String {

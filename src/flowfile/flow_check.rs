@@ -411,14 +411,25 @@ impl<'a> FlowChecker<'a> {
             Step::Press(s) => {
                 self.located(i, &s.locator(), false);
                 let key = &s.key;
-                let bad = key.value.is_empty() || key.value.split('+').any(|p| p.trim().is_empty());
-                if bad && !key.value.contains("{{") {
-                    let len = self.len_at(key.loc, &key.value);
-                    self.error(key.loc, len, format!("invalid key `{}`", key.value))
-                        .hint = Some(
-                        "a key (`Enter`, `Tab`, `a`) or a chord joined by `+` (`Control+A`)"
-                            .to_string(),
-                    );
+                // A key from a variable is checked when it is pressed.
+                if !key.value.contains("{{") {
+                    if let Err(e) = super::keys::parse_chord(&key.value) {
+                        let len = self.len_at(key.loc, &key.value);
+                        let hint = match e {
+                            super::keys::ChordError::Unknown(_) => {
+                                format!(
+                                    "keys are {}; join a chord with `+` (`Control+A`)",
+                                    super::keys::key_names()
+                                )
+                            }
+                            _ => {
+                                "a key (`Enter`, `Tab`, `a`) or a chord joined by `+` (`Control+A`)"
+                                    .to_string()
+                            }
+                        };
+                        self.error(key.loc, len, format!("invalid key `{}`: {e}", key.value))
+                            .hint = Some(hint);
+                    }
                 }
                 self.common(i, s.as_user.as_ref(), s.timeout.as_ref());
             }

@@ -11,6 +11,7 @@ pub mod duration;
 pub mod each;
 pub mod flow_check;
 pub mod groups;
+pub mod keys;
 pub mod locate;
 pub mod parse;
 pub mod roles;

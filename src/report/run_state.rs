@@ -456,6 +456,7 @@ mod tests {
             round_trips: 2,
             time: None,
             trace: None,
+            slow: None,
         }
     }
 

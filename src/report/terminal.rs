@@ -231,6 +231,14 @@ impl TerminalReporter {
                 );
             }
         }
+        // A step that passed far slower than usual (a delayed route within its timeouts).
+        for line in f.steps.iter().filter_map(|s| text::slow_step_line(file, s)) {
+            let _ = writeln!(
+                out,
+                "    {}",
+                self.paint(flaky_style(), &indent_continuation(&line, "      "))
+            );
+        }
         if status == FlowStatus::Failed || self.verbose {
             for a in &f.artifacts {
                 let path = self.output_dir.join(&a.path);

@@ -118,6 +118,7 @@ mod tests {
                     id: (*id).into(),
                     status: *status,
                     attempts: 1,
+                    steps: Vec::new(),
                 })
                 .collect(),
         }

@@ -12,9 +12,13 @@ mod run_history;
 mod saved_captures;
 mod saved_session;
 mod state_error;
+mod step_baseline;
 
 pub use flakiness::{flaky_flows, FlakyFlow};
-pub use run_history::{HistoryEntry, HistoryFlow, HistoryWriter, RunHistory, HISTORY_FILE};
+pub use run_history::{
+    HistoryEntry, HistoryFlow, HistoryStep, HistoryWriter, RunHistory, HISTORY_FILE,
+};
 pub use saved_captures::{CaptureStore, FlowCaptures, SavedCaptures};
 pub use saved_session::{SavedCookie, SavedSession, SessionStore};
 pub use state_error::StateError;
+pub use step_baseline::{StepBaseline, BASELINE_RUNS};

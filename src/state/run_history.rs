@@ -8,7 +8,8 @@
 //! A line:
 //! `{"version":1,"run_id":"…","started_at":"…","finished_at":"…","suite":"/abs/flows/flows.toml",
 //!   "profile":"local","base_url":"…","outcome":"completed","totals":{…},
-//!   "flows":[{"id":"otp-login","status":"passed","attempts":1},…]}`
+//!   "flows":[{"id":"otp-login","status":"passed","attempts":1,
+//!   "steps":[{"index":0,"kind":"goto","ms":84},…]},…]}`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,9 @@ use time::format_description::well_known::Rfc3339;
 
 use super::saved_session::private_dir;
 use super::StateError;
-use crate::events::{EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, Totals};
+use crate::events::{
+    EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, StepStatus, Totals,
+};
 
 pub const HISTORY_FILE: &str = "history.jsonl";
 const HISTORY_FORMAT_VERSION: u32 = 1;
@@ -46,6 +49,19 @@ pub struct HistoryFlow {
     pub id: String,
     pub status: FlowStatus,
     pub attempts: u32,
+    /// How long each step of the last attempt took, for the steps that passed (the baseline of
+    /// slow-step flags, see `StepBaseline`). Absent in lines written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<HistoryStep>,
+}
+
+/// One passed step of a flow's last attempt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryStep {
+    /// 0-based position in the flow (its group steps expanded).
+    pub index: usize,
+    pub kind: String,
+    pub ms: u64,
 }
 
 impl HistoryEntry {
@@ -156,6 +172,12 @@ impl HistoryWriter {
         }
     }
 
+    fn flow_mut(&mut self, id: &str) -> Option<&mut HistoryFlow> {
+        self.entry
+            .as_mut()
+            .and_then(|e| e.flows.iter_mut().find(|f| f.id == id))
+    }
+
     fn write(&mut self, outcome: RunOutcome) {
         if self.written {
             return;
@@ -205,6 +227,7 @@ impl EventSink for HistoryWriter {
                             id: f.id.clone(),
                             status: FlowStatus::NotRun,
                             attempts: 0,
+                            steps: Vec::new(),
                         })
                         .collect(),
                 });
@@ -225,8 +248,25 @@ impl EventSink for HistoryWriter {
                             id: flow.clone(),
                             status: *status,
                             attempts: *attempt,
+                            steps: Vec::new(),
                         }),
                     }
+                }
+            }
+            // A retry starts the flow's steps over: the last attempt's are kept.
+            RunEventKind::FlowStarted { flow, .. } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    f.steps.clear();
+                }
+            }
+            RunEventKind::StepFinished { flow, step } if step.status == StepStatus::Passed => {
+                if let Some(f) = self.flow_mut(flow) {
+                    f.steps.retain(|s| s.index != step.index);
+                    f.steps.push(HistoryStep {
+                        index: step.index,
+                        kind: step.kind.clone(),
+                        ms: step.duration_ms,
+                    });
                 }
             }
             RunEventKind::RunFinished { outcome, .. } => self.write(*outcome),

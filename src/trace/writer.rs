@@ -396,6 +396,7 @@ mod tests {
                     dom_from_next_step: from_next,
                     ..Default::default()
                 }),
+                slow: None,
             },
             before: None,
             after: None,
@@ -521,6 +522,7 @@ mod tests {
                         network: None,
                         exchange: None,
                     }),
+                    slow: None,
                 },
             });
         }
@@ -687,6 +689,7 @@ mod tests {
                     dom_snapshot: Some("m/trace/02-dom.html".into()),
                     ..Default::default()
                 }),
+                slow: None,
             },
         });
         run.finished("m", FlowStatus::Passed, 1);

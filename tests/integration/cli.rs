@@ -207,7 +207,11 @@ fn one_flow_suite() -> tempfile::TempDir {
 }
 
 /// `run --all --base-url URL --skip-health-check` in `suite`, with extra environment values.
-async fn run_without_health_check(suite: &Path, base_url: &str, envs: &[(&str, &str)]) -> Output {
+pub(crate) async fn run_without_health_check(
+    suite: &Path,
+    base_url: &str,
+    envs: &[(&str, &str)],
+) -> Output {
     let mut cmd = FlowsCmd::new().cwd(suite);
     for (k, v) in envs {
         cmd = cmd.env(k, v);

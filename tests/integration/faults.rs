@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cli::run_without_health_check;
 use crate::support::*;
 
 /// One process as /proc shows it.
@@ -625,4 +626,207 @@ async fn odd_entries_named_like_flows_are_errors_not_skipped() {
     }
     // upper.YAML was read: its `needs: [waits]` names a flow that is not in the suite.
     assert!(all.contains("waits"), "{all}");
+}
+
+/// Mail that never arrives: the mail step fails, and the criterion it was proving is FAILED
+/// with the failing step as evidence (not missing, so the summary cannot read "0 FAILED"); a
+/// claim the flow never reached is UNVERIFIED. A flow that proved delivery and then failed
+/// keeps its evidence, but its criterion is not PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_criterion_whose_flow_failed_is_never_pass() {
+    const LOGIN: &str = "  - goto: /login
+  - fill: { label: Email, value: \"{{ user.email }}\" }
+  - click: { role: button, name: Send code }
+  - expect: { role: heading, name: Enter your code }
+  - mail: { to: requester, subject: Your sign-in code, otp: { var: code }, timeout: 3s }
+";
+    let dropped = format!(
+        "id: a-dropped\ntitle: Mail dropped\nuser: requester\nsteps:\n{LOGIN}{}",
+        "  - fill: { label: Code, value: \"{{ code }}\" }
+  - mail: { to: requester, subject: Never sent, absent: true, within: 1s }
+"
+    );
+    let then_fails = format!(
+        "id: b-then-fails\ntitle: Mail arrives, then a step fails\nuser: requester\nsteps:\n{LOGIN}{}",
+        "  - expect: { role: heading, name: No such heading, timeout: 1s }\n"
+    );
+    let suite = temp_suite(&[("a.yaml", &dropped), ("b.yaml", &then_fails)]);
+    let app = helpdesk().await;
+    fault(
+        &app.url(),
+        serde_json::json!({ "kind": "mail_drop", "email": "requester@helpdesk.test", "count": 1 }),
+    )
+    .await;
+    let out = run_without_health_check(suite.path(), &app.url(), &[]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report =
+        read_json(&run_dir(&suite.path().join("artifacts")).join("staging-run-report.json"));
+    let criteria = report["criteria"].as_array().expect("criteria");
+    let of = |flow: &str| -> Vec<&serde_json::Value> {
+        criteria.iter().filter(|c| c["flow"] == flow).collect()
+    };
+
+    // The step that failed: its claim FAILED, the step (file:line, error) as evidence.
+    let a = of("a-dropped");
+    assert_eq!(a.len(), 2, "{criteria:#?}");
+    assert_eq!(a[0]["verdict"], "FAILED", "{criteria:#?}");
+    let name = a[0]["name"].as_str().unwrap_or_default();
+    assert!(
+        name.contains("mail to requester") && name.contains("Your sign-in code"),
+        "{name}"
+    );
+    let evidence = a[0]["evidence"][0].as_str().unwrap_or_default();
+    assert!(
+        evidence.contains("step 5 (")
+            && evidence.contains("a.yaml:9")
+            && evidence.contains("no message"),
+        "{evidence}"
+    );
+    // The claim after it was never reached.
+    assert_eq!(a[1]["verdict"], "UNVERIFIED", "{criteria:#?}");
+    assert!(a[1]["name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("no mail to requester")));
+    assert!(a[1]["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("step 7 was not reached")));
+
+    // Delivery was seen, but the flow failed afterwards: the evidence stays, the PASS does not.
+    let b = of("b-then-fails");
+    assert_eq!(b.len(), 1, "{criteria:#?}");
+    assert_eq!(b[0]["verdict"], "UNVERIFIED", "{criteria:#?}");
+    assert!(b[0]["evidence"][0]
+        .as_str()
+        .is_some_and(|e| e.contains("message")));
+    assert!(b[0]["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("failed afterwards") && n.contains("step 6")));
+
+    assert!(
+        !criteria
+            .iter()
+            .any(|c| c["verdict"] == "PASS" && c["flow"].is_string()),
+        "{criteria:#?}"
+    );
+    assert_eq!(report["criteria_totals"]["failed"], 1);
+    assert!(out.stdout.contains("1 FAILED"), "{}", out.all());
+    app.shutdown().await;
+}
+
+/// A route delayed within its timeouts passes, but after a history of normal runs its step is
+/// flagged slow in the terminal and the report, and no other step is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_route_is_flagged_slow_against_the_run_history() {
+    let suite = temp_suite(&[(
+        "s.yaml",
+        "id: s\ntitle: Three requests\nsteps:
+  - http: { url: /up, expect: { status: 200 } }
+  - http: { url: /login, expect: { status: 200 }, timeout: 30s }
+  - http: { url: /up, expect: { status: 200 } }
+",
+    )]);
+    let app = helpdesk().await;
+    let slow_steps = |out: &Output| -> Vec<bool> {
+        let report =
+            read_json(&run_dir(&suite.path().join("artifacts")).join("staging-run-report.json"));
+        assert_eq!(report["flows"][0]["status"], "passed", "{}", out.all());
+        report["flows"][0]["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s.get("slow").is_some_and(|v| v.is_object()))
+            .collect()
+    };
+    // The history: three normal runs, none flagged (too few runs to judge, then normal).
+    for _ in 0..3 {
+        let out = run_without_health_check(suite.path(), &app.url(), &[]).await;
+        assert_eq!(out.code, 0, "{}", out.all());
+        assert_eq!(slow_steps(&out), [false, false, false]);
+        assert!(!out.stdout.contains("slow:"), "{}", out.all());
+        // One run directory per second at most: the next run must not reuse this one's.
+        std::fs::remove_dir_all(run_dir(&suite.path().join("artifacts"))).expect("rm run");
+    }
+    fault(
+        &app.url(),
+        serde_json::json!({ "kind": "route_delay", "path": "/login", "ms": 2500, "count": 1 }),
+    )
+    .await;
+    let out = run_without_health_check(suite.path(), &app.url(), &[]).await;
+    assert_eq!(
+        out.code,
+        0,
+        "a delay within the timeouts passes: {}",
+        out.all()
+    );
+    assert_eq!(slow_steps(&out), [false, true, false], "{}", out.all());
+    let report =
+        read_json(&run_dir(&suite.path().join("artifacts")).join("staging-run-report.json"));
+    assert_eq!(report["flows"][0]["steps"][1]["slow"]["runs"], 3);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("slow: step 2") && l.contains("its median is")),
+        "{}",
+        out.all()
+    );
+    app.shutdown().await;
+}
+
+/// `flows check` on a flow whose `each:` file is a FIFO: exit 2 at once (the FIFO is never
+/// opened, so nothing blocks), located at the `each:` value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_each_fifo_is_a_located_check_error() {
+    let suite = temp_suite(&[(
+        "f.yaml",
+        "id: f\ntitle: F\nuser: requester\neach: rows.fifo\nsteps:\n  - goto: /x?p={{ row.p }}\n",
+    )]);
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(suite.path().join("flows/rows.fifo"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    let out = FlowsCmd::new()
+        .cwd(suite.path())
+        .args(["check"])
+        .output()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    let all = out.all();
+    assert!(all.contains("f.yaml:4:1"), "{all}");
+    assert!(
+        all.contains("is a FIFO (named pipe), not a regular file"),
+        "{all}"
+    );
+    assert!(all.contains("^^^^^^^^^"), "{all}");
+}
+
+/// A bad value in flows.toml is shown where it is written (file:line:col, the line, a caret),
+/// through the flow files' renderer: an unknown field, a string for a bool, a zero duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_point_at_their_place_in_flows_toml() {
+    for (name, table) in [
+        (
+            "config_unknown_field",
+            "[browser]\nheadless = true\nheadles = false\n",
+        ),
+        ("config_string_for_a_bool", "[sessions]\nsave = \"yes\"\n"),
+        (
+            "config_zero_duration",
+            "[timeouts]\nflow = \"2m\"\nstep = \"0s\"\n",
+        ),
+    ] {
+        let suite = temp_suite(&[("t.yaml", "id: t\ntitle: T\nsteps:\n  - goto: /\n")]);
+        std::fs::write(
+            suite.path().join("flows/flows.toml"),
+            format!("[target]\nsecret_env = \"STAGING_E2E_SECRET\"\n\n{table}"),
+        )
+        .expect("write config");
+        let out = FlowsCmd::new()
+            .cwd(suite.path())
+            .args(["check"])
+            .output()
+            .await;
+        assert_eq!(out.code, 2, "{name}: {}", out.all());
+        insta::assert_snapshot!(name, out.stderr);
+    }
 }

@@ -89,6 +89,7 @@ error_cases! {
     check_mail_options => "mail-options",
     check_mail_assertions => "mail-assertions",
     check_mail_marks => "mail-marks",
+    check_press_keys_are_known => "bad-key",
 }
 
 #[test]
@@ -198,4 +199,43 @@ fn check_groups_and_rows_expand() {
     assert_eq!(needs, ["priorities[low]", "priorities[urgent]"]);
     assert!(after.needs_closure.contains("login"));
     assert!(after.needs_closure.contains("priorities[urgent]"));
+}
+
+/// An `each:` file that is not a regular file (a FIFO would block, /dev/zero never ends) or is
+/// over the configured size or row cap is a located error, found without reading it whole.
+#[test]
+fn check_each_files_are_regular_and_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flow = |id: &str, file: &str| {
+        format!(
+            "id: {id}\ntitle: Rows from {file}\nuser: requester\neach: {file}\nsteps:\n  - goto: /tickets?p={{{{ row.p }}}}\n"
+        )
+    };
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write("a-fifo.yaml", &flow("fifo", "rows.fifo"));
+    write("b-zero.yaml", &flow("zero", "zero.csv"));
+    write("c-folder.yaml", &flow("folder", "folder.csv"));
+    write("d-rows.yaml", &flow("rows", "many-rows.csv"));
+    write("e-bytes.yaml", &flow("bytes", "big.csv"));
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("rows.fifo"))
+        .status()
+        .expect("mkfifo");
+    assert!(fifo.success());
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.csv")).expect("symlink");
+    std::fs::create_dir(dir.path().join("folder.csv")).expect("mkdir");
+    write("many-rows.csv", "p\n1\n2\n3\n4\n");
+    write("big.csv", &format!("p\n{}\n", "x".repeat(200)));
+    let mut env = env();
+    env.each_limits = flows::flowfile::each::EachLimits {
+        max_bytes: 100,
+        max_rows: 3,
+    };
+    let diags = load_suite(dir.path(), &env).expect_err("every flow is refused");
+    let prefix = format!("{}/", dir.path().display());
+    insta::assert_snapshot!(
+        "check_each_files_are_regular_and_bounded",
+        diags.render_all_from_disk(false).replace(&prefix, "flows/")
+    );
 }

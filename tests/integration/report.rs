@@ -78,6 +78,7 @@ fn step(index: usize, kind: &str, line: u32, summary: &str, ms: u64) -> StepReco
         round_trips: 2,
         time: None,
         trace: None,
+        slow: None,
     }
 }
 
