@@ -45,6 +45,15 @@ pub fn claim_of(step: &Step) -> Option<String> {
                 Some(format!("{what} delivered ({})", extracted.join(", ")))
             }
         }
+        Step::Mails(m) => Some(format!(
+            "mail sequence to {}: {}",
+            m.to.value,
+            m.subjects
+                .iter()
+                .map(|s| format!("{:?}", s.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         Step::ExpectEvent(e) => Some(format!(
             "event {} received on subscription {}",
             e.event.value, e.on.value
