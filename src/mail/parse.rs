@@ -239,7 +239,13 @@ fn decode_text(part: &mailparse::ParsedMail<'_>) -> Result<String, MailParseErro
         let raw = part.get_body_raw()?;
         if let Ok(utf8) = std::str::from_utf8(&raw) {
             let has_bom = raw.starts_with(&[0xff, 0xfe]) || raw.starts_with(&[0xfe, 0xff]);
-            if (wide && !has_bom && !raw.contains(&0)) || !utf8.contains('\u{fffd}') {
+            // Real UTF-16 of mostly ASCII text is valid UTF-8 too: its NUL bytes tell it apart.
+            let read_as_utf8 = if wide {
+                !has_bom && !raw.contains(&0)
+            } else {
+                !utf8.contains('\u{fffd}')
+            };
+            if read_as_utf8 {
                 return Ok(utf8.to_owned());
             }
         }
@@ -597,6 +603,20 @@ mod tests {
             "GrÃ¼n"
         );
         assert_eq!(body("text/plain; charset=iso-8859-1", b"Gr\xfcn"), "Grün");
+    }
+
+    #[test]
+    fn real_utf16_without_a_bom_is_read_as_utf16() {
+        use base64::Engine as _;
+        let utf16le: Vec<u8> = "Code 482913"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let raw = format!(
+            "From: a@x.test\r\nSubject: s\r\nContent-Type: text/plain; charset=utf-16le\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(&utf16le)
+        );
+        assert_eq!(parse(&raw).text, "Code 482913");
     }
 
     #[test]
