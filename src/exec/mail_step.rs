@@ -594,13 +594,16 @@ fn check_text(
     Ok(problems)
 }
 
+/// An attachment kept in the run directory: its artifact and its evidence.
+type KeptAttachment = (Artifact, Evidence);
+
 /// The one attachment `check` points at, its problems, and the attachment kept as evidence.
 fn check_attachment(
     ctx: &mut StepContext<'_>,
     found: &FoundMail,
     check: &AttachmentCheck,
     summary: &str,
-) -> Result<(Vec<String>, Option<(Artifact, Evidence)>), StepFailure> {
+) -> Result<(Vec<String>, Option<KeptAttachment>), StepFailure> {
     let list = crate::mail::attachments(&found.raw.raw)
         .map_err(|e| fail(summary, ctx.redactor.redact(&e.to_string())))?;
     let name = match &check.name {

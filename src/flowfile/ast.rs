@@ -86,10 +86,6 @@ pub struct DurationText(pub String);
 /// One step. Written as a one-key map: `- click: { role: button, name: Send code }`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once per flow file; the locator fields make every located step large alike"
-)]
 pub enum Step {
     /// Open a URL. A path (`/login`) is resolved against `base_url`.
     Goto(GotoStep),

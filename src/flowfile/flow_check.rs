@@ -1843,10 +1843,11 @@ impl<'a> FlowChecker<'a> {
                     what.len(),
                     format!("`absent: true` has no message to check `{what}` on"),
                 )
-                .hint = Some(format!(
+                .hint = Some(
                     "to pick which message must not arrive, use `subject:` or `body: \"text\"`; \
                      to check a message that does arrive, use a step without `absent`"
-                ));
+                        .to_owned(),
+                );
             }
             if m.within.is_none() {
                 self.error(a.loc, 4, "`absent: true` needs `within`").hint =
