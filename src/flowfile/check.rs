@@ -979,7 +979,7 @@ mod tests {
             ("  - click: { role: button, name: '/(x/' }\n", &["a.yaml:5:36 [(] invalid regex `/(x/`: unclosed group"]),
             ("  - click: { css: '' }\n", &["a.yaml:5:19 [''] `css` is empty"]),
             ("  - click: { css: a, within: { name: x } }\n", &["a.yaml:5:30 [{] `within` needs a locator"]),
-            ("  - press: { key: Enter }\n  - press: { key: 'Control+' }\n", &["a.yaml:6:19 ['Control+'] invalid key `Control+`"]),
+            ("  - press: { key: Enter }\n  - press: { key: 'Control+' }\n", &["a.yaml:6:19 ['Control+'] invalid key `Control+`: a chord has an empty part (`Control+`): keys are joined by single `+`"]),
         ]);
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 mod assertions;
 mod browser_events;
+mod check_fuzz;
 mod cli;
 mod debug;
 mod e2e;
