@@ -48,7 +48,11 @@ impl BrowserError {
     fn from_cmd(e: fantoccini::error::CmdError) -> BrowserError {
         use fantoccini::error::CmdError;
         match &e {
-            CmdError::Lost(_) => BrowserError::Lost(e.to_string()),
+            // The driver cannot be reached or dropped the connection: infrastructure, not a
+            // failure of the app (the executor then names a child that died, if one did).
+            CmdError::Lost(_) | CmdError::Failed(_) | CmdError::FailedC(_) => {
+                BrowserError::Lost(e.to_string())
+            }
             CmdError::Standard(wd) if wd.error.to_string().contains("invalid session id") => {
                 BrowserError::Lost(e.to_string())
             }
