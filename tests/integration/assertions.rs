@@ -230,11 +230,7 @@ async fn every_assertion_passes_when_true_and_fails_with_its_message_when_false(
             )
         })
         .collect();
-    let files: Vec<(&str, &str)> = flows
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_str()))
-        .collect();
-    let suite = temp_suite(&files);
+    let suite = temp_suite(&flows);
     let out = FlowsCmd::new()
         .cwd(suite.path())
         .run_all(&base)

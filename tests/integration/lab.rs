@@ -142,6 +142,16 @@ async fn runner_names_and_roles_agree_with_chromium_on_every_lab_element() {
 
 /// Runs a suite against the in-process helpdesk; returns the output and the report.
 async fn run_suite(config: &std::path::Path, base: &str, out: &std::path::Path) -> (Output, Value) {
+    run_suite_with(config, base, out, &[]).await
+}
+
+/// [`run_suite`] with more `flows run` arguments.
+async fn run_suite_with(
+    config: &std::path::Path,
+    base: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (Output, Value) {
     let output = FlowsCmd::new()
         .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
         .args(["--config", config.to_str().expect("utf-8 path")])
@@ -151,6 +161,7 @@ async fn run_suite(config: &std::path::Path, base: &str, out: &std::path::Path) 
             "--output",
             out.to_str().expect("utf-8 path"),
         ])
+        .args(extra)
         .output()
         .await;
     let report = read_json(&run_dir(out).join("staging-run-report.json"));
@@ -385,11 +396,7 @@ async fn each_ambiguity_fails_naming_what_was_found() {
             "  - goto: /lab/sticky-header?unfold_on_pointer=1\n  - click: { role: button, name: Post comment }\n",
         ),
     ];
-    let files: Vec<(&str, &str)> = cases
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_str()))
-        .collect();
-    let suite = temp_suite(&files);
+    let suite = temp_suite(&cases);
     let out = tempfile::tempdir().expect("tempdir");
     let (output, report) = run_suite(
         &suite.path().join("flows/flows.toml"),
@@ -574,21 +581,14 @@ async fn the_hit_target_verdict_rides_on_the_next_steps_round_trip() {
             .map(|s| s["round_trips"].as_u64().expect("round_trips"))
             .collect()
     };
+    let config = suite.path().join("flows/flows.toml");
     let run = |extra: &'static [&'static str]| {
-        let out = tempfile::tempdir().expect("tempdir");
-        let config = suite.path().join("flows/flows.toml");
-        let url = app.url();
+        let (config, url) = (config.clone(), app.url());
         async move {
-            let output = FlowsCmd::new()
-                .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
-                .args(["--config", config.to_str().expect("utf-8 path")])
-                .args(["--base-url", &url])
-                .args(["--output", out.path().to_str().expect("utf-8 path")])
-                .args(extra)
-                .output()
-                .await;
+            let out = tempfile::tempdir().expect("tempdir");
+            let (output, report) = run_suite_with(&config, &url, out.path(), extra).await;
             assert_eq!(output.code, 0, "{}", output.all());
-            read_json(&run_dir(out.path()).join("staging-run-report.json"))
+            report
         }
     };
     let chained = trips(&run(&[]).await);

@@ -96,10 +96,6 @@ async fn mail_assertions_fail_saying_what_the_message_lacks_and_never_print_a_co
         .iter()
         .map(|(id, body)| (format!("{id}.yaml"), body.clone()))
         .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_str()))
-        .collect();
     let suite = temp_suite(&files);
     let out = FlowsCmd::new()
         .cwd(suite.path())

@@ -466,11 +466,7 @@ async fn every_corpus_case_through_maildev_and_the_plain_mail_step() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str)> = flows
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_str()))
-        .collect();
-    let suite = temp_suite(&refs);
+    let suite = temp_suite(&flows);
     add_config(
         suite.path(),
         &format!(

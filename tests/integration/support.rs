@@ -368,8 +368,8 @@ pub async fn step_started(artifacts: &Path, flow: &str, index: usize, within: Du
     }
 }
 
-/// A one-flow suite in a temp dir, reusing the repository's users.
-pub fn temp_suite(flows: &[(&str, &str)]) -> tempfile::TempDir {
+/// A suite of `(file name, flow text)` in a temp dir, reusing the repository's users.
+pub fn temp_suite<N: AsRef<str>, B: AsRef<str>>(flows: &[(N, B)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = format!(
         r#"
@@ -391,7 +391,8 @@ dir = "{}"
     std::fs::create_dir_all(dir.path().join("flows")).expect("mkdir");
     std::fs::write(dir.path().join("flows/flows.toml"), config).expect("write config");
     for (name, body) in flows {
-        std::fs::write(dir.path().join("flows").join(name), body).expect("write flow");
+        std::fs::write(dir.path().join("flows").join(name.as_ref()), body.as_ref())
+            .expect("write flow");
     }
     dir
 }
