@@ -14,8 +14,8 @@ use crate::flowfile::duration::parse_duration;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
 use crate::mail::{
-    build_source, wait_for_mail, LinkRule, MailError, MailQuery, MailSource, MailSourceConfig,
-    Matcher, OtpPattern, OtpRule, Place, Trigger,
+    wait_for_mail, LinkRule, MailError, MailQuery, MailSource, MailSourceConfig, Matcher,
+    OtpPattern, OtpRule, Place, Trigger,
 };
 
 fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
@@ -131,6 +131,37 @@ fn matcher(pattern: TextPattern) -> Matcher {
     Matcher::new(pattern.to_string(), move |hay| pattern.matches(hay))
 }
 
+/// The mail source the suite's config names (the staging endpoint on the API URL, else the
+/// base URL); `Err` says what is missing.
+pub fn source_config(
+    config: &crate::config::Config,
+    base_url: &str,
+) -> Result<MailSourceConfig, String> {
+    Ok(match config.mail.source {
+        MailSourceKind::StagingEndpoint => {
+            let secret = config
+                .secret
+                .as_ref()
+                .ok_or("the staging mail report needs the E2E secret: set STAGING_E2E_SECRET")?;
+            MailSourceConfig::StagingEndpoint {
+                base_url: config
+                    .api_url
+                    .clone()
+                    .unwrap_or_else(|| base_url.to_owned()),
+                path: config.mail.report_path.clone(),
+                header: config.secret_header.clone(),
+                secret: secret.value.clone(),
+            }
+        }
+        MailSourceKind::MailDev => MailSourceConfig::MailDev {
+            url: config.mail.url.clone().unwrap_or_default(),
+        },
+        MailSourceKind::Mailpit => MailSourceConfig::Mailpit {
+            url: config.mail.url.clone().unwrap_or_default(),
+        },
+    })
+}
+
 pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome, StepFailure> {
     let (to, _) = ctx.render_shown(&s.to.value).map_err(|e| fail("mail", e))?;
     let mailbox = if to.contains('@') {
@@ -195,33 +226,8 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         }
     }
 
-    let source_cfg = match ctx.config.mail.source {
-        MailSourceKind::StagingEndpoint => {
-            let secret = ctx.config.secret.as_ref().ok_or_else(|| {
-                fail(
-                    &summary,
-                    "the staging mail report needs the E2E secret: set STAGING_E2E_SECRET",
-                )
-            })?;
-            MailSourceConfig::StagingEndpoint {
-                base_url: ctx
-                    .config
-                    .api_url
-                    .clone()
-                    .unwrap_or_else(|| ctx.base_url.to_owned()),
-                path: ctx.config.mail.report_path.clone(),
-                header: ctx.config.secret_header.clone(),
-                secret: secret.value.clone(),
-            }
-        }
-        MailSourceKind::MailDev => MailSourceConfig::MailDev {
-            url: ctx.config.mail.url.clone().unwrap_or_default(),
-        },
-        MailSourceKind::Mailpit => MailSourceConfig::Mailpit {
-            url: ctx.config.mail.url.clone().unwrap_or_default(),
-        },
-    };
-    let source = build_source(&source_cfg, ctx.http.clone());
+    let source_cfg = source_config(ctx.config, ctx.base_url).map_err(|e| fail(&summary, e))?;
+    let source = ctx.mail_sources.get(&source_cfg, ctx.http).await;
     let after = s.after_step.as_ref().map(|n| n.value);
     let (wall, at) = trigger_time(ctx, after);
     let window = window_description(ctx, trigger_index(ctx, after), wall);
@@ -372,21 +378,22 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     if let crate::events::Evidence::Mail { subject: s, .. } = &mut evidence {
         s.clone_from(&subject);
     }
-    let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
+    let latency = found.latency_text();
     ctx.events.push(RunEventKind::CriterionRecorded {
         flow: Some(flow),
         criterion: Criterion {
             name: format!("mail \"{subject}\" delivered to {mailbox}"),
             verdict: Verdict::Pass,
             evidence: vec![format!(
-                "message {} from {} after {latency} ms, parsed from its raw source",
+                "message {} from {}: {latency}; waited on {}; parsed from its raw source",
                 found.message_id(),
-                found.source
+                found.source,
+                found.waited_on
             )],
             note: None,
         },
     });
-    let mut summary = format!("{summary}: \"{subject}\" after {latency} ms");
+    let mut summary = format!("{summary}: \"{subject}\" {latency}");
     if !extracted.is_empty() {
         summary.push_str(&format!(" ({})", extracted.join(", ")));
     }

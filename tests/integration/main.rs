@@ -10,6 +10,7 @@ mod health;
 mod lab;
 mod mail;
 mod mail_corpus;
+mod mail_sources;
 mod npm_clients;
 mod realtime;
 mod realtime_clients;
