@@ -278,10 +278,24 @@ pub enum Evidence {
         subject: String,
         message_id: String,
         source: String,
-        /// From the start of the triggering step to the arrival the source recorded.
+        /// Delivered after the action: from the start of the triggering step to the best
+        /// arrival time known (see `latency_source_basis`); null when none is known.
         latency_source_ms: Option<u64>,
-        /// From the start of the triggering step to the runner first seeing the message.
+        /// How precise `latency_source_ms` is: 1 (milliseconds) or 1000 (a Date header: whole
+        /// seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency_source_resolution_ms: Option<u64>,
+        /// What the arrival time is: `received` (the source's receive time), `announced` (the
+        /// runner's clock when the source's event stream announced it) or `date_header`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency_source_basis: Option<String>,
+        /// Seen by the runner: from the start of the triggering step to the runner first
+        /// seeing the message (includes any steps in between).
         latency_seen_ms: u64,
+        /// What the wait listened to: the source's event stream (e.g. `maildev socket.io
+        /// newMail events`) or `polling`, with the reason when the stream was down.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waited_on: Option<String>,
         /// What the step took from the message and where it was (never the value itself).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         extracted: Vec<MailExtraction>,

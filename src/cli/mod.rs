@@ -287,7 +287,13 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             .collect(),
     };
     match load_suite(&config.flows_dir, &env) {
-        Ok(suite) => Ok((config, suite)),
+        Ok(suite) => match config.require_target(&suite) {
+            Ok(()) => Ok((config, suite)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(exit_code::USAGE)
+            }
+        },
         Err(diags) => {
             let color = color_stderr();
             eprint!("{}", diags.render_all_from_disk(color));

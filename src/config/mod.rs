@@ -565,6 +565,33 @@ pub const ENV_BASIC_AUTH_PASSWORD: &str = "STAGING_BASIC_AUTH_PASSWORD";
 pub const ENV_ACCEPT_INVALID_CERTS: &str = "STAGING_ACCEPT_INVALID_CERTS";
 
 impl Config {
+    /// Does `suite` reach the target app? Not when every step is a `mail` step reading a mail
+    /// catcher (MailDev, Mailpit): such a suite needs neither a base URL nor the health
+    /// pre-check. The staging endpoint is on the app itself, so reading it counts.
+    pub fn needs_target(&self, suite: &crate::flowfile::check::Suite) -> bool {
+        let catcher = matches!(
+            self.mail.source,
+            MailSourceKind::MailDev | MailSourceKind::Mailpit
+        );
+        suite
+            .flows
+            .iter()
+            .flat_map(|f| &f.steps)
+            .any(|p| !matches!(p.step.value, crate::flowfile::ast::Step::Mail(_)) || !catcher)
+    }
+
+    /// The base URL, when `suite` needs the target: given (or a web server's) or an error
+    /// saying how to give it.
+    pub fn require_target(&self, suite: &crate::flowfile::check::Suite) -> Result<(), ConfigError> {
+        if self.web_server.is_none() && self.base_url.is_none() && self.needs_target(suite) {
+            return Err(ConfigError::Invalid {
+                what: "base URL".to_owned(),
+                message: "not set: pass --base-url, set PLAYWRIGHT_BASE_URL (or STAGING_BASE_URL), or set target.base_url in flows.toml (a suite whose steps only read mail from MailDev or Mailpit needs none)".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// Loads `path` and resolves it with `env` and `cli`. A `.env` file beside `path` supplies
     /// environment values the real environment does not set.
     pub fn load(
@@ -934,13 +961,8 @@ fn resolve(
         }
         _ => None,
     };
-    // With a web server the base URL is the server's; without one, it must be given.
-    if web_server.is_none() && base_url.is_none() {
-        return Err(ConfigError::Invalid {
-            what: "base URL".to_owned(),
-            message: "not set: pass --base-url, set PLAYWRIGHT_BASE_URL (or STAGING_BASE_URL), or set target.base_url in flows.toml".to_owned(),
-        });
-    }
+    // With a web server the base URL is the server's; without one, it must be given, unless
+    // the suite never reaches the target (see `Config::require_target`, once flows are read).
 
     let accept_invalid_certs = match nonempty(env(ENV_ACCEPT_INVALID_CERTS)) {
         Some(v) => env_flag(ENV_ACCEPT_INVALID_CERTS, &v)?,

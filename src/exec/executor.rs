@@ -114,6 +114,9 @@ struct Resources {
     web_server: Option<RunningWebServer>,
     driver: Option<Driver>,
     sessions: HashMap<String, BrowserSession>,
+    /// The run's mail sources: what they learnt serves every step (and their event streams
+    /// stay open).
+    mail_sources: crate::mail::MailSources,
     /// Logs of the processes we started, scrubbed of secrets once they have stopped.
     logs_dir: PathBuf,
     redactor: Redactor,
@@ -157,6 +160,18 @@ fn redact_logs(dir: &Path, redactor: &Redactor) {
             }
         }
     }
+}
+
+/// Does any flow the plan runs have a `mail` step?
+fn planned_reads_mail(suite: &Suite, plan: &Plan) -> bool {
+    plan.order
+        .iter()
+        .filter_map(|&i| suite.flows.get(i))
+        .any(|f| {
+            f.steps
+                .iter()
+                .any(|p| matches!(p.step.value, crate::flowfile::ast::Step::Mail(_)))
+        })
 }
 
 pub async fn run(
@@ -217,6 +232,7 @@ pub async fn run(
         web_server: None,
         driver: None,
         sessions: HashMap::new(),
+        mail_sources: crate::mail::MailSources::default(),
         logs_dir: logs_dir.clone(),
         redactor: redactor.clone(),
     };
@@ -343,8 +359,10 @@ pub async fn run(
         return interrupted(&mut em, &mut res, &planned).await;
     }
 
-    // 3. Health pre-check, before any browser starts.
-    if config.health.enabled {
+    // 3. Health pre-check, before any browser starts; a suite that only reads a mail
+    // catcher never reaches the target, so there is nothing to check.
+    let needs_target = config.needs_target(suite);
+    if config.health.enabled && needs_target {
         let Some(report) = unless_cancelled(
             &mut opts.cancel,
             health::run(config, &base, &http, &redactor),
@@ -409,8 +427,24 @@ pub async fn run(
             passed: true,
             skipped: true,
             failing: vec![],
-            summary: "skipped (--skip-health-check)".into(),
+            summary: if needs_target {
+                "skipped (--skip-health-check)".into()
+            } else {
+                "skipped: every step reads mail from the catcher; none reaches the target app"
+                    .into()
+            },
         });
+    }
+
+    // Mail sources with an event stream start watching now, so that a message sent by the
+    // first flow's first step is announced (its arrival known by the runner's clock).
+    let reads_mail = planned_reads_mail(suite, plan);
+    if reads_mail {
+        if let Ok(cfg) = super::mail_step::source_config(config, &base) {
+            if !matches!(cfg, crate::mail::MailSourceConfig::StagingEndpoint { .. }) {
+                res.mail_sources.get(&cfg, &http).await;
+            }
+        }
     }
 
     // Basic auth: the browser keeps the credentials only from a page that asks for them.
@@ -1607,6 +1641,7 @@ impl FlowRunner<'_, '_> {
             vars: self.vars,
             sessions: &mut self.res.sessions,
             driver: &mut self.res.driver,
+            mail_sources: &self.res.mail_sources,
             user: self.flow.ast.user.as_ref().map(|u| u.value.as_str()),
             actor,
             step_start: &self.step_start,

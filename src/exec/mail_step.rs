@@ -20,7 +20,7 @@ use crate::flowfile::size::SizeRange;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
 use crate::mail::{
-    build_source, wait_for_mail, Attachment, FoundMail, LinkRule, MailError, MailQuery, MailSource,
+    wait_for_mail, Attachment, FoundMail, LinkRule, MailError, MailQuery, MailSource,
     MailSourceConfig, Matcher, OtpPattern, OtpRule, Place, Trigger,
 };
 
@@ -149,35 +149,45 @@ fn mailbox_of(ctx: &StepContext<'_>, to: &str) -> Result<String, StepFailure> {
     }
 }
 
-/// The configured mail source.
-fn mail_source(ctx: &StepContext<'_>, summary: &str) -> Result<Box<dyn MailSource>, StepFailure> {
-    let source_cfg = match ctx.config.mail.source {
+/// The mail source the suite's config names (the staging endpoint on the API URL, else the
+/// base URL); `Err` says what is missing.
+pub fn source_config(
+    config: &crate::config::Config,
+    base_url: &str,
+) -> Result<MailSourceConfig, String> {
+    Ok(match config.mail.source {
         MailSourceKind::StagingEndpoint => {
-            let secret = ctx.config.secret.as_ref().ok_or_else(|| {
-                fail(
-                    summary,
-                    "the staging mail report needs the E2E secret: set STAGING_E2E_SECRET",
-                )
-            })?;
+            let secret = config
+                .secret
+                .as_ref()
+                .ok_or("the staging mail report needs the E2E secret: set STAGING_E2E_SECRET")?;
             MailSourceConfig::StagingEndpoint {
-                base_url: ctx
-                    .config
+                base_url: config
                     .api_url
                     .clone()
-                    .unwrap_or_else(|| ctx.base_url.to_owned()),
-                path: ctx.config.mail.report_path.clone(),
-                header: ctx.config.secret_header.clone(),
+                    .unwrap_or_else(|| base_url.to_owned()),
+                path: config.mail.report_path.clone(),
+                header: config.secret_header.clone(),
                 secret: secret.value.clone(),
             }
         }
         MailSourceKind::MailDev => MailSourceConfig::MailDev {
-            url: ctx.config.mail.url.clone().unwrap_or_default(),
+            url: config.mail.url.clone().unwrap_or_default(),
         },
         MailSourceKind::Mailpit => MailSourceConfig::Mailpit {
-            url: ctx.config.mail.url.clone().unwrap_or_default(),
+            url: config.mail.url.clone().unwrap_or_default(),
         },
-    };
-    Ok(build_source(&source_cfg, ctx.http.clone()))
+    })
+}
+
+/// The run's instance of the configured mail source (its cache and event stream are shared by
+/// every mail step of the run).
+async fn mail_source(
+    ctx: &StepContext<'_>,
+    summary: &str,
+) -> Result<std::sync::Arc<dyn MailSource>, StepFailure> {
+    let cfg = source_config(ctx.config, ctx.base_url).map_err(|e| fail(summary, e))?;
+    Ok(ctx.mail_sources.get(&cfg, ctx.http).await)
 }
 
 fn clock(wall: time::OffsetDateTime) -> String {
@@ -270,7 +280,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         }
     }
 
-    let source = mail_source(ctx, &summary)?;
+    let source = mail_source(ctx, &summary).await?;
     let after = s.after_step.as_ref().map(|n| n.value);
     let (trigger, window) = window_of(ctx, s.since.as_ref(), after, &summary)?;
     let mut query = MailQuery::new(mailbox.clone(), trigger)
@@ -478,21 +488,22 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
     if let crate::events::Evidence::Mail { subject: s, .. } = &mut evidence {
         s.clone_from(&subject);
     }
-    let latency = found.latency_source_ms.unwrap_or(found.latency_seen_ms);
+    let latency = found.latency_text();
     ctx.events.push(RunEventKind::CriterionRecorded {
         flow: Some(flow),
         criterion: Criterion {
             name: format!("mail \"{subject}\" delivered to {mailbox}"),
             verdict: Verdict::Pass,
             evidence: vec![format!(
-                "message {} from {} after {latency} ms, parsed from its raw source",
+                "message {} from {}: {latency}; waited on {}; parsed from its raw source",
                 found.message_id(),
-                found.source
+                found.source,
+                found.waited_on
             )],
             note: None,
         },
     });
-    let mut summary = format!("{summary}: \"{subject}\" after {latency} ms");
+    let mut summary = format!("{summary}: \"{subject}\" {latency}");
     if !extracted.is_empty() {
         summary.push_str(&format!(" ({})", extracted.join(", ")));
     }
@@ -740,10 +751,9 @@ pub async fn run_sequence(
             .push(TextPattern::from_rendered(&p.value, &v, false).map_err(|e| fail("mails", e))?);
     }
     let summary = format!("{} mails to {mailbox}", expected.len());
-    let source = mail_source(ctx, &summary)?;
+    let source = mail_source(ctx, &summary).await?;
     let after = s.after_step.as_ref().map(|n| n.value);
     let (trigger, window) = window_of(ctx, s.since.as_ref(), after, &summary)?;
-    let window_start = trigger.wall - ctx.config.mail.clock_skew - source.time_resolution();
     let limit = s
         .timeout
         .as_ref()
@@ -751,10 +761,17 @@ pub async fn run_sequence(
         .unwrap_or(ctx.config.timeouts.mail);
     let deadline = Instant::now() + limit;
     let mut delay = std::time::Duration::from_millis(50);
-    let mut seen: Option<Vec<crate::mail::Arrival>> = None;
+    let mut seen: Option<Vec<crate::mail::Received>> = None;
     let mut last_error = None;
     loop {
-        match crate::mail::arrivals(source.as_ref(), &mailbox, window_start).await {
+        match crate::mail::arrivals(
+            source.as_ref(),
+            &mailbox,
+            trigger.wall,
+            ctx.config.mail.clock_skew,
+        )
+        .await
+        {
             Ok(list) => {
                 let same = list.len() == expected.len()
                     && list

@@ -36,6 +36,8 @@ pub struct StepContext<'a> {
     pub vars: &'a mut Vars,
     pub sessions: &'a mut HashMap<String, BrowserSession>,
     pub driver: &'a mut Option<Driver>,
+    /// The run's mail sources (kept across steps: caches and event streams).
+    pub mail_sources: &'a crate::mail::MailSources,
     /// The flow's user (for `{{ user.* }}`).
     pub user: Option<&'a str>,
     /// Whose browser session this step acts in: its `as:`, else the flow's user.

@@ -3,8 +3,10 @@
 //!
 //! Owns: the parser over mailparse ([`parse_message`]), ranked extraction that explains
 //! itself or refuses to guess ([`find_otp`], [`find_link`]), the mail sources behind one trait ([`MailSource`]: the staging endpoint,
-//! MailDev, Mailpit), the polling wait ([`wait_for_mail`]), a mailbox's arrivals in a window
-//! ([`arrivals`], for sequences) and attachments decoded on demand ([`attachments`]). Does not own: flow-file syntax,
+//! MailDev, Mailpit; listing first, raw sources for candidates only, event streams where the
+//! source has one), the wait ([`wait_for_mail`]: on the event stream, else polling), a
+//! mailbox's arrivals in a window ([`arrivals`], for sequences) and attachments decoded on
+//! demand ([`attachments`]). Does not own: flow-file syntax,
 //! variables, redaction of values in reports (the executor marks extracted values secret) or
 //! the `mail` step itself (src/exec/step/mail.rs calls into this module).
 //!
@@ -31,9 +33,10 @@ pub use extract::{
 pub use links::{extract_link, find_link, shown, unwrap_redirect, LinkChoice, LinkRule};
 pub use matcher::Matcher;
 pub use parse::{parse_message, Link, LinkOrigin, ParsedMail};
-pub use sequence::{arrivals, Arrival};
+pub use sequence::{arrivals, Received};
 pub use source::{
-    build_source, MailDevSource, MailSource, MailSourceConfig, MailpitSource, RawMail, SourceHints,
-    StagingSource, DEFAULT_STAGING_HEADER, DEFAULT_STAGING_PATH,
+    build_source, Arrival, Fetched, Listed, MailCache, MailDevSource, MailSource, MailSourceConfig,
+    MailSources, MailpitSource, Protocol, RawMail, Sighting, SourceHints, StagingSource, Watch,
+    DEFAULT_STAGING_HEADER, DEFAULT_STAGING_PATH,
 };
 pub use wait::{wait_for_mail, FoundMail, MailQuery, Trigger, DEFAULT_CLOCK_SKEW};

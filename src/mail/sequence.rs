@@ -4,48 +4,69 @@
 //! Owns listing and ordering. Does not own the comparison or its wording (the step does), nor
 //! waiting for a single message (`wait.rs`).
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
-use super::parse::parse_message;
+use super::source::Arrival;
+use super::wait::{arrival_of, fetch};
 use super::{MailError, MailSource};
+
+/// Raw sources are fetched only for messages the listing shows without a subject; one that is
+/// slow gets this long.
+const FETCH_BUDGET: Duration = Duration::from_secs(10);
 
 /// One message in the window. Its subject may hold a code: mask it before showing it.
 #[derive(Debug, Clone)]
-pub struct Arrival {
+pub struct Received {
     pub id: String,
     pub subject: String,
-    /// By the source's clock (else the Date header); `None` when neither is known.
-    pub when: Option<OffsetDateTime>,
+    /// The best arrival time known (see `wait.rs`), else when the runner first saw it.
+    pub when: OffsetDateTime,
 }
 
-/// The messages to `mailbox` that arrived at or after `window_start`, oldest first (the
-/// source's listing order breaks ties: whole-second `Date:` headers often do). A message whose
-/// source cannot be parsed counts with the subject the source reports.
+/// The messages to `mailbox` that arrived at or after `since` (widened by `clock_skew` for
+/// times by another clock), oldest first (the listing's order breaks ties: whole-second
+/// `Date:` headers often do). A message the runner saw before `since` is before it, whatever
+/// its times say. A message whose source cannot be parsed counts with the subject the source
+/// reports.
 pub async fn arrivals(
     source: &dyn MailSource,
     mailbox: &str,
-    window_start: OffsetDateTime,
-) -> Result<Vec<Arrival>, MailError> {
-    let list = source.fetch(mailbox, Some(window_start)).await?;
-    let mut out: Vec<Arrival> = list
-        .into_iter()
-        .filter_map(|raw| {
-            let parsed = parse_message(&raw.raw).ok();
-            let when = raw.received_at.or(parsed.as_ref().and_then(|p| p.date));
-            if when.is_some_and(|t| t < window_start) {
-                return None;
-            }
-            let subject = match parsed {
-                Some(p) => p.subject,
-                None => raw.subject.unwrap_or_else(|| "(unparsable)".to_owned()),
+    since: OffsetDateTime,
+    clock_skew: Duration,
+) -> Result<Vec<Received>, MailError> {
+    let list = source
+        .list(mailbox, Some(since - clock_skew - Duration::from_secs(1)))
+        .await?;
+    let mut out = Vec::with_capacity(list.len());
+    for l in list {
+        let sighting = source.cache().sighted(&l.id);
+        let arrival = arrival_of(&l, source);
+        let before = sighting.wall < since
+            || match arrival {
+                Some(Arrival::Announced(t)) => t < since,
+                Some(Arrival::Received(t)) => t < since - clock_skew,
+                // A Date header is truncated to the second.
+                Some(Arrival::Dated(t)) => t + Duration::from_secs(1) <= since - clock_skew,
+                None => false,
             };
-            Some(Arrival {
-                id: raw.id,
-                subject,
-                when,
-            })
-        })
-        .collect();
+        if before {
+            continue;
+        }
+        let subject = match l.subject.clone() {
+            Some(s) => s,
+            None => match fetch(source, &l, FETCH_BUDGET).await?.parsed {
+                Ok(p) => p.subject.clone(),
+                Err(_) => "(unparsable)".to_owned(),
+            },
+        };
+        out.push(Received {
+            id: l.id,
+            subject,
+            when: arrival.map_or(sighting.wall, Arrival::at),
+        });
+    }
     // Stable: equal times keep the listing's order.
     out.sort_by_key(|a| a.when);
     Ok(out)

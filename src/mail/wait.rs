@@ -1,13 +1,20 @@
-//! Waiting for a message: poll the source with backoff until a message to the mailbox that
-//! arrived in the step's window matches, or the deadline passes.
+//! Waiting for a message: list the mailbox until a message to it that arrived in the step's
+//! window matches, or the deadline passes. Between listings the wait sleeps on the source's
+//! event stream when it has one that is up (MailDev's socket.io, Mailpit's websocket), else
+//! polls with backoff; the evidence says which.
 //!
-//! The window starts at the query's `since` (the start of the step that triggered the mail),
-//! widened by the clock skew allowed between runner and source and by the source's time
-//! resolution. When several messages match, the newest wins (a second "send code" click makes
-//! the first code stale). Each message's first sighting is remembered: the delivery latency
-//! the report shows is measured to it.
+//! The window starts at the query's `since` (the start of the step that triggered the mail).
+//! A message's arrival is the best time known for it, in this order: the stream's
+//! announcement (runner clock), the catcher's receive time (widened by the allowed clock
+//! skew), its `Date:` header (sender clock, whole seconds, also widened). A message the runner
+//! saw before the window started is before it, whatever its times say.
+//!
+//! Only the listing is read on every pass; raw sources are fetched for candidates only (a
+//! subject the listing shows must match), newest first, and parsed once per run (the source's
+//! [`MailCache`](super::MailCache)). When several messages match, the newest wins (a second
+//! "send code" click makes the first code stale).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
@@ -16,7 +23,7 @@ use super::error::WindowNote;
 use super::extract::{find_otp, otp_candidates, Ambiguity, OtpRule, Pick};
 use super::links::{find_link, LinkChoice, LinkRule};
 use super::parse::{parse_message, ParsedMail};
-use super::{MailError, MailSource, Matcher, RawMail};
+use super::{Arrival, Fetched, Listed, MailError, MailSource, Matcher, RawMail, Sighting};
 use crate::events::{Evidence, MailExtraction};
 
 /// Clock skew allowed by default between the runner and the mail source: none (the local
@@ -27,6 +34,11 @@ const FIRST_DELAY: Duration = Duration::from_millis(50);
 const MAX_DELAY: Duration = Duration::from_millis(250);
 /// A poll that starts just before the deadline still gets this long to answer.
 const MIN_FETCH_TIME: Duration = Duration::from_secs(2);
+/// While waiting on an event stream, the mailbox is still listed this often, in case an
+/// announcement was lost.
+const STREAM_RELIST: Duration = Duration::from_secs(2);
+/// Messages matched but before the window that a failure names at most (each is fetched).
+const BEFORE_WINDOW_SHOWN: usize = 5;
 
 /// The moment a step started, on both clocks: the monotonic one for latencies, the wall one to
 /// compare with the source's arrival times.
@@ -130,13 +142,21 @@ pub struct FoundMail {
     pub source: String,
     /// When this runner first saw the message.
     pub first_seen: OffsetDateTime,
-    /// From the trigger to the arrival the source recorded; `None` when the source records no
-    /// time or its clock puts the arrival before the trigger (skew, whole-second dates).
+    /// The best arrival time known for the message (see the module docs).
+    pub arrival: Option<Arrival>,
+    /// Delivered after the action: from the trigger to [`arrival`](Self::arrival), in
+    /// milliseconds but only as precise as `latency_source_resolution_ms` (1000 for a Date
+    /// header, rounded to whole seconds); `None` when no time is known, or a receive time puts
+    /// the arrival before the trigger (clock skew).
     pub latency_source_ms: Option<u64>,
-    /// From the trigger to the runner first seeing the message.
+    pub latency_source_resolution_ms: Option<u64>,
+    /// Seen by the runner: from the trigger to the runner first seeing the message (includes
+    /// the steps between the trigger and this one).
     pub latency_seen_ms: u64,
-    /// How many times the source was asked.
+    /// How many times the source was listed.
     pub polls: u32,
+    /// What the wait listened to: the source's event stream, or polling (and why).
+    pub waited_on: String,
 }
 
 impl FoundMail {
@@ -210,167 +230,329 @@ impl FoundMail {
             message_id: self.message_id().to_owned(),
             source: self.source.clone(),
             latency_source_ms: self.latency_source_ms,
+            latency_source_resolution_ms: self.latency_source_resolution_ms,
+            latency_source_basis: self.arrival.map(|a| a.basis().to_owned()),
             latency_seen_ms: self.latency_seen_ms,
+            waited_on: Some(self.waited_on.clone()),
             extracted,
+        }
+    }
+
+    /// "delivered after 1 s (Date header, whole seconds), seen after 1240 ms": both
+    /// latencies as precisely as they are known.
+    pub fn latency_text(&self) -> String {
+        let seen = format!("seen after {} ms", self.latency_seen_ms);
+        match (self.latency_source_ms, self.arrival) {
+            (Some(ms), Some(a @ Arrival::Dated(_))) => format!(
+                "delivered after {} s ({}, whole seconds), {seen}",
+                ms / 1000,
+                basis_text(a)
+            ),
+            (Some(ms), Some(a)) => format!("delivered after {ms} ms ({}), {seen}", basis_text(a)),
+            _ => format!("{seen} (the source records no delivery time)"),
         }
     }
 }
 
+fn basis_text(a: Arrival) -> &'static str {
+    match a {
+        Arrival::Received(_) => "the source's receive time",
+        Arrival::Announced(_) => "announced on the source's event stream",
+        Arrival::Dated(_) => "by its Date header",
+    }
+}
+
+/// The best arrival time known for a listed message (see the module docs).
+pub(crate) fn arrival_of(l: &Listed, source: &dyn MailSource) -> Option<Arrival> {
+    source
+        .watch()
+        .and_then(|w| w.announced(&l.id))
+        .map(Arrival::Announced)
+        .or(l.received_at.map(Arrival::Received))
+        .or(l.dated.map(Arrival::Dated))
+}
+
+/// Did the message arrive before the window? Unknown times are kept (they may be the one).
+fn before_window(q: &MailQuery, arrival: Option<Arrival>, sighting: Sighting) -> bool {
+    if sighting.wall < q.since {
+        // The runner saw it before the triggering step started.
+        return true;
+    }
+    match arrival {
+        Some(Arrival::Announced(t)) => t < q.since,
+        Some(Arrival::Received(t)) => t < q.since - q.clock_skew - Duration::from_millis(1),
+        // A Date header is truncated to the second.
+        Some(Arrival::Dated(t)) => t + Duration::from_secs(1) <= q.since - q.clock_skew,
+        None => false,
+    }
+}
+
+/// Delivered after the action, as precisely as `arrival` knows it.
+fn source_latency(arrival: Option<Arrival>, trigger: Trigger) -> (Option<u64>, Option<u64>) {
+    match arrival {
+        None => (None, None),
+        Some(Arrival::Dated(t)) => {
+            // Sent somewhere in [Date, Date + 1 s): its middle, to the nearest second.
+            let ms = (t + Duration::from_millis(500) - trigger.wall)
+                .whole_milliseconds()
+                .max(0);
+            let secs = (ms + 500) / 1000;
+            (u64::try_from(secs * 1000).ok(), Some(1000))
+        }
+        Some(a) => (
+            u64::try_from((a.at() - trigger.wall).whole_milliseconds()).ok(),
+            Some(a.resolution_ms()),
+        ),
+    }
+}
+
+/// The raw source and parse of `l`, from the run's cache or fetched (within `budget`).
+pub(crate) async fn fetch(
+    source: &dyn MailSource,
+    l: &Listed,
+    budget: Duration,
+) -> Result<Fetched, MailError> {
+    if let Some(f) = source.cache().get(&l.id) {
+        return Ok(f);
+    }
+    let raw = match &l.raw {
+        Some(raw) => raw.clone(),
+        None => tokio::time::timeout(budget, source.raw(l))
+            .await
+            .map_err(|_| MailError::Unresponsive {
+                source_name: source.name().to_owned(),
+                waited: budget,
+            })??,
+    };
+    let parsed = parse_message(&raw).map(Arc::new).map_err(|e| match e {
+        MailError::Malformed { reason, .. } => reason,
+        other => other.to_string(),
+    });
+    // Ids and sizes only: a subject can hold the code, and nothing about a message is logged
+    // before the step has extracted (and so registered as secret) what it takes from it.
+    tracing::debug!(source = source.name(), id = %l.id, bytes = raw.len(), "mail fetched");
+    let f = Fetched {
+        raw: Arc::new(raw),
+        parsed,
+    };
+    source.cache().put(&l.id, f.clone());
+    Ok(f)
+}
+
+/// Could a message whose listing shows `subject` be the one? (A listing without subjects
+/// leaves the question to the parsed message.)
+fn subject_may_match(q: &MailQuery, subject: Option<&str>) -> bool {
+    match (&q.subject, subject) {
+        (Some(m), Some(s)) => m.is_match(s),
+        _ => true,
+    }
+}
+
 struct Candidate {
-    /// Arrival by the source's clock (else the Date header, else first sighting).
+    listed: Listed,
+    arrival: Option<Arrival>,
+    sighting: Sighting,
+    /// For "newest wins": the arrival, else the first sighting.
     when: OffsetDateTime,
-    raw: RawMail,
-    parsed: ParsedMail,
-    first_seen: Instant,
-    first_seen_wall: OffsetDateTime,
 }
 
-struct Seen {
-    at: Instant,
-    wall: OffsetDateTime,
-    parsed: Result<ParsedMail, String>,
-}
-
-/// Polls `source` (50 ms doubling to 250 ms: mail is awaited on the hot path of a login) until a message matching `q` arrives or `deadline`
-/// passes. Errors: `NoMessage` (saying what arrived instead), `Malformed` (a message in the
-/// window is broken MIME: at once when its subject matches, else at the deadline when nothing
-/// matched), the source's HTTP errors (401/403/404 at once; connection errors and 5xx are
-/// retried, the last one is returned if the source never answered).
+/// Lists the mailbox until a message matching `q` arrives or `deadline` passes, waking on the
+/// source's event stream when it is up, else polling (50 ms doubling to 250 ms: mail is
+/// awaited on the hot path of a login). Errors: `NoMessage` (saying what arrived instead, and
+/// what matched but arrived before the window), `Malformed` (a message in the window is broken
+/// MIME: at once when its subject matches, else at the deadline when nothing matched), the
+/// source's HTTP errors (401/403/404 at once; connection errors and 5xx are retried, the last
+/// one is returned if the source never answered). Each request may use what is left of the
+/// step's budget.
 pub async fn wait_for_mail(
     source: &dyn MailSource,
     q: &MailQuery,
     deadline: Instant,
 ) -> Result<FoundMail, MailError> {
-    let window_start = q.since - q.clock_skew - source.time_resolution();
     let started = Instant::now();
-    let mut seen: HashMap<String, Seen> = HashMap::new();
-    let mut arrived: Vec<String> = Vec::new();
+    let list_since = q.since - q.clock_skew - Duration::from_secs(1);
+    let mut arrived: Vec<(OffsetDateTime, String)> = Vec::new();
+    let mut before: Vec<Listed> = Vec::new();
     let mut malformed: Option<(String, String)> = None;
     let mut last_error: Option<MailError> = None;
     let mut answered = false;
     let mut polls = 0u32;
     let mut delay = FIRST_DELAY;
+    let watch = source.watch();
+    let mut ticks = watch.map(super::Watch::ticks);
+    // Did the wait ever have to poll while the source has a stream?
+    let mut stream_was_down = false;
 
     loop {
         polls += 1;
+        if let Some(t) = ticks.as_mut() {
+            // Announcements up to now are covered by the listing that follows.
+            t.borrow_and_update();
+        }
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .max(MIN_FETCH_TIME);
-        let fetched =
-            tokio::time::timeout(budget, source.fetch(&q.mailbox, Some(window_start))).await;
-        match fetched {
-            Err(_) => {
-                last_error = Some(MailError::Unresponsive {
+        let listed =
+            match tokio::time::timeout(budget, source.list(&q.mailbox, Some(list_since))).await {
+                Err(_) => Err(MailError::Unresponsive {
                     source_name: source.name().to_owned(),
                     waited: budget,
-                });
-            }
-            Ok(Err(e)) if e.is_transient() => {
+                }),
+                Ok(r) => r,
+            };
+        let list = match listed {
+            Err(e) if e.is_transient() => {
                 tracing::debug!(source = source.name(), error = %e, "mail source poll failed; retrying");
                 last_error = Some(e);
+                Vec::new()
             }
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(list)) => {
+            Err(e) => return Err(e),
+            Ok(list) => {
                 answered = true;
-                let mut matching: Vec<Candidate> = Vec::new();
-                for raw in list {
-                    let entry = seen.entry(raw.id.clone()).or_insert_with(|| {
-                        let parsed = parse_message(&raw.raw).map_err(|e| match e {
-                            MailError::Malformed { reason, .. } => reason,
-                            other => other.to_string(),
-                        });
-                        // Ids and sizes only: a subject can hold the code, and nothing
-                        // about a message is logged before the step has extracted (and so
-                        // registered as secret) what it takes from it.
-                        tracing::debug!(
-                            source = source.name(),
-                            id = %raw.id,
-                            bytes = raw.raw.len(),
-                            "mail seen"
-                        );
-                        Seen {
-                            at: Instant::now(),
-                            wall: OffsetDateTime::now_utc(),
-                            parsed,
-                        }
-                    });
-                    let date = entry.parsed.as_ref().ok().and_then(|p| p.date);
-                    let when = raw.received_at.or(date);
-                    if when.is_some_and(|t| t < window_start) {
-                        continue;
-                    }
-                    match &entry.parsed {
-                        Err(reason) => {
-                            // It could be the one: with no criteria any message to the
-                            // mailbox is, else the subject the source reports must match.
-                            let subject_matches = match (&q.subject, &raw.subject) {
-                                (None, _) => q.body.is_none(),
-                                (Some(m), Some(s)) => m.is_match(s),
-                                (Some(_), None) => false,
-                            };
-                            if subject_matches {
-                                return Err(MailError::Malformed {
-                                    id: raw.id.clone(),
-                                    reason: reason.clone(),
-                                });
-                            }
-                            if malformed.as_ref().is_none_or(|(id, _)| *id != raw.id) {
-                                malformed = Some((raw.id.clone(), reason.clone()));
-                            }
-                            remember(
-                                &mut arrived,
-                                &raw.id,
-                                raw.subject.as_deref().unwrap_or("(unparsable)"),
-                            );
-                        }
-                        Ok(p) if q.matches(p) => matching.push(Candidate {
-                            when: when.unwrap_or(entry.wall),
-                            parsed: p.clone(),
-                            first_seen: entry.at,
-                            first_seen_wall: entry.wall,
-                            raw,
-                        }),
-                        Ok(p) => remember(&mut arrived, &raw.id, &p.subject),
-                    }
-                }
-                if let Some(c) = matching.into_iter().max_by_key(|c| c.when) {
-                    let Candidate {
-                        raw,
-                        parsed,
-                        first_seen,
-                        first_seen_wall,
-                        ..
-                    } = c;
-                    let latency_source_ms = raw
-                        .received_at
-                        .map(|t| (t - q.trigger.wall).whole_milliseconds())
-                        .and_then(|ms| u64::try_from(ms).ok());
-                    let latency_seen_ms = u64::try_from(
-                        first_seen
-                            .saturating_duration_since(q.trigger.at)
-                            .as_millis(),
-                    )
-                    .unwrap_or(u64::MAX);
-                    tracing::info!(source = source.name(), id = %raw.id, polls, "mail found");
-                    return Ok(FoundMail {
-                        first_seen: first_seen_wall,
-                        source: source.name().to_owned(),
-                        raw,
-                        parsed,
-                        latency_source_ms,
-                        latency_seen_ms,
-                        polls,
-                    });
-                }
+                list
             }
+        };
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for l in list {
+            let sighting = source.cache().sighted(&l.id);
+            let arrival = arrival_of(&l, source);
+            if before_window(q, arrival, sighting) {
+                if subject_may_match(q, l.subject.as_deref())
+                    && !before.iter().any(|b| b.id == l.id)
+                {
+                    before.push(l);
+                }
+                continue;
+            }
+            if !subject_may_match(q, l.subject.as_deref()) {
+                // Not the one, and not worth its raw source.
+                remember(
+                    &mut arrived,
+                    arrival.map_or(sighting.wall, Arrival::at),
+                    &l.id,
+                    l.subject.as_deref().unwrap_or_default(),
+                );
+                continue;
+            }
+            let when = arrival.map_or(sighting.wall, Arrival::at);
+            candidates.push(Candidate {
+                listed: l,
+                arrival,
+                sighting,
+                when,
+            });
+        }
+        // Newest first: once one matches, older ones cannot win and are never fetched.
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.when));
+        let mut found: Option<(Candidate, Arc<Vec<u8>>, Arc<ParsedMail>)> = None;
+        for c in candidates {
+            if found.as_ref().is_some_and(|(f, _, _)| c.when < f.when) {
+                break;
+            }
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .max(MIN_FETCH_TIME);
+            let fetched = match fetch(source, &c.listed, budget).await {
+                Ok(f) => f,
+                Err(e) if e.is_transient() => {
+                    last_error = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            match &fetched.parsed {
+                Err(reason) => {
+                    // It could be the one: with no criteria any message to the mailbox is,
+                    // else the subject the source reports must match.
+                    let subject_matches = match (&q.subject, &c.listed.subject) {
+                        (None, _) => q.body.is_none(),
+                        (Some(m), Some(s)) => m.is_match(s),
+                        (Some(_), None) => false,
+                    };
+                    if subject_matches {
+                        return Err(MailError::Malformed {
+                            id: c.listed.id.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    if malformed.as_ref().is_none_or(|(id, _)| *id != c.listed.id) {
+                        malformed = Some((c.listed.id.clone(), reason.clone()));
+                    }
+                    remember(
+                        &mut arrived,
+                        c.when,
+                        &c.listed.id,
+                        c.listed.subject.as_deref().unwrap_or("(unparsable)"),
+                    );
+                }
+                Ok(p) if q.matches(p) => {
+                    if found.is_none() {
+                        let (raw, parsed) = (fetched.raw.clone(), p.clone());
+                        found = Some((c, raw, parsed));
+                    }
+                }
+                Ok(p) => remember(&mut arrived, c.when, &c.listed.id, &p.subject),
+            }
+        }
+        if let Some((c, raw, parsed)) = found {
+            let (latency_source_ms, latency_source_resolution_ms) =
+                source_latency(c.arrival, q.trigger);
+            let latency_seen_ms = u64::try_from(
+                c.sighting
+                    .at
+                    .saturating_duration_since(q.trigger.at)
+                    .as_millis(),
+            )
+            .unwrap_or(u64::MAX);
+            let waited_on = match watch {
+                None => "polling".to_owned(),
+                Some(w) if stream_was_down || w.up_since().is_none() => format!(
+                    "polling (the event stream, {}, was down)",
+                    w.protocol().describe()
+                ),
+                Some(w) => w.protocol().describe().to_owned(),
+            };
+            tracing::info!(source = source.name(), id = %c.listed.id, polls, %waited_on, "mail found");
+            let l = c.listed;
+            return Ok(FoundMail {
+                first_seen: c.sighting.wall,
+                source: source.name().to_owned(),
+                raw: RawMail {
+                    id: l.id,
+                    to: l.to,
+                    subject: l.subject,
+                    received_at: l.received_at,
+                    raw: Arc::unwrap_or_clone(raw),
+                    hints: l.hints,
+                },
+                parsed: Arc::unwrap_or_clone(parsed),
+                arrival: c.arrival,
+                latency_source_ms,
+                latency_source_resolution_ms,
+                latency_seen_ms,
+                polls,
+                waited_on,
+            });
         }
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        let next = (now + delay).min(deadline);
-        tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
-        delay = (delay * 2).min(MAX_DELAY);
+        match (watch, ticks.as_mut()) {
+            (Some(w), Some(t)) if w.up_since().is_some() => {
+                let next = (now + STREAM_RELIST).min(deadline);
+                tokio::select! {
+                    _ = t.changed() => {}
+                    () = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {}
+                }
+            }
+            _ => {
+                stream_was_down |= watch.is_some();
+                let next = (now + delay).min(deadline);
+                tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
+                delay = (delay * 2).min(MAX_DELAY);
+            }
+        }
     }
 
     if let Some((id, reason)) = malformed {
@@ -382,7 +564,7 @@ pub async fn wait_for_mail(
         }
     }
     let waited = started.elapsed();
-    let before_window = matching_before_window(source, q, window_start).await;
+    let before_window = matching_before_window(source, q, before).await;
     Err(MailError::NoMessage {
         mailbox: q.mailbox.clone(),
         source_name: source.name().to_owned(),
@@ -396,38 +578,61 @@ pub async fn wait_for_mail(
     })
 }
 
-/// Subjects of messages that match `q` but arrived before `window_start`: asked once, when a
-/// wait has failed, so that "nothing arrived" is never said while the catcher holds the mail
-/// (a sender clock behind, a replayed fixture with an old `Date:`).
+/// Subjects of messages that match `q` but arrived before the window, so that "nothing
+/// arrived" is never said while the catcher holds the mail (a sender clock behind, a replayed
+/// fixture with an old `Date:`, a mail sent before the step the window starts at). Asked
+/// once, when a wait has failed; a source that filtered old messages out of its listings is
+/// listed once more without the window.
 async fn matching_before_window(
     source: &dyn MailSource,
     q: &MailQuery,
-    window_start: OffsetDateTime,
+    mut before: Vec<Listed>,
 ) -> Vec<String> {
-    let fetched = tokio::time::timeout(MIN_FETCH_TIME, source.fetch(&q.mailbox, None)).await;
-    let Ok(Ok(list)) = fetched else {
-        return Vec::new();
-    };
-    list.into_iter()
-        .filter_map(|raw| {
-            let parsed = parse_message(&raw.raw).ok()?;
-            let when = raw.received_at.or(parsed.date)?;
-            (when < window_start && q.matches(&parsed)).then_some(parsed.subject)
-        })
-        .collect()
+    if before.is_empty() {
+        let listed = tokio::time::timeout(MIN_FETCH_TIME, source.list(&q.mailbox, None)).await;
+        if let Ok(Ok(list)) = listed {
+            before = list
+                .into_iter()
+                .filter(|l| {
+                    let sighting = source.cache().sighted(&l.id);
+                    before_window(q, arrival_of(l, source), sighting)
+                        && subject_may_match(q, l.subject.as_deref())
+                })
+                .collect();
+        }
+    }
+    let mut subjects = Vec::new();
+    for l in before.iter().rev().take(BEFORE_WINDOW_SHOWN) {
+        let Ok(f) = fetch(source, l, MIN_FETCH_TIME).await else {
+            continue;
+        };
+        if let Ok(p) = &f.parsed {
+            if q.matches(p) {
+                subjects.push(p.subject.clone());
+            }
+        }
+    }
+    subjects
 }
 
-/// Keeps `id\0subject` entries once each, in arrival order.
-fn remember(arrived: &mut Vec<String>, id: &str, subject: &str) {
+/// Keeps `id\0subject` entries once each, with their arrival (listed in that order).
+fn remember(
+    arrived: &mut Vec<(OffsetDateTime, String)>,
+    when: OffsetDateTime,
+    id: &str,
+    subject: &str,
+) {
     let key = format!("{id}\0{subject}");
-    if !arrived.contains(&key) {
-        arrived.push(key);
+    if !arrived.iter().any(|(_, k)| *k == key) {
+        arrived.push((when, key));
     }
 }
 
-fn arrived_subjects(arrived: &[String]) -> Vec<String> {
-    arrived
+fn arrived_subjects(arrived: &[(OffsetDateTime, String)]) -> Vec<String> {
+    let mut sorted: Vec<&(OffsetDateTime, String)> = arrived.iter().collect();
+    sorted.sort_by_key(|(when, _)| *when);
+    sorted
         .iter()
-        .map(|k| k.split_once('\0').map_or(k.as_str(), |(_, s)| s).to_owned())
+        .map(|(_, k)| k.split_once('\0').map_or(k.as_str(), |(_, s)| s).to_owned())
         .collect()
 }

@@ -327,14 +327,19 @@ fn mail(r: &StagingRunReport) -> Markup {
                     " · recorded by the source: p50 " (ms(m.latency_source_p50_ms)) ", max " (ms(m.latency_source_max_ms))
                 }
                 table {
-                    thead { tr { th { "flow" } th { "step" } th { "to" } th { "subject" } th { "source" } th { "seen" } th { "source latency" } } }
+                    thead { tr { th { "flow" } th { "step" } th { "to" } th { "subject" } th { "source" } th { "seen by the runner" } th { "delivered after the action" } } }
                     tbody {
                         @for msg in &m.messages {
                             tr {
                                 td { code { (msg.flow) } } td .num { (msg.step + 1) }
                                 td { (msg.to) } td { (msg.subject) br; span .small.dim { (msg.message_id) } }
                                 td { (msg.source) } td .num { (msg.latency_seen_ms) " ms" }
-                                td .num { (ms(msg.latency_source_ms)) }
+                                td .num {
+                                    @match (msg.latency_source_ms, msg.latency_source_resolution_ms) {
+                                        (Some(v), Some(1000)) => { (v / 1000) " s" span .small.dim { " (Date header)" } }
+                                        (v, _) => { (ms(v)) }
+                                    }
+                                }
                             }
                         }
                     }

@@ -183,10 +183,23 @@ pub struct MailMessageReport {
     pub message_id: String,
     /// The mail source that delivered it (mail-report endpoint, Mailpit, ...).
     pub source: String,
-    /// From the start of the triggering step to the arrival the source recorded.
+    /// Delivered after the action: from the start of the triggering step to the best
+    /// arrival time known (see `latency_source_basis`); null when none is known.
     pub latency_source_ms: Option<u64>,
-    /// From the start of the triggering step to the runner first seeing the message.
+    /// How precise `latency_source_ms` is: 1 (milliseconds) or 1000 (a Date header: whole
+    /// seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_source_resolution_ms: Option<u64>,
+    /// `received` (the source's receive time), `announced` (the source's event stream, runner
+    /// clock) or `date_header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_source_basis: Option<String>,
+    /// Seen by the runner: from the start of the triggering step to the runner first seeing
+    /// the message (includes any steps in between).
     pub latency_seen_ms: u64,
+    /// What the wait listened to: the source's event stream, or `polling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_on: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -430,7 +443,10 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                         message_id,
                         source,
                         latency_source_ms,
+                        latency_source_resolution_ms,
+                        latency_source_basis,
                         latency_seen_ms,
+                        waited_on,
                         ..
                     } => messages.push(MailMessageReport {
                         flow: f.plan.id.clone(),
@@ -441,7 +457,10 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                         message_id: message_id.clone(),
                         source: source.clone(),
                         latency_source_ms: *latency_source_ms,
+                        latency_source_resolution_ms: *latency_source_resolution_ms,
+                        latency_source_basis: latency_source_basis.clone(),
                         latency_seen_ms: *latency_seen_ms,
+                        waited_on: waited_on.clone(),
                     }),
                     Evidence::RealtimeFrame {
                         subscription,

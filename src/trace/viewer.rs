@@ -362,10 +362,14 @@ fn network(entries: Option<&[NetworkEntry]>) -> Markup {
 fn evidence(e: &Evidence) -> Markup {
     html! {
         @match e {
-            Evidence::Mail { to, subject, message_id, source, latency_source_ms, latency_seen_ms, extracted } => {
+            Evidence::Mail { to, subject, message_id, source, latency_source_ms, latency_source_resolution_ms, latency_seen_ms, extracted, .. } => {
                 "mail to " code { (to) } ": “" (subject) "” " span .dim { (message_id) " via " (source) }
                 " — seen after " (latency_seen_ms) " ms"
-                @if let Some(ms) = latency_source_ms { " (source: " (ms) " ms)" }
+                @if let Some(ms) = latency_source_ms {
+                    @if *latency_source_resolution_ms == Some(1000) {
+                        " (delivered after " (ms / 1000) " s by its Date header, whole seconds)"
+                    } @else { " (delivered after " (ms) " ms)" }
+                }
                 @for x in extracted {
                     br; (x.kind) " → " code { (x.var) } " from " (x.place.replace('_', " ")) " at " (x.position) ": “" (x.context) "”"
                 }

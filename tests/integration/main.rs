@@ -12,6 +12,7 @@ mod lab;
 mod mail;
 mod mail_assertions;
 mod mail_corpus;
+mod mail_sources;
 mod npm_clients;
 mod realtime;
 mod realtime_clients;

@@ -275,7 +275,10 @@ fn run_events() -> Vec<RunEvent> {
         message_id: "<20260531020003.1@helpdesk.test>".into(),
         source: "mail-report".into(),
         latency_source_ms: Some(850),
+        latency_source_resolution_ms: Some(1),
+        latency_source_basis: Some("received".into()),
         latency_seen_ms: 1_200,
+        waited_on: Some("polling".into()),
         extracted: vec![],
     });
     e.push(ev(4_650, finished("magic-link-login", mail_step)));
@@ -911,7 +914,10 @@ fn mail_latency_p50_and_max() {
             message_id: format!("<m{i}@helpdesk.test>"),
             source: "mail-report".into(),
             latency_source_ms: None,
+            latency_source_resolution_ms: None,
+            latency_source_basis: None,
             latency_seen_ms: seen,
+            waited_on: None,
             extracted: vec![],
         });
         extra.push(ev(5_000, finished("magic-link-login", s)));

@@ -74,7 +74,52 @@ impl fmt::Debug for MailSourceConfig {
     }
 }
 
-/// The source a config names. URLs are checked on first use (errors name the source).
+/// The run's mail sources, one per configuration, kept for the whole run: what a source
+/// learnt (when the runner first saw each message, the messages it parsed, its event stream)
+/// serves every later poll and step.
+#[derive(Default)]
+pub struct MailSources(
+    tokio::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<dyn MailSource>>>,
+);
+
+impl MailSources {
+    /// The source `cfg` names, built (and its event stream started) on first use.
+    pub async fn get(
+        &self,
+        cfg: &MailSourceConfig,
+        http: &crate::net::Http,
+    ) -> std::sync::Arc<dyn MailSource> {
+        // The secret is left out of the key: a run has one.
+        let key = match cfg {
+            MailSourceConfig::StagingEndpoint {
+                base_url,
+                path,
+                header,
+                ..
+            } => format!("staging\0{base_url}\0{path}\0{header}"),
+            MailSourceConfig::MailDev { url } => format!("maildev\0{url}"),
+            MailSourceConfig::Mailpit { url } => format!("mailpit\0{url}"),
+        };
+        let mut sources = self.0.lock().await;
+        if let Some(s) = sources.get(&key) {
+            return s.clone();
+        }
+        let source: std::sync::Arc<dyn MailSource> = match cfg {
+            MailSourceConfig::MailDev { url } => {
+                std::sync::Arc::new(MailDevSource::watching(http.clone(), url.clone()).await)
+            }
+            MailSourceConfig::Mailpit { url } => {
+                std::sync::Arc::new(MailpitSource::watching(http.clone(), url.clone()).await)
+            }
+            MailSourceConfig::StagingEndpoint { .. } => build_source(cfg, http.clone()).into(),
+        };
+        sources.insert(key, source.clone());
+        source
+    }
+}
+
+/// The source a config names, polling only. URLs are checked on first use (errors name the
+/// source).
 pub fn build_source(cfg: &MailSourceConfig, http: crate::net::Http) -> Box<dyn MailSource> {
     match cfg {
         MailSourceConfig::StagingEndpoint {

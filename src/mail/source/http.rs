@@ -1,15 +1,11 @@
 //! The HTTP plumbing the sources share: one GET, statuses turned into [`MailError`]s.
 
-use std::time::Duration;
-
 use reqwest::header::HeaderMap;
 
 use crate::mail::MailError;
 
-/// No single request to a mail source may take longer than this; the wait loop retries.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// GETs `url` and returns the body of a 2xx answer.
+/// GETs `url` and returns the body of a 2xx answer. No time limit of its own: the waiting
+/// step bounds each request by what is left of its budget (a slow source may use all of it).
 pub(super) async fn get(
     http: &crate::net::Http,
     source_name: &str,
@@ -26,7 +22,6 @@ pub(super) async fn get(
     let resp = http
         .get(url.clone())
         .headers(headers)
-        .timeout(REQUEST_TIMEOUT)
         .send()
         .await
         .map_err(request_error)?;
@@ -87,45 +82,4 @@ pub(super) fn timestamp(s: Option<&str>) -> Option<time::OffsetDateTime> {
     s.and_then(|s| {
         time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()
     })
-}
-
-/// Raw messages by id, fetched once each: a message's source never changes.
-#[derive(Default)]
-pub(super) struct RawCache(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
-
-impl RawCache {
-    /// The raw source of message `id`, from the cache or from `GET base + path`.
-    pub(super) async fn get_or_fetch(
-        &self,
-        http: &crate::net::Http,
-        source_name: &str,
-        base: &str,
-        path: &str,
-        id: &str,
-    ) -> Result<Vec<u8>, MailError> {
-        let cached = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(id)
-            .cloned();
-        if let Some(raw) = cached {
-            return Ok(raw);
-        }
-        let url = join(source_name, base, path)?;
-        let raw = get(http, source_name, &url, reqwest::header::HeaderMap::new()).await?;
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.to_owned(), raw.clone());
-        Ok(raw)
-    }
-}
-
-/// Did a message arrive before the window? Unknown times are kept (the wait decides).
-pub(super) fn before_window(
-    since: Option<time::OffsetDateTime>,
-    received_at: Option<time::OffsetDateTime>,
-) -> bool {
-    matches!((since, received_at), (Some(since), Some(at)) if at < since)
 }

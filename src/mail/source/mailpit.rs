@@ -1,15 +1,19 @@
 //! Mailpit's REST API (v1): `GET /api/v1/search?query=to:ADDR` lists matching messages newest
 //! first (`messages[]` with `ID`, `To`/`Cc`/`Bcc`, `Subject`, `Created` = when Mailpit received
 //! it); `GET /api/v1/message/{ID}/raw` is the raw message. Mailpit's `to:` search matches
-//! substrings, so recipients are checked again here.
+//! substrings, so recipients are checked again here. `Created` is Mailpit's own receive time
+//! (milliseconds). The websocket `/api/events` announces new messages; while it is up a
+//! waiting step wakes on it instead of polling.
 
 use futures_util::future::BoxFuture;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::cache::MailCache;
 use super::http;
-use super::{MailSource, RawMail, SourceHints};
+use super::watch::{Protocol, Watch};
+use super::{Listed, MailSource, SourceHints};
 use crate::mail::MailError;
 
 const NAME: &str = "mailpit";
@@ -21,7 +25,8 @@ const LIMIT: &str = "200";
 pub struct MailpitSource {
     http: crate::net::Http,
     url: String,
-    raw: http::RawCache,
+    cache: MailCache,
+    watch: Option<Watch>,
 }
 
 impl MailpitSource {
@@ -29,15 +34,38 @@ impl MailpitSource {
         MailpitSource {
             http: http.into(),
             url: url.into(),
-            raw: http::RawCache::default(),
+            cache: MailCache::default(),
+            watch: None,
         }
+    }
+
+    /// A source that also watches Mailpit's `/api/events` websocket (falling back to polling
+    /// while it is down).
+    pub async fn watching(http: impl Into<crate::net::Http>, url: impl Into<String>) -> Self {
+        let mut source = MailpitSource::new(http, url);
+        if let Ok(mut ws) = http::join(NAME, &source.url, "/api/events") {
+            let scheme = if ws.scheme() == "https" { "wss" } else { "ws" };
+            if ws.set_scheme(scheme).is_ok() {
+                source.watch = Some(Watch::start(Protocol::MailpitEvents, ws).await);
+            }
+        }
+        source
+    }
+
+    async fn raw_of(&self, id: &str) -> Result<Vec<u8>, MailError> {
+        let url = http::join(
+            NAME,
+            &self.url,
+            &format!("/api/v1/message/{}/raw", urlencode(id)),
+        )?;
+        http::get(&self.http, NAME, &url, HeaderMap::new()).await
     }
 
     async fn search(
         &self,
         mailbox: &str,
         since: Option<OffsetDateTime>,
-    ) -> Result<Vec<RawMail>, MailError> {
+    ) -> Result<Vec<Listed>, MailError> {
         let mut url = http::join(NAME, &self.url, "/api/v1/search")?;
         url.query_pairs_mut()
             .append_pair("query", &format!("to:\"{mailbox}\""))
@@ -56,20 +84,17 @@ impl MailpitSource {
                 continue;
             }
             let received_at = http::timestamp(m.created.as_deref());
-            if http::before_window(since, received_at) {
+            if matches!((since, received_at), (Some(since), Some(at)) if at < since) {
                 continue;
             }
-            let path = format!("/api/v1/message/{}/raw", urlencode(&m.id));
-            let raw = self
-                .raw
-                .get_or_fetch(&self.http, NAME, &self.url, &path, &m.id)
-                .await?;
-            out.push(RawMail {
+            out.push(Listed {
                 id: m.id,
                 to: mailbox.to_owned(),
                 subject: m.subject,
                 received_at,
-                raw,
+                dated: None,
+                size: m.size,
+                raw: None,
                 hints: SourceHints::default(),
             });
         }
@@ -82,12 +107,24 @@ impl MailSource for MailpitSource {
         NAME
     }
 
-    fn fetch<'a>(
+    fn list<'a>(
         &'a self,
         mailbox: &'a str,
         since: Option<OffsetDateTime>,
-    ) -> BoxFuture<'a, Result<Vec<RawMail>, MailError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, MailError>> {
         Box::pin(self.search(mailbox, since))
+    }
+
+    fn raw<'a>(&'a self, listed: &'a Listed) -> BoxFuture<'a, Result<Vec<u8>, MailError>> {
+        Box::pin(self.raw_of(&listed.id))
+    }
+
+    fn watch(&self) -> Option<&Watch> {
+        self.watch.as_ref()
+    }
+
+    fn cache(&self) -> &MailCache {
+        &self.cache
     }
 }
 
@@ -115,6 +152,8 @@ struct Message {
     subject: Option<String>,
     #[serde(rename = "Created", default)]
     created: Option<String>,
+    #[serde(rename = "Size", default)]
+    size: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::cache::MailCache;
 use super::http;
-use super::{MailSource, RawMail, SourceHints};
+use super::{Listed, MailSource, SourceHints};
 use crate::mail::MailError;
 
 const NAME: &str = "staging endpoint";
@@ -25,6 +26,7 @@ pub struct StagingSource {
     path: String,
     header: String,
     secret: String,
+    cache: MailCache,
 }
 
 impl StagingSource {
@@ -41,6 +43,7 @@ impl StagingSource {
             path: path.into(),
             header: header.into(),
             secret: secret.into(),
+            cache: MailCache::default(),
         }
     }
 
@@ -65,7 +68,7 @@ impl StagingSource {
         &self,
         mailbox: &str,
         since: Option<OffsetDateTime>,
-    ) -> Result<Vec<RawMail>, MailError> {
+    ) -> Result<Vec<Listed>, MailError> {
         let mut url = http::join(NAME, &self.base_url, &self.path)?;
         {
             let mut q = url.query_pairs_mut();
@@ -109,12 +112,14 @@ impl StagingSource {
                     continue;
                 }
             }
-            out.push(RawMail {
+            out.push(Listed {
                 id,
                 to: e.to.unwrap_or_else(|| mailbox.to_owned()),
                 subject: e.subject,
                 received_at,
-                raw: raw.into_bytes(),
+                dated: None,
+                size: Some(raw.len() as u64),
+                raw: Some(raw.into_bytes()),
                 hints: SourceHints {
                     otp: e.otp.filter(|s| !s.is_empty()),
                     magic_url: e.magic_url.filter(|s| !s.is_empty()),
@@ -130,12 +135,27 @@ impl MailSource for StagingSource {
         NAME
     }
 
-    fn fetch<'a>(
+    fn list<'a>(
         &'a self,
         mailbox: &'a str,
         since: Option<OffsetDateTime>,
-    ) -> BoxFuture<'a, Result<Vec<RawMail>, MailError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, MailError>> {
         Box::pin(self.fetch_report(mailbox, since))
+    }
+
+    /// The report carries every message's raw source; a listed message without one was
+    /// refused when the report was read.
+    fn raw<'a>(&'a self, listed: &'a Listed) -> BoxFuture<'a, Result<Vec<u8>, MailError>> {
+        let raw = listed.raw.clone().ok_or_else(|| MailError::Response {
+            source_name: NAME.into(),
+            url: self.base_url.clone(),
+            reason: format!("message {} has no `raw` source", listed.id),
+        });
+        Box::pin(async move { raw })
+    }
+
+    fn cache(&self) -> &MailCache {
+        &self.cache
     }
 }
 
