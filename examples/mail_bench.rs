@@ -40,35 +40,51 @@ fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mail/corpus");
     let origins = vec!["https://app.example".to_owned()];
     println!(
-        "{:<20} {:>9} {:>10} {:>10} {:>12}",
+        "{:<20} {:>9} {:>10} {:>10} {:>12}   median of parse / otp / link",
         "message", "size", "median", "max", "extra memory"
     );
     for name in ["large-attachments", "newsletter", "nested-related"] {
         let raw = std::fs::read(dir.join(format!("{name}.eml"))).expect("corpus file");
         let mut times = Vec::new();
+        let mut phases: [Vec<f64>; 3] = Default::default();
         let mut extra = 0usize;
         for _ in 0..15 {
             let base = LIVE.load(Ordering::Relaxed);
             PEAK.store(base, Ordering::Relaxed);
             let t = Instant::now();
             if let Ok(m) = parse_message(&raw) {
+                let parsed = t.elapsed();
                 let _ = find_otp(&m, &OtpRule::default());
+                let otp = t.elapsed();
                 let rule = LinkRule {
                     origins: &origins,
                     ..LinkRule::default()
                 };
                 let _ = find_link(&m, &rule);
+                let link = t.elapsed();
+                phases[0].push(ms(parsed));
+                phases[1].push(ms(otp - parsed));
+                phases[2].push(ms(link - otp));
             }
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            times.push(ms(t.elapsed()));
             extra = extra.max(PEAK.load(Ordering::Relaxed) - base);
         }
-        times.sort_by(f64::total_cmp);
+        let [p, o, l] = phases.map(|mut v| median(&mut v));
         println!(
-            "{name:<20} {:>7.2}MB {:>8.1}ms {:>8.1}ms {:>9.1}MiB",
+            "{name:<20} {:>7.2}MB {:>8.1}ms {:>8.1}ms {:>9.1}MiB   {p:.1} / {o:.1} / {l:.1} ms",
             raw.len() as f64 / 1e6,
-            times[times.len() / 2],
-            times[times.len() - 1],
+            median(&mut times),
+            times.iter().copied().fold(0.0, f64::max),
             extra as f64 / (1024.0 * 1024.0)
         );
     }
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }

