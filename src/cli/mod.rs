@@ -164,7 +164,7 @@ pub struct RunArgs {
     /// (config: [suite] max_failures; 0: no limit).
     #[arg(long, value_name = "N")]
     pub max_failures: Option<u32>,
-    /// Reporters: list (terminal), json (always written), junit, github.
+    /// Reporters: list (terminal), json (always written), junit, html, github, ctrf.
     #[arg(long, value_delimiter = ',', default_value = "list")]
     pub reporter: Vec<String>,
 }

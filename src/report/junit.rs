@@ -90,7 +90,7 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
         suite.add_property(Property::new("base_url", run.base_url.as_str()));
         suite.add_property(Property::new("runner_version", run.runner_version.as_str()));
     }
-    suite.add_property(Property::new("outcome", outcome_word(outcome)));
+    suite.add_property(Property::new("outcome", text::outcome_word(outcome)));
     let duration_ms = state
         .end
         .as_ref()
@@ -107,10 +107,10 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
     } else if outcome != RunOutcome::Completed {
         match state.end.as_ref().and_then(|e| e.reason.as_deref()) {
             Some(reason) => {
-                let _ = writeln!(out, "run {}: {reason}", outcome_word(outcome));
+                let _ = writeln!(out, "run {}: {reason}", text::outcome_word(outcome));
             }
             None => {
-                let _ = writeln!(out, "run {}", outcome_word(outcome));
+                let _ = writeln!(out, "run {}", text::outcome_word(outcome));
             }
         }
     }
@@ -145,16 +145,6 @@ fn build_report(state: &RunState, output_dir: &Path) -> Report {
     report.set_time(Duration::from_millis(duration_ms));
     report.add_test_suite(suite);
     report
-}
-
-fn outcome_word(outcome: RunOutcome) -> &'static str {
-    match outcome {
-        RunOutcome::Completed => "completed",
-        RunOutcome::Interrupted => "interrupted",
-        RunOutcome::Aborted => "aborted",
-        RunOutcome::TimedOut => "timed_out",
-        RunOutcome::MaxFailuresReached => "max_failures_reached",
-    }
 }
 
 fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase {

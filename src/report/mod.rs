@@ -1,7 +1,7 @@
 //! Reporters: consumers of the run's event stream ([`crate::events`]), as cargo-nextest's are.
 //!
 //! Owns every output a run leaves for people and tools: the terminal lines (`list`),
-//! `staging-run-report.json` (always), `junit.xml`, the GitHub step summary and annotations,
+//! `staging-run-report.json` (always), `junit.xml`, `ctrf-report.json`, the GitHub step summary and annotations,
 //! the HTML report `index.html`, and the event log `events.jsonl`; [`Reporters`] also feeds the
 //! trace writer ([`crate::trace`]), whose kept traces the reports point at. Reads events only: never the executor, the config or the
 //! environment (the CLI decides colour, TTY and paths and passes them in [`ReportOptions`]).
@@ -14,6 +14,7 @@
 //! reporters.finish()?; // always, even after an error or an interrupt
 //! ```
 
+mod ctrf;
 mod event_log;
 mod github;
 mod html;
@@ -29,6 +30,7 @@ mod shared_writer;
 mod terminal;
 mod text;
 
+pub use ctrf::{CtrfReporter, CTRF_FILE, CTRF_SPEC_VERSION};
 pub use event_log::{EventLogWriter, EVENT_LOG_FILE};
 pub use html::{HtmlReporter, HTML_REPORT_FILE};
 pub use json::{

@@ -21,15 +21,18 @@ pub enum ReporterKind {
     /// `index.html`: the run, its flows (with links to their traces and failure screenshots),
     /// criteria, mail latencies and realtime frames, readable offline from `file://`.
     Html,
+    /// `ctrf-report.json`: the Common Test Report Format, for the CTRF tools.
+    Ctrf,
 }
 
 impl ReporterKind {
-    pub const ALL: [ReporterKind; 5] = [
+    pub const ALL: [ReporterKind; 6] = [
         ReporterKind::List,
         ReporterKind::Json,
         ReporterKind::Junit,
         ReporterKind::Github,
         ReporterKind::Html,
+        ReporterKind::Ctrf,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl ReporterKind {
             ReporterKind::Junit => "junit",
             ReporterKind::Github => "github",
             ReporterKind::Html => "html",
+            ReporterKind::Ctrf => "ctrf",
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ctrf::CtrfReporter;
 use super::event_log::EventLogWriter;
 use super::github::GithubReporter;
 use super::html::HtmlReporter;
@@ -17,7 +18,7 @@ use crate::trace::{TraceIndex, TraceWriter};
 /// Every reporter of a run behind one [`EventSink`].
 ///
 /// Order: the event log, the trace writer, the JSON report, the other file reporters (JUnit,
-/// GitHub, HTML, sinks added with [`Reporters::push`]), the terminal last, so that the
+/// CTRF, GitHub, HTML, sinks added with [`Reporters::push`]), the terminal last, so that the
 /// `report:` line is printed after the report was written.
 ///
 /// The trace writer comes before every reporter that points at traces: when one of them
@@ -57,6 +58,9 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
             ReporterKind::List | ReporterKind::Json => {}
             ReporterKind::Junit => {
                 sinks.push((kind.to_string(), Box::new(JunitReporter::new(dir))));
+            }
+            ReporterKind::Ctrf => {
+                sinks.push((kind.to_string(), Box::new(CtrfReporter::new(dir))));
             }
             ReporterKind::Github => sinks.push((
                 kind.to_string(),

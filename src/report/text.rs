@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::events::{ArtifactKind, FlowStatus, StepRecord, Verdict};
+use crate::events::{ArtifactKind, FlowStatus, RunOutcome, StepRecord, Verdict};
 
 /// `0.4s`, `10.2s`, `2m05s`.
 pub(crate) fn duration(ms: u64) -> String {
@@ -293,5 +293,16 @@ mod tests {
             outcome_phrase(None, None).as_deref(),
             Some("run interrupted (no final event)")
         );
+    }
+}
+
+/// The run's outcome as the machine-readable reports write it (`max_failures_reached`).
+pub(crate) fn outcome_word(outcome: RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Completed => "completed",
+        RunOutcome::Interrupted => "interrupted",
+        RunOutcome::Aborted => "aborted",
+        RunOutcome::TimedOut => "timed_out",
+        RunOutcome::MaxFailuresReached => "max_failures_reached",
     }
 }

@@ -17,7 +17,7 @@ use flows::events::{
 };
 use flows::report::{
     build_reporters, parse_reporters, report_schema_json, LatencySummary, ReportOptions,
-    ReporterKind, Reporters, StagingRunReport, EVENT_LOG_FILE, JUNIT_FILE, REPORT_FILE,
+    ReporterKind, Reporters, StagingRunReport, CTRF_FILE, EVENT_LOG_FILE, JUNIT_FILE, REPORT_FILE,
 };
 use time::macros::datetime;
 
@@ -631,6 +631,126 @@ fn junit_snapshot_and_counts() {
     insta::with_settings!({filters => vec![(dir_filter(dir.path()).as_str(), "[TMP]")]}, {
         insta::assert_snapshot!("junit_xml", xml);
     });
+}
+
+/// `node tests/ctrf/validate.mjs FILE`: the CTRF reference implementation's verdict.
+fn ctrf_validator_says(file: &Path) -> (bool, String) {
+    let dir = crate::npm_clients::installed("ctrf");
+    let out = std::process::Command::new("node")
+        .arg(dir.join("validate.mjs"))
+        .arg(file)
+        .output()
+        .expect("node runs (Node.js >= 20 is a test requirement)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn ctrf_report_validates_against_the_published_schema_and_maps_every_status() {
+    let (dir, _) = run_reporters(
+        &parse_reporters(&["list,ctrf"]).expect("names"),
+        &run_events(),
+        false,
+    );
+    let path = dir.path().join("out").join(CTRF_FILE);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(dir.path(), CTRF_FILE)).expect("ctrf-report.json is JSON");
+    let (valid, said) = ctrf_validator_says(&path);
+    assert!(valid, "the CTRF validator refused the report: {said}");
+    assert_eq!(said.trim(), "valid");
+
+    assert_eq!(report["reportFormat"], "CTRF");
+    let results = &report["results"];
+    assert_eq!(results["tool"]["name"], "flows");
+    let summary = &results["summary"];
+    let tests = results["tests"].as_array().expect("tests");
+    assert_eq!(summary["tests"], tests.len());
+    let status_of = |id: &str| {
+        let t = tests
+            .iter()
+            .find(|t| t["extra"]["id"] == id)
+            .unwrap_or_else(|| panic!("no test for {id}: {tests:#?}"));
+        (
+            t["status"].as_str().unwrap_or_default().to_owned(),
+            t["rawStatus"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    // Every flow status of the run, as the JSON report has it, maps as documented.
+    let json: serde_json::Value = serde_json::from_str(&{
+        let (d, _) = run_reporters(&all_kinds(), &run_events(), false);
+        read(d.path(), REPORT_FILE)
+    })
+    .expect("report");
+    let mut seen = std::collections::BTreeSet::new();
+    for flow in json["flows"].as_array().expect("flows") {
+        let id = flow["id"].as_str().expect("id");
+        let want = match flow["status"].as_str().expect("status") {
+            "passed" => ("passed", "passed"),
+            "flaky" => ("passed", "flaky"),
+            "failed" => ("failed", "failed"),
+            "timed_out" => ("failed", "timed_out"),
+            "skipped" => ("skipped", "skipped"),
+            "not_run" => ("other", "not_run"),
+            other => panic!("a status the test does not know: {other}"),
+        };
+        seen.insert(want.1);
+        assert_eq!(
+            status_of(id),
+            (want.0.to_owned(), want.1.to_owned()),
+            "{id}"
+        );
+    }
+    assert!(
+        ["passed", "flaky", "failed", "skipped", "not_run"]
+            .iter()
+            .all(|s| seen.contains(s)),
+        "the events cover every status but timed_out: {seen:?}"
+    );
+    for (key, status) in [
+        ("passed", "passed"),
+        ("failed", "failed"),
+        ("skipped", "skipped"),
+        ("other", "other"),
+    ] {
+        let n = tests.iter().filter(|t| t["status"] == status).count();
+        assert_eq!(summary[key], n, "summary.{key}");
+    }
+    let flaky = tests
+        .iter()
+        .find(|t| t["rawStatus"] == "flaky")
+        .expect("a flaky test");
+    assert_eq!(flaky["flaky"], true);
+    assert_eq!(flaky["retryAttempts"][0]["status"], "failed");
+    assert_eq!(summary["flaky"], 1);
+    let failed = tests
+        .iter()
+        .find(|t| t["status"] == "failed")
+        .expect("a failed test");
+    assert!(
+        failed["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{failed:#}"
+    );
+    assert!(failed["steps"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["status"] == "failed")));
+    // Criteria travel under extra: what CTRF cannot say, the run still proves.
+    assert!(results["extra"]["criteria"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+
+    // The validator is not a rubber stamp: a status CTRF does not know is refused.
+    let mut wrong = report.clone();
+    wrong["results"]["tests"][0]["status"] = "flaky".into();
+    let wrong_path = dir.path().join("wrong-ctrf.json");
+    std::fs::write(&wrong_path, wrong.to_string()).expect("write");
+    let (valid, said) = ctrf_validator_says(&wrong_path);
+    assert!(!valid, "a wrong status passed validation: {said}");
 }
 
 #[test]
