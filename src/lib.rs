@@ -10,6 +10,7 @@ pub mod events;
 pub mod exec;
 pub mod exit_code;
 pub mod flowfile;
+pub mod human;
 pub mod mail;
 pub mod net;
 pub mod plan;

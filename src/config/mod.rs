@@ -29,8 +29,9 @@ mod tests;
 
 pub use crate::flowfile::browser_settings::{accept_languages, check_locale, Viewport};
 pub use env::{
-    EnvLookup, ENV_ACCEPT_INVALID_CERTS, ENV_API_URL, ENV_BASE_URL, ENV_BASIC_AUTH_PASSWORD,
-    ENV_BASIC_AUTH_USER, ENV_E2E_SECRET, ENV_FIXED_OTP, ENV_SKIP_WEBSERVER, ENV_STAGING_PROFILE,
+    env_bool, parse_bool, EnvLookup, ENV_ACCEPT_INVALID_CERTS, ENV_API_URL, ENV_BASE_URL,
+    ENV_BASIC_AUTH_PASSWORD, ENV_BASIC_AUTH_USER, ENV_E2E_SECRET, ENV_FIXED_OTP,
+    ENV_SKIP_WEBSERVER, ENV_STAGING_PROFILE,
 };
 pub use env_file::{EnvFile, ENV_FILE_NAME};
 pub use resolve::{
@@ -209,13 +210,13 @@ impl Config {
             },
             None => toml::de::DeTable::default(),
         };
-        let profile = cli.profile.clone().unwrap_or_else(|| {
-            if env::env_true(env, ENV_STAGING_PROFILE) {
+        let profile = match cli.profile.clone() {
+            Some(p) => p,
+            None if env::env_bool(env, ENV_STAGING_PROFILE)?.unwrap_or(false) => {
                 "staging".to_owned()
-            } else {
-                "local".to_owned()
             }
-        });
+            None => "local".to_owned(),
+        };
         match profiles.get(profile.as_str()).map(|v| v.get_ref()) {
             Some(toml::de::DeValue::Table(overlay)) => merge(table, overlay),
             Some(_) => return Err(parse_err(format!("`profiles.{profile}` must be a table"))),

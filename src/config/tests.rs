@@ -120,6 +120,47 @@ fn staging_profile_from_env_disables_web_server() {
     assert!(c.web_server.is_none());
 }
 
+/// Every yes/no variable reads the same spellings; `no` and `off` used to select the staging
+/// profile and skip the web server (anything non-empty but `0`/`false` counted as yes).
+#[test]
+fn yes_no_env_vars_read_no_and_off_as_no_and_refuse_other_words() {
+    for no in ["no", "off", "0", "false", "NO", ""] {
+        let c = load(
+            &[
+                ("PLAYWRIGHT_STAGING", no),
+                ("PLAYWRIGHT_SKIP_WEBSERVER", no),
+            ],
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert_eq!(c.profile, "local", "{no:?}");
+        assert!(c.web_server.is_some(), "{no:?}");
+    }
+    for yes in ["yes", "on", "true", "1"] {
+        let c = load(&[("PLAYWRIGHT_STAGING", yes)], &CliOverrides::default()).expect("config");
+        assert_eq!(c.profile, "staging", "{yes:?}");
+        let c = load(
+            &[("PLAYWRIGHT_SKIP_WEBSERVER", yes)],
+            &CliOverrides::default(),
+        )
+        .expect("config");
+        assert!(c.web_server.is_none(), "{yes:?}");
+    }
+    for name in [
+        "PLAYWRIGHT_STAGING",
+        "PLAYWRIGHT_SKIP_WEBSERVER",
+        "STAGING_ACCEPT_INVALID_CERTS",
+    ] {
+        let err = load(&[(name, "staging")], &CliOverrides::default()).expect_err(name);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "env {name}: `staging` is not a yes or no; use 1 or 0 (true/false, yes/no, on/off)"
+            )
+        );
+    }
+}
+
 #[test]
 fn extra_health_endpoints_need_a_name_and_a_whole_url() {
     let with = |extra: &str| {

@@ -2,7 +2,7 @@
 //! whether its certificates are taken as they are.
 
 use super::super::env::{
-    env_flag, nonempty, EnvLookup, ENV_ACCEPT_INVALID_CERTS, ENV_API_URL, ENV_BASE_URL,
+    env_bool, nonempty, EnvLookup, ENV_ACCEPT_INVALID_CERTS, ENV_API_URL, ENV_BASE_URL,
     ENV_BASIC_AUTH_PASSWORD, ENV_BASIC_AUTH_USER, ENV_E2E_SECRET,
 };
 use super::super::file::{BasicAuthFile, TargetFile};
@@ -87,10 +87,9 @@ pub(super) fn accept_invalid_certs(
     target: &TargetFile,
     env: EnvLookup<'_>,
 ) -> Result<bool, ConfigError> {
-    match nonempty(env(ENV_ACCEPT_INVALID_CERTS)) {
-        Some(v) => env_flag(ENV_ACCEPT_INVALID_CERTS, &v),
-        None => Ok(target.accept_invalid_certs.unwrap_or(false)),
-    }
+    Ok(env_bool(env, ENV_ACCEPT_INVALID_CERTS)?
+        .or(target.accept_invalid_certs)
+        .unwrap_or(false))
 }
 
 /// `[target] basic_auth` and the env names: the user name from `username_env` (default

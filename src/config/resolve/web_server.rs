@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::super::env::{env_true, EnvLookup, ENV_SKIP_WEBSERVER};
+use super::super::env::{env_bool, EnvLookup, ENV_SKIP_WEBSERVER};
 use super::super::file::WebServerFile;
 use super::super::{CliOverrides, ConfigError};
 use super::{clean_path, duration};
@@ -26,7 +26,8 @@ pub(super) fn web_server(
     env: EnvLookup<'_>,
     cli: &CliOverrides,
 ) -> Result<Option<WebServer>, ConfigError> {
-    let skip_web_server = cli.skip_web_server || env_true(env, ENV_SKIP_WEBSERVER);
+    let skip_web_server =
+        cli.skip_web_server || env_bool(env, ENV_SKIP_WEBSERVER)?.unwrap_or(false);
     let ws = match file {
         Some(ws) if ws.enabled.unwrap_or(true) && !skip_web_server => ws,
         _ => return Ok(None),
