@@ -3,6 +3,10 @@
 //! Data flows one way: config → flow files (parse + check) → plan → executor → event stream →
 //! reporters. See docs/architecture.md.
 
+// Not `forbid`: exec::process has the one unsafe block (pre_exec), allowed there by name; the
+// workspace denies unsafe code everywhere else.
+#![deny(unsafe_code)]
+
 pub mod artifact;
 pub mod cli;
 pub mod config;
