@@ -3,6 +3,10 @@
 //! Data flows one way: config → flow files (parse + check) → plan → executor → event stream →
 //! reporters. See docs/architecture.md.
 
+// Not `forbid`: exec::process has the one unsafe block (pre_exec), allowed there by name; the
+// workspace denies unsafe code everywhere else.
+#![deny(unsafe_code)]
+
 pub mod artifact;
 pub mod cli;
 pub mod config;
@@ -10,6 +14,7 @@ pub mod events;
 pub mod exec;
 pub mod exit_code;
 pub mod flowfile;
+pub mod human;
 pub mod mail;
 pub mod net;
 pub mod plan;

@@ -67,7 +67,11 @@ impl Redactor {
     pub fn new() -> Self {
         Redactor {
             inner: Arc::default(),
-            github_mask: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            // GitHub sets `true`; read as every yes/no variable is.
+            github_mask: std::env::var("GITHUB_ACTIONS")
+                .ok()
+                .and_then(|v| crate::config::parse_bool(&v))
+                .unwrap_or(false),
         }
     }
 

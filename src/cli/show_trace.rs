@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::exit_code;
-use crate::trace::{human_size, TRACE_FILE};
+use crate::human;
+use crate::trace::TRACE_FILE;
 
 /// What `PATH` names.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,7 +92,7 @@ pub fn show_trace(path: &Path) -> u8 {
             return exit_code::USAGE;
         }
     };
-    let size = std::fs::metadata(&file).map(|m| human_size(m.len()));
+    let size = std::fs::metadata(&file).map(|m| human::size(m.len()));
     let url = file_url(&file);
     println!(
         "trace: {} ({})",

@@ -53,10 +53,8 @@ impl BrowserError {
             CmdError::Lost(_) | CmdError::Failed(_) | CmdError::FailedC(_) => {
                 BrowserError::Lost(e.to_string())
             }
-            CmdError::Standard(wd) if wd.error.to_string().contains("invalid session id") => {
-                BrowserError::Lost(e.to_string())
-            }
-            CmdError::Standard(wd) if wd.error.to_string().contains("unexpected alert open") => {
+            _ if e.is_invalid_session_id() => BrowserError::Lost(e.to_string()),
+            CmdError::Standard(wd) if e.is_unexpected_alert_open() => {
                 BrowserError::Command(format!(
                     "a dialog is open ({}); handle it with a `dialog` step",
                     wd.message.lines().next().unwrap_or_default()
@@ -717,10 +715,10 @@ impl BrowserSession {
 
     /// The open dialog's message, `None` when no dialog is open.
     pub async fn dialog_text(&self) -> Result<Option<String>, BrowserError> {
-        match self.cmd(http::Method::GET, "alert/text", None).await {
+        match self.raw_cmd(http::Method::GET, "alert/text", None).await {
             Ok(v) => Ok(Some(v.as_str().unwrap_or_default().to_owned())),
-            Err(BrowserError::Command(e)) if e.contains("no such alert") => Ok(None),
-            Err(e) => Err(e),
+            Err(e) if e.is_no_such_alert() => Ok(None),
+            Err(e) => Err(BrowserError::from_cmd(e)),
         }
     }
 
@@ -836,6 +834,19 @@ impl BrowserSession {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, BrowserError> {
+        self.raw_cmd(method, path, body)
+            .await
+            .map_err(BrowserError::from_cmd)
+    }
+
+    /// [`Self::cmd`] with fantoccini's error, for a caller that tells an expected error
+    /// (`no such alert`) by its status.
+    async fn raw_cmd(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, fantoccini::error::CmdError> {
         let _timed = self.tick();
         self.client
             .issue_cmd(RawCmd {
@@ -844,7 +855,6 @@ impl BrowserSession {
                 body,
             })
             .await
-            .map_err(BrowserError::from_cmd)
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
@@ -901,11 +911,13 @@ impl BrowserSession {
             Err(e) => {
                 let msg = e.to_string();
                 // A navigation replaced the document mid-script: not a failure, try again.
-                if msg.contains("unload")
+                // Chrome reports it as a `javascript error` or `unknown error` whose only mark
+                // is its message, so that part reads the text; a script timeout is a status.
+                if e.is_script_timeout()
+                    || msg.contains("unload")
                     || msg.contains("navigat")
                     || msg.contains("execution context")
                     || msg.contains("detached")
-                    || msg.contains("script timeout")
                 {
                     return Ok(PageResult {
                         ok: false,

@@ -395,11 +395,7 @@ pub async fn run(
                 flow: None,
                 criterion: Criterion {
                     name: format!("{} answers healthy", c.url),
-                    verdict: match c.verdict {
-                        "PASS" => Verdict::Pass,
-                        "FAILED" => Verdict::Failed,
-                        _ => Verdict::Unverified,
-                    },
+                    verdict: c.verdict,
                     evidence: vec![format!(
                         "health-pre-check.json: {} → {}",
                         c.name,

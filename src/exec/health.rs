@@ -12,6 +12,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::events::Verdict;
 use crate::redact::Redactor;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -46,8 +47,8 @@ pub struct EndpointCheck {
     pub kind: CheckKind,
     pub name: String,
     pub url: String,
-    /// PASS, FAILED or UNVERIFIED (e.g. no secret to call the guarded endpoint).
-    pub verdict: &'static str,
+    /// PASS or FAILED in health-pre-check.json (serialized as the report's verdicts are).
+    pub verdict: Verdict,
     pub status: Option<u16>,
     pub duration_ms: u64,
     pub services: Vec<ServiceStatus>,
@@ -149,7 +150,7 @@ pub async fn run(
     }
     let mut failing = Vec::new();
     for c in &checks {
-        if c.verdict == "FAILED" {
+        if c.verdict == Verdict::Failed {
             let down: Vec<String> = c
                 .services
                 .iter()
@@ -208,7 +209,7 @@ async fn check(
         kind,
         name: name.to_owned(),
         url: url.to_owned(),
-        verdict: "FAILED",
+        verdict: Verdict::Failed,
         status: None,
         duration_ms: 0,
         services: vec![],
@@ -246,7 +247,7 @@ async fn check(
         .unwrap_or(status.is_success());
     let services_ok = result.services.iter().all(|s| is_ok(&s.status));
     if status.is_success() && overall_ok && services_ok {
-        result.verdict = "PASS";
+        result.verdict = Verdict::Pass;
     } else {
         result.error = Some(match status.as_u16() {
             401 => "401: the secret header was missing".to_owned(),
@@ -310,7 +311,7 @@ mod tests {
             kind,
             name: name.into(),
             url: format!("http://x/{name}"),
-            verdict: "PASS",
+            verdict: Verdict::Pass,
             status: Some(status),
             duration_ms: 1,
             services: (0..services)
@@ -351,6 +352,15 @@ mod tests {
         );
         assert!(not_found(CheckKind::Aggregate, "health", "http://x/health")
             .contains("`[health] path`"));
+    }
+
+    /// The typed verdict is written into health-pre-check.json as the words it always was.
+    #[test]
+    fn verdicts_serialize_as_the_report_words() {
+        let mut c = endpoint(CheckKind::Aggregate, "health", 200, 0);
+        assert_eq!(serde_json::to_value(&c).unwrap()["verdict"], "PASS");
+        c.verdict = Verdict::Failed;
+        assert_eq!(serde_json::to_value(&c).unwrap()["verdict"], "FAILED");
     }
 
     #[test]

@@ -179,6 +179,10 @@ impl ManagedChild {
 
 /// Linux: the child gets SIGKILL when the runner dies, however it dies.
 #[cfg(target_os = "linux")]
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is unsafe; the workspace's only unsafe block (see SAFETY below)"
+)]
 fn die_with_parent(cmd: &mut Command) {
     let parent = rustix::process::getpid();
     // SAFETY: the closure runs between fork and exec, where only async-signal-safe calls are

@@ -100,7 +100,7 @@ pub enum MailError {
         error: reqwest::Error,
     },
     /// No answer from the source before the deadline.
-    #[error("the mail source ({source_name}) did not answer within {}", human(*waited))]
+    #[error("the mail source ({source_name}) did not answer within {}", crate::human::duration(*waited))]
     Unresponsive {
         source_name: String,
         waited: Duration,
@@ -146,7 +146,10 @@ fn no_message(
         s.push_str(" matching ");
         s.push_str(criteria);
     }
-    s.push_str(&format!(" within {} from {source_name}", human(waited)));
+    s.push_str(&format!(
+        " within {} from {source_name}",
+        crate::human::duration(waited)
+    ));
     if !window.is_empty() {
         s.push_str(&format!(" (window: messages received {window})"));
     }
@@ -227,28 +230,6 @@ fn excerpt(body: &str) -> String {
     format!(": {cut}")
 }
 
-/// `10s`, `1.5s`, `250ms`, `2m5s`: how long a person would say.
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 59_950 {
-        // Tenths at most: a wait of 10.02s reads "10s".
-        let tenths = (ms + 50) / 100;
-        if tenths.is_multiple_of(10) {
-            format!("{}s", tenths / 10)
-        } else {
-            format!("{}.{}s", tenths / 10, tenths % 10)
-        }
-    } else {
-        let s = d.as_secs();
-        match s % 60 {
-            0 => format!("{}m", s / 60),
-            r => format!("{}m{r}s", s / 60),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,16 +268,6 @@ mod tests {
             e.to_string(),
             "no message to a@x within 1.5s from maildev; no other message arrived"
         );
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human(Duration::from_millis(250)), "250ms");
-        assert_eq!(human(Duration::from_secs(5)), "5s");
-        assert_eq!(human(Duration::from_millis(10_020)), "10s");
-        assert_eq!(human(Duration::from_millis(1200)), "1.2s");
-        assert_eq!(human(Duration::from_secs(125)), "2m5s");
-        assert_eq!(human(Duration::from_secs(120)), "2m");
     }
 
     #[test]

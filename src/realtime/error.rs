@@ -26,7 +26,7 @@ pub enum RealtimeError {
     #[error("the websocket endpoint {url} answered {status} instead of switching protocols")]
     Upgrade { url: String, status: u16 },
     /// Nothing answered in time.
-    #[error("no answer from {url} within {}", human(*waited))]
+    #[error("no answer from {url} within {}", crate::human::duration(*waited))]
     ConnectTimeout { url: String, waited: Duration },
     /// The server sent `pusher:error`.
     #[error("the server refused {what}: pusher:error{}{}", code.map(|c| format!(" {c}")).unwrap_or_default(), if message.is_empty() { String::new() } else { format!(" {message}") })]
@@ -110,7 +110,7 @@ impl fmt::Display for WaitTimedOut {
             f,
             " on {} within {}; received: {}",
             self.target,
-            human(self.waited),
+            crate::human::duration(self.waited),
             self.received
         )
     }
@@ -136,26 +136,12 @@ impl fmt::Display for ConnectionClosed {
             f,
             "the server closed the {} after {} ({}) while waiting for {} on {}; received: {}",
             self.what,
-            human(self.after),
+            crate::human::duration(self.after),
             self.reason,
             self.event,
             self.target,
             self.received
         )
-    }
-}
-
-/// `5s`, `1.2s`, `250ms`.
-pub(crate) fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let tenths = (ms + 50) / 100;
-    if tenths.is_multiple_of(10) {
-        format!("{}s", tenths / 10)
-    } else {
-        format!("{}.{}s", tenths / 10, tenths % 10)
     }
 }
 

@@ -16,6 +16,7 @@ use super::run_state::RunState;
 use super::shared_writer::SharedWriter;
 use super::{text, ReportError};
 use crate::events::{EventSink, Evidence, FlowStatus, RunEvent, RunEventKind, Verdict};
+use crate::human;
 
 pub(crate) struct GithubReporter {
     summary_path: Option<PathBuf>,
@@ -210,7 +211,7 @@ pub(crate) fn step_summary(state: &RunState) -> String {
         .end
         .as_ref()
         .map_or(state.last_elapsed_ms, |e| e.duration_ms);
-    let _ = write!(md, "{outcome} · {}", text::duration(duration));
+    let _ = write!(md, "{outcome} · {}", human::elapsed(duration));
     if let Some(run) = run {
         let _ = write!(md, " · {}", run.base_url);
     }
@@ -250,7 +251,7 @@ pub(crate) fn step_summary(state: &RunState) -> String {
                         | FlowStatus::TimedOut
                 )
             })
-            .map_or_else(String::new, |e| text::duration(e.duration_ms));
+            .map_or_else(String::new, |e| human::elapsed(e.duration_ms));
         let detail = match status {
             FlowStatus::Passed => String::new(),
             FlowStatus::Flaky => format!("passed on attempt {}", f.attempt),
@@ -327,15 +328,15 @@ pub(crate) fn step_summary(state: &RunState) -> String {
                 md,
                 "{} {noun} read · latency p50 {} · max {}",
                 seen.len(),
-                text::duration(l.p50_ms),
-                text::duration(l.max_ms)
+                human::elapsed(l.p50_ms),
+                human::elapsed(l.max_ms)
             );
             if let Some(s) = LatencySummary::of(&source) {
                 let _ = write!(
                     md,
                     " (at the source: p50 {} · max {})",
-                    text::duration(s.p50_ms),
-                    text::duration(s.max_ms)
+                    human::elapsed(s.p50_ms),
+                    human::elapsed(s.max_ms)
                 );
             }
             md.push('\n');

@@ -20,7 +20,8 @@ use super::{text, EVENT_LOG_FILE};
 use crate::events::{
     Artifact, ArtifactKind, EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, Verdict,
 };
-use crate::trace::{human_size, TraceIndex};
+use crate::human;
+use crate::trace::TraceIndex;
 
 /// The HTML report's file name inside the output directory.
 pub const HTML_REPORT_FILE: &str = "index.html";
@@ -169,7 +170,7 @@ fn run_header(r: &StagingRunReport, trace_mode: &str, finished: bool) -> Markup 
                 dt { "profile" } dd #profile { (env.profile) }
                 dt { "started" } dd { (shown_time(r.started_at.as_deref())) }
                 dt { "finished" } dd { (shown_time(r.finished_at.as_deref())) }
-                dt { "duration" } dd { (text::duration(r.duration_ms)) }
+                dt { "duration" } dd { (human::elapsed(r.duration_ms)) }
                 dt { "runner" } dd { "flows " (env.runner_version) }
                 @if !trace_mode.is_empty() { dt { "traces" } dd { code { (trace_mode) } } }
                 @for b in &env.browsers {
@@ -252,10 +253,10 @@ fn flow_row(f: &FlowReport) -> Markup {
                     @if f.attempts > 1 { " · " (f.attempts) " attempts" }
                 }
             }
-            td .num { @if let Some(ms) = f.duration_ms { (text::duration(ms)) } @else { "—" } }
+            td .num { @if let Some(ms) = f.duration_ms { (human::elapsed(ms)) } @else { "—" } }
             td {
                 @if let Some(t) = trace {
-                    a .trace-link href=(href(&t.path)) { "trace" } " " span .dim { "(" (human_size(t.bytes)) ")" }
+                    a .trace-link href=(href(&t.path)) { "trace" } " " span .dim { "(" (human::size(t.bytes)) ")" }
                 } @else { span .dim { "—" } }
             }
             td .failure {
@@ -363,7 +364,7 @@ fn realtime(r: &StagingRunReport) -> Markup {
                             tr {
                                 td { code { (f.flow) } } td .num { (f.step + 1) }
                                 td { (f.subscription) } td { (f.channel.as_deref().unwrap_or("—")) }
-                                td { code { (f.event) } } td .num { "+" (text::duration(f.received_ms)) }
+                                td { code { (f.event) } } td .num { "+" (human::elapsed(f.received_ms)) }
                                 td { pre { (serde_json::to_string(&f.data).unwrap_or_default()) } }
                             }
                         }

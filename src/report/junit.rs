@@ -17,6 +17,7 @@ use quick_junit::{
 use super::run_state::{FlowState, RunState};
 use super::{text, ReportError};
 use crate::events::{EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, StepStatus};
+use crate::human;
 
 /// The JUnit file's name inside the output directory.
 pub const JUNIT_FILE: &str = "junit.xml";
@@ -301,7 +302,7 @@ fn step_list(out: &mut String, file: &Path, steps: &[crate::events::StepRecord])
         };
         let _ = write!(out, "{mark} {}", text::step_line(file, step));
         if step.status != StepStatus::Skipped {
-            let _ = write!(out, " ({})", text::duration(step.duration_ms));
+            let _ = write!(out, " ({})", human::elapsed(step.duration_ms));
         }
         if let Some(error) = &step.error {
             let _ = write!(out, ": {error}");

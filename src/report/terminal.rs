@@ -20,7 +20,8 @@ use super::{text, ReportError};
 use crate::events::{
     EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, StepStatus, Verdict,
 };
-use crate::trace::{human_size, TraceIndex};
+use crate::human;
+use crate::trace::TraceIndex;
 
 const CLEAR_LINE: &str = "\r\x1b[2K";
 /// The live line is cut to this many columns so it never wraps on a common terminal.
@@ -176,10 +177,10 @@ impl TerminalReporter {
         };
         let reason = f.reason(self.state.outcome());
         let paren = match (status, &f.end) {
-            (FlowStatus::Passed | FlowStatus::Failed, Some(end)) => text::duration(end.duration_ms),
+            (FlowStatus::Passed | FlowStatus::Failed, Some(end)) => human::elapsed(end.duration_ms),
             (FlowStatus::Flaky, Some(end)) => format!(
                 "{}, passed on attempt {}",
-                text::duration(end.duration_ms),
+                human::elapsed(end.duration_ms),
                 f.attempt
             ),
             _ => reason
@@ -205,7 +206,7 @@ impl TerminalReporter {
                 };
                 let _ = write!(out, "    {mark} {}", text::step_line(file, step));
                 if step.status != StepStatus::Skipped {
-                    let _ = write!(out, " ({})", text::duration(step.duration_ms));
+                    let _ = write!(out, " ({})", human::elapsed(step.duration_ms));
                 }
                 if let Some(error) = &step.error {
                     let _ = write!(out, ": {}", indent_continuation(error, "      "));
@@ -259,7 +260,7 @@ impl TerminalReporter {
                     out,
                     "    trace: {} ({})",
                     self.paint(Style::new().dimmed(), &path.display().to_string()),
-                    human_size(trace.bytes)
+                    human::size(trace.bytes)
                 );
             }
         }

@@ -1,21 +1,9 @@
-//! Small pieces of text every human-facing reporter draws the same way: durations, a step's
-//! one-line description, status words.
+//! Small pieces of text every human-facing reporter draws the same way: a step's one-line
+//! description, status words (durations and sizes: `crate::human`).
 
 use std::path::Path;
 
 use crate::events::{ArtifactKind, FlowStatus, RunOutcome, StepRecord, Verdict};
-
-/// `0.4s`, `10.2s`, `2m05s`.
-pub(crate) fn duration(ms: u64) -> String {
-    // Tenths, rounded half up, without going through floats.
-    let tenths = (ms + 50) / 100;
-    if tenths < 600 {
-        format!("{}.{}s", tenths / 10, tenths % 10)
-    } else {
-        let secs = (ms + 500) / 1000;
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    }
-}
 
 /// `step 5 (flows/create-ticket.yaml:12) click role=button ~"create ticket"`; steps are
 /// numbered from 1 for people, the index in the report stays 0-based.
@@ -37,8 +25,8 @@ pub(crate) fn slow_step_line(file: &Path, step: &StepRecord) -> Option<String> {
     Some(format!(
         "slow: {} took {}, its median is {} over {} run{}",
         step_line(file, step),
-        duration(step.duration_ms),
-        duration(slow.median_ms),
+        crate::human::elapsed(step.duration_ms),
+        crate::human::elapsed(slow.median_ms),
         slow.runs,
         if slow.runs == 1 { "" } else { "s" }
     ))
@@ -237,17 +225,6 @@ mod tests {
                 "request failed: GET http://b/x → net::ERR_CONNECTION_REFUSED",
             ]
         );
-    }
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        assert_eq!(duration(0), "0.0s");
-        assert_eq!(duration(449), "0.4s");
-        assert_eq!(duration(1_800), "1.8s");
-        assert_eq!(duration(10_249), "10.2s");
-        assert_eq!(duration(59_940), "59.9s");
-        assert_eq!(duration(59_960), "1m00s");
-        assert_eq!(duration(125_000), "2m05s");
     }
 
     #[test]

@@ -13,6 +13,6 @@ mod trace_index;
 mod viewer;
 mod writer;
 
-pub use trace_index::{human_size, FoldedFlow, TraceFile, TraceIndex};
+pub use trace_index::{FoldedFlow, TraceFile, TraceIndex};
 pub use viewer::{CONTENT_SECURITY_POLICY, NOT_CAPTURED};
 pub use writer::{TraceWriter, TRACE_FILE};

@@ -61,29 +61,9 @@ impl TraceIndex {
     }
 }
 
-/// `812 B`, `48.2 KiB`, `1.2 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    if bytes < KIB {
-        format!("{bytes} B")
-    } else if bytes < MIB {
-        format!("{}.{} KiB", bytes / KIB, (bytes % KIB) * 10 / KIB)
-    } else {
-        format!("{}.{} MiB", bytes / MIB, (bytes % MIB) * 10 / MIB)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_are_human() {
-        assert_eq!(human_size(812), "812 B");
-        assert_eq!(human_size(49_357), "48.2 KiB");
-        assert_eq!(human_size(1_300_000), "1.2 MiB");
-    }
 
     #[test]
     fn clones_share_the_map() {

@@ -21,10 +21,10 @@ use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::flow_trace::{FlowTrace, TracedAttempt, TracedStep};
-use super::trace_index::human_size;
 use crate::events::{
     ConsoleEntry, Evidence, FlowStatus, NetworkEntry, StepStatus, StepTrace, Verdict,
 };
+use crate::human;
 
 const CSS: &str = include_str!("assets/viewer.css");
 const JS: &str = include_str!("assets/viewer.js");
@@ -101,7 +101,7 @@ fn header(trace: &FlowTrace, status: &str) -> Markup {
                     "file " code { (plan.file.display()) } " · "
                 }
                 @if let Some(user) = &plan.user { "user " code { (user) } " · " }
-                @if let Some(ms) = trace.duration_ms { (duration(ms)) " · " }
+                @if let Some(ms) = trace.duration_ms { (human::elapsed(ms)) " · " }
                 (trace.attempts.len()) (if trace.attempts.len() == 1 { " attempt" } else { " attempts" })
                 " · run " code { (trace.run.run_id) }
                 " · profile " (trace.run.profile)
@@ -171,7 +171,7 @@ fn attempt_view(trace: &FlowTrace, a: &TracedAttempt, open: bool) -> Markup {
                             span .kind { (r.kind) }
                             span .summary { (trace.summary_of(r)) }
                             span .dur {
-                                @if r.status != StepStatus::Skipped { (duration(r.duration_ms)) }
+                                @if r.status != StepStatus::Skipped { (human::elapsed(r.duration_ms)) }
                             }
                         }
                     }
@@ -207,7 +207,7 @@ fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
                     @else { (trace.plan.file.display()) ":" (r.line) }
                 }
                 @if r.status != StepStatus::Skipped {
-                    dt { "duration" } dd { (duration(r.duration_ms)) " (" (r.duration_ms) " ms)" }
+                    dt { "duration" } dd { (human::elapsed(r.duration_ms)) " (" (r.duration_ms) " ms)" }
                     dt { "round trips" } dd { (r.round_trips) }
                     @if let Some(t) = &r.time {
                         dt { "time spent" } dd {
@@ -217,7 +217,7 @@ fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
                     }
                 }
                 @if let Some(t) = &r.trace {
-                    dt { "started" } dd { "+" (duration(t.started_ms.saturating_sub(a.started_ms))) " into the attempt" }
+                    dt { "started" } dd { "+" (human::elapsed(t.started_ms.saturating_sub(a.started_ms))) " into the attempt" }
                     @if let Some(url) = &t.page_url { dt { "URL" } dd .url { (url) } }
                     @if let Some(title) = &t.page_title { dt { "title" } dd { (title) } }
                 }
@@ -285,7 +285,7 @@ fn step_trace(s: &TracedStep) -> Markup {
             ul .artifacts {
                 @for art in links {
                     li { a href=(format!("../{}", art.path.display())) { (art.path.display()) }
-                        " (" (human_size(art.bytes)) ")" }
+                        " (" (human::size(art.bytes)) ")" }
                 }
             }
         }
@@ -377,7 +377,7 @@ fn evidence(e: &Evidence) -> Markup {
             Evidence::RealtimeFrame { subscription, channel, event, data, received_ms } => {
                 "realtime " code { (subscription) } " "
                 @if let Some(c) = channel { code { (c) } " " }
-                code { (event) } " at " (duration(*received_ms)) " into the run"
+                code { (event) } " at " (human::elapsed(*received_ms)) " into the run"
                 pre { (serde_json::to_string_pretty(data).unwrap_or_default()) }
             }
             Evidence::Http { method, url, status, duration_ms } => {
@@ -466,16 +466,5 @@ fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Pass => "pass",
         Verdict::Failed => "failed",
         Verdict::Unverified => "unverified",
-    }
-}
-
-/// `0.4s`, `10.2s`, `2m05s`.
-fn duration(ms: u64) -> String {
-    let tenths = (ms + 50) / 100;
-    if tenths < 600 {
-        format!("{}.{}s", tenths / 10, tenths % 10)
-    } else {
-        let secs = (ms + 500) / 1000;
-        format!("{}m{:02}s", secs / 60, secs % 60)
     }
 }
