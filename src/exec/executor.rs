@@ -1290,49 +1290,25 @@ fn source_line(flow: &CheckedFlow, line: u32) -> String {
 /// Whether `next` is a read-only page step (`expect`, `wait_for` on an element or URL) in the
 /// same session and top-level page as `step`, which returns the DOM snapshot with its answer.
 fn reads_page_after(next: &PlannedStep, step: &PlannedStep, user: &Option<String>) -> bool {
-    use crate::flowfile::ast::Step;
-    let actor = |s: &PlannedStep| {
-        super::steps::acting_user(&s.step.value)
-            .map(|u| u.value.clone())
-            .or_else(|| user.clone())
-    };
-    let read_only = match &next.step.value {
-        Step::Expect(e) => e.frame.is_none(),
-        Step::WaitFor(w) => w.frame.is_none(),
-        _ => false,
-    };
-    read_only && actor(next) == actor(step)
+    next.step.value.reads_page_after() && actor(next, user) == actor(step, user)
+}
+
+/// Whose browser page a step works in: its `as:`, else the flow's user.
+fn actor(step: &PlannedStep, user: &Option<String>) -> Option<String> {
+    step.step
+        .value
+        .page_user()
+        .map(|u| u.value.clone())
+        .or_else(|| user.clone())
 }
 
 /// Whether `next` runs in the same session and top-level page as `step`, with the same
 /// group parameters: then the request `next` will send can be known while `step` runs.
 fn same_page(next: &PlannedStep, step: &PlannedStep, user: &Option<String>) -> bool {
-    let actor = |s: &PlannedStep| {
-        super::steps::acting_user(&s.step.value)
-            .map(|u| u.value.clone())
-            .or_else(|| user.clone())
-    };
     next.call == step.call
-        && super::steps::frame_of(&next.step.value).is_none()
-        && super::steps::frame_of(&step.step.value).is_none()
-        && actor(next) == actor(step)
-}
-
-/// Steps that act on or read the page (and so have a page state worth tracing).
-fn is_browser_step(step: &crate::flowfile::ast::Step) -> bool {
-    use crate::flowfile::ast::Step;
-    match step {
-        // `expect: { value, equals }` compares two values; no page is involved.
-        Step::Expect(e) => e.value.is_none(),
-        _ => !matches!(
-            step,
-            Step::Http(_)
-                | Step::Mail(_)
-                | Step::Mails(_)
-                | Step::Subscribe(_)
-                | Step::ExpectEvent(_)
-        ),
-    }
+        && next.step.value.frame().is_none()
+        && step.step.value.frame().is_none()
+        && actor(next, user) == actor(step, user)
 }
 
 impl FlowRunner<'_, '_> {
@@ -1355,7 +1331,9 @@ impl FlowRunner<'_, '_> {
         for (index, planned) in steps.iter().enumerate() {
             let step = &planned.step;
             if failure.is_none() && *self.stepping {
-                let actor = super::steps::acting_user(&step.value)
+                let actor = step
+                    .value
+                    .page_user()
                     .map(|u| u.value.clone())
                     .or_else(|| user.clone());
                 if !self
@@ -1377,7 +1355,9 @@ impl FlowRunner<'_, '_> {
                 });
                 continue;
             }
-            let actor = super::steps::acting_user(&step.value)
+            let actor = step
+                .value
+                .page_user()
                 .map(|u| u.value.clone())
                 .or_else(|| user.clone());
             if planned.call != params_of {
@@ -1398,7 +1378,7 @@ impl FlowRunner<'_, '_> {
                 // Saved as the step starts, like `after_step`: the mail it triggers comes later.
                 self.vars.set_mark(&flow_id, &mark.value, start);
             }
-            let browser_step = is_browser_step(&step.value);
+            let browser_step = step.value.uses_browser();
             let mut trace = self.capture.as_ref().map(|_| StepTrace {
                 started_ms: self.em.started.elapsed().as_millis() as u64,
                 ..Default::default()
@@ -1733,7 +1713,9 @@ impl FlowRunner<'_, '_> {
         let planned = steps.get(index)?;
         let step = &planned.step;
         let file = self.step_file(planned).to_path_buf();
-        let actor = super::steps::acting_user(&step.value)
+        let actor = step
+            .value
+            .page_user()
             .map(|u| u.value.clone())
             .or_else(|| self.flow.ast.user.as_ref().map(|u| u.value.clone()));
         let artifacts = self.failure_evidence(index, actor.as_deref()).await;

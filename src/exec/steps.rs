@@ -511,54 +511,6 @@ pub fn human(d: Duration) -> String {
     }
 }
 
-/// The `as:` of a browser step, if it has one.
-pub fn acting_user(step: &Step) -> Option<&Sp<String>> {
-    match step {
-        Step::Goto(g) => g.as_user(),
-        Step::Click(s) => s.as_user.as_ref(),
-        Step::Fill(s) => s.as_user.as_ref(),
-        Step::Select(s) => s.as_user.as_ref(),
-        Step::Check(s) => s.as_user.as_ref(),
-        Step::Upload(s) => s.as_user.as_ref(),
-        Step::Press(s) => s.as_user.as_ref(),
-        Step::Expect(s) => s.as_user.as_ref(),
-        Step::WaitFor(s) => s.as_user.as_ref(),
-        Step::Capture(s) => s.as_user.as_ref(),
-        Step::Screenshot(_)
-        | Step::Http(_)
-        | Step::Mail(_)
-        | Step::Mails(_)
-        | Step::Subscribe(_)
-        | Step::ExpectEvent(_)
-        | Step::Use(_) => None,
-        Step::Hover(s) => s.as_user.as_ref(),
-        Step::Drag(s) => s.as_user.as_ref(),
-        Step::Download(s) => s.as_user.as_ref(),
-        Step::Dialog(s) => s.as_user.as_ref(),
-        Step::Window(w) => w.as_user(),
-    }
-}
-
-/// The frame a located step works in, if it names one.
-pub fn frame_of(step: &Step) -> Option<&Sp<FrameRef>> {
-    let f = match step {
-        Step::Click(s) => &s.frame,
-        Step::Fill(s) => &s.frame,
-        Step::Select(s) => &s.frame,
-        Step::Check(s) => &s.frame,
-        Step::Upload(s) => &s.frame,
-        Step::Press(s) => &s.frame,
-        Step::Expect(s) => &s.frame,
-        Step::WaitFor(s) => &s.frame,
-        Step::Capture(s) => &s.frame,
-        Step::Hover(s) => &s.frame,
-        Step::Drag(s) => &s.frame,
-        Step::Download(s) => &s.frame,
-        _ => return None,
-    };
-    f.as_deref()
-}
-
 /// Opens a user's browser session as every flow expects it: signed in to a basic-auth site,
 /// and keeping console and network events when the run is traced.
 pub(super) async fn open_user_session(
@@ -582,7 +534,8 @@ pub(super) async fn open_user_session(
 }
 
 pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
-    ctx.actor = acting_user(step)
+    ctx.actor = step
+        .page_user()
         .map(|u| u.value.clone())
         .or_else(|| ctx.user.map(str::to_owned));
     let actor = ctx.actor.clone();
@@ -591,7 +544,7 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         .and_then(|u| ctx.sessions.get(u))
         .map(|s| (s.round_trips(), s.time_spent()));
     let mut in_frame = false;
-    if let Some(frame) = frame_of(step) {
+    if let Some(frame) = step.frame() {
         let deadline = Instant::now() + ctx.timeout(None);
         in_frame = true;
         if let Err(e) = enter_frames(ctx, &frame.value, deadline).await {
@@ -2068,19 +2021,7 @@ pub fn trigger_index(ctx: &StepContext<'_>, after_step: Option<u32>) -> usize {
         (Some(n), None) => (n as usize).saturating_sub(1),
         (None, _) => (0..ctx.index)
             .rev()
-            .find(|&i| {
-                !matches!(
-                    ctx.flow.steps[i].step.value,
-                    Step::Expect(_)
-                        | Step::WaitFor(_)
-                        | Step::Screenshot(_)
-                        | Step::Capture(_)
-                        | Step::Mail(_)
-                        | Step::Mails(_)
-                        | Step::Subscribe(_)
-                        | Step::ExpectEvent(_)
-                )
-            })
+            .find(|&i| ctx.flow.steps[i].step.value.acts())
             .unwrap_or(0),
     }
 }
