@@ -6,15 +6,14 @@
 pub mod bidi;
 pub mod browser;
 pub mod claims;
-pub mod executor;
 pub mod health;
 mod http_step;
 pub mod interaction;
 mod mail_step;
 pub mod orphans;
-mod outcome;
 pub mod process;
 mod realtime_step;
+pub mod run;
 pub mod saved_state;
 pub mod steps;
 mod trace_capture;
