@@ -199,7 +199,7 @@ impl FlowRunner<'_, '_> {
                     let answer = match actor {
                         Some(user) => {
                             let mut ctx = self.step_context(index, Some(user.to_owned()), false);
-                            crate::exec::steps::probe_locator(&mut ctx, user, &text).await
+                            crate::exec::step::probe_locator(&mut ctx, user, &text).await
                         }
                         None => "this step has no browser session to look in".to_owned(),
                     };

@@ -1,5 +1,5 @@
 //! One attempt of one flow, step by step: the debugger's question before each step, group
-//! parameters, the step itself (`exec::steps`), what the trace keeps of it, and its
+//! parameters, the step itself (`exec::step`), what the trace keeps of it, and its
 //! `StepFinished`; after the last step, the flow's subscriptions, popups and dialogs are
 //! cleaned up. Evidence on failure and the debugger's answers live in `evidence.rs`.
 
@@ -16,7 +16,7 @@ use crate::events::*;
 use crate::exec::bidi::PageEvent;
 use crate::exec::claims;
 use crate::exec::interaction::Interaction;
-use crate::exec::steps::{StepContext, StepFailure, StepOutcome};
+use crate::exec::step::{StepContext, StepFailure, StepOutcome};
 use crate::exec::trace_capture::TraceCapture;
 use crate::exec::vars::Vars;
 use crate::flowfile::ast::SessionMode;
@@ -316,8 +316,8 @@ impl FlowRunner<'_, '_> {
         ctx.dom_after_act = ctx.trace_dom && !next_reads_page;
         ctx.prefetch = next
             .filter(|next| prefetch_next && same_page(next, planned, user))
-            .and_then(|next| crate::exec::steps::prefetch_request(&ctx, &next.step.value));
-        let result = crate::exec::steps::run_step(&mut ctx, &planned.step.value).await;
+            .and_then(|next| crate::exec::step::prefetch_request(&ctx, &next.step.value));
+        let result = crate::exec::step::run_step(&mut ctx, &planned.step.value).await;
         Ran {
             result,
             round_trips: ctx.round_trips,

@@ -293,7 +293,7 @@ pub(super) async fn watch_mail_sources(
     if !planned_reads_mail(suite, plan) {
         return;
     }
-    if let Ok(cfg) = crate::exec::mail_step::source_config(config, &app.base) {
+    if let Ok(cfg) = crate::exec::step::mail::source_config(config, &app.base) {
         if !matches!(cfg, crate::mail::MailSourceConfig::StagingEndpoint { .. }) {
             res.mail_sources.get(&cfg, &app.http).await;
         }
@@ -422,7 +422,7 @@ async fn prestart_sessions(
         return;
     };
     let opened = futures_util::future::join_all(users.iter().map(|u| async move {
-        crate::exec::steps::open_user_session(driver, &config.browser, config, base_url, u).await
+        crate::exec::step::open_user_session(driver, &config.browser, config, base_url, u).await
     }))
     .await;
     for (user, session) in users.into_iter().zip(opened) {

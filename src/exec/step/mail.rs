@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::steps::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
+use super::context::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::artifact;
 use crate::config::MailSourceKind;
 use crate::events::{

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::steps::{human, StepContext, StepFailure, StepOutcome};
+use super::context::{human, StepContext, StepFailure, StepOutcome};
 use crate::events::Evidence;
 use crate::flowfile::ast::HttpStep;
 use crate::flowfile::template::Resolved;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::steps::{human, trigger_time, StepContext, StepFailure, StepOutcome};
+use super::context::{human, trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::events::{Criterion, RunEventKind, Verdict};
 use crate::flowfile::ast::{ExpectEventStep, SubscribeStep};
 use crate::realtime::{subscribe_pusher, subscribe_sse, PusherOptions, SseOptions};
