@@ -16,7 +16,7 @@ use crate::events::*;
 use crate::exec::bidi::PageEvent;
 use crate::exec::claims;
 use crate::exec::interaction::Interaction;
-use crate::exec::step::{StepContext, StepFailure, StepOutcome};
+use crate::exec::step::{Measured, StepContext, StepFailure, StepOutcome};
 use crate::exec::trace_capture::TraceCapture;
 use crate::exec::vars::Vars;
 use crate::flowfile::ast::SessionMode;
@@ -63,17 +63,12 @@ pub(super) struct FlowRunner<'a, 'e> {
     pub(super) criteria: Vec<Criterion>,
 }
 
-/// What running one step measured, for its trace and record.
+/// A step's verdict and what it measured, for its trace and record.
 struct Ran {
     result: Result<StepOutcome, StepFailure>,
-    round_trips: u32,
-    driver_us: u64,
-    page_us: u64,
+    measured: Measured,
     /// The step itself, without the trace and evidence taken after it.
     elapsed: Duration,
-    events: Vec<RunEventKind>,
-    exchange: Option<Exchange>,
-    own_snapshot: Option<serde_json::Value>,
 }
 
 impl FlowRunner<'_, '_> {
@@ -190,7 +185,7 @@ impl FlowRunner<'_, '_> {
             )
             .await;
         }
-        for kind in ran.events {
+        for kind in std::mem::take(&mut ran.measured.events) {
             match kind {
                 // Held until the attempt ends: whether a PASS stands depends on the flow.
                 RunEventKind::CriterionRecorded {
@@ -239,12 +234,12 @@ impl FlowRunner<'_, '_> {
             error: error.map(|e| self.redactor.redact(&e)),
             artifacts,
             evidence,
-            round_trips: ran.round_trips,
+            round_trips: ran.measured.round_trips,
             time: Some(StepTime::split(
                 ran.elapsed,
                 started.elapsed(),
-                ran.driver_us,
-                ran.page_us,
+                ran.measured.driver_us,
+                ran.measured.page_us,
             )),
             trace,
             slow,
@@ -317,16 +312,11 @@ impl FlowRunner<'_, '_> {
         ctx.prefetch = next
             .filter(|next| prefetch_next && same_page(next, planned, user))
             .and_then(|next| crate::exec::step::prefetch_request(&ctx, &next.step.value));
-        let result = crate::exec::step::run_step(&mut ctx, &planned.step.value).await;
+        let (result, measured) = crate::exec::step::run_step(&mut ctx, &planned.step.value).await;
         Ran {
             result,
-            round_trips: ctx.round_trips,
-            driver_us: ctx.driver_us,
-            page_us: ctx.page_us,
+            measured,
             elapsed: started.elapsed(),
-            events: std::mem::take(&mut ctx.events),
-            exchange: ctx.exchange.take(),
-            own_snapshot: ctx.dom_snapshot.take(),
         }
     }
 
@@ -368,7 +358,7 @@ impl FlowRunner<'_, '_> {
         let Some(cap) = self.capture.as_mut() else {
             return;
         };
-        t.exchange = ran.exchange.take();
+        t.exchange = ran.measured.exchange.take();
         let session = actor.and_then(|u| self.res.sessions.get(u));
         if let Some(events) = session.and_then(|s| s.take_page_events()) {
             record_page_events(t, events, self.redactor);
@@ -378,7 +368,7 @@ impl FlowRunner<'_, '_> {
         };
         let dir = PathBuf::from(&self.flow.ast.id.value).join("trace");
         let rel = dir.join(format!("{:02}-dom.html", index + 1));
-        match &ran.own_snapshot {
+        match &ran.measured.dom_snapshot {
             Some(v) => cap.record(v, self.output_dir, rel, self.redactor, t),
             // The next step brings the DOM back with its answer: a snapshot here would only
             // wait for the page this step navigated to.
@@ -476,16 +466,11 @@ impl FlowRunner<'_, '_> {
             step_start: &self.step_start,
             subscriptions: &mut self.subscriptions,
             run_started: self.em.started,
-            events: Vec::new(),
-            round_trips: 0,
-            driver_us: 0,
-            page_us: 0,
             trace_dom,
-            dom_snapshot: None,
             dom_after_act: false,
-            exchange: None,
             restore: self.restore,
             prefetch: None,
+            measured: Default::default(),
         }
     }
 

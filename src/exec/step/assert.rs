@@ -189,7 +189,7 @@ pub(super) async fn await_in_page(
         .await
         .map_err(|e| fail.browser(e))?;
     if r.ok {
-        ctx.dom_snapshot = r.value.get_mut("snapshot").map(Value::take);
+        ctx.measured.dom_snapshot = r.value.get_mut("snapshot").map(Value::take);
         ok(summary)
     } else {
         Err(fail.msg(timeout_message(what, limit, &r)))
@@ -259,7 +259,7 @@ pub(super) async fn screenshot(ctx: &mut StepContext<'_>, s: &ScreenshotStep) ->
         path: rel,
         bytes: png.len() as u64,
     };
-    ctx.events.push(RunEventKind::ArtifactWritten {
+    ctx.measured.events.push(RunEventKind::ArtifactWritten {
         flow: Some(ctx.flow_id().to_owned()),
         artifact: a.clone(),
     });

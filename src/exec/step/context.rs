@@ -1,4 +1,5 @@
-//! What a step runs with and what it returns: `StepContext`, `StepOutcome`, `StepFailure`, the
+//! What a step runs with and what it returns: `StepContext`, `StepOutcome`, `StepFailure`,
+//! `Measured` (round trips, events, the DOM it brought back…), the
 //! failure helper `Fail`, durations in words (`human`), and where a mail/event window starts
 //! (`trigger_time`, `trigger_index`).
 
@@ -38,19 +39,8 @@ pub struct StepContext<'a> {
     /// Realtime subscriptions opened by this flow attempt, by id.
     pub subscriptions: &'a mut HashMap<String, crate::realtime::Subscription>,
     pub run_started: Instant,
-    /// The request/response an http, mail or realtime step saw (redacted), for the trace.
-    pub exchange: Option<crate::events::Exchange>,
-    /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
-    pub events: Vec<RunEventKind>,
-    pub round_trips: u32,
-    /// Microseconds this step spent in WebDriver calls, and inside the page script.
-    pub driver_us: u64,
-    pub page_us: u64,
     /// The flow is traced: read-only steps bring the DOM back with their answer.
     pub trace_dom: bool,
-    /// `[url, title, html, css, …]` of the page after the step, when the step's own script
-    /// sent it.
-    pub dom_snapshot: Option<Value>,
     /// The trace wants the page after this step and no later step brings it: an act's
     /// hit-target verdict brings it back in the same round trip.
     pub dom_after_act: bool,
@@ -59,6 +49,26 @@ pub struct StepContext<'a> {
     /// The next step's first page request (see [`prefetch_request`]): an act's verdict round
     /// trip runs it too, so that the hit-target check costs no round trip of its own.
     pub prefetch: Option<Value>,
+    /// What the step measured and saw so far; [`super::run_step`] hands it back with the
+    /// step's result, so the context itself stays what the step runs with.
+    pub(crate) measured: Measured,
+}
+
+/// What a step measured and saw besides its verdict, returned by [`super::run_step`] whether it
+/// passed or failed.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The request/response an http, mail or realtime step saw (redacted), for the trace.
+    pub exchange: Option<crate::events::Exchange>,
+    /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
+    pub events: Vec<RunEventKind>,
+    pub round_trips: u32,
+    /// Microseconds this step spent in WebDriver calls, and inside the page script.
+    pub driver_us: u64,
+    pub page_us: u64,
+    /// `[url, title, html, css, …]` of the page after the step, when the step's own script
+    /// sent it.
+    pub dom_snapshot: Option<Value>,
 }
 
 pub struct StepOutcome {

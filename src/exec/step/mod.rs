@@ -12,6 +12,8 @@ mod download;
 pub(crate) mod http;
 mod locate;
 pub(crate) mod mail;
+mod mail_checks;
+mod mails;
 mod pointer;
 pub(crate) mod realtime;
 mod session;
@@ -30,12 +32,20 @@ use self::window::*;
 use crate::flowfile::ast::*;
 
 pub use self::context::{
-    human, trigger_index, trigger_time, StepContext, StepFailure, StepOutcome,
+    human, trigger_index, trigger_time, Measured, StepContext, StepFailure, StepOutcome,
 };
 pub use self::locate::probe_locator;
 pub(crate) use self::session::open_user_session;
 
-pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
+/// Runs `step` and hands back, beside its verdict, what it measured and saw (round trips, time
+/// in the driver and the page, events to emit, the DOM it brought back, its HTTP exchange).
+pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> (StepResult, Measured) {
+    let result = run_counted(ctx, step).await;
+    (result, std::mem::take(&mut ctx.measured))
+}
+
+/// Runs `step` in its frame and counts the round trips of its actor's session.
+async fn run_counted(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
     ctx.actor = step
         .page_user()
         .map(|u| u.value.clone())
@@ -68,7 +78,7 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Capture(s) => capture(ctx, s).await,
         Step::Http(s) => self::http::run(ctx, s).await,
         Step::Mail(s) => self::mail::run(ctx, s).await,
-        Step::Mails(s) => self::mail::run_sequence(ctx, s).await,
+        Step::Mails(s) => self::mails::run_sequence(ctx, s).await,
         Step::Subscribe(s) => self::realtime::subscribe(ctx, s).await,
         Step::ExpectEvent(s) => self::realtime::expect_event(ctx, s).await,
         Step::Hover(s) => hover(ctx, s).await,
@@ -92,9 +102,9 @@ pub async fn run_step(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         _ => ((0, (0, 0)), None),
     };
     if let Some((trips, (driver, page))) = after {
-        ctx.round_trips += trips.saturating_sub(trips_before);
-        ctx.driver_us += driver.saturating_sub(driver_before);
-        ctx.page_us += page.saturating_sub(page_before);
+        ctx.measured.round_trips += trips.saturating_sub(trips_before);
+        ctx.measured.driver_us += driver.saturating_sub(driver_before);
+        ctx.measured.page_us += page.saturating_sub(page_before);
     }
     result
 }

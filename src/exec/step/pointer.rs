@@ -219,7 +219,7 @@ pub(super) async fn act_verified(
                         },
                     );
                 }
-                ctx.dom_snapshot = v.value.get_mut("snapshot").map(Value::take);
+                ctx.measured.dom_snapshot = v.value.get_mut("snapshot").map(Value::take);
                 return Ok((r, Some(v), summary));
             }
             _ => {

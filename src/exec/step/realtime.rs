@@ -135,7 +135,7 @@ pub async fn expect_event(
     let target = sub.target().to_owned();
     let kind = format!("{:?}", sub.kind()).to_lowercase();
     let frames = sub.frames().len();
-    ctx.events.push(RunEventKind::CriterionRecorded {
+    ctx.measured.events.push(RunEventKind::CriterionRecorded {
         flow: Some(ctx.flow.ast.id.value.clone()),
         criterion: Criterion {
             name: format!(

@@ -139,7 +139,7 @@ impl StepContext<'_> {
                 user,
             )
             .await?;
-            self.events.push(session.started_event());
+            self.measured.events.push(session.started_event());
             // A `session: fresh` flow's own user starts logged out, whatever was saved.
             let fresh_own = (self.flow.ast.session == SessionMode::Fresh
                 || self.flow.ast.browser.is_some())
@@ -159,7 +159,7 @@ impl StepContext<'_> {
                          without --no-deps to log in again"
                     )));
                 }
-                self.events.push(RunEventKind::Notice {
+                self.measured.events.push(RunEventKind::Notice {
                     flow: Some(self.flow_id().to_owned()),
                     message: format!(
                         "started {user}'s browser from the saved session (saved {} after {})",
