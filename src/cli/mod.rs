@@ -618,7 +618,7 @@ async fn run(args: RunArgs) -> u8 {
             suite_key(&args.suite.config),
         )),
     );
-    let mut opts = crate::exec::executor::RunOptions::new(run_id, output_dir, cancel_rx);
+    let mut opts = crate::exec::run::RunOptions::new(run_id, output_dir, cancel_rx);
     opts.retries = args.retries;
     opts.fail_on_flaky = args.fail_on_flaky;
     opts.slow_mo = args.slow_mo.map(std::time::Duration::from_millis);
@@ -629,8 +629,7 @@ async fn run(args: RunArgs) -> u8 {
         opts.interaction = Some(Box::new(console::Console::new()));
     }
     let mut sink = |event: &crate::events::RunEvent| reporters.on_event(event);
-    let result =
-        crate::exec::executor::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
+    let result = crate::exec::run::run(&config, &suite, &plan, opts, redactor, &mut sink).await;
     let finished = reporters.finish();
     crate::artifact::release_reserve();
     if let Err(e) = finished {

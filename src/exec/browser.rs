@@ -256,7 +256,7 @@ pub struct BrowserSession {
     /// first masks the fields (and page text) that show a secret, and unmasks them after.
     secret_mask: std::sync::OnceLock<crate::redact::Redactor>,
     /// The next step's first page request and its answer, brought back by an act's hit-target
-    /// verdict (steps.rs `prefetch`). Any other command to the browser drops it: the answer is
+    /// verdict (`exec::step::prefetch_request`). Any other command to the browser drops it: the answer is
     /// used only when nothing came between.
     prefetched: std::sync::Mutex<Option<(Value, PageResult)>>,
 }

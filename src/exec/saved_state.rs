@@ -22,10 +22,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::browser::{BrowserError, BrowserSession};
-use super::steps::acting_user;
 use super::vars::Vars;
 use crate::config::Config;
-use crate::flowfile::ast::{SessionMode, Step};
+use crate::flowfile::ast::SessionMode;
 use crate::flowfile::check::{CheckedFlow, Suite};
 use crate::flowfile::template::Resolved;
 use crate::plan::Plan;
@@ -50,12 +49,7 @@ pub struct Preflight {
 pub fn users_of(flow: &CheckedFlow) -> BTreeSet<String> {
     let mut users: BTreeSet<String> = flow.ast.user.iter().map(|u| u.value.clone()).collect();
     for planned in &flow.steps {
-        let other = match &planned.step.value {
-            Step::Http(h) => h.as_user.as_ref(),
-            Step::Subscribe(s) => s.as_user.as_ref(),
-            other => acting_user(other),
-        };
-        if let Some(u) = other {
+        if let Some(u) = planned.step.value.as_user() {
             users.insert(u.value.clone());
         }
     }

@@ -370,13 +370,7 @@ fn expand_into(
                 expand_into(&g.ast.steps, Some(id), depth + 1, Some(at), groups, out);
             }
             other => {
-                let after = match other {
-                    Step::Mail(m) => m.after_step.as_ref().map(|a| a.value),
-                    Step::Mails(m) => m.after_step.as_ref().map(|a| a.value),
-                    Step::ExpectEvent(e) => e.after_step.as_ref().map(|a| a.value),
-                    _ => None,
-                };
-                if let Some(n) = after {
+                if let Some(n) = other.after_step().map(|a| a.value) {
                     pending.push((out.steps.len(), n));
                 }
                 out.steps.push(PlannedStep {

@@ -6,6 +6,7 @@
 pub mod ast;
 pub mod browser_settings;
 pub mod check;
+pub mod classify;
 pub mod diagnostic;
 pub mod duration;
 pub mod each;

@@ -2,7 +2,7 @@
 //! checks one (a poll never pays for decoding a 5 MB PDF it does not look at).
 //!
 //! Owns finding the attachment parts and decoding them. Does not own what a flow asserts about
-//! them or where they are kept (src/exec/mail_step.rs).
+//! them or where they are kept (src/exec/step/mail_checks.rs).
 
 use std::fmt;
 

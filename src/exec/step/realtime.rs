@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::steps::{human, trigger_time, StepContext, StepFailure, StepOutcome};
+use super::context::{human, trigger_time, StepContext, StepFailure, StepOutcome};
 use crate::events::{Criterion, RunEventKind, Verdict};
 use crate::flowfile::ast::{ExpectEventStep, SubscribeStep};
 use crate::realtime::{subscribe_pusher, subscribe_sse, PusherOptions, SseOptions};
@@ -135,7 +135,7 @@ pub async fn expect_event(
     let target = sub.target().to_owned();
     let kind = format!("{:?}", sub.kind()).to_lowercase();
     let frames = sub.frames().len();
-    ctx.events.push(RunEventKind::CriterionRecorded {
+    ctx.measured.events.push(RunEventKind::CriterionRecorded {
         flow: Some(ctx.flow.ast.id.value.clone()),
         criterion: Criterion {
             name: format!(

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::steps::{human, StepContext, StepFailure, StepOutcome};
+use super::context::{human, StepContext, StepFailure, StepOutcome};
 use crate::events::Evidence;
 use crate::flowfile::ast::HttpStep;
 use crate::flowfile::template::Resolved;
@@ -120,7 +120,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &HttpStep) -> Result<StepOutcome,
     }
     let body_shown: String = text.chars().take(4096).collect();
     response_text.push_str(&format!("\n{}", ctx.redactor.redact(&body_shown)));
-    ctx.exchange = Some(crate::events::Exchange {
+    ctx.measured.exchange = Some(crate::events::Exchange {
         request: ctx.redactor.redact(&request_text),
         response: response_text,
     });

@@ -6,31 +6,18 @@
 
 use std::time::Instant;
 
-use super::steps::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
-use crate::artifact;
+use super::context::{trigger_index, trigger_time, StepContext, StepFailure, StepOutcome};
+use super::mail_checks::{check_attachment, check_text, fail};
 use crate::config::MailSourceKind;
-use crate::events::{
-    Artifact, ArtifactKind, Criterion, Evidence, MailExtraction, RunEventKind, Verdict,
-};
-use crate::flowfile::ast::{
-    AttachmentCheck, MailBody, MailStep, MailsStep, OtpExtract, TextChecks,
-};
+use crate::events::{Criterion, Evidence, MailExtraction, RunEventKind, Verdict};
+use crate::flowfile::ast::{MailBody, MailStep, OtpExtract};
 use crate::flowfile::duration::parse_duration;
-use crate::flowfile::size::SizeRange;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
 use crate::mail::{
-    wait_for_mail, Attachment, FoundMail, LinkRule, MailError, MailQuery, MailSource,
-    MailSourceConfig, Matcher, OtpPattern, OtpRule, Place, Trigger,
+    wait_for_mail, LinkRule, MailError, MailQuery, MailSource, MailSourceConfig, Matcher,
+    OtpPattern, OtpRule, Place, Trigger,
 };
-
-fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
-    StepFailure {
-        summary: summary.to_owned(),
-        message: message.into(),
-        infrastructure: false,
-    }
-}
 
 /// "after step 3 (click) started at 10:00:01.120 UTC": the window a failure names.
 fn window_description(ctx: &StepContext<'_>, index: usize, wall: time::OffsetDateTime) -> String {
@@ -88,7 +75,7 @@ async fn expect_absent(
                 "no message to {}{criteria} in {secs} {window}; {others}",
                 query.mailbox
             );
-            ctx.events.push(RunEventKind::CriterionRecorded {
+            ctx.measured.events.push(RunEventKind::CriterionRecorded {
                 flow: Some(flow),
                 criterion: Criterion {
                     name: format!("no mail to {}{criteria}", query.mailbox),
@@ -138,7 +125,7 @@ fn matcher(pattern: TextPattern) -> Matcher {
 }
 
 /// A user key or an address → the address.
-fn mailbox_of(ctx: &StepContext<'_>, to: &str) -> Result<String, StepFailure> {
+pub(super) fn mailbox_of(ctx: &StepContext<'_>, to: &str) -> Result<String, StepFailure> {
     let (to, _) = ctx.render_shown(to).map_err(|e| fail("mail", e))?;
     if to.contains('@') {
         return Ok(to);
@@ -182,7 +169,7 @@ pub fn source_config(
 
 /// The run's instance of the configured mail source (its cache and event stream are shared by
 /// every mail step of the run).
-async fn mail_source(
+pub(super) async fn mail_source(
     ctx: &StepContext<'_>,
     summary: &str,
 ) -> Result<std::sync::Arc<dyn MailSource>, StepFailure> {
@@ -199,7 +186,7 @@ fn clock(wall: time::OffsetDateTime) -> String {
 
 /// Where a mail step's window starts, and how failures name it: `since: MARK`, else
 /// `after_step: N`, else the last acting step before this one.
-fn window_of(
+pub(super) fn window_of(
     ctx: &StepContext<'_>,
     since: Option<&crate::flowfile::span::Sp<String>>,
     after_step: Option<u32>,
@@ -253,14 +240,14 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                     secret: true,
                 },
             );
-            ctx.events.push(RunEventKind::Notice {
+            ctx.measured.events.push(RunEventKind::Notice {
                 flow: Some(flow.clone()),
                 message: format!(
                     "using the fixed OTP from {} for {mailbox}: this login does not prove mail delivery",
                     fixed.origin
                 ),
             });
-            ctx.events.push(RunEventKind::CriterionRecorded {
+            ctx.measured.events.push(RunEventKind::CriterionRecorded {
                 flow: Some(flow),
                 criterion: Criterion {
                     name: format!("sign-in code delivered by mail to {mailbox}"),
@@ -329,7 +316,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         let code = pick.value.clone();
         ctx.redactor.add(&code);
         if found.source_agrees_on_otp(&code) == Some(false) {
-            ctx.events.push(RunEventKind::Notice {
+            ctx.measured.events.push(RunEventKind::Notice {
                 flow: Some(flow.clone()),
                 message: format!("the mail source's pre-extracted code differs from the one parsed from message {}; using the parsed one", found.message_id()),
             });
@@ -489,7 +476,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         s.clone_from(&subject);
     }
     let latency = found.latency_text();
-    ctx.events.push(RunEventKind::CriterionRecorded {
+    ctx.measured.events.push(RunEventKind::CriterionRecorded {
         flow: Some(flow),
         criterion: Criterion {
             name: format!("mail \"{subject}\" delivered to {mailbox}"),
@@ -514,359 +501,4 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
         artifacts,
         evidence,
     })
-}
-
-/// A text quoted from a message in a failure: the run's secrets redacted, and what could be a
-/// secret the step did not extract masked too (codes, alphanumeric codes, link paths).
-fn quote(ctx: &StepContext<'_>, found: &FoundMail, text: &str) -> String {
-    let mut out = ctx.redactor.redact(text);
-    for pattern in [OtpPattern::Digits, OtpPattern::Alnum] {
-        let rule = OtpRule {
-            pattern,
-            near: None,
-        };
-        for c in found.candidate_codes(&rule) {
-            out = out.replace(&c, &crate::mail::mask(&c));
-        }
-    }
-    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"(?i)\bhttps?://[^\s<>"'`]+"#).expect("url regex")
-    });
-    let out = URL.replace_all(&out, |c: &regex::Captures<'_>| crate::mail::shown(&c[0]));
-    crate::mail::mask_code_like(&out)
-}
-
-/// Up to `n` characters of `text` on one line, with an ellipsis when cut.
-fn excerpt(text: &str, n: usize) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= n {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(n).collect::<String>())
-    }
-}
-
-/// The patterns of `contains`/`not_contains`, rendered; a list item may use variables.
-fn patterns(
-    ctx: &StepContext<'_>,
-    list: Option<&crate::flowfile::ast::TextList>,
-) -> Result<Vec<TextPattern>, String> {
-    let mut out = Vec::new();
-    for item in list.map(|l| l.items()).unwrap_or_default() {
-        let (v, _) = ctx.render_shown(&item.value)?;
-        out.push(TextPattern::from_rendered(&item.value, &v, false)?);
-    }
-    Ok(out)
-}
-
-/// `contains` / `not_contains` / `regex` on one text of the message; the problems found, each
-/// quoting the message only through [`quote`].
-fn check_text(
-    ctx: &StepContext<'_>,
-    found: &FoundMail,
-    what: &str,
-    text: &str,
-    checks: &TextChecks,
-) -> Result<Vec<String>, StepFailure> {
-    let bad = |e: String| fail("mail", e);
-    let mut problems = Vec::new();
-    let mut missing = false;
-    for p in patterns(ctx, checks.contains.as_ref()).map_err(bad)? {
-        if !p.matches(text) {
-            problems.push(format!("{what} does not contain {p}"));
-            missing = true;
-        }
-    }
-    for p in patterns(ctx, checks.not_contains.as_ref()).map_err(bad)? {
-        if p.matches(text) {
-            let line = text
-                .lines()
-                .find(|l| p.matches(l))
-                .map(|l| format!(" (\"{}\")", quote(ctx, found, &excerpt(l, 120))))
-                .unwrap_or_default();
-            problems.push(format!("{what} contains {p}{line}, expected not"));
-        }
-    }
-    if let Some(r) = &checks.regex {
-        let (v, shown) = ctx.render_shown(&r.value).map_err(bad)?;
-        let re = regex::Regex::new(&v).map_err(|e| bad(format!("bad regex: {e}")))?;
-        if !re.is_match(text) {
-            problems.push(format!("{what} does not match /{shown}/"));
-            missing = true;
-        }
-    }
-    if missing {
-        problems.push(format!(
-            "{what} has {} characters and begins \"{}\"",
-            text.chars().count(),
-            quote(ctx, found, &excerpt(text, 160))
-        ));
-    }
-    Ok(problems)
-}
-
-/// An attachment kept in the run directory: its artifact and its evidence.
-type KeptAttachment = (Artifact, Evidence);
-
-/// The one attachment `check` points at, its problems, and the attachment kept as evidence.
-fn check_attachment(
-    ctx: &mut StepContext<'_>,
-    found: &FoundMail,
-    check: &AttachmentCheck,
-    summary: &str,
-) -> Result<(Vec<String>, Option<KeptAttachment>), StepFailure> {
-    let list = crate::mail::attachments(&found.raw.raw)
-        .map_err(|e| fail(summary, ctx.redactor.redact(&e.to_string())))?;
-    let name = match &check.name {
-        Some(n) => {
-            let (v, _) = ctx.render_shown(&n.value).map_err(|e| fail(summary, e))?;
-            Some(TextPattern::from_rendered(&n.value, &v, false).map_err(|e| fail(summary, e))?)
-        }
-        None => None,
-    };
-    let media_type = check
-        .media_type
-        .as_ref()
-        .map(|t| t.value.trim().to_ascii_lowercase());
-    let describe =
-        |a: &Attachment| format!("\"{}\" ({}, {} bytes)", a.name, a.media_type, a.bytes.len());
-    let listed = || match list.len() {
-        0 => "the message has no attachments".to_owned(),
-        _ => format!(
-            "its attachments: {}",
-            list.iter().map(describe).collect::<Vec<_>>().join(", ")
-        ),
-    };
-    let wanted: Vec<(usize, &Attachment)> = list
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| name.as_ref().is_none_or(|p| p.matches(&a.name)))
-        .filter(|(_, a)| media_type.as_ref().is_none_or(|t| a.media_type == *t))
-        .collect();
-    let asked = match (&name, &media_type) {
-        (Some(n), Some(t)) => format!("attachment named {n} of type {t}"),
-        (Some(n), None) => format!("attachment named {n}"),
-        (None, Some(t)) => format!("attachment of type {t}"),
-        (None, None) => "attachment".to_owned(),
-    };
-    let (index, a) = match wanted.as_slice() {
-        [one] => *one,
-        [] => return Ok((vec![format!("no {asked}; {}", listed())], None)),
-        many => {
-            let names: Vec<String> = many.iter().map(|(_, a)| describe(a)).collect();
-            return Ok((
-                vec![format!(
-                    "{} attachments could be the one: {}; add `name:` (or `type:`)",
-                    many.len(),
-                    names.join(", ")
-                )],
-                None,
-            ));
-        }
-    };
-    // Kept like a download, before it is judged: a failure points at the file.
-    let file_name = a.safe_file_name(index);
-    let rel = std::path::PathBuf::from(&ctx.flow.ast.id.value)
-        .join("attachments")
-        .join(&file_name);
-    artifact::write_atomic(&ctx.output_dir.join(&rel), &a.bytes)
-        .map_err(|e| fail(summary, format!("cannot keep the attachment: {e}")))?;
-    let sha256 = a.sha256();
-    let size = a.bytes.len() as u64;
-    let mut problems = Vec::new();
-    if let Some(s) = &check.size {
-        match SizeRange::parse(&s.value.0) {
-            Ok(range) if !range.contains(size) => {
-                problems.push(format!("it has {size} bytes, expected {range}"));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(fail(summary, e)),
-        }
-    }
-    if let Some(want) = &check.sha256 {
-        let (want, _) = ctx
-            .render_shown(&want.value)
-            .map_err(|e| fail(summary, e))?;
-        if !sha256.eq_ignore_ascii_case(want.trim()) {
-            problems.push(format!("its sha256 is {sha256}, expected {}", want.trim()));
-        }
-    }
-    let wanted_text = patterns(ctx, check.contains.as_ref()).map_err(|e| fail(summary, e))?;
-    if !wanted_text.is_empty() {
-        if a.is_text() {
-            let text = a.text();
-            for p in &wanted_text {
-                if !p.matches(&text) {
-                    problems.push(format!("its text does not contain {p}"));
-                }
-            }
-        } else {
-            problems.push(format!(
-                "`contains` reads text attachments, and this one is {}",
-                a.media_type
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        problems = vec![format!(
-            "attachment \"{}\": {} (kept as {})",
-            a.name,
-            problems.join(", "),
-            rel.display()
-        )];
-    }
-    let artifact = Artifact {
-        kind: ArtifactKind::Attachment,
-        path: rel.clone(),
-        bytes: size,
-    };
-    // Listed with the flow's artifacts even when the step then fails on it.
-    ctx.events.push(RunEventKind::ArtifactWritten {
-        flow: Some(ctx.flow.ast.id.value.clone()),
-        artifact: artifact.clone(),
-    });
-    let evidence = Evidence::Attachment {
-        message_id: found.message_id().to_owned(),
-        file_name: a.name.clone(),
-        path: rel,
-        bytes: size,
-        media_type: a.media_type.clone(),
-        sha256,
-    };
-    Ok((problems, Some((artifact, evidence))))
-}
-
-/// `mails: { to, subjects, since }`: the exact sequence of subjects the address received in the
-/// window, oldest first. Passes as soon as the messages so far are exactly the expected ones;
-/// fails at once when more arrived than expected, else at the deadline, showing what arrived.
-pub async fn run_sequence(
-    ctx: &mut StepContext<'_>,
-    s: &MailsStep,
-) -> Result<StepOutcome, StepFailure> {
-    let mailbox = mailbox_of(ctx, &s.to.value)?;
-    let mut expected = Vec::new();
-    for p in &s.subjects {
-        let (v, _) = ctx.render_shown(&p.value).map_err(|e| fail("mails", e))?;
-        expected
-            .push(TextPattern::from_rendered(&p.value, &v, false).map_err(|e| fail("mails", e))?);
-    }
-    let summary = format!("{} mails to {mailbox}", expected.len());
-    let source = mail_source(ctx, &summary).await?;
-    let after = s.after_step.as_ref().map(|n| n.value);
-    let (trigger, window) = window_of(ctx, s.since.as_ref(), after, &summary)?;
-    let limit = s
-        .timeout
-        .as_ref()
-        .and_then(|t| parse_duration(&t.value.0).ok())
-        .unwrap_or(ctx.config.timeouts.mail);
-    let deadline = Instant::now() + limit;
-    let mut delay = std::time::Duration::from_millis(50);
-    let mut seen: Option<Vec<crate::mail::Received>> = None;
-    let mut last_error = None;
-    loop {
-        match crate::mail::arrivals(
-            source.as_ref(),
-            &mailbox,
-            trigger.wall,
-            ctx.config.mail.clock_skew,
-        )
-        .await
-        {
-            Ok(list) => {
-                let same = list.len() == expected.len()
-                    && list
-                        .iter()
-                        .zip(&expected)
-                        .all(|(a, p)| p.matches(&a.subject));
-                let too_many = list.len() > expected.len();
-                seen = Some(list);
-                if same || too_many {
-                    break;
-                }
-            }
-            Err(e) if e.is_transient() => last_error = Some(e),
-            Err(e) => return Err(fail(&summary, ctx.redactor.redact(&e.to_string()))),
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        tokio::time::sleep_until(tokio::time::Instant::from_std((now + delay).min(deadline))).await;
-        delay = (delay * 2).min(std::time::Duration::from_millis(250));
-    }
-    let Some(list) = seen else {
-        let e = last_error.map_or_else(
-            || "the mail source never answered".to_owned(),
-            |e| e.to_string(),
-        );
-        return Err(fail(&summary, ctx.redactor.redact(&e)));
-    };
-    // Subjects may hold codes no step extracted: masked, then redacted.
-    let shown = |subject: &str| ctx.redactor.redact(&crate::mail::mask_code_like(subject));
-    let ok = list.len() == expected.len()
-        && list
-            .iter()
-            .zip(&expected)
-            .all(|(a, p)| p.matches(&a.subject));
-    if ok {
-        let subjects: Vec<String> = list
-            .iter()
-            .map(|a| format!("\"{}\"", shown(&a.subject)))
-            .collect();
-        let evidence = format!(
-            "{} messages to {mailbox} {window}, in order: {}",
-            list.len(),
-            subjects.join(", ")
-        );
-        ctx.events.push(RunEventKind::CriterionRecorded {
-            flow: Some(ctx.flow.ast.id.value.clone()),
-            criterion: Criterion {
-                name: format!("mail sequence to {mailbox}"),
-                verdict: Verdict::Pass,
-                evidence: vec![ctx.redactor.redact(&format!(
-                    "{evidence} (message ids {})",
-                    list.iter()
-                        .map(|a| a.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))],
-                note: None,
-            },
-        });
-        return Ok(StepOutcome {
-            summary: ctx.redactor.redact(&format!("{summary}: {evidence}")),
-            artifacts: vec![],
-            evidence: vec![],
-        });
-    }
-    let rows: Vec<String> = (0..list.len().max(expected.len()))
-        .map(|i| {
-            let got = list.get(i).map(|a| a.subject.as_str());
-            let want = expected.get(i);
-            let mark = match (got, want) {
-                (Some(g), Some(p)) if p.matches(g) => "ok",
-                (Some(_), Some(_)) => "differs",
-                (Some(_), None) => "not expected",
-                (None, _) => "missing",
-            };
-            let got = got.map_or_else(|| "(none)".to_owned(), |g| format!("\"{}\"", shown(g)));
-            let want = want.map_or_else(|| "(nothing more)".to_owned(), ToString::to_string);
-            format!("{}. {got}, expected {want}: {mark}", i + 1)
-        })
-        .collect();
-    let waited = crate::mail::human_duration(limit);
-    let when = if list.len() > expected.len() {
-        "".to_owned()
-    } else {
-        format!(" within {waited}")
-    };
-    Err(fail(
-        &summary,
-        ctx.redactor.redact(&format!(
-            "{} messages to {mailbox} arrived {window}{when}, expected {}: {}",
-            list.len(),
-            expected.len(),
-            rows.join("; ")
-        )),
-    ))
 }

@@ -1,0 +1,152 @@
+//! What a step runs with and what it returns: `StepContext`, `StepOutcome`, `StepFailure`,
+//! `Measured` (round trips, events, the DOM it brought back…), the
+//! failure helper `Fail`, durations in words (`human`), and where a mail/event window starts
+//! (`trigger_time`, `trigger_index`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::events::{Artifact, Evidence, RunEventKind};
+use crate::exec::browser::{BrowserError, BrowserSession, Driver};
+use crate::exec::vars::Vars;
+use crate::flowfile::check::CheckedFlow;
+use crate::redact::Redactor;
+
+pub struct StepContext<'a> {
+    pub config: &'a Config,
+    pub flow: &'a CheckedFlow,
+    pub index: usize,
+    pub base_url: &'a str,
+    pub output_dir: &'a Path,
+    pub logs_dir: &'a Path,
+    pub http: &'a crate::net::Http,
+    pub redactor: &'a Redactor,
+    pub vars: &'a mut Vars,
+    pub sessions: &'a mut HashMap<String, BrowserSession>,
+    pub driver: &'a mut Option<Driver>,
+    /// The run's mail sources (kept across steps: caches and event streams).
+    pub mail_sources: &'a crate::mail::MailSources,
+    /// The flow's user (for `{{ user.* }}`).
+    pub user: Option<&'a str>,
+    /// Whose browser session this step acts in: its `as:`, else the flow's user.
+    pub actor: Option<String>,
+    pub step_start: &'a [(OffsetDateTime, Instant)],
+    /// Realtime subscriptions opened by this flow attempt, by id.
+    pub subscriptions: &'a mut HashMap<String, crate::realtime::Subscription>,
+    pub run_started: Instant,
+    /// The flow is traced: read-only steps bring the DOM back with their answer.
+    pub trace_dom: bool,
+    /// The trace wants the page after this step and no later step brings it: an act's
+    /// hit-target verdict brings it back in the same round trip.
+    pub dom_after_act: bool,
+    /// Users whose browser session starts from a saved session (`--no-deps`), taken on use.
+    pub restore: &'a mut HashMap<String, crate::state::SavedSession>,
+    /// The next step's first page request (see [`prefetch_request`]): an act's verdict round
+    /// trip runs it too, so that the hit-target check costs no round trip of its own.
+    pub prefetch: Option<Value>,
+    /// What the step measured and saw so far; [`super::run_step`] hands it back with the
+    /// step's result, so the context itself stays what the step runs with.
+    pub(crate) measured: Measured,
+}
+
+/// What a step measured and saw besides its verdict, returned by [`super::run_step`] whether it
+/// passed or failed.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The request/response an http, mail or realtime step saw (redacted), for the trace.
+    pub exchange: Option<crate::events::Exchange>,
+    /// Events the step wants emitted before its StepFinished (browser started, artifacts…).
+    pub events: Vec<RunEventKind>,
+    pub round_trips: u32,
+    /// Microseconds this step spent in WebDriver calls, and inside the page script.
+    pub driver_us: u64,
+    pub page_us: u64,
+    /// `[url, title, html, css, …]` of the page after the step, when the step's own script
+    /// sent it.
+    pub dom_snapshot: Option<Value>,
+}
+
+pub struct StepOutcome {
+    pub summary: String,
+    pub artifacts: Vec<Artifact>,
+    pub evidence: Vec<Evidence>,
+}
+
+pub struct StepFailure {
+    pub summary: String,
+    pub message: String,
+    /// The browser or driver failed, not the app.
+    pub infrastructure: bool,
+}
+
+pub(super) type StepResult = Result<StepOutcome, StepFailure>;
+
+/// Builds failures that carry the step's summary.
+pub(super) struct Fail<'s>(pub(super) &'s str);
+
+impl Fail<'_> {
+    pub(super) fn msg(&self, message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            summary: self.0.to_owned(),
+            message: message.into(),
+            infrastructure: false,
+        }
+    }
+    pub(super) fn browser(&self, e: BrowserError) -> StepFailure {
+        let infrastructure = !matches!(e, BrowserError::Command(_));
+        StepFailure {
+            summary: self.0.to_owned(),
+            message: e.to_string(),
+            infrastructure,
+        }
+    }
+}
+
+pub(super) fn ok(summary: String) -> StepResult {
+    Ok(StepOutcome {
+        summary,
+        artifacts: vec![],
+        evidence: vec![],
+    })
+}
+
+pub fn human(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// Resolves `after_step` (1-based) to a start time. By default: the most recent step before
+/// this one that acts (a click, a fill, a goto, an http call…), skipping assertions, waits,
+/// screenshots and captures, since those never trigger a mail or an event.
+pub fn trigger_time(ctx: &StepContext<'_>, after_step: Option<u32>) -> (OffsetDateTime, Instant) {
+    let idx = trigger_index(ctx, after_step);
+    ctx.step_start
+        .get(idx)
+        .copied()
+        .unwrap_or_else(|| (OffsetDateTime::now_utc(), Instant::now()))
+}
+
+/// The index (0-based, among the steps that run) of the step [`trigger_time`] measures from.
+pub fn trigger_index(ctx: &StepContext<'_>, after_step: Option<u32>) -> usize {
+    // `after_step: N` counts the steps as written (in a group: the group's); the plan resolved
+    // it to an index among the steps that run.
+    let resolved = ctx.flow.steps.get(ctx.index).and_then(|p| p.after);
+    match (after_step, resolved) {
+        (Some(_), Some(i)) => i,
+        (Some(n), None) => (n as usize).saturating_sub(1),
+        (None, _) => (0..ctx.index)
+            .rev()
+            .find(|&i| ctx.flow.steps[i].step.value.acts())
+            .unwrap_or(0),
+    }
+}
