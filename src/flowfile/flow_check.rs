@@ -2318,4 +2318,97 @@ mod tests {
         assert!(suite.flows[0].captures["t"].secret);
         assert!(!suite.flows[0].captures["u"].secret);
     }
+
+    /// Checks `src` as `flows/a.yaml` (a whole flow when it starts with `id:`, else steps of a
+    /// flow with user `requester`); each diagnostic as
+    /// `line:col [the text under the carets] message | label | hint`.
+    fn diagnosed(src: &str) -> Vec<String> {
+        let src = if src.starts_with("id:") {
+            src.to_string()
+        } else {
+            format!("id: a\ntitle: A\nuser: requester\nsteps:\n{src}")
+        };
+        let path = PathBuf::from("flows/a.yaml");
+        let ast =
+            parse_flow(&path, &src).unwrap_or_else(|d| panic!("{}", d.render(Some(&src), false)));
+        let env = CheckEnv::new(["requester", "head"], Vec::<String>::new());
+        let Err(diagnostics) = check_flows(vec![(path, Arc::from(src.as_str()), ast)], &env) else {
+            return Vec::new();
+        };
+        diagnostics
+            .iter()
+            .map(|d| {
+                let at = d.loc.map_or_else(String::new, |l| {
+                    let line = super::super::diagnostic::line_of(&src, l.line).unwrap_or("");
+                    let under: String = line.chars().skip(l.col as usize - 1).take(d.len).collect();
+                    format!("{l} [{under}] ")
+                });
+                let label = d.label.as_deref().unwrap_or("-");
+                let hint = d.hint.as_deref().unwrap_or("-");
+                format!("{at}{} | {label} | {hint}", d.message)
+            })
+            .collect()
+    }
+
+    /// Runs every case, then fails listing each one whose diagnostics differ.
+    fn cases(cases: &[(&str, &[&str])]) {
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(src, expected)| {
+                let got = diagnosed(src);
+                (got != *expected)
+                    .then(|| format!("case {src:?}\n  expected {expected:?}\n  got      {got:?}"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn flow_ids_titles_and_browser_settings_are_hinted() {
+        cases(&[
+            ("id: Bad Id\ntitle: A\nuser: requester\nsteps:\n  - goto: /\n", &["1:5 [Bad Id] invalid flow id `Bad Id` | - | use lowercase letters, digits and `-`, e.g. `bad-id`"]),
+            ("id: '--'\ntitle: A\nuser: requester\nsteps:\n  - goto: /\n", &["1:5 ['--'] invalid flow id `--` | - | use lowercase letters, digits and `-`, starting with a letter or digit (e.g. `create-ticket`)"]),
+            ("id: a\ntitle: A\nuser: requester\nbrowser: { viewport: 10, locale: 'x y', user_agent: ' ' }\nsteps:\n  - goto: /\n", &["4:22 [10] `10` is not a viewport; write WIDTHxHEIGHT in CSS pixels, e.g. `1280x800` or `390x844` | - | e.g. `browser: { viewport: 390x844 }`", "4:34 ['x y'] `x y` is not a language tag; write one as browsers take it, e.g. `de-DE`, `en-GB` or `fr` | - | e.g. `browser: { locale: de-DE }`", "4:53 [' '] the user agent must be one non-empty line | - | e.g. `user_agent: \"Mozilla/5.0 (iPhone; …)\"`"]),
+            ("id: a\ntitle: A\nuser: requester\nbrowser: { viewport: 390x844, locale: de-DE, user_agent: \"a\\nb\" }\nsteps:\n  - goto: /\n", &["4:58 [\"a\\nb\"] the user agent must be one non-empty line | - | e.g. `user_agent: \"Mozilla/5.0 (iPhone; …)\"`"]),
+            ("id: a\ntitle: A\nuser: requester\nbrowser: { user_agent: 'Mozilla/5.0 (X11)' }\nsteps:\n  - goto: /\n", &[]),
+            ("id: a\ntitle: A\nsteps:\n  - goto: /\n", &["4:5 [goto] this flow has browser steps but no `user` | `goto` runs in a user's browser session | add `user: KEY` to the flow (one of: head, requester), or `as: KEY` to each browser step"]),
+        ]);
+    }
+
+    #[test]
+    fn step_values_are_checked_where_they_are_written() {
+        cases(&[
+            ("  - goto: ''\n", &["5:5 [goto: ''] `url` is empty | - | give `url` a value, or remove it"]),
+            ("  - window: 'mian'\n", &["5:13 ['mian'] unknown window `mian` | - | write `window: main`, or `window: { title: … }` / `{ url: … }` to switch to another window"]),
+            ("  - window: mian\n", &["5:13 [mian] unknown window `mian` | - | write `window: main`, or `window: { title: … }` / `{ url: … }` to switch to another window"]),
+            ("  - window: main\n", &[]),
+            ("  - upload: { css: x, files: [files/nope.pdf] }\n", &["5:31 [files/nope.pdf] upload file `files/nope.pdf` not found | - | paths are relative to the flow file's directory; looked for `flows/files/nope.pdf`"]),
+            ("  - upload: { css: x, files: [../src] }\n", &["5:31 [../src] upload file `../src` is a directory | - | paths are relative to the flow file's directory; looked for `flows/../src`"]),
+            ("  - upload: { css: x, files: [../Cargo.toml] }\n", &[]),
+            ("  - capture: { var: f, from: url }\n  - upload: { css: x, files: ['{{ f }}'] }\n", &[]),
+            ("  - upload: { css: x, files: [''] }\n", &["5:31 [''] `files` is empty | - | give `files` a value, or remove it"]),
+            ("  - press: { key: Entr }\n", &["5:19 [Entr] invalid key `Entr`: unknown key `Entr` | - | keys are Enter, Tab, Escape, Backspace, Delete, Insert, Space, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Home, End, PageUp, PageDown, Shift, Control, Alt, Meta, F1, F2, F3, F4, F5, F6, F7, F8, F9, F10, F11, F12, or a single character (`a`, `7`, `/`); join a chord with `+` (`Control+A`)"]),
+            ("  - dialog: { action: dismiss, prompt: hi }\n", &["5:32 [prompt] `prompt` types into a prompt that is then accepted, and this step dismisses it | - | remove `prompt`, or use `action: accept`"]),
+            ("  - dialog: { action: accept, prompt: hi }\n", &[]),
+            ("  - drag: { css: a, to: {} }\n", &["5:25 [{] `to` needs a locator | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
+            ("  - drag: { css: a, to: { css: '' } }\n", &["5:32 [''] `css` is empty | - | give `css` a value, or remove it"]),
+        ]);
+    }
+
+    #[test]
+    fn windows_and_downloads() {
+        cases(&[
+            ("  - window: {}\n", &["5:5 [window] `window` needs `url`, `title` or `close: true` | - | e.g. `window: { title: Help }`, `window: main` or `window: { close: true }`"]),
+            ("  - window: { close: true }\n", &[]),
+            ("  - window: { title: Help }\n", &[]),
+            ("  - window: { url: /help }\n", &[]),
+            ("  - window: { title: Help, close: true }\n", &["5:28 [close] `close` closes the current window, so `url`/`title` do not apply | - | switch to the window in one step, close it in the next"]),
+            ("  - window: { url: /a, title: b, close: true }\n", &["5:34 [close] `close` closes the current window, so `url`/`title` do not apply | - | switch to the window in one step, close it in the next"]),
+            ("  - download: { css: a, type: csv, sha256: abc, size: 10, min_size: 20 }\n", &["5:31 [csv] `csv` is not a media type | - | write `type/subtype`, e.g. `text/csv` or `application/pdf`", "5:44 [abc] `sha256` is not a SHA-256 digest | - | 64 hexadecimal digits, as `sha256sum FILE` prints them", "5:59 [min_size] `min_size` 20 is larger than `size` 10 | - | keep one of them"]),
+            ("  - download: { css: a, type: text/csv, size: 10, min_size: 10, sha256: ' 0123456789abcdef0123456789abcdef0123456789ABCDEF0123456789abcdef ' }\n", &[]),
+            ("  - download: { css: a, size: 10, min_size: 9, sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg }\n", &["5:56 [0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg] `sha256` is not a SHA-256 digest | - | 64 hexadecimal digits, as `sha256sum FILE` prints them"]),
+            ("  - download: { css: a, sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde }\n", &["5:33 [0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde] `sha256` is not a SHA-256 digest | - | 64 hexadecimal digits, as `sha256sum FILE` prints them"]),
+            ("  - capture: { var: t, from: url }\n  - download: { css: a, type: '{{ t }}', sha256: '{{ t }}' }\n", &[]),
+        ]);
+    }
 }
