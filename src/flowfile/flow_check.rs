@@ -2411,4 +2411,20 @@ mod tests {
             ("  - capture: { var: t, from: url }\n  - download: { css: a, type: '{{ t }}', sha256: '{{ t }}' }\n", &[]),
         ]);
     }
+
+    #[test]
+    fn strings_templates_and_regexes_point_at_the_fault() {
+        cases(&[
+            ("  - goto: { url: /, as:  hed }\n", &["5:26 [hed] unknown user `hed` in `as` | not a key of [users] | did you mean `head`? users are: head, requester (from [users] in flows.toml)"]),
+            ("  - goto: { url: '' }\n", &["5:5 [goto: { url: ''] `url` is empty | - | give `url` a value, or remove it"]),
+            ("  - goto: '/t/{{ x y }}'\n", &["5:18 [x y] `x y` is not a variable name | template error | a name is letters, digits and `_`, in parts joined by `.` (e.g. `users.head.email`)"]),
+            ("  - goto: '/t/{{ x | nope }}'\n", &["5:22 [nope] unknown filter `nope` | template error | filters are: `regex` (`{{ name | regex }}` escapes a value for use inside `/…/`)"]),
+            ("  - capture: { var: t, from: url, regex: '*a/' }\n", &["5:43 [*] invalid regex in `regex`: repetition operator missing expression | repetition operator missing expression | the syntax is Rust's `regex` crate (no look-around or backreferences)"]),
+            ("  - capture: { var: t, from: url, regex: '/a(' }\n", &["5:45 [(] invalid regex in `regex`: unclosed group | unclosed group | the syntax is Rust's `regex` crate (no look-around or backreferences)"]),
+            ("  - capture: { var: t, from: url, regex: 'a(' }\n", &["5:44 [(] invalid regex in `regex`: unclosed group | unclosed group | the syntax is Rust's `regex` crate (no look-around or backreferences)"]),
+            ("  - capture: { var: t, from: url, regex: '/tickets/(\\d+)/' }\n", &[]),
+            ("  - expect: { css: a, has_text: '/b{2,1}/' }\n", &["5:36 [{2,1}] invalid regex `/b{2,1}/`: invalid repetition count range, the start must be <= the end | invalid repetition count range, the start must be <= the end | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - expect: { css: a, has_text: '/b/g' }\n", &["5:33 ['/b/g'] unsupported regex flag `g` in `/b/g`; flags are i, m, s and u | unsupported flag | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+        ]);
+    }
 }
