@@ -2427,4 +2427,40 @@ mod tests {
             ("  - expect: { css: a, has_text: '/b/g' }\n", &["5:33 ['/b/g'] unsupported regex flag `g` in `/b/g`; flags are i, m, s and u | unsupported flag | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
         ]);
     }
+
+    #[test]
+    fn locator_faults_are_named_with_their_hint() {
+        cases(&[
+            ("  - click: { nth: 1 }\n", &["5:5 [click] `click` needs a locator | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
+            ("  - capture: { var: t, nth: 1 }\n", &["5:5 [capture] `nth` needs a locator to refine | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`", "5:5 [capture] `capture` needs `from: url`, `from: title` or a locator | - | e.g. `capture: { var: ticket, from: url, regex: '/tickets/(\\d+)' }`"]),
+            ("  - capture: { var: t, css: a, from: url }\n", &["5:32 [from] `from: url` reads the page, and this capture also has a locator | - | use `from` to read the URL or title, or a locator to read an element's text: not both"]),
+            ("  - capture: { var: t }\n", &["5:5 [capture] `capture` needs `from: url`, `from: title` or a locator | - | e.g. `capture: { var: ticket, from: url, regex: '/tickets/(\\d+)' }`"]),
+            ("  - capture: { var: t, from: url, attribute: href }\n", &["5:46 [href] `attribute` reads an element, and this capture has no locator | - | add a locator for the element whose attribute to read"]),
+            ("  - click: { css: a, frame: {} }\n", &["5:29 [{] `frame` needs a locator | no role, label, text, placeholder, test_id, css or xpath | name the frame by its title or name (`frame: Payment`), or give a locator for the `<iframe>` (`frame: { css: \"iframe.checkout\" }`)"]),
+            ("  - click: { css: a, frame: { css: '' } }\n", &["5:36 [''] `css` is empty | - | give `css` a value, or remove it"]),
+            ("  - click: { css: a, frame: Payment }\n", &[]),
+            ("  - click: { css: a, within: {} }\n", &["5:30 [{] `within` needs a locator | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
+            ("  - click: { role: button, text: Save }\n", &["5:28 [text] a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has `role` and `text` | second locator kind `text` | to match the accessible name of a `role`, use `name` instead of `text`: `role: button, name: Save`"]),
+            ("  - click: { css: a, xpath: b }\n", &["5:22 [xpath] a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has `css` and `xpath` | second locator kind `xpath` | keep one; to search inside another element, put that one in `within: { css: … }`"]),
+            ("  - click: { text: Save, name: x }\n", &["5:32 [x] `name` refines `role`, and this locator has no `role` | - | add a role (`role: button, name: x`) or find the element by its text (`text: x`)"]),
+            ("  - click: { css: a, exact: true }\n", &["5:22 [exact] `exact` applies to name, text, label or placeholder, and this locator has none | - | remove `exact`, or match by `text`/`name` instead"]),
+            ("  - click: { css: a, has: { css: b, nth: 1 } }\n", &["5:37 [nth] `has` looks inside each element the locator finds, so `nth` does not apply in it | - | remove `nth` from `has`; put `within`, `frame` and `nth` on the outer locator"]),
+            ("  - click: { css: a, has_not: { css: b, within: { css: c } } }\n", &["5:41 [within] `has_not` looks inside each element the locator finds, so `within` does not apply in it | - | remove `within` from `has_not`; put `within`, `frame` and `nth` on the outer locator"]),
+            ("  - click: { css: a, has: {} }\n", &["5:27 [{] `has` needs a locator | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
+            ("  - click: { role: button, checked: true, selected: true, pressed: true }\n", &["5:28 [checked] a `button` has no `checked` state | role `button` | `checked` applies to the roles checkbox, radio, switch, menuitemcheckbox, menuitemradio, treeitem", "5:43 [selected] a `button` has no `selected` state | role `button` | `selected` applies to the roles option, tab, row, gridcell, treeitem, columnheader, rowheader"]),
+            ("  - click: { role: checkbox, checked: true }\n", &[]),
+            ("  - click: { role: heading, level: 7 }\n", &["5:36 [7] there is no level 7 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
+            ("  - click: { role: heading, level: 6 }\n", &[]),
+            ("  - click: { role: row, level: 9 }\n", &[]),
+            ("  - click: { role: row, level: 0 }\n", &["5:32 [0] there is no level 0 | - | levels count from 1"]),
+            ("  - click: { role: button, level: 2 }\n", &["5:35 [2] a `button` has no `level` | - | `level` applies to headings (`role: heading, level: 2`) and the roles treeitem, listitem, row"]),
+            ("  - click: { css: a, level: 7 }\n", &["5:29 [7] there is no level 7 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
+            ("  - click: { role: Button }\n", &["5:20 [Button] unknown ARIA role `Button` | not a WAI-ARIA role | roles are lower case: `button`"]),
+            ("  - click: { role: text }\n", &["5:20 [text] unknown ARIA role `text` | not a WAI-ARIA role | to find an element by its text, write `text: …` instead of `role:`"]),
+            ("  - click: { role: role }\n", &["5:20 [role] unknown ARIA role `role` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
+            ("  - click: { role: a }\n", &["5:20 [a] unknown ARIA role `a` | not a WAI-ARIA role | did you mean `link`? (the ARIA role of that element)"]),
+            ("  - click: { role: buton }\n", &["5:20 [buton] unknown ARIA role `buton` | not a WAI-ARIA role | did you mean `button`? roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox"]),
+            ("  - click: { role: zzzzzz }\n", &["5:20 [zzzzzz] unknown ARIA role `zzzzzz` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
+        ]);
+    }
 }
