@@ -2463,4 +2463,42 @@ mod tests {
             ("  - click: { role: zzzzzz }\n", &["5:20 [zzzzzz] unknown ARIA role `zzzzzz` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
         ]);
     }
+
+    #[test]
+    fn expect_wait_for_and_screenshot_faults() {
+        cases(&[
+            ("  - expect: { css: a, url: /x, title: T }\n", &["5:23 [url] `url` checks the page and cannot be combined with a locator | - | split it into two steps: `- expect: { url: … }` and one with the locator", "5:32 [title] `title` checks the page and cannot be combined with a locator | - | split it into two steps: `- expect: { title: … }` and one with the locator"]),
+            ("  - expect: { visible: true }\n", &["5:15 [visible] `visible` needs a locator | checks an element | add the element: one of role, label, text, placeholder, test_id, css, xpath"]),
+            ("  - expect: { enabled: true, url: /x }\n", &["5:15 [enabled] `enabled` needs a locator | checks an element | add a locator in a step of its own; `url` and `title` check the page"]),
+            ("  - expect: { css: a, count: 2, hidden: true }\n", &["5:23 [count] an `expect` checks one thing; this one has `hidden` and `count` | - | split it into one `expect` step per check"]),
+            ("  - expect: { css: a, has_text: b, enabled: true }\n", &["5:36 [enabled] an `expect` checks one thing; this one has `has_text` and `enabled` | - | split it into one `expect` step per check; to narrow down which element is checked, use `has`, `has_not_text` or `within`"]),
+            ("  - expect: { css: a, count: 2, enabled: true }\n", &["5:33 [enabled] an `expect` checks one thing; this one has `count` and `enabled` | - | split it into one `expect` step per check"]),
+            ("  - expect: { css: a, count: 2, nth: 1 }\n", &["5:33 [nth] `count` counts every match, so `nth` does not apply | - | remove `nth`"]),
+            ("  - expect: { css: a, hidden: true, has_text: b }\n", &[]),
+            ("  - expect: { css: a, visible: false, focused: true }\n", &["5:39 [focused] an `expect` checks one thing; this one has `visible` and `focused` | - | split it into one `expect` step per check"]),
+            ("  - expect: { css: a, has_value: '/(/' }\n", &["5:36 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - expect: { url: '' }\n", &["5:20 [''] `url` is empty | - | write a path (`/dashboard`), a full URL, or `/regex/`"]),
+            ("  - expect: { title: '' }\n", &["5:22 [''] `title` is empty | - | an empty text matches everything; write the text to look for"]),
+            ("  - expect: { nth: 1 }\n", &["5:5 [expect] `nth` needs a locator to refine | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
+            ("  - expect: { css: a, value: x, equals: y }\n", &["5:23 [value] `value` compares two values and cannot be combined with a locator | - | to check a field's value use `has_value`; to compare two values, use a step of its own"]),
+            ("  - expect: { value: x, equals: y, url: /a, title: b }\n", &["5:36 [url] `url` checks the page and cannot be combined with `value` | - | split it into two `expect` steps", "5:45 [title] `title` checks the page and cannot be combined with `value` | - | split it into two `expect` steps"]),
+            ("  - expect: { equals: y }\n", &["5:15 [equals] `equals` needs `value` | compared with what? | write the value to compare: `expect: { value: \"{{ a }}\", equals: … }`"]),
+            ("  - expect: { matches: '/y/' }\n", &["5:15 [matches] `matches` needs `value` | compared with what? | write the value to compare: `expect: { value: \"{{ a }}\", matches: … }`"]),
+            ("  - expect: { value: x }\n", &["5:15 [value] `value` needs `equals` or `matches` | - | e.g. `expect: { value: \"{{ a }}\", equals: \"{{ b }}\" }`, or `matches: \"/^{{ b | regex }}/\"`"]),
+            ("  - expect: { value: x, equals: y, matches: '/y/' }\n", &["5:36 [matches] an `expect` checks one thing; this one has `equals` and `matches` | - | split it into two `expect` steps"]),
+            ("  - expect: { value: x, matches: y }\n", &["5:34 [y] `matches` takes a regex written `/…/` | not a /regex/ | write `/^…$/` (variables inside escaped with `{{ name | regex }}`), or use `equals` to compare exactly"]),
+            ("  - expect: { value: x, matches: '/(/' }\n", &["5:36 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - expect: { value: x, equals: '{{ nope }}', as: hed, timeout: 5 }\n", &["5:37 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`", "5:51 [hed] unknown user `hed` in `as` | not a key of [users] | did you mean `head`? users are: head, requester (from [users] in flows.toml)", "5:65 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
+            ("  - expect: { value: x, equals: y, as: head, timeout: 5s }\n", &[]),
+            ("  - wait_for: {}\n", &["5:5 [wait_for] `wait_for` needs a locator or `url` | - | e.g. `wait_for: { text: Saved, state: hidden }` or `wait_for: { url: /dashboard }`"]),
+            ("  - wait_for: { url: /a, state: hidden }\n", &["5:26 [state] `state` applies to an element, not to `url` | - | remove `state`, or wait for an element instead"]),
+            ("  - wait_for: { css: a, state: hidden }\n", &[]),
+            ("  - wait_for: { url: '' }\n", &["5:22 [''] `url` is empty | - | write a path (`/dashboard`), a full URL, or `/regex/`"]),
+            ("  - screenshot: Bad Name\n", &["5:17 [Bad Name] invalid screenshot name `Bad Name` | becomes a file name | use lowercase letters, digits, `-` and `_`, e.g. `bad-name`"]),
+            ("  - screenshot: '!!'\n", &["5:17 ['!!'] invalid screenshot name `!!` | becomes a file name | use lowercase letters, digits, `-` and `_`"]),
+            ("  - screenshot: { name: '' }\n", &["5:5 [screenshot: { name: ''] invalid screenshot name `` | becomes a file name | use lowercase letters, digits, `-` and `_`"]),
+            ("  - screenshot: a-1_b\n  - screenshot: a-1_b\n", &["6:17 [a-1_b] screenshot name `a-1_b` is already used by step 1 | - | each screenshot of a flow needs its own name, or it overwrites the earlier one"]),
+            ("  - screenshot: a\n  - screenshot: b\n", &[]),
+        ]);
+    }
 }
