@@ -232,6 +232,16 @@ impl<'a> FlowChecker<'a> {
         value_len_in(&self.text, self.source, loc, value)
     }
 
+    /// The characters a key found by [`Self::key_loc`] covers: its quotes too when it is
+    /// quoted (the location is the opening quote's), one for a key named by nothing.
+    fn key_len(&self, loc: Loc, key: &str) -> usize {
+        if key.is_empty() {
+            1
+        } else {
+            self.len_at(loc, key)
+        }
+    }
+
     /// Where a value without a usable span is: found in the step's lines, if it is written
     /// there as is (`None` otherwise; callers then search for the part they point at).
     fn fix_loc(&self, step: usize, sp: &Sp<String>) -> Option<Loc> {
@@ -555,9 +565,10 @@ impl<'a> FlowChecker<'a> {
                         list(known.iter().copied(), 12)
                     )
                 };
+                let klen = self.key_len(kloc, key);
                 let d = self.error(
                     kloc,
-                    key.chars().count(),
+                    klen,
                     format!("unknown param `{key}` for group `{}`", name.value),
                 );
                 d.hint = Some(hint);
@@ -1731,12 +1742,9 @@ impl<'a> FlowChecker<'a> {
                 .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !valid {
             let loc = self.key_loc(i, name);
-            self.error(
-                loc,
-                name.chars().count(),
-                format!("invalid header name `{name}`"),
-            )
-            .hint =
+            let len = self.key_len(loc, name);
+            self.error(loc, len, format!("invalid header name `{name}`"))
+                .hint =
                 Some("header names are letters, digits and `-`, e.g. `Content-Type`".to_string());
         }
     }
@@ -1745,12 +1753,9 @@ impl<'a> FlowChecker<'a> {
     fn check_pointer(&mut self, i: usize, pointer: &str) {
         let loc = self.key_loc(i, pointer);
         if !pointer.starts_with('/') {
-            self.error(
-                loc,
-                pointer.chars().count().max(1),
-                format!("`{pointer}` is not a JSON pointer"),
-            )
-            .hint = Some(format!(
+            let len = self.key_len(loc, pointer);
+            self.error(loc, len, format!("`{pointer}` is not a JSON pointer"))
+                .hint = Some(format!(
                 "a JSON pointer starts with `/`, e.g. `/{}`",
                 pointer.trim_start_matches(['.', '$'])
             ));
@@ -1766,9 +1771,10 @@ impl<'a> FlowChecker<'a> {
             .enumerate()
             .any(|(k, b)| *b == b'~' && !matches!(bytes.get(k + 1), Some(b'0' | b'1')));
         if bad {
+            let len = self.key_len(loc, pointer);
             self.error(
                 loc,
-                pointer.chars().count(),
+                len,
                 format!("invalid escape in JSON pointer `{pointer}`"),
             )
             .hint = Some("in a JSON pointer, `~0` stands for `~` and `~1` for `/`".to_string());
@@ -2024,6 +2030,15 @@ impl<'a> FlowChecker<'a> {
 
     /// `mark: NAME`: a name like a variable's, once per flow.
     fn mark(&mut self, i: usize, m: &Sp<String>) {
+        // Inside `goto: { … }`, `screenshot: { … }` and `window: { … }` values have no span.
+        let m = &Sp::new(
+            m.value.clone(),
+            if m.loc.line == 0 {
+                self.value_after_key(i, "mark")
+            } else {
+                m.loc
+            },
+        );
         let len = self.len_at(m.loc, &m.value).max(1);
         if !is_capture_name(&m.value) {
             let suggestion = slugify(&m.value).replace('-', "_");
@@ -2460,6 +2475,13 @@ mod tests {
             ("  - click: { role: role }\n", &["5:20 [role] unknown ARIA role `role` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
             ("  - click: { role: a }\n", &["5:20 [a] unknown ARIA role `a` | not a WAI-ARIA role | did you mean `link`? (the ARIA role of that element)"]),
             ("  - click: { role: buton }\n", &["5:20 [buton] unknown ARIA role `buton` | not a WAI-ARIA role | did you mean `button`? roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox"]),
+            ("  - click: { role: '' }\n", &["5:20 [''] unknown ARIA role `` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
+            ("  - click: { label: '' }\n", &["5:21 [''] `label` is empty | - | an empty text matches everything; write the text to look for"]),
+            ("  - click: { text: '/(/' }\n", &["5:22 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - click: { test_id: '' }\n", &["5:23 [''] `test_id` is empty | - | give `test_id` a value, or remove it"]),
+            ("  - click: { css: a, within: { role: heading, level: 9 } }\n", &["5:54 [9] there is no level 9 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
+            ("  - goto: { url: /, as: head }\n  - click: { css: a, within: { css: b, level: 0 } }\n", &["6:47 [0] there is no level 0 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
+            ("  - click: { css: a, frame: { css: f, level:  0 } }\n", &["5:47 [0] there is no level 0 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
             ("  - click: { role: zzzzzz }\n", &["5:20 [zzzzzz] unknown ARIA role `zzzzzz` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
         ]);
     }
@@ -2499,6 +2521,81 @@ mod tests {
             ("  - screenshot: { name: '' }\n", &["5:5 [screenshot: { name: ''] invalid screenshot name `` | becomes a file name | use lowercase letters, digits, `-` and `_`"]),
             ("  - screenshot: a-1_b\n  - screenshot: a-1_b\n", &["6:17 [a-1_b] screenshot name `a-1_b` is already used by step 1 | - | each screenshot of a flow needs its own name, or it overwrites the earlier one"]),
             ("  - screenshot: a\n  - screenshot: b\n", &[]),
+        ]);
+    }
+
+    #[test]
+    fn http_steps_and_json_pointers() {
+        cases(&[
+            ("  - http: { url: /a, method: post }\n", &["5:30 [post] unknown HTTP method `post` | - | write it in upper case: `POST`"]),
+            ("  - http: { url: /a, method: PUTT }\n", &["5:30 [PUTT] unknown HTTP method `PUTT` | - | did you mean `PUT`? methods are: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"]),
+            ("  - http: { url: /a, method: FETCH }\n", &["5:30 [FETCH] unknown HTTP method `FETCH` | - | methods are: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"]),
+            ("  - http: { url: '', as: hed }\n", &["5:18 [''] `url` is empty | - | give `url` a value, or remove it", "5:26 [hed] unknown user `hed` in `as` | not a key of [users] | did you mean `head`? users are: head, requester (from [users] in flows.toml)"]),
+            ("  - http: { url: /a, method: POST, json: { a: 1 }, form: { b: c }, body: d }\n", &["5:52 [form] a request has one body; this one has `json` and `form` and `body` | - | keep one of `json`, `form` and `body`"]),
+            ("  - http: { url: /a, method: POST, form: { b: c }, body: d }\n", &["5:52 [body] a request has one body; this one has `form` and `body` | - | keep one of `json`, `form` and `body`"]),
+            ("  - http: { url: /a, headers: { 'Bad Name': x, '': y, X-Ok: '{{ nope }}' } }\n", &["5:5 [h] invalid header name `` | - | header names are letters, digits and `-`, e.g. `Content-Type`", "5:33 ['Bad Name'] invalid header name `Bad Name` | - | header names are letters, digits and `-`, e.g. `Content-Type`", "5:65 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`"]),
+            ("  - http: { url: /a, expect: { status: 99 } }\n", &["5:32 [status] `99` is not an HTTP status code | - | status codes are 100 to 599, e.g. `200`"]),
+            ("  - http: { url: /a, expect: { status: 600 } }\n", &["5:32 [status] `600` is not an HTTP status code | - | status codes are 100 to 599, e.g. `200`"]),
+            ("  - http: { url: /a, expect: { status: 100 } }\n  - http: { url: /a, expect: { status: 599 } }\n", &[]),
+            ("  - http: { url: /a, expect: { headers: { 'a b': x }, json: { id: 1, '/a~2': 2, '/b~0~1': 3 }, body: '/(/' } }\n", &["5:43 ['a b'] invalid header name `a b` | - | header names are letters, digits and `-`, e.g. `Content-Type`", "5:63 [id] `id` is not a JSON pointer | - | a JSON pointer starts with `/`, e.g. `/id`", "5:70 ['/a~2'] invalid escape in JSON pointer `/a~2` | - | in a JSON pointer, `~0` stands for `~` and `~1` for `/`", "5:104 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - http: { url: /a, expect: { json: { /a: '/(/' } } }\n", &["5:46 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring"]),
+            ("  - http: { url: /a, capture: { t: $.id, u: '/a~' }, timeout: 5 }\n", &["5:36 [$.id] `$.id` is not a JSON pointer | - | a JSON pointer starts with `/`, e.g. `/id`", "5:45 ['/a~'] invalid escape in JSON pointer `/a~` | - | in a JSON pointer, `~0` stands for `~` and `~1` for `/`", "5:63 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
+            ("  - http: { url: /a, method: POST, json: { a: '{{ nope }}' } }\n", &["5:51 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`"]),
+            ("  - http: { url: /a, method: POST, form: { a: '{{ nope }}' }, }\n", &["5:51 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`"]),
+            // Named by nothing: reported at the step (finding `'':` never ended).
+            ("  - http: { url: /a, capture: { '': /id }, expect: { json: { '': 1 } } }\n", &["5:5 [h] `` is not a JSON pointer | - | a JSON pointer starts with `/`, e.g. `/`", "5:5 [http: { url: /a] invalid variable name `` | - | use lowercase letters, digits and `_`, starting with a letter or `_`"]),
+        ]);
+    }
+
+    #[test]
+    fn mail_steps() {
+        cases(&[
+            ("  - mail: { to: nobody }\n", &["5:17 [nobody] `nobody` is neither a configured user nor an e-mail address | - | write a user key (head, requester) or an e-mail address"]),
+            ("  - mail: { to: requestr }\n", &["5:17 [requestr] `requestr` is neither a configured user nor an e-mail address | - | did you mean `requester`? write a user key (head, requester) or an e-mail address"]),
+            ("  - mail: { to: a@example.com, subject: '', body: { regex: '(' } }\n", &["5:41 [''] `subject` is empty | - | an empty text matches everything; write the text to look for", "5:61 [(] invalid regex in `regex`: unclosed group | unclosed group | the syntax is Rust's `regex` crate (no look-around or backreferences)"]),
+            ("  - mail: { to: '{{ nope }}' }\n", &["5:21 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`"]),
+            ("  - mail: { to: head, body: {} }\n", &["5:23 [body] `body` checks nothing | - | give `body` `contains`, `not_contains` or `regex`, e.g. `body: { contains: \"Ticket #\" }`"]),
+            ("  - mail: { to: head, html: {} }\n", &["5:23 [html] `html` checks nothing | - | give `html` `contains`, `not_contains` or `regex`, e.g. `html: { contains: \"Ticket #\" }`"]),
+            ("  - mail: { to: head, html: { contains: [''] } }\n", &["5:42 [''] `html` is empty | - | an empty text matches everything; write the text to look for"]),
+            ("  - mail: { to: head, absent: true, body: { contains: x }, html: { contains: why }, attachment: { name: z }, otp: { var: c } }\n", &["5:31 [true] `absent: true` needs `within` | - | say how long to watch for the message, e.g. `within: 3s`", "5:31 [true] `absent: true` cannot extract `otp` or `link` | - | a message that must not arrive has nothing to extract: use two steps", "5:37 [body] `absent: true` has no message to check `body` on | - | to pick which message must not arrive, use `subject:` or `body: \"text\"`; to check a message that does arrive, use a step without `absent`", "5:60 [html] `absent: true` has no message to check `html` on | - | to pick which message must not arrive, use `subject:` or `body: \"text\"`; to check a message that does arrive, use a step without `absent`", "5:85 [attachment] `absent: true` has no message to check `attachment` on | - | to pick which message must not arrive, use `subject:` or `body: \"text\"`; to check a message that does arrive, use a step without `absent`"]),
+            ("  - mail: { to: head, absent: true, within: 3s, link: { var: l } }\n", &["5:31 [true] `absent: true` cannot extract `otp` or `link` | - | a message that must not arrive has nothing to extract: use two steps"]),
+            ("  - mail: { to: head, absent: true, within: 3s, body: x }\n", &[]),
+            ("  - mail: { to: head, within: 3 }\n", &["5:23 [within] `within` is only for `absent: true` | - | to wait longer for a message, use `timeout`", "5:31 [3] missing unit in duration `3` | - | write `3s` for seconds or `3ms` for milliseconds"]),
+            ("  - mail: { to: head, absent: false, within: 3s }\n", &["5:38 [within] `within` is only for `absent: true` | - | to wait longer for a message, use `timeout`"]),
+            ("  - mail: { to: head, otp: { var: c, regex: '(', pattern: digits } }\n", &["5:46 [(] invalid regex in `regex`: unclosed group | unclosed group | the syntax is Rust's `regex` crate (no look-around or backreferences)", "5:59 [digits] `pattern` and `regex` both say what a code looks like | - | keep one: `regex` when the code has a shape of its own"]),
+            ("  - mail: { to: head, otp: { var: c, pattern: digts, near: '' } }\n", &["5:47 [digts] unknown code pattern `digts` | - | did you mean `digits`? use `digits` (six digits, the default) or `alnum` (letters and digits, e.g. ABCD-EFGH), or give a `regex`", "5:60 [''] `near` is empty | - | give `near` a value, or remove it"]),
+            ("  - mail: { to: head, otp: { var: c, pattern: alnum } }\n", &[]),
+            ("  - mail: { to: head, link: { var: l, text: '', regex: '(' }, timeout: 5 }\n", &["5:45 [''] `text` is empty | - | an empty text matches everything; write the text to look for", "5:57 [(] invalid regex in `regex`: unclosed group | unclosed group | the syntax is Rust's `regex` crate (no look-around or backreferences)", "5:72 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
+            ("  - mail: { to: head, attachment: { type: pdf, size: big, sha256: abc } }\n", &["5:43 [pdf] `pdf` is not a media type | - | write a type and subtype, e.g. `text/csv` or `application/pdf`", "5:54 [big] unknown size unit `big` in `big` | - | bytes (`2048`), with a unit (`2 KB`, `1.5 MiB`), or a range (`1KB..2MB`, `..10MB`, `100..`)", "5:67 [abc] `sha256` is not a SHA-256 in hex | - | 64 hex digits, as `sha256sum FILE` prints them"]),
+            ("  - mail: { to: head, attachment: { type: application/pdf, size: 1KB..2MB, sha256: ' 0123456789abcdef0123456789abcdef0123456789ABCDEF0123456789abcdef ', contains: [''] } }\n", &["5:165 [''] `contains` is empty | - | an empty text matches everything; write the text to look for"]),
+            ("  - mail: { to: head, attachment: { sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg } }\n", &["5:45 [0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg] `sha256` is not a SHA-256 in hex | - | 64 hex digits, as `sha256sum FILE` prints them"]),
+            ("  - mail: { to: head, attachment: { sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde } }\n", &["5:45 [0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde] `sha256` is not a SHA-256 in hex | - | 64 hex digits, as `sha256sum FILE` prints them"]),
+            ("  - mail: { to: head, attachment: { type: '{{ nope }}', sha256: '{{ nope }}' } }\n", &["5:47 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs`"]),
+            ("  - mail: { to: head, after_step: 0 }\n", &["5:35 [0] `after_step` counts steps from 1 | - | the first step has no earlier step: remove `after_step`"]),
+            ("  - goto: /\n  - mail: { to: head, after_step: 2 }\n", &["6:35 [2] `after_step: 2` must name an earlier step; this is step 2 | - | the only earlier step is step 1"]),
+            ("  - goto: /\n  - goto: /\n  - mail: { to: head, after_step: 3 }\n", &["7:35 [3] `after_step: 3` must name an earlier step; this is step 3 | - | use a number from 1 to 2"]),
+            ("  - goto: /\n  - mail: { to: head, after_step: 1 }\n", &[]),
+            ("  - mail: { to: head, after_step: 1, since: m }\n", &["5:35 [1] `after_step: 1` must name an earlier step; this is step 1 | - | the first step has no earlier step: remove `after_step`", "5:45 [m] `since` and `after_step` both say where the window starts | - | keep one: `since: MARK` for a moment marked in this flow or a flow it needs, `after_step: N` for a step of this flow"]),
+            ("  - mails: { to: head, subjects: [] }\n", &["5:24 [subjects] `subjects` is empty | - | list the subjects in the order they arrive, e.g. `subjects: [\"/opened/\", \"/updated/\"]`; for \"no mail\", use `mail: { absent: true, within: 3s }`"]),
+            ("  - mails: { to: head, subjects: [''], after_step: 1, timeout: 5 }\n", &["5:35 [''] `subjects` is empty | - | an empty text matches everything; write the text to look for", "5:52 [1] `after_step: 1` must name an earlier step; this is step 1 | - | the first step has no earlier step: remove `after_step`", "5:64 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
+            ("  - goto: { url: /, mark: Opened Now }\n", &["5:27 [Opened Now] invalid mark name `Opened Now` | - | use lowercase letters, digits and `_`, e.g. `opened_now`"]),
+            ("  - goto: { url: /, mark: '!!' }\n", &["5:27 ['!!'] invalid mark name `!!` | - | use lowercase letters, digits and `_`, e.g. `ticket_opened`"]),
+            ("  - goto: { url: /, mark: m }\n  - goto: { url: /, mark: m }\n", &["6:27 [m] mark `m` is already set by step 1 | - | each mark names one moment: give this one another name"]),
+            ("  - click: { css: a, mark: m }\n  - screenshot: { name: s, mark: m }\n  - window: { title: t, mark: '9' }\n", &["6:34 [m] mark `m` is already set by step 1 | - | each mark names one moment: give this one another name", "7:31 ['9'] invalid mark name `9` | - | use lowercase letters, digits and `_`, e.g. `ticket_opened`"]),
+        ]);
+    }
+
+    #[test]
+    fn subscriptions_and_events() {
+        cases(&[
+            ("  - subscribe: { id: a, sse: /e, pusher: { url: /app/k, channel: c } }\n", &["5:25 [sse] a subscription is either `pusher` or `sse`, not both | - | use two `subscribe` steps with different ids"]),
+            ("  - subscribe: { id: a }\n", &["5:5 [subscribe] `subscribe` needs `pusher` or `sse` | - | e.g. `sse: /events`, or `pusher: { url: /app/KEY, channel: private-… }`"]),
+            ("  - subscribe: { id: ' ', sse: '' }\n", &["5:22 [' '] empty subscription id | - | name it, e.g. `id: bell`, to refer to it in `expect_event: { on: bell }`", "5:32 [''] `sse` is empty | - | give `sse` a value, or remove it"]),
+            ("  - subscribe: { id: a, sse: /e }\n  - subscribe: { id: a, sse: /f, as: hed, timeout: 5 }\n", &["6:22 [a] subscription id `a` is already used by step 1 | - | give each subscription of a flow its own id", "6:38 [hed] unknown user `hed` in `as` | not a key of [users] | did you mean `head`? users are: head, requester (from [users] in flows.toml)", "6:52 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
+            ("  - subscribe: { id: a, pusher: { url: '', channel: '', auth_endpoint: '', auth_headers: { 'a b': x } } }\n", &["5:40 [''] `url` is empty | - | give `url` a value, or remove it", "5:53 [''] `channel` is empty | - | give `channel` a value, or remove it", "5:72 [''] `auth_endpoint` is empty | - | give `auth_endpoint` a value, or remove it", "5:92 ['a b'] invalid header name `a b` | - | header names are letters, digits and `-`, e.g. `Content-Type`"]),
+            ("  - expect_event: { on: b, event: e }\n", &["5:25 [b] no subscription `b` before this step | not opened by an earlier `subscribe` | open one first with `- subscribe: { id: NAME, … }` earlier in this flow"]),
+            ("  - expect_event: { on: b, event: e }\n  - subscribe: { id: b, sse: /e }\n", &["5:25 [b] no subscription `b` before this step | not opened by an earlier `subscribe` | it is opened later, by step 2: move that `subscribe` before this step"]),
+            ("  - subscribe: { id: bell, sse: /e }\n  - expect_event: { on: bel, event: '', data: { x: 1, /y: '/(/' }, after_step: 2, timeout: 5 }\n", &["6:25 [bel] no subscription `bel` before this step | not opened by an earlier `subscribe` | did you mean `bell`? subscriptions opened before this step: bell", "6:37 [''] `event` is empty | - | give `event` a value, or remove it", "6:49 [x] `x` is not a JSON pointer | - | a JSON pointer starts with `/`, e.g. `/x`", "6:61 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring", "6:80 [2] `after_step: 2` must name an earlier step; this is step 2 | - | the only earlier step is step 1", "6:92 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
         ]);
     }
 }
