@@ -897,27 +897,9 @@ mod tests {
         assert!(r.redact_tree(&dir.path().join("missing")).is_err());
     }
 
-    /// Runs `f` on a thread of its own without the capabilities that let root read and write
-    /// any file (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`), so that a `chmod 000` directory is
-    /// unreadable even when the tests run as root (as in CI). Capabilities belong to a thread:
-    /// the rest of the test binary keeps them.
-    fn without_root_file_access<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut caps = capabilities(None).expect("capget");
-                caps.effective -= CapabilitySet::DAC_OVERRIDE | CapabilitySet::DAC_READ_SEARCH;
-                set_capabilities(None, caps).expect("capset");
-                f()
-            })
-            .join()
-            .expect("thread")
-        })
-    }
-
     #[test]
     fn redact_tree_fails_naming_what_it_could_not_read_after_sweeping_the_rest() {
-        use std::os::unix::fs::PermissionsExt;
+        use crate::test_access::{chmod, without_root_file_access};
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         for (path, text) in [
@@ -930,10 +912,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, text).expect("write");
         }
-        let mode = |path: &str, mode: u32| {
-            std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode))
-                .expect("chmod");
-        };
+        let mode = |path: &str, mode: u32| chmod(&root.join(path), mode);
         mode("locked", 0o000);
         mode("z/unreadable.txt", 0o000);
         let r = Redactor::new();

@@ -1212,4 +1212,30 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn unreadable_flow_files_and_directories_are_named() {
+        use crate::test_access::{chmod, without_root_file_access};
+        let dir = tempfile::tempdir().unwrap();
+        let flow = dir.path().join("a.yaml");
+        std::fs::write(&flow, "id: a\ntitle: T\nsteps:\n  - http: { url: /up }\n").unwrap();
+        chmod(&flow, 0o000);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        chmod(&flow, 0o644);
+        assert!(
+            err.contains("cannot read the flow file: permission denied\n"),
+            "{err}"
+        );
+        chmod(dir.path(), 0o000);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        chmod(dir.path(), 0o755);
+        assert!(
+            err.contains("cannot read the flow directory: permission denied\n"),
+            "{err}"
+        );
+    }
 }
