@@ -2598,4 +2598,84 @@ mod tests {
             ("  - subscribe: { id: bell, sse: /e }\n  - expect_event: { on: bel, event: '', data: { x: 1, /y: '/(/' }, after_step: 2, timeout: 5 }\n", &["6:25 [bel] no subscription `bel` before this step | not opened by an earlier `subscribe` | did you mean `bell`? subscriptions opened before this step: bell", "6:37 [''] `event` is empty | - | give `event` a value, or remove it", "6:49 [x] `x` is not a JSON pointer | - | a JSON pointer starts with `/`, e.g. `/x`", "6:61 [(] invalid regex `/(/`: unclosed group | unclosed group | a value written `/…/flags` is a regular expression (flags: i, m, s, u); write plain text to match a substring", "6:80 [2] `after_step: 2` must name an earlier step; this is step 2 | - | the only earlier step is step 1", "6:92 [5] missing unit in duration `5` | - | write `5s` for seconds or `5ms` for milliseconds"]),
         ]);
     }
+
+    /// Checks `flows/a.yaml` (steps of a flow with user `requester`, or a whole flow) in a
+    /// directory with these step groups, as `flows check` does: `line:col [under] message |
+    /// label | hint` for the diagnostics of `a.yaml`, or the secret captures of a clean suite.
+    fn with_groups(groups: &[(&str, &str)], src: &str) -> Result<Vec<String>, Vec<String>> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("groups")).expect("mkdir");
+        for (name, text) in groups {
+            std::fs::write(dir.path().join("groups").join(format!("{name}.yaml")), text)
+                .expect("write");
+        }
+        let src = if src.starts_with("id:") {
+            src.to_string()
+        } else {
+            format!("id: a\ntitle: A\nuser: requester\nsteps:\n{src}")
+        };
+        std::fs::write(dir.path().join("a.yaml"), &src).expect("write");
+        let env = CheckEnv::new(["requester", "head"], Vec::<String>::new());
+        match super::super::check::load_suite(dir.path(), &env) {
+            Ok(suite) => Ok(suite.flows[0]
+                .captures
+                .iter()
+                .map(|(name, c)| format!("{name}{}", if c.secret { " (secret)" } else { "" }))
+                .collect()),
+            Err(d) => Err(d
+                .iter()
+                .inspect(|d| assert!(d.file.ends_with("a.yaml"), "{d:?}"))
+                .map(|d| {
+                    let at = d.loc.map_or_else(String::new, |l| {
+                        let line = super::super::diagnostic::line_of(&src, l.line).unwrap_or("");
+                        let under: String =
+                            line.chars().skip(l.col as usize - 1).take(d.len).collect();
+                        format!("{l} [{under}] ")
+                    });
+                    let label = d.label.as_deref().unwrap_or("-");
+                    let hint = d.hint.as_deref().unwrap_or("-");
+                    let note = d.note.as_ref().map_or("-".to_string(), |(f, l, n)| {
+                        format!(
+                            "{}:{l} {n}",
+                            f.file_name().unwrap_or_default().to_string_lossy()
+                        )
+                    });
+                    format!("{at}{} | {label} | {hint} | {note}", d.message)
+                })
+                .collect()),
+        }
+    }
+
+    const SIGN_IN: &str = "group: sign-in\nparams:\n  email: {}\n  token: { default: x }\nsteps:\n  - goto: /login\n  - http: { url: /api, headers: { X-Token: '{{ params.token }}' }, capture: { session: /s } }\n  - http: { url: /api, headers: { Cookie: '{{ session }}' } }\n  - mail: { to: '{{ params.email }}', otp: { var: code } }\n";
+    const API: &str =
+        "group: api\nsteps:\n  - http: { url: /api, as: head, capture: { id: /id } }\n";
+
+    #[test]
+    fn step_groups_are_called_with_their_params() {
+        let groups = [("sign-in", SIGN_IN), ("api", API)];
+        let cases: &[(&[(&str, &str)], &str, Result<&[&str], &[&str]>)] = &[
+            (&[], "  - use: nope\n", Err(&["5:10 [nope] unknown step group `nope` | no group has this name | a step group is a file `groups/NAME.yaml` beside the flows, with `group: NAME`, `params` and `steps` | -"])),
+            (&groups, "  - use: sign-n\n", Err(&["5:10 [sign-n] unknown step group `sign-n` | no group has this name | did you mean `sign-in`? groups are: api, sign-in | -"])),
+            (&groups, "  - use: { group: sign-in, with: { email: a@b.c, tokn: t, '': u } }\n", Err(&["5:5 [u] unknown param `` for group `sign-in` | - | group `sign-in` takes: email, token | sign-in.yaml:1:8 the group is defined here", "5:50 [tokn] unknown param `tokn` for group `sign-in` | - | did you mean `token`? group `sign-in` takes: email, token | sign-in.yaml:1:8 the group is defined here"])),
+            (&groups, "  - use: { group: api, with: { x: y } }\n", Err(&["5:32 [x] unknown param `x` for group `api` | - | group `api` takes no params | api.yaml:1:8 the group is defined here"])),
+            (&groups, "  - use: { group: sign-in, with: { token: '{{ nope }}' } }\n", Err(&["5:19 [sign-in] group `sign-in` needs `email` | missing params | pass them: `use: { group: sign-in, with: { email: … } }` | sign-in.yaml:1:8 the group is defined here", "5:47 [nope] unknown variable `nope` | unknown here | no variable is captured before this step; names come from `capture`, `http` `capture`, `mail` `otp`/`link`, or flows in `needs` | -"])),
+            (&groups, "  - use: { group: sign-in, with: { email: a@b.c } }\n", Ok(&["code (secret)", "session (secret)"])),
+            (&groups, "  - capture: { var: t, from: url }\n  - use: { group: sign-in, with: { email: a@b.c, token: '{{ t }}' } }\n  - capture: { var: session, from: title }\n  - capture: { var: u, from: title }\n", Ok(&["code (secret)", "session (secret)", "t (secret)", "u"])),
+            (&groups, "id: a\ntitle: A\nsteps:\n  - use: api\n", Ok(&["id"])),
+            (&groups, "id: a\ntitle: A\nsteps:\n  - use: { group: sign-in, with: { email: a@b.c } }\n", Err(&["4:5 [use] this flow has browser steps but no `user` | `use` runs in a user's browser session | add `user: KEY` to the flow (one of: head, requester), or `as: KEY` to each browser step | -"])),
+        ];
+        let mut failures = Vec::new();
+        for (groups, src, expected) in cases {
+            let got = with_groups(groups, src);
+            let expected = expected
+                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .map_err(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>());
+            if got != expected {
+                failures.push(format!(
+                    "case {src:?}\n  expected {expected:?}\n  got      {got:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }
