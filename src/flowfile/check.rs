@@ -1238,4 +1238,86 @@ mod tests {
             "{err}"
         );
     }
+
+    /// `load_suite` over files written in a new directory: each diagnostic as `file: message`.
+    fn loaded(files: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        prepare(dir.path());
+        match load_suite(dir.path(), &env()) {
+            Ok(suite) => suite.flows.iter().map(|f| f.id().to_string()).collect(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let name = d.file.file_name().unwrap_or_default().to_string_lossy();
+                    format!("{name}: {}", d.message)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn flow_entries_that_are_not_regular_files_are_errors_not_skipped() {
+        let flow = "id: a\ntitle: T\nsteps:\n  - http: { url: /up }\n";
+        let elsewhere = tempfile::tempdir().unwrap();
+        let linked = elsewhere.path().join("b.yaml");
+        std::fs::write(&linked, flow.replace("id: a", "id: b")).unwrap();
+        let got = loaded(&[("a.yaml", flow)], |dir| {
+            std::fs::create_dir(dir.join("sub.yaml")).unwrap();
+            std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("gone.YML")).unwrap();
+            std::os::unix::fs::symlink(&linked, dir.join("link.yaml")).unwrap();
+            let fifo = std::process::Command::new("mkfifo")
+                .arg(dir.join("pipe.yml"))
+                .status()
+                .expect("mkfifo");
+            assert!(fifo.success());
+        });
+        assert_eq!(
+            got,
+            [
+                "gone.YML: this flow file is a symlink to nothing (not found)",
+                "pipe.yml: this flow file is not a regular file (a FIFO, socket or device)",
+                "sub.yaml: this flow file is a directory",
+            ]
+        );
+        // A link to a flow is that flow.
+        let got = loaded(&[("a.yaml", flow)], |dir| {
+            std::os::unix::fs::symlink(&linked, dir.join("link.yaml")).unwrap();
+        });
+        assert_eq!(got, ["a", "b"]);
+        // A directory alone is still named, not "no flow files here".
+        let got = loaded(&[], |dir| {
+            std::fs::create_dir(dir.join("sub.yaml")).unwrap()
+        });
+        assert_eq!(got, ["sub.yaml: this flow file is a directory"]);
+        let got = loaded(&[("notes.txt", "x")], |_| {});
+        assert!(
+            got.len() == 1 && got[0].ends_with(": no flow files here"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_flow_that_does_not_parse_gives_its_dependants_no_follow_on_errors() {
+        let broken = "id: 'broken' # a comment\ntitle: T\nsteps:\n  - goto: /a\n    click: { css: x }\n  - capture: { var: ticket_from_broken, from: url }\n";
+        let needs = "id: needs\ntitle: T\nuser: requester\nneeds: [broken]\nsteps:\n  - goto: /t/{{ ticket_from_broken }}/{{ ticket_nowhere }}\n";
+        let got = loaded(&[("a.yaml", broken), ("b.yaml", needs)], |_| {});
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("a.yaml: "), "{got:?}");
+        assert_eq!(got[1], "b.yaml: unknown variable `ticket_nowhere`");
+        // Without a guessable id, the need is unknown.
+        let got = loaded(
+            &[
+                ("a.yaml", &broken.replace("'broken'", "Broken One")),
+                ("b.yaml", needs),
+            ],
+            |_| {},
+        );
+        assert_eq!(
+            got[1], "b.yaml: unknown flow `broken` in `needs`",
+            "{got:?}"
+        );
+    }
 }
