@@ -2484,6 +2484,7 @@ mod tests {
             ("  - click: { css: a, within: { role: heading, level: 9 } }\n", &["5:54 [9] there is no level 9 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
             ("  - goto: { url: /, as: head }\n  - click: { css: a, within: { css: b, level: 0 } }\n", &["6:47 [0] there is no level 0 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
             ("  - click: { css: a, frame: { css: f, level:  0 } }\n", &["5:47 [0] there is no level 0 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
+            ("  - click: { role: heading, within: { role: heading, level: 2 }, level: 9 }\n", &["5:73 [9] there is no level 9 | - | heading levels are 1 (`<h1>`) to 6 (`<h6>`)"]),
             ("  - click: { role: zzzzzz }\n", &["5:20 [zzzzzz] unknown ARIA role `zzzzzz` | not a WAI-ARIA role | roles are WAI-ARIA 1.2 roles, e.g. button, link, textbox, heading, checkbox, combobox, dialog, region"]),
         ]);
     }
@@ -2508,6 +2509,7 @@ mod tests {
             ("  - expect: { nth: 1 }\n", &["5:5 [expect] `nth` needs a locator to refine | no role, label, text, placeholder, test_id, css or xpath | add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`"]),
             ("  - expect: { css: a, value: x, equals: y }\n", &["5:23 [value] `value` compares two values and cannot be combined with a locator | - | to check a field's value use `has_value`; to compare two values, use a step of its own"]),
             ("  - expect: { value: x, equals: y, url: /a, title: b }\n", &["5:36 [url] `url` checks the page and cannot be combined with `value` | - | split it into two `expect` steps", "5:45 [title] `title` checks the page and cannot be combined with `value` | - | split it into two `expect` steps"]),
+            ("  - expect: { value: x, equals: y, url: /a }\n", &["5:36 [url] `url` checks the page and cannot be combined with `value` | - | split it into two `expect` steps"]),
             ("  - expect: { equals: y }\n", &["5:15 [equals] `equals` needs `value` | compared with what? | write the value to compare: `expect: { value: \"{{ a }}\", equals: … }`"]),
             ("  - expect: { matches: '/y/' }\n", &["5:15 [matches] `matches` needs `value` | compared with what? | write the value to compare: `expect: { value: \"{{ a }}\", matches: … }`"]),
             ("  - expect: { value: x }\n", &["5:15 [value] `value` needs `equals` or `matches` | - | e.g. `expect: { value: \"{{ a }}\", equals: \"{{ b }}\" }`, or `matches: \"/^{{ b | regex }}/\"`"]),
