@@ -2657,10 +2657,17 @@ mod tests {
     const API: &str =
         "group: api\nsteps:\n  - http: { url: /api, as: head, capture: { id: /id } }\n";
 
+    /// Groups on disk, a flow's steps, and what checking gives: its captures or its diagnostics.
+    type GroupCase<'a> = (
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        Result<&'a [&'a str], &'a [&'a str]>,
+    );
+
     #[test]
     fn step_groups_are_called_with_their_params() {
         let groups = [("sign-in", SIGN_IN), ("api", API)];
-        let cases: &[(&[(&str, &str)], &str, Result<&[&str], &[&str]>)] = &[
+        let cases: &[GroupCase] = &[
             (&[], "  - use: nope\n", Err(&["5:10 [nope] unknown step group `nope` | no group has this name | a step group is a file `groups/NAME.yaml` beside the flows, with `group: NAME`, `params` and `steps` | -"])),
             (&groups, "  - use: sign-n\n", Err(&["5:10 [sign-n] unknown step group `sign-n` | no group has this name | did you mean `sign-in`? groups are: api, sign-in | -"])),
             (&groups, "  - use: { group: sign-in, with: { email: a@b.c, tokn: t, '': u } }\n", Err(&["5:5 [u] unknown param `` for group `sign-in` | - | group `sign-in` takes: email, token | sign-in.yaml:1:8 the group is defined here", "5:50 [tokn] unknown param `tokn` for group `sign-in` | - | did you mean `token`? group `sign-in` takes: email, token | sign-in.yaml:1:8 the group is defined here"])),
