@@ -1228,6 +1228,15 @@ mod tests {
             err.contains("cannot read the flow file: permission denied\n"),
             "{err}"
         );
+        // Listed (read) but not searchable (no x): each entry's metadata is refused.
+        chmod(dir.path(), 0o444);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        assert!(
+            err.contains("error: cannot read this flow file: permission denied\n"),
+            "{err}"
+        );
         chmod(dir.path(), 0o000);
         let err = without_root_file_access(|| load_suite(dir.path(), &env()))
             .unwrap_err()
