@@ -1329,4 +1329,94 @@ mod tests {
             "{got:?}"
         );
     }
+
+    /// `file:line:col message | hint` of each diagnostic of these flows.
+    fn hinted(list: &[(&str, &str)]) -> Vec<String> {
+        match check_flows(files(list), &env()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let at = d.loc.map_or_else(String::new, |l| l.to_string());
+                    let hint = d.hint.as_deref().unwrap_or("-");
+                    format!("{}:{at} {} | {hint}", d.file.display(), d.message)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn unknown_needs_are_hinted_with_the_other_flows_and_silence_variable_checks() {
+        let flow = |id: &str, needs: &str, url: &str| {
+            format!("id: {id}\ntitle: T\nneeds: [{needs}]\nsteps:\n  - http: {{ url: '{url}' }}\n")
+        };
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "nope", "/a"))]),
+            ["a.yaml:3:9 unknown flow `nope` in `needs` | no other flow is defined in this suite"]
+        );
+        // `a` needs `b`, whose own need is unknown: what `a` uses may come from there.
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "b", "/{{ x }}")),
+                ("b.yaml", &flow("b", "nope", "/{{ y }}")),
+            ]),
+            ["b.yaml:3:9 unknown flow `nope` in `needs` | flows are: a"]
+        );
+    }
+
+    #[test]
+    fn a_window_starts_at_a_mark_this_flow_sees() {
+        let flow = |id: &str, needs: &str, steps: &str| {
+            format!("id: {id}\ntitle: T\nuser: requester\nneeds: [{needs}]\nsteps:\n{steps}")
+        };
+        let mail = "  - mail: { to: head, since: opened }\n";
+        let mark = "  - http: { url: /a, mark: opened }\n";
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &format!("{mail}{mark}")))]),
+            ["a.yaml:6:30 no mark `opened` before this step | step 2 sets `opened`, after this one (step 1): a window starts at an earlier moment"]
+        );
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &format!("{mark}{mail}")))]),
+            Vec::<String>::new()
+        );
+        // A step's own mark is not before it.
+        assert_eq!(
+            hinted(&[(
+                "a.yaml",
+                &flow("a", "", "  - mail: { to: head, since: opened, mark: opened }\n")
+            )]),
+            ["a.yaml:6:30 no mark `opened` before this step | step 1 sets `opened`, after this one (step 1): a window starts at an earlier moment"]
+        );
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "", mail)),
+                ("b.yaml", &flow("b", "", mark)),
+            ]),
+            ["a.yaml:6:30 no mark `opened` before this step | flow `b` sets it, but `a` does not need `b`: add `needs: [b]` (a mark is seen by the flow that sets it and the flows that need that one)"]
+        );
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "b", mail)),
+                ("b.yaml", &flow("b", "", mark))
+            ]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &mail.replace("opened", "opend"))), ("b.yaml", &flow("b", "", mark))]),
+            ["a.yaml:6:30 no mark `opend` before this step | did you mean `opened`? set it with `mark: opend` on the step that triggers the mail"]
+        );
+    }
+
+    #[test]
+    fn a_variable_captured_twice_is_secret_if_either_capture_is() {
+        let suite = check_flows(
+            files(&[(
+                "a.yaml",
+                "id: a\ntitle: T\nuser: requester\nsteps:\n  - capture: { var: t, from: url }\n  - mail: { to: head, otp: { var: t } }\n",
+            )]),
+            &env(),
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render_all_from_disk(false)));
+        assert!(suite.flows[0].captures["t"].secret);
+    }
 }
