@@ -22,4 +22,6 @@ pub mod realtime;
 pub mod redact;
 pub mod report;
 pub mod state;
+#[cfg(test)]
+mod test_access;
 pub mod trace;

@@ -242,29 +242,66 @@ impl Redactor {
     ///
     /// Run at the end of a run over its output directory: artifacts written before a secret
     /// became known (an earlier step's event line, a finished flow's trace) are put right.
+    ///
+    /// A directory or file that cannot be read or rewritten does not stop the sweep (every other
+    /// file is still redacted), but the sweep then fails naming it: a scan that skipped part of
+    /// the tree cannot say the tree is clean. What was removed since it was listed is skipped:
+    /// nothing is left in it to leak.
     pub fn redact_tree(&self, dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
         let mut rewritten = Vec::new();
         if self.is_empty() {
             return Ok(rewritten);
         }
+        let mut failed: Vec<String> = Vec::new();
+        let mut note = |path: &Path, e: std::io::Error| {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                failed.push(format!("{} ({e})", path.display()));
+            }
+        };
         let mut stack = vec![dir.to_owned()];
         while let Some(d) = stack.pop() {
             let entries = match std::fs::read_dir(&d) {
                 Ok(e) => e,
                 Err(e) if d == dir => return Err(e),
-                Err(_) => continue,
-            };
-            for entry in entries.flatten() {
-                let Ok(kind) = entry.file_type() else {
+                Err(e) => {
+                    note(&d, e);
                     continue;
+                }
+            };
+            for entry in entries {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        note(&d, e);
+                        continue;
+                    }
                 };
                 let path = entry.path();
+                // Not followed: a symbolic link (the runner writes none) is left as it is.
+                let kind = match entry.file_type() {
+                    Ok(kind) => kind,
+                    Err(e) => {
+                        note(&path, e);
+                        continue;
+                    }
+                };
                 if kind.is_dir() {
                     stack.push(path);
-                } else if kind.is_file() && self.redact_file(&path)? {
-                    rewritten.push(path);
+                } else if kind.is_file() {
+                    match self.redact_file(&path) {
+                        Ok(true) => rewritten.push(path),
+                        Ok(false) => {}
+                        Err(e) => note(&path, e),
+                    }
                 }
             }
+        }
+        if !failed.is_empty() {
+            failed.sort();
+            return Err(std::io::Error::other(format!(
+                "cannot read or rewrite, secrets may remain in: {}",
+                failed.join(", ")
+            )));
         }
         rewritten.sort();
         Ok(rewritten)
@@ -862,5 +899,48 @@ mod tests {
         std::fs::create_dir(dir.path().join("dir.json")).expect("mkdir");
         assert!(r.redact_file(&dir.path().join("dir.json")).is_err());
         assert!(r.redact_tree(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn redact_tree_fails_naming_what_it_could_not_read_after_sweeping_the_rest() {
+        use crate::test_access::{chmod, without_root_file_access};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for (path, text) in [
+            ("a.json", "{\"t\":\"tok-123456\"}"),
+            ("locked/b.log", "tok-123456"),
+            ("z/c.log", "tok-123456"),
+            ("z/unreadable.txt", "tok-123456"),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, text).expect("write");
+        }
+        let mode = |path: &str, mode: u32| chmod(&root.join(path), mode);
+        mode("locked", 0o000);
+        mode("z/unreadable.txt", 0o000);
+        let r = Redactor::new();
+        r.add("tok-123456");
+        let swept = without_root_file_access(|| r.redact_tree(root));
+        mode("locked", 0o755);
+        mode("z/unreadable.txt", 0o644);
+        let err = swept.expect_err("a sweep that could not read everything passed");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("cannot read or rewrite, secrets may remain in: ")
+                && message.contains(&format!("{} (", root.join("locked").display()))
+                && message.contains(&format!("{} (", root.join("z/unreadable.txt").display())),
+            "{message}"
+        );
+        // Everything it could read was redacted all the same.
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).expect("read");
+        assert_eq!(read("a.json"), "{\"t\":\"[redacted]\"}");
+        assert_eq!(read("z/c.log"), "[redacted]");
+        assert_eq!(read("locked/b.log"), "tok-123456");
+        // Readable again, the tree sweeps clean.
+        assert_eq!(
+            r.redact_tree(root).expect("sweep"),
+            vec![root.join("locked/b.log"), root.join("z/unreadable.txt")]
+        );
     }
 }

@@ -1212,4 +1212,211 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn unreadable_flow_files_and_directories_are_named() {
+        use crate::test_access::{chmod, without_root_file_access};
+        let dir = tempfile::tempdir().unwrap();
+        let flow = dir.path().join("a.yaml");
+        std::fs::write(&flow, "id: a\ntitle: T\nsteps:\n  - http: { url: /up }\n").unwrap();
+        chmod(&flow, 0o000);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        chmod(&flow, 0o644);
+        assert!(
+            err.contains("cannot read the flow file: permission denied\n"),
+            "{err}"
+        );
+        // Listed (read) but not searchable (no x): each entry's metadata is refused.
+        chmod(dir.path(), 0o444);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        assert!(
+            err.contains("error: cannot read this flow file: permission denied\n"),
+            "{err}"
+        );
+        chmod(dir.path(), 0o000);
+        let err = without_root_file_access(|| load_suite(dir.path(), &env()))
+            .unwrap_err()
+            .render_all_from_disk(false);
+        chmod(dir.path(), 0o755);
+        assert!(
+            err.contains("cannot read the flow directory: permission denied\n"),
+            "{err}"
+        );
+    }
+
+    /// `load_suite` over files written in a new directory: each diagnostic as `file: message`.
+    fn loaded(files: &[(&str, &str)], prepare: impl FnOnce(&Path)) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        prepare(dir.path());
+        match load_suite(dir.path(), &env()) {
+            Ok(suite) => suite.flows.iter().map(|f| f.id().to_string()).collect(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let name = d.file.file_name().unwrap_or_default().to_string_lossy();
+                    format!("{name}: {}", d.message)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn flow_entries_that_are_not_regular_files_are_errors_not_skipped() {
+        let flow = "id: a\ntitle: T\nsteps:\n  - http: { url: /up }\n";
+        let elsewhere = tempfile::tempdir().unwrap();
+        let linked = elsewhere.path().join("b.yaml");
+        std::fs::write(&linked, flow.replace("id: a", "id: b")).unwrap();
+        let got = loaded(&[("a.yaml", flow)], |dir| {
+            std::fs::create_dir(dir.join("sub.yaml")).unwrap();
+            std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("gone.YML")).unwrap();
+            std::os::unix::fs::symlink(&linked, dir.join("link.yaml")).unwrap();
+            let fifo = std::process::Command::new("mkfifo")
+                .arg(dir.join("pipe.yml"))
+                .status()
+                .expect("mkfifo");
+            assert!(fifo.success());
+        });
+        assert_eq!(
+            got,
+            [
+                "gone.YML: this flow file is a symlink to nothing (not found)",
+                "pipe.yml: this flow file is not a regular file (a FIFO, socket or device)",
+                "sub.yaml: this flow file is a directory",
+            ]
+        );
+        // A link to a flow is that flow.
+        let got = loaded(&[("a.yaml", flow)], |dir| {
+            std::os::unix::fs::symlink(&linked, dir.join("link.yaml")).unwrap();
+        });
+        assert_eq!(got, ["a", "b"]);
+        // A directory alone is still named, not "no flow files here".
+        let got = loaded(&[], |dir| {
+            std::fs::create_dir(dir.join("sub.yaml")).unwrap()
+        });
+        assert_eq!(got, ["sub.yaml: this flow file is a directory"]);
+        let got = loaded(&[("notes.txt", "x")], |_| {});
+        assert!(
+            got.len() == 1 && got[0].ends_with(": no flow files here"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_flow_that_does_not_parse_gives_its_dependants_no_follow_on_errors() {
+        let broken = "id: 'broken' # a comment\ntitle: T\nsteps:\n  - goto: /a\n    click: { css: x }\n  - capture: { var: ticket_from_broken, from: url }\n";
+        let needs = "id: needs\ntitle: T\nuser: requester\nneeds: [broken]\nsteps:\n  - goto: /t/{{ ticket_from_broken }}/{{ ticket_nowhere }}\n";
+        let got = loaded(&[("a.yaml", broken), ("b.yaml", needs)], |_| {});
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("a.yaml: "), "{got:?}");
+        assert_eq!(got[1], "b.yaml: unknown variable `ticket_nowhere`");
+        // Without a guessable id, the need is unknown.
+        let got = loaded(
+            &[
+                ("a.yaml", &broken.replace("'broken'", "Broken One")),
+                ("b.yaml", needs),
+            ],
+            |_| {},
+        );
+        assert_eq!(
+            got[1], "b.yaml: unknown flow `broken` in `needs`",
+            "{got:?}"
+        );
+    }
+
+    /// `file:line:col message | hint` of each diagnostic of these flows.
+    fn hinted(list: &[(&str, &str)]) -> Vec<String> {
+        match check_flows(files(list), &env()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d
+                .iter()
+                .map(|d| {
+                    let at = d.loc.map_or_else(String::new, |l| l.to_string());
+                    let hint = d.hint.as_deref().unwrap_or("-");
+                    format!("{}:{at} {} | {hint}", d.file.display(), d.message)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn unknown_needs_are_hinted_with_the_other_flows_and_silence_variable_checks() {
+        let flow = |id: &str, needs: &str, url: &str| {
+            format!("id: {id}\ntitle: T\nneeds: [{needs}]\nsteps:\n  - http: {{ url: '{url}' }}\n")
+        };
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "nope", "/a"))]),
+            ["a.yaml:3:9 unknown flow `nope` in `needs` | no other flow is defined in this suite"]
+        );
+        // `a` needs `b`, whose own need is unknown: what `a` uses may come from there.
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "b", "/{{ x }}")),
+                ("b.yaml", &flow("b", "nope", "/{{ y }}")),
+            ]),
+            ["b.yaml:3:9 unknown flow `nope` in `needs` | flows are: a"]
+        );
+    }
+
+    #[test]
+    fn a_window_starts_at_a_mark_this_flow_sees() {
+        let flow = |id: &str, needs: &str, steps: &str| {
+            format!("id: {id}\ntitle: T\nuser: requester\nneeds: [{needs}]\nsteps:\n{steps}")
+        };
+        let mail = "  - mail: { to: head, since: opened }\n";
+        let mark = "  - http: { url: /a, mark: opened }\n";
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &format!("{mail}{mark}")))]),
+            ["a.yaml:6:30 no mark `opened` before this step | step 2 sets `opened`, after this one (step 1): a window starts at an earlier moment"]
+        );
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &format!("{mark}{mail}")))]),
+            Vec::<String>::new()
+        );
+        // A step's own mark is not before it.
+        assert_eq!(
+            hinted(&[(
+                "a.yaml",
+                &flow("a", "", "  - mail: { to: head, since: opened, mark: opened }\n")
+            )]),
+            ["a.yaml:6:30 no mark `opened` before this step | step 1 sets `opened`, after this one (step 1): a window starts at an earlier moment"]
+        );
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "", mail)),
+                ("b.yaml", &flow("b", "", mark)),
+            ]),
+            ["a.yaml:6:30 no mark `opened` before this step | flow `b` sets it, but `a` does not need `b`: add `needs: [b]` (a mark is seen by the flow that sets it and the flows that need that one)"]
+        );
+        assert_eq!(
+            hinted(&[
+                ("a.yaml", &flow("a", "b", mail)),
+                ("b.yaml", &flow("b", "", mark))
+            ]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            hinted(&[("a.yaml", &flow("a", "", &mail.replace("opened", "opend"))), ("b.yaml", &flow("b", "", mark))]),
+            ["a.yaml:6:30 no mark `opend` before this step | did you mean `opened`? set it with `mark: opend` on the step that triggers the mail"]
+        );
+    }
+
+    #[test]
+    fn a_variable_captured_twice_is_secret_if_either_capture_is() {
+        let suite = check_flows(
+            files(&[(
+                "a.yaml",
+                "id: a\ntitle: T\nuser: requester\nsteps:\n  - capture: { var: t, from: url }\n  - mail: { to: head, otp: { var: t } }\n",
+            )]),
+            &env(),
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render_all_from_disk(false)));
+        assert!(suite.flows[0].captures["t"].secret);
+    }
 }

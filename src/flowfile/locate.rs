@@ -161,6 +161,11 @@ impl<'a> SourceText<'a> {
 
     /// The first `key:` (as a whole word followed by a colon) in lines `from..=to`.
     pub fn find_key(&self, start: Loc, to_line: u32, key: &str) -> Option<Loc> {
+        // An empty key (`'': x`, a header or pointer named by nothing) matches everywhere and
+        // would never move the search on: callers fall back to the step.
+        if key.is_empty() {
+            return None;
+        }
         for n in start.line..=to_line.min(self.line_count()) {
             let line = self.line(n)?;
             let from = if n == start.line {
@@ -366,6 +371,9 @@ mod tests {
         assert_eq!(src.find_key(loc(2, 1), 2, "exact"), Some(loc(2, 22)));
         assert_eq!(src.find_key(loc(3, 1), 4, "count"), Some(loc(4, 7)));
         assert_eq!(src.find_key(loc(1, 1), 4, "coun"), None);
+        // An empty key is found nowhere (it matched everywhere and the search never ended).
+        let src = SourceText::new("steps:\n  - http: { url: /a, headers: { '': x } }\n");
+        assert_eq!(src.find_key(loc(2, 1), 2, ""), None);
     }
 
     #[test]
