@@ -163,6 +163,17 @@ pub(crate) fn totals_line(totals: &crate::events::Totals) -> String {
     line
 }
 
+/// The run's outcome as the machine-readable reports write it (`max_failures_reached`).
+pub(crate) fn outcome_word(outcome: RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Completed => "completed",
+        RunOutcome::Interrupted => "interrupted",
+        RunOutcome::Aborted => "aborted",
+        RunOutcome::TimedOut => "timed_out",
+        RunOutcome::MaxFailuresReached => "max_failures_reached",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,16 +281,5 @@ mod tests {
             outcome_phrase(None, None).as_deref(),
             Some("run interrupted (no final event)")
         );
-    }
-}
-
-/// The run's outcome as the machine-readable reports write it (`max_failures_reached`).
-pub(crate) fn outcome_word(outcome: RunOutcome) -> &'static str {
-    match outcome {
-        RunOutcome::Completed => "completed",
-        RunOutcome::Interrupted => "interrupted",
-        RunOutcome::Aborted => "aborted",
-        RunOutcome::TimedOut => "timed_out",
-        RunOutcome::MaxFailuresReached => "max_failures_reached",
     }
 }
