@@ -268,6 +268,20 @@ steps:
     }
 
     #[test]
+    fn the_parsers_list_of_kinds_is_every_kind() {
+        let kinds: Vec<&str> = steps().iter().map(Step::kind).collect();
+        let mut listed: Vec<&str> = crate::flowfile::parse::STEP_KINDS.to_vec();
+        let mut all = kinds.clone();
+        listed.sort_unstable();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(
+            listed, all,
+            "parse::STEP_KINDS (hints, unknown-field messages) must name every step kind"
+        );
+    }
+
+    #[test]
     fn the_table_covers_every_kind() {
         let kinds: std::collections::BTreeSet<&str> = steps().iter().map(Step::kind).collect();
         let all: std::collections::BTreeSet<&str> = [

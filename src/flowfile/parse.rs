@@ -34,6 +34,12 @@ pub const STEP_KINDS: &[&str] = &[
     "mails",
     "subscribe",
     "expect_event",
+    "hover",
+    "drag",
+    "download",
+    "dialog",
+    "window",
+    "use",
 ];
 
 /// Parses one flow file. `file` is only used to label the diagnostic.
