@@ -12,6 +12,7 @@ pub mod orphans;
 pub mod process;
 pub mod run;
 pub mod saved_state;
+mod signal;
 pub mod step;
 mod trace_capture;
 mod vars;

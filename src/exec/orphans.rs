@@ -24,7 +24,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::process::{signal_group, Signal};
+use super::signal::{signal_group, stat_state_and_group, Signal};
 
 /// The environment variable that marks every child of a run (value: `<run id>:<runner pid>`).
 pub const MARKER_VAR: &str = "FLOWS_RUN_MARK";
@@ -274,7 +274,7 @@ fn group_members(pgid: i32) -> Vec<u32> {
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|s| super::process::stat_state_and_group(&s))
+                .and_then(|s| stat_state_and_group(&s))
                 .is_some_and(|(state, g)| g == pgid && state != 'Z' && state != 'X')
         })
         .collect()

@@ -20,6 +20,8 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio::sync::watch;
 
+use super::signal::{group_alive, signal_group, Signal};
+
 /// How a child ended: `chromedriver (pid 42) exited (signal 9)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildExit {
@@ -211,31 +213,6 @@ async fn wait_until_group_gone(pgid: i32, limit: Duration) {
     }
 }
 
-/// Whether a live process is in process group `pgid` (Linux `/proc`; elsewhere: false).
-pub(super) fn group_alive(pgid: i32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        e.file_name().to_string_lossy().parse::<u32>().is_ok()
-            && std::fs::read_to_string(e.path().join("stat"))
-                .ok()
-                .and_then(|stat| stat_state_and_group(&stat))
-                .is_some_and(|(state, group)| group == pgid && state != 'Z' && state != 'X')
-    })
-}
-
-/// State and process group from a `/proc/PID/stat` line: `pid (comm) state ppid pgrp …`;
-/// `comm` may hold spaces and parentheses, so fields are counted after its last `)`.
-pub(super) fn stat_state_and_group(stat: &str) -> Option<(char, i32)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let _ppid = fields.next()?;
-    let group = fields.next()?.parse().ok()?;
-    Some((state, group))
-}
-
 impl Drop for ManagedChild {
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid.take() {
@@ -244,26 +221,6 @@ impl Drop for ManagedChild {
             super::orphans::unregister(pgid);
         }
     }
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Signal {
-    Term,
-    Kill,
-}
-
-/// Sends `signal` to every process of group `pgid` (a group that is gone is not an error).
-pub(super) fn signal_group(pgid: i32, signal: Signal) {
-    let (Some(group), sig) = (
-        rustix::process::Pid::from_raw(pgid),
-        match signal {
-            Signal::Term => rustix::process::Signal::TERM,
-            Signal::Kill => rustix::process::Signal::KILL,
-        },
-    ) else {
-        return;
-    };
-    let _ = rustix::process::kill_process_group(group, sig);
 }
 
 /// Finds an executable: a path with a separator is taken as is; a bare name is looked up on
@@ -289,19 +246,6 @@ pub fn free_port() -> std::io::Result<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_lines_give_state_and_group_even_with_odd_names() {
-        assert_eq!(
-            stat_state_and_group("4242 (chromium) S 4200 4100 4100 0 -1"),
-            Some(('S', 4100))
-        );
-        assert_eq!(
-            stat_state_and_group("7 (a (b) c) Z 1 99 99 0"),
-            Some(('Z', 99))
-        );
-        assert_eq!(stat_state_and_group("garbage"), None);
-    }
 
     /// A child that started children of its own (as chromedriver starts Chromium): when `stop`
     /// returns, nothing of its group is alive.

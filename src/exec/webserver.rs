@@ -158,3 +158,24 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// `chromedriver (pid 42) exited (signal 9)`; for the web server, with the last lines of its
+/// log (redacted).
+pub fn exit_reason(
+    exit: &super::process::ChildExit,
+    logs_dir: &Path,
+    redactor: &crate::redact::Redactor,
+) -> String {
+    if exit.name == "web-server" {
+        let tail = tail(&logs_dir.join("web-server.log"), 5);
+        let tail = tail.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
+        redactor.redact(&format!(
+            "the web server (pid {}) {}, last log lines: {}",
+            exit.pid,
+            exit.how,
+            if tail.is_empty() { "(none)" } else { &tail }
+        ))
+    } else {
+        exit.to_string()
+    }
+}

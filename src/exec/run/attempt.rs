@@ -321,7 +321,7 @@ async fn judge(
                 .await
                 .ok();
             let why = match (exit, &runner.failed_step) {
-                (Some(exit), _) => child_exit_reason(&exit, logs_dir, redactor),
+                (Some(exit), _) => webserver::exit_reason(&exit, logs_dir, redactor),
                 (None, Some(step)) => format!(
                     "the browser session of {} failed: {}",
                     step.actor.as_deref().unwrap_or("the flow's user"),
@@ -338,7 +338,7 @@ async fn judge(
         }
         AttemptEnd::Finished(Err(msg)) => (FlowStatus::Failed, Some(msg), None),
         AttemptEnd::ChildDied(exit) => {
-            let why = child_exit_reason(&exit, logs_dir, redactor);
+            let why = webserver::exit_reason(&exit, logs_dir, redactor);
             let at = runner.cut_short(&why).await;
             (
                 FlowStatus::Failed,
@@ -384,23 +384,6 @@ async fn child_died(rx: &mut watch::Receiver<Vec<ChildExit>>) -> ChildExit {
         if rx.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
-    }
-}
-
-/// `chromedriver (pid 42) exited (signal 9)`; for the web server, with the last lines of its
-/// log (redacted).
-pub(super) fn child_exit_reason(exit: &ChildExit, logs_dir: &Path, redactor: &Redactor) -> String {
-    if exit.name == "web-server" {
-        let tail = webserver::tail(&logs_dir.join("web-server.log"), 5);
-        let tail = tail.lines().map(str::trim).collect::<Vec<_>>().join(" | ");
-        redactor.redact(&format!(
-            "the web server (pid {}) {}, last log lines: {}",
-            exit.pid,
-            exit.how,
-            if tail.is_empty() { "(none)" } else { &tail }
-        ))
-    } else {
-        exit.to_string()
     }
 }
 

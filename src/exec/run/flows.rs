@@ -9,7 +9,6 @@ use std::path::Path;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::attempt::child_exit_reason;
 use super::outcome::{RunEnd, RunFacts};
 use super::resources::{Emitter, Resources};
 use super::schedule::{Next, Schedule};
@@ -194,7 +193,7 @@ impl<'a, 'e> Flows<'a, 'e> {
             return Some(RunEnd::ReporterFailed(format!("a reporter failed: {e}")));
         }
         if let Some(exit) = self.exits.borrow().first() {
-            return Some(RunEnd::Infrastructure(child_exit_reason(
+            return Some(RunEnd::Infrastructure(crate::exec::webserver::exit_reason(
                 exit,
                 self.logs_dir,
                 self.redactor,
