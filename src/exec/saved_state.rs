@@ -250,66 +250,12 @@ pub async fn preflight(
                 Err(why) => problems.push(why.clone()),
             }
         }
-        let mut values = Vec::new();
-        for &n in &left_out {
-            let need = &suite.flows[n];
-            let wanted: Vec<&str> = need
-                .captures
-                .iter()
-                .filter(|(_, info)| !info.secret)
-                .map(|(name, _)| name.as_str())
-                .collect();
-            if wanted.is_empty() {
-                continue;
-            }
-            match saved_captures.flows.get(need.id()) {
-                Some(saved) if saved.origin == origin => {
-                    let lacking: Vec<&str> = wanted
-                        .iter()
-                        .copied()
-                        .filter(|w| !saved.values.contains_key(*w))
-                        .collect();
-                    if lacking.is_empty() {
-                        for (k, v) in &saved.values {
-                            values.push((need.id().to_owned(), k.clone(), v.clone()));
-                        }
-                    } else {
-                        problems.push(format!(
-                            "no saved value of {} ({})",
-                            need.id(),
-                            lacking.join(", ")
-                        ));
-                    }
-                }
-                _ => problems.push(format!(
-                    "no saved values of {} ({}) for {origin}",
-                    need.id(),
-                    wanted.join(", ")
-                )),
-            }
-        }
+        let values = saved_values(suite, &left_out, &saved_captures, &origin, &mut problems);
         if problems.is_empty() {
-            let users: Vec<&str> = shared.iter().map(String::as_str).collect();
-            let reuse = if users.is_empty() {
-                "nothing to restore".to_owned()
-            } else {
-                let what: Vec<String> = sessions
-                    .iter()
-                    .map(|s| format!("{} (saved {} after {})", s.user, s.saved_at, s.flow))
-                    .collect();
-                format!("reusing the saved session of {}", what.join(", "))
-            };
-            let validated = if users.is_empty() || config.sessions.check_url.is_some() {
-                String::new()
-            } else {
-                "; not validated: set [sessions] check_url".to_owned()
-            };
+            let reuse = reuse_notice(config, &shared, &sessions);
             out.notices.push((
                 Some(flow.id().to_owned()),
-                format!(
-                    "not running {} (--no-deps): {reuse}{validated}",
-                    ids(suite, &left_out)
-                ),
+                format!("not running {} (--no-deps): {reuse}", ids(suite, &left_out)),
             ));
             for s in sessions {
                 restore.insert(s.user.clone(), s);
@@ -345,6 +291,76 @@ pub async fn preflight(
     }
     out.restore = restore;
     out
+}
+
+/// The values the flows left out captured, from the captures saved by an earlier run against
+/// the same origin (secrets are never saved); what is missing goes into `problems`.
+fn saved_values(
+    suite: &Suite,
+    left_out: &BTreeSet<usize>,
+    saved_captures: &SavedCaptures,
+    origin: &str,
+    problems: &mut Vec<String>,
+) -> Vec<(String, String, String)> {
+    let mut values = Vec::new();
+    for &n in left_out {
+        let need = &suite.flows[n];
+        let wanted: Vec<&str> = need
+            .captures
+            .iter()
+            .filter(|(_, info)| !info.secret)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        match saved_captures.flows.get(need.id()) {
+            Some(saved) if saved.origin == origin => {
+                let lacking: Vec<&str> = wanted
+                    .iter()
+                    .copied()
+                    .filter(|w| !saved.values.contains_key(*w))
+                    .collect();
+                if lacking.is_empty() {
+                    for (k, v) in &saved.values {
+                        values.push((need.id().to_owned(), k.clone(), v.clone()));
+                    }
+                } else {
+                    problems.push(format!(
+                        "no saved value of {} ({})",
+                        need.id(),
+                        lacking.join(", ")
+                    ));
+                }
+            }
+            _ => problems.push(format!(
+                "no saved values of {} ({}) for {origin}",
+                need.id(),
+                wanted.join(", ")
+            )),
+        }
+    }
+    values
+}
+
+/// "reusing the saved session of alice (saved … after login)", and whether it was validated.
+fn reuse_notice(config: &Config, shared: &BTreeSet<String>, sessions: &[SavedSession]) -> String {
+    let users: Vec<&str> = shared.iter().map(String::as_str).collect();
+    let reuse = if users.is_empty() {
+        "nothing to restore".to_owned()
+    } else {
+        let what: Vec<String> = sessions
+            .iter()
+            .map(|s| format!("{} (saved {} after {})", s.user, s.saved_at, s.flow))
+            .collect();
+        format!("reusing the saved session of {}", what.join(", "))
+    };
+    let validated = if users.is_empty() || config.sessions.check_url.is_some() {
+        String::new()
+    } else {
+        "; not validated: set [sessions] check_url".to_owned()
+    };
+    format!("{reuse}{validated}")
 }
 
 /// Starts a freshly opened browser session from a saved one: open the origin, replace the

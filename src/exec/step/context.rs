@@ -149,15 +149,49 @@ pub fn trigger_time(ctx: &StepContext<'_>, after_step: Option<u32>) -> (OffsetDa
 
 /// The index (0-based, among the steps that run) of the step [`trigger_time`] measures from.
 pub fn trigger_index(ctx: &StepContext<'_>, after_step: Option<u32>) -> usize {
-    // `after_step: N` counts the steps as written (in a group: the group's); the plan resolved
-    // it to an index among the steps that run.
     let resolved = ctx.flow.steps.get(ctx.index).and_then(|p| p.after);
+    trigger_of(ctx.index, after_step, resolved, |i| {
+        ctx.flow.steps[i].step.value.acts()
+    })
+}
+
+/// `after_step: N` counts the steps as written (in a group: the group's), and the plan
+/// resolved it to an index among the steps that run (`resolved`); without it, the most recent
+/// step before `index` that `acts`, else the first.
+fn trigger_of(
+    index: usize,
+    after_step: Option<u32>,
+    resolved: Option<usize>,
+    acts: impl Fn(usize) -> bool,
+) -> usize {
     match (after_step, resolved) {
         (Some(_), Some(i)) => i,
         (Some(n), None) => (n as usize).saturating_sub(1),
-        (None, _) => (0..ctx.index)
-            .rev()
-            .find(|&i| ctx.flow.steps[i].step.value.acts())
-            .unwrap_or(0),
+        (None, _) => (0..index).rev().find(|&i| acts(i)).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trigger_of;
+
+    #[test]
+    fn a_window_starts_at_the_last_step_that_acted() {
+        // 0 goto, 1 click, 2 expect, 3 screenshot, 4 (this mail step)
+        let acts = |i: usize| matches!(i, 0 | 1);
+        assert_eq!(trigger_of(4, None, None, acts), 1);
+        // Nothing acted before it: the first step.
+        assert_eq!(trigger_of(3, None, None, |_| false), 0);
+        assert_eq!(trigger_of(0, None, None, |_| true), 0);
+    }
+
+    #[test]
+    fn after_step_is_1_based_as_written_unless_the_plan_resolved_it() {
+        let acts = |_| true;
+        assert_eq!(trigger_of(6, Some(3), None, acts), 2);
+        // In a group, `after_step: 1` is the group's first step: the plan says where it ran.
+        assert_eq!(trigger_of(6, Some(1), Some(4), acts), 4);
+        // `after_step: 0` is not accepted by `flows check`; here it cannot underflow.
+        assert_eq!(trigger_of(6, Some(0), None, acts), 0);
     }
 }
