@@ -2,9 +2,6 @@
 //!
 //! Turns arguments into config overrides and a selection; the executor never sees clap.
 
-mod console;
-mod show_trace;
-
 /// `println!` that ignores a closed pipe (`flows list | head`): a reader that stops early is
 /// not an error worth a panic.
 macro_rules! say {
@@ -13,6 +10,10 @@ macro_rules! say {
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
     }};
 }
+
+mod console;
+mod health;
+mod show_trace;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub enum Command {
         /// A trace.html or index.html, or a directory holding one (a flow's or a run's output).
         path: PathBuf,
     },
+    /// Poll the target's health endpoints (`[health]`) until all are healthy or --wait runs
+    /// out; write health-pre-check.json. Exit 0 healthy, 3 not healthy, 2 config error.
+    Health(health::HealthArgs),
     /// Print the JSON Schema of flow files (or of step groups with --group, the run report with
     /// --report).
     Schema {
@@ -202,21 +206,27 @@ pub fn main() -> u8 {
         Command::Check(args) => check(&args),
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),
-        Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return exit_code::INFRASTRUCTURE;
-                }
-            };
-            runtime.block_on(run(args))
-        }
+        Command::Run(args) => match runtime() {
+            Ok(rt) => rt.block_on(run(args)),
+            Err(code) => code,
+        },
+        Command::Health(args) => match runtime() {
+            Ok(rt) => rt.block_on(health::health(args)),
+            Err(code) => code,
+        },
     }
+}
+
+/// The async runtime of `run` and `health`; `Err` is the exit code after saying why.
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            exit_code::INFRASTRUCTURE
+        })
 }
 
 fn init_logging(verbose: u8) {
