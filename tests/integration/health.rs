@@ -240,3 +240,51 @@ async fn health_without_a_url_is_a_config_error() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("--base-url"), "{}", out.all());
 }
+
+/// Ctrl-C while waiting: exit 130 at once, not at the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_wait_exits_130_on_ctrl_c() {
+    use tokio::io::AsyncBufReadExt;
+    let app = helpdesk().await;
+    fault(
+        &app.url(),
+        serde_json::json!({"kind": "service_down", "service": "cache"}),
+    )
+    .await;
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let mut child = FlowsCmd::new()
+        .args([
+            "health",
+            "--base-url",
+            &app.url(),
+            "--wait",
+            "10m",
+            "--interval",
+            "100ms",
+        ])
+        .args(["--output", &out_dir.path().display().to_string()])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("flows health starts");
+    let pid = child.id().expect("pid");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    while let Some(line) = lines.next_line().await.expect("read") {
+        if line.contains("FAIL") {
+            break;
+        }
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    // Well inside the 10-minute deadline: a hang here would fail the test by its own timeout.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+        .await
+        .expect("exited after SIGINT")
+        .expect("wait");
+    assert_eq!(status.code(), Some(130));
+}

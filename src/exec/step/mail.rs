@@ -82,6 +82,7 @@ async fn expect_absent(
                     verdict: Verdict::Pass,
                     evidence: vec![ctx.redactor.redact(&evidence)],
                     note: None,
+                    proves: None,
                 },
             });
             Ok(StepOutcome {
@@ -257,6 +258,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                         "a fixed OTP ({}) was used instead of reading mail",
                         fixed.origin
                     )),
+                    proves: None,
                 },
             });
             return Ok(StepOutcome {
@@ -488,6 +490,7 @@ pub async fn run(ctx: &mut StepContext<'_>, s: &MailStep) -> Result<StepOutcome,
                 found.waited_on
             )],
             note: None,
+            proves: None,
         },
     });
     let mut summary = format!("{summary}: \"{subject}\" {latency}");

@@ -105,6 +105,7 @@ pub async fn run_sequence(
                         .join(", ")
                 ))],
                 note: None,
+                proves: None,
             },
         });
         return Ok(StepOutcome {

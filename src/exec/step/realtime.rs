@@ -150,6 +150,7 @@ pub async fn expect_event(
                 human(waited)
             )],
             note: None,
+            proves: None,
         },
     });
     Ok(StepOutcome {
