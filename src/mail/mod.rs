@@ -26,8 +26,6 @@ mod source;
 mod wait;
 
 pub use attachment::{attachments, Attachment};
-// `human_duration` is kept for exec::mail_step until it calls `crate::human::duration` itself.
-pub use crate::human::duration as human_duration;
 pub use error::{mask_code_like, MailError};
 pub use extract::{
     extract_otp, find_otp, mask, Ambiguity, OtpPattern, OtpRule, Pick, Place, DEFAULT_OTP_PATTERN,

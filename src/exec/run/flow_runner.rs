@@ -209,12 +209,10 @@ impl FlowRunner<'_, '_> {
             }) => (StepStatus::Passed, summary, None, artifacts, evidence, None),
             Err(f) => {
                 let (artifacts, located) = self.step_failed(index, planned, &actor, &f).await;
-                let StepFailure {
-                    summary, message, ..
-                } = f;
+                let message = f.message();
                 (
                     StepStatus::Failed,
-                    summary,
+                    f.summary,
                     Some(message),
                     artifacts,
                     vec![],
@@ -277,12 +275,12 @@ impl FlowRunner<'_, '_> {
         f: &StepFailure,
     ) -> (Vec<Artifact>, String) {
         let step = &planned.step;
-        self.infra_failure |= f.infrastructure;
+        self.infra_failure |= f.error.is_infrastructure();
         let artifacts = self.failure_evidence(index, actor.as_deref()).await;
         self.failed_step = Some(FailedStep {
             index,
             line: step.loc.line,
-            message: self.redactor.redact(&f.message),
+            message: self.redactor.redact(&f.message()),
             actor: actor.clone(),
             artifacts: artifacts.clone(),
         });
@@ -292,7 +290,7 @@ impl FlowRunner<'_, '_> {
             self.step_file(planned).display(),
             step.loc.line,
             self.in_group(planned, &f.summary),
-            f.message
+            f.error
         );
         let located = self.redactor.redact(&located);
         if let Some(claim) = claims::claim_of(&step.value) {

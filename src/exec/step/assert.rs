@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::context::*;
+use super::error::StepError;
 use super::locate::*;
 use crate::artifact;
 use crate::events::{Artifact, ArtifactKind, RunEventKind};
@@ -18,7 +19,7 @@ pub(super) async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepRes
     if let Some(value) = &s.value {
         return compare_values(ctx, value, s);
     }
-    let (request, summary) = expect_request(ctx, s).map_err(|e| Fail("expect").msg(e))?;
+    let (request, summary) = expect_request(ctx, s).map_err(|e| Fail("expect").with(e))?;
     await_in_page(ctx, summary, request, s.timeout.as_ref(), "expectation").await
 }
 
@@ -26,9 +27,9 @@ pub(super) async fn expect(ctx: &mut StepContext<'_>, s: &ExpectStep) -> StepRes
 pub(super) fn expect_request(
     ctx: &StepContext<'_>,
     s: &ExpectStep,
-) -> Result<(Value, String), String> {
+) -> Result<(Value, String), StepError> {
     if s.value.is_some() {
-        return Err("compares values; no page request".into());
+        return Err(StepError::Input("compares values; no page request".into()));
     }
     let mut assert = serde_json::Map::new();
     let mut what;
@@ -37,7 +38,9 @@ pub(super) fn expect_request(
         // A regex only when written `/…/` in the flow: a URL from a variable is compared as
         // it is (its dots are dots).
         let p = if matches!(split_regex_literal(&url.value), RegexLiteral::Regex { .. }) {
-            TextPattern::from_rendered(&url.value, &value, false)?.to_js()
+            TextPattern::from_rendered(&url.value, &value, false)
+                .map_err(StepError::Input)?
+                .to_js()
         } else {
             json!({"kind": "exact", "value": value})
         };
@@ -102,10 +105,10 @@ pub(super) fn expect_request(
 pub(super) fn value_pattern(
     ctx: &StepContext<'_>,
     v: &Sp<String>,
-) -> Result<(Value, String), String> {
+) -> Result<(Value, String), StepError> {
     let (value, redacted) = ctx.render_shown(&v.value)?;
     if matches!(split_regex_literal(&v.value), RegexLiteral::Regex { .. }) {
-        let p = TextPattern::from_rendered(&v.value, &value, false)?;
+        let p = TextPattern::from_rendered(&v.value, &value, false).map_err(StepError::Input)?;
         let shown = TextPattern::from_rendered(&v.value, &redacted, false)
             .map_or(redacted, |p| p.to_string());
         return Ok((p.to_js(), shown));
@@ -124,43 +127,43 @@ pub(super) fn compare_values(
 ) -> StepResult {
     let (actual, actual_shown) = ctx
         .render_shown(&value.value)
-        .map_err(|e| Fail("expect").msg(e))?;
+        .map_err(|e| Fail("expect").with(e))?;
     if let Some(equals) = &s.equals {
         let (expected, expected_shown) = ctx
             .render_shown(&equals.value)
-            .map_err(|e| Fail("expect").msg(e))?;
+            .map_err(|e| Fail("expect").with(e))?;
         let summary = format!("expect value {actual_shown:?} equals {expected_shown:?}");
         if actual == expected {
             return ok(summary);
         }
-        return Err(Fail(&summary).msg(format!(
+        return Err(Fail(&summary).mismatch(format!(
             "the value is {actual_shown:?}, expected it to equal {expected_shown:?}"
         )));
     }
     if let Some(matches) = &s.matches {
         let (_, shown) = ctx
             .pattern(matches, false)
-            .map_err(|e| Fail("expect").msg(e))?;
+            .map_err(|e| Fail("expect").with(e))?;
         let (rendered, _) = ctx
             .render_shown(&matches.value)
-            .map_err(|e| Fail("expect").msg(e))?;
+            .map_err(|e| Fail("expect").with(e))?;
         let pattern = TextPattern::from_rendered(&matches.value, &rendered, false)
-            .map_err(|e| Fail("expect").msg(e))?;
+            .map_err(|e| Fail("expect").input(e))?;
         let summary = format!("expect value {actual_shown:?} matches {shown}");
         // The value as it is: a regex decides itself about whitespace and case.
         let hit = match pattern.to_regex() {
             Some(Ok(re)) => re.is_match(&actual),
-            Some(Err(e)) => return Err(Fail(&summary).msg(format!("invalid regex: {e}"))),
+            Some(Err(e)) => return Err(Fail(&summary).input(format!("invalid regex: {e}"))),
             None => pattern.matches(&actual),
         };
         if hit {
             return ok(summary);
         }
-        return Err(Fail(&summary).msg(format!(
+        return Err(Fail(&summary).mismatch(format!(
             "the value is {actual_shown:?}, expected it to match {shown}"
         )));
     }
-    Err(Fail("expect").msg("`value` needs `equals` or `matches`"))
+    Err(Fail("expect").input("`value` needs `equals` or `matches`"))
 }
 
 /// Runs an in-page wait (`expect`, `wait_for`) to its deadline and turns the result into the
@@ -192,7 +195,7 @@ pub(super) async fn await_in_page(
         ctx.measured.dom_snapshot = r.value.get_mut("snapshot").map(Value::take);
         ok(summary)
     } else {
-        Err(fail.msg(timeout_message(what, limit, &r)))
+        Err(fail.timeout(timeout_message(what, limit, &r)))
     }
 }
 
@@ -208,7 +211,7 @@ pub(super) async fn wait_for(ctx: &mut StepContext<'_>, s: &WaitForStep) -> Step
             o
         });
     }
-    let (request, summary) = wait_request(ctx, s).map_err(|e| Fail("wait_for").msg(e))?;
+    let (request, summary) = wait_request(ctx, s).map_err(|e| Fail("wait_for").with(e))?;
     let what = format!("state {}", request["state"].as_str().unwrap_or_default());
     await_in_page(ctx, summary, request, s.timeout.as_ref(), &what).await
 }
@@ -218,7 +221,7 @@ pub(super) async fn wait_for(ctx: &mut StepContext<'_>, s: &WaitForStep) -> Step
 pub(super) fn wait_request(
     ctx: &StepContext<'_>,
     s: &WaitForStep,
-) -> Result<(Value, String), String> {
+) -> Result<(Value, String), StepError> {
     if let Some(url) = &s.url {
         let e = ExpectStep {
             url: Some(url.clone()),
@@ -253,7 +256,7 @@ pub(super) async fn screenshot(ctx: &mut StepContext<'_>, s: &ScreenshotStep) ->
     .map_err(|e| fail.browser(e))?;
     let rel = PathBuf::from(ctx.flow_id()).join(format!("{:02}-{name}.png", ctx.index + 1));
     artifact::write_atomic(&ctx.output_dir.join(&rel), &png)
-        .map_err(|e| fail.msg(format!("cannot write {}: {e}", rel.display())))?;
+        .map_err(|e| fail.file(format!("cannot write {}: {e}", rel.display())))?;
     let a = Artifact {
         kind: ArtifactKind::Screenshot,
         path: rel,
@@ -292,7 +295,7 @@ pub(super) async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepR
         None => {
             let (spec, shown) = ctx
                 .locator_spec(&s.locator())
-                .map_err(|e| Fail("capture").msg(e))?;
+                .map_err(|e| Fail("capture").with(e))?;
             let fail = Fail("capture");
             let limit = ctx.timeout(s.timeout.as_ref());
             let session = ctx.browser(&fail).await?;
@@ -305,7 +308,7 @@ pub(super) async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepR
             .await
             .map_err(|e| fail.browser(e))?;
             if !r.ok {
-                return Err(fail.msg(timeout_message("capture", limit, &r)));
+                return Err(fail.timeout(timeout_message("capture", limit, &r)));
             }
             (
                 r.value
@@ -321,16 +324,16 @@ pub(super) async fn capture(ctx: &mut StepContext<'_>, s: &CaptureStep) -> StepR
     let fail = Fail(&summary);
     let value = match &s.regex {
         Some(re) => {
-            let (pattern, _) = ctx.render_shown(&re.value).map_err(|e| fail.msg(e))?;
+            let (pattern, _) = ctx.render_shown(&re.value).map_err(|e| fail.with(e))?;
             let re =
-                regex::Regex::new(&pattern).map_err(|e| fail.msg(format!("bad regex: {e}")))?;
+                regex::Regex::new(&pattern).map_err(|e| fail.input(format!("bad regex: {e}")))?;
             let caps = re.captures(&source_text).ok_or_else(|| {
                 let shown = if s.secret || ctx.capture_is_secret(&var) {
                     "[redacted]".to_owned()
                 } else {
                     ctx.redactor.redact(&source_text)
                 };
-                fail.msg(format!("/{pattern}/ does not match \"{shown}\""))
+                fail.mismatch(format!("/{pattern}/ does not match \"{shown}\""))
             })?;
             caps.get(1)
                 .or_else(|| caps.get(0))

@@ -1,15 +1,17 @@
-//! What a step runs with and what it returns: `StepContext`, `StepOutcome`, `StepFailure`,
+//! What a step runs with and what it returns: `StepContext`, `StepOutcome`, `StepFailure`
+//! (a summary and a [`StepError`]),
 //! `Measured` (round trips, events, the DOM it brought back…), the
-//! failure helper `Fail`, durations in words (`human`), and where a mail/event window starts
+//! failure helper `Fail`, and where a mail/event window starts
 //! (`trigger_time`, `trigger_index`).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::error::StepError;
 use crate::config::Config;
 use crate::events::{Artifact, Evidence, RunEventKind};
 use crate::exec::browser::{BrowserError, BrowserSession, Driver};
@@ -77,33 +79,52 @@ pub struct StepOutcome {
     pub evidence: Vec<Evidence>,
 }
 
+/// A failed step: what it was doing (its summary) and why it failed.
+#[derive(Debug)]
 pub struct StepFailure {
     pub summary: String,
-    pub message: String,
-    /// The browser or driver failed, not the app.
-    pub infrastructure: bool,
+    pub error: StepError,
+}
+
+impl StepFailure {
+    /// The sentence the person reads.
+    pub fn message(&self) -> String {
+        self.error.to_string()
+    }
 }
 
 pub(super) type StepResult = Result<StepOutcome, StepFailure>;
 
-/// Builds failures that carry the step's summary.
+/// Builds failures that carry the step's summary, one method per kind of failure.
 pub(super) struct Fail<'s>(pub(super) &'s str);
 
 impl Fail<'_> {
-    pub(super) fn msg(&self, message: impl Into<String>) -> StepFailure {
+    pub(super) fn with(&self, error: impl Into<StepError>) -> StepFailure {
         StepFailure {
             summary: self.0.to_owned(),
-            message: message.into(),
-            infrastructure: false,
+            error: error.into(),
         }
     }
+    pub(super) fn input(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::Input(message.into()))
+    }
+    pub(super) fn timeout(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::Timeout(message.into()))
+    }
+    pub(super) fn not_actionable(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::NotActionable(message.into()))
+    }
+    pub(super) fn mismatch(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::Mismatch(message.into()))
+    }
+    pub(super) fn unreachable(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::Unreachable(message.into()))
+    }
+    pub(super) fn file(&self, message: impl Into<String>) -> StepFailure {
+        self.with(StepError::File(message.into()))
+    }
     pub(super) fn browser(&self, e: BrowserError) -> StepFailure {
-        let infrastructure = !matches!(e, BrowserError::Command(_));
-        StepFailure {
-            summary: self.0.to_owned(),
-            message: e.to_string(),
-            infrastructure,
-        }
+        self.with(StepError::Browser(e))
     }
 }
 
@@ -113,16 +134,6 @@ pub(super) fn ok(summary: String) -> StepResult {
         artifacts: vec![],
         evidence: vec![],
     })
-}
-
-pub fn human(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
 }
 
 /// Resolves `after_step` (1-based) to a start time. By default: the most recent step before

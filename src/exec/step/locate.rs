@@ -37,7 +37,7 @@ pub async fn probe_locator(ctx: &mut StepContext<'_>, user: &str, yaml: &str) ->
     }
     let (spec, shown) = match ctx.locator_spec(&loc) {
         Ok(v) => v,
-        Err(e) => return e,
+        Err(e) => return e.to_string(),
     };
     let Some(session) = ctx.sessions.get(user) else {
         return format!("{user} has no browser session yet: step past the first browser step");
@@ -125,7 +125,7 @@ pub(super) fn timeout_message(what: &str, timeout: Duration, r: &PageResult) -> 
     }
     format!(
         "{what} not met within {}: {}",
-        human(timeout),
+        crate::human::duration(timeout),
         r.reason.as_deref().unwrap_or("no detail")
     )
 }
@@ -140,7 +140,7 @@ pub(super) async fn actionable(
     timeout: Option<&Sp<DurationText>>,
     verb: &str,
 ) -> Result<(PageResult, String), StepFailure> {
-    let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).msg(e))?;
+    let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).with(e))?;
     let summary = format!("{verb} {shown}");
     let limit = ctx.timeout(timeout);
     let r = locate(
@@ -178,15 +178,17 @@ pub(super) async fn locate(
         .await
         .map_err(|e| fail.browser(e))?;
     if !r.ok {
-        return Err(fail.msg(if r.fatal {
-            r.reason.clone().unwrap_or_default()
+        // Fatal: the page can tell it will never be (several elements match, a bad
+        // selector); else the wait ran out.
+        return Err(if r.fatal {
+            fail.not_actionable(r.reason.clone().unwrap_or_default())
         } else {
-            format!(
+            fail.timeout(format!(
                 "element not actionable within {}: {}",
-                human(limit),
+                crate::human::duration(limit),
                 r.reason.as_deref().unwrap_or("no detail")
-            )
-        }));
+            ))
+        });
     }
     Ok(r)
 }
@@ -219,9 +221,9 @@ pub(super) async fn enter_frames(
         FrameRef::Name(n) => {
             let (value, redacted) = ctx
                 .render_shown(&n.value)
-                .map_err(|e| Fail("frame").msg(e))?;
+                .map_err(|e| Fail("frame").with(e))?;
             let p = TextPattern::from_rendered(&n.value, &value, false)
-                .map_err(|e| Fail("frame").msg(e))?;
+                .map_err(|e| Fail("frame").input(e))?;
             (
                 json!({ "frame_name": p.to_js() }),
                 format!("frame~\"{redacted}\""),
@@ -231,7 +233,7 @@ pub(super) async fn enter_frames(
             if let Some(outer) = &l.frame {
                 Box::pin(enter_frames(ctx, &outer.value, deadline)).await?;
             }
-            ctx.locator_spec(l).map_err(|e| Fail("frame").msg(e))?
+            ctx.locator_spec(l).map_err(|e| Fail("frame").with(e))?
         }
     };
     let summary = format!("enter {shown}");
@@ -241,7 +243,7 @@ pub(super) async fn enter_frames(
         .await
         .map_err(|e| fail.browser(e))?;
     if !r.ok {
-        return Err(fail.msg(format!(
+        return Err(fail.timeout(format!(
             "frame not found: {}",
             r.reason.as_deref().unwrap_or("no detail")
         )));

@@ -1,19 +1,34 @@
 //! What the picked message must hold: `body:`/`html:` text checks and attachments, and how a
 //! failure quotes the message (secrets redacted, codes and links masked).
 
-use super::context::{StepContext, StepFailure};
+use super::context::{Fail, StepContext, StepFailure};
+use super::error::StepError;
 use crate::artifact;
 use crate::events::{Artifact, ArtifactKind, Evidence, RunEventKind};
 use crate::flowfile::ast::{AttachmentCheck, TextChecks};
 use crate::flowfile::size::SizeRange;
 use crate::flowfile::text::TextPattern;
-use crate::mail::{Attachment, FoundMail, OtpPattern, OtpRule};
+use crate::mail::{Attachment, FoundMail, MailError, OtpPattern, OtpRule};
 
-pub(super) fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
-    StepFailure {
-        summary: summary.to_owned(),
-        message: message.into(),
-        infrastructure: false,
+/// A mail source's error as a step failure, redacted: no matching message in time is a
+/// timeout; a message without one fitting value (or not valid MIME) is a mismatch; a source
+/// that cannot be asked is unreachable.
+pub(super) fn mail_failure(ctx: &StepContext<'_>, summary: &str, e: &MailError) -> StepFailure {
+    let text = ctx.redactor.redact(&e.to_string());
+    let fail = Fail(summary);
+    match e {
+        MailError::NoMessage { .. } => fail.timeout(text),
+        MailError::Malformed { .. }
+        | MailError::NoCode { .. }
+        | MailError::NoLink { .. }
+        | MailError::Ambiguous { .. } => fail.mismatch(text),
+        MailError::Rejected { .. }
+        | MailError::NotEnabled { .. }
+        | MailError::Status { .. }
+        | MailError::Request { .. }
+        | MailError::Unresponsive { .. }
+        | MailError::Response { .. }
+        | MailError::BadUrl { .. } => fail.unreachable(text),
     }
 }
 
@@ -51,11 +66,11 @@ pub(super) fn excerpt(text: &str, n: usize) -> String {
 pub(super) fn patterns(
     ctx: &StepContext<'_>,
     list: Option<&crate::flowfile::ast::TextList>,
-) -> Result<Vec<TextPattern>, String> {
+) -> Result<Vec<TextPattern>, StepError> {
     let mut out = Vec::new();
     for item in list.map(|l| l.items()).unwrap_or_default() {
         let (v, _) = ctx.render_shown(&item.value)?;
-        out.push(TextPattern::from_rendered(&item.value, &v, false)?);
+        out.push(TextPattern::from_rendered(&item.value, &v, false).map_err(StepError::Input)?);
     }
     Ok(out)
 }
@@ -69,7 +84,7 @@ pub(super) fn check_text(
     text: &str,
     checks: &TextChecks,
 ) -> Result<Vec<String>, StepFailure> {
-    let bad = |e: String| fail("mail", e);
+    let bad = |e: StepError| Fail("mail").with(e);
     let mut problems = Vec::new();
     let mut missing = false;
     for p in patterns(ctx, checks.contains.as_ref()).map_err(bad)? {
@@ -90,7 +105,8 @@ pub(super) fn check_text(
     }
     if let Some(r) = &checks.regex {
         let (v, shown) = ctx.render_shown(&r.value).map_err(bad)?;
-        let re = regex::Regex::new(&v).map_err(|e| bad(format!("bad regex: {e}")))?;
+        let re =
+            regex::Regex::new(&v).map_err(|e| Fail("mail").input(format!("bad regex: {e}")))?;
         if !re.is_match(text) {
             problems.push(format!("{what} does not match /{shown}/"));
             missing = true;
@@ -116,12 +132,64 @@ pub(super) fn check_attachment(
     check: &AttachmentCheck,
     summary: &str,
 ) -> Result<(Vec<String>, Option<KeptAttachment>), StepFailure> {
-    let list = crate::mail::attachments(&found.raw.raw)
-        .map_err(|e| fail(summary, ctx.redactor.redact(&e.to_string())))?;
+    let fail = Fail(summary);
+    let list =
+        crate::mail::attachments(&found.raw.raw).map_err(|e| mail_failure(ctx, summary, &e))?;
+    let (index, a) = match pick_attachment(ctx, &list, check, &fail)? {
+        Ok(picked) => picked,
+        Err(problem) => return Ok((vec![problem], None)),
+    };
+    // Kept like a download, before it is judged: a failure points at the file.
+    let file_name = a.safe_file_name(index);
+    let rel = std::path::PathBuf::from(&ctx.flow.ast.id.value)
+        .join("attachments")
+        .join(&file_name);
+    artifact::write_atomic(&ctx.output_dir.join(&rel), &a.bytes)
+        .map_err(|e| fail.file(format!("cannot keep the attachment: {e}")))?;
+    let sha256 = a.sha256();
+    let mut problems = attachment_problems(ctx, a, &sha256, check, &fail)?;
+    if !problems.is_empty() {
+        problems = vec![format!(
+            "attachment \"{}\": {} (kept as {})",
+            a.name,
+            problems.join(", "),
+            rel.display()
+        )];
+    }
+    let size = a.bytes.len() as u64;
+    let artifact = Artifact {
+        kind: ArtifactKind::Attachment,
+        path: rel.clone(),
+        bytes: size,
+    };
+    // Listed with the flow's artifacts even when the step then fails on it.
+    ctx.measured.events.push(RunEventKind::ArtifactWritten {
+        flow: Some(ctx.flow.ast.id.value.clone()),
+        artifact: artifact.clone(),
+    });
+    let evidence = Evidence::Attachment {
+        message_id: found.message_id().to_owned(),
+        file_name: a.name.clone(),
+        path: rel,
+        bytes: size,
+        media_type: a.media_type.clone(),
+        sha256,
+    };
+    Ok((problems, Some((artifact, evidence))))
+}
+
+/// The one attachment `check` names (by name pattern and media type), or the problem: none
+/// fits, or several do (the runner does not guess).
+fn pick_attachment<'m>(
+    ctx: &StepContext<'_>,
+    list: &'m [Attachment],
+    check: &AttachmentCheck,
+    fail: &Fail<'_>,
+) -> Result<Result<(usize, &'m Attachment), String>, StepFailure> {
     let name = match &check.name {
         Some(n) => {
-            let (v, _) = ctx.render_shown(&n.value).map_err(|e| fail(summary, e))?;
-            Some(TextPattern::from_rendered(&n.value, &v, false).map_err(|e| fail(summary, e))?)
+            let (v, _) = ctx.render_shown(&n.value).map_err(|e| fail.with(e))?;
+            Some(TextPattern::from_rendered(&n.value, &v, false).map_err(|e| fail.input(e))?)
         }
         None => None,
     };
@@ -150,29 +218,28 @@ pub(super) fn check_attachment(
         (None, Some(t)) => format!("attachment of type {t}"),
         (None, None) => "attachment".to_owned(),
     };
-    let (index, a) = match wanted.as_slice() {
-        [one] => *one,
-        [] => return Ok((vec![format!("no {asked}; {}", listed())], None)),
+    Ok(match wanted.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!("no {asked}; {}", listed())),
         many => {
             let names: Vec<String> = many.iter().map(|(_, a)| describe(a)).collect();
-            return Ok((
-                vec![format!(
-                    "{} attachments could be the one: {}; add `name:` (or `type:`)",
-                    many.len(),
-                    names.join(", ")
-                )],
-                None,
-            ));
+            Err(format!(
+                "{} attachments could be the one: {}; add `name:` (or `type:`)",
+                many.len(),
+                names.join(", ")
+            ))
         }
-    };
-    // Kept like a download, before it is judged: a failure points at the file.
-    let file_name = a.safe_file_name(index);
-    let rel = std::path::PathBuf::from(&ctx.flow.ast.id.value)
-        .join("attachments")
-        .join(&file_name);
-    artifact::write_atomic(&ctx.output_dir.join(&rel), &a.bytes)
-        .map_err(|e| fail(summary, format!("cannot keep the attachment: {e}")))?;
-    let sha256 = a.sha256();
+    })
+}
+
+/// What is wrong with the picked attachment: its size, digest and text.
+fn attachment_problems(
+    ctx: &StepContext<'_>,
+    a: &Attachment,
+    sha256: &str,
+    check: &AttachmentCheck,
+    fail: &Fail<'_>,
+) -> Result<Vec<String>, StepFailure> {
     let size = a.bytes.len() as u64;
     let mut problems = Vec::new();
     if let Some(s) = &check.size {
@@ -181,18 +248,16 @@ pub(super) fn check_attachment(
                 problems.push(format!("it has {size} bytes, expected {range}"));
             }
             Ok(_) => {}
-            Err(e) => return Err(fail(summary, e)),
+            Err(e) => return Err(fail.input(e)),
         }
     }
     if let Some(want) = &check.sha256 {
-        let (want, _) = ctx
-            .render_shown(&want.value)
-            .map_err(|e| fail(summary, e))?;
+        let (want, _) = ctx.render_shown(&want.value).map_err(|e| fail.with(e))?;
         if !sha256.eq_ignore_ascii_case(want.trim()) {
             problems.push(format!("its sha256 is {sha256}, expected {}", want.trim()));
         }
     }
-    let wanted_text = patterns(ctx, check.contains.as_ref()).map_err(|e| fail(summary, e))?;
+    let wanted_text = patterns(ctx, check.contains.as_ref()).map_err(|e| fail.with(e))?;
     if !wanted_text.is_empty() {
         if a.is_text() {
             let text = a.text();
@@ -208,31 +273,5 @@ pub(super) fn check_attachment(
             ));
         }
     }
-    if !problems.is_empty() {
-        problems = vec![format!(
-            "attachment \"{}\": {} (kept as {})",
-            a.name,
-            problems.join(", "),
-            rel.display()
-        )];
-    }
-    let artifact = Artifact {
-        kind: ArtifactKind::Attachment,
-        path: rel.clone(),
-        bytes: size,
-    };
-    // Listed with the flow's artifacts even when the step then fails on it.
-    ctx.measured.events.push(RunEventKind::ArtifactWritten {
-        flow: Some(ctx.flow.ast.id.value.clone()),
-        artifact: artifact.clone(),
-    });
-    let evidence = Evidence::Attachment {
-        message_id: found.message_id().to_owned(),
-        file_name: a.name.clone(),
-        path: rel,
-        bytes: size,
-        media_type: a.media_type.clone(),
-        sha256,
-    };
-    Ok((problems, Some((artifact, evidence))))
+    Ok(problems)
 }

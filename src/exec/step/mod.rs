@@ -9,6 +9,7 @@
 mod assert;
 mod context;
 mod download;
+mod error;
 pub(crate) mod http;
 mod locate;
 pub(crate) mod mail;
@@ -32,8 +33,9 @@ use self::window::*;
 use crate::flowfile::ast::*;
 
 pub use self::context::{
-    human, trigger_index, trigger_time, Measured, StepContext, StepFailure, StepOutcome,
+    trigger_index, trigger_time, Measured, StepContext, StepFailure, StepOutcome,
 };
+pub use self::error::StepError;
 pub use self::locate::probe_locator;
 pub(crate) use self::session::open_user_session;
 

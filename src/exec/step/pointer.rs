@@ -42,7 +42,8 @@ impl Act<'_> {
         r: &PageResult,
         fail: &Fail<'_>,
     ) -> Result<Option<(f64, f64)>, StepFailure> {
-        let at = || point(session, r).ok_or_else(|| fail.msg("the page returned no point"));
+        let at =
+            || point(session, r).ok_or_else(|| fail.not_actionable("the page returned no point"));
         match self {
             Act::Click => {
                 let (x, y) = at()?;
@@ -60,7 +61,7 @@ impl Act<'_> {
             Act::Drag => {
                 let from = at()?;
                 let to = point_at(session, r, "tx", "ty")
-                    .ok_or_else(|| fail.msg("the page returned no drop point"))?;
+                    .ok_or_else(|| fail.not_actionable("the page returned no drop point"))?;
                 session.drag(from, to).await.map_err(|e| fail.browser(e))?;
                 Ok(Some(from))
             }
@@ -126,7 +127,7 @@ pub(super) async fn act_verified(
     act: &Act<'_>,
     want_checked: Option<bool>,
 ) -> Result<(PageResult, Option<PageResult>, String), StepFailure> {
-    let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).msg(e))?;
+    let (spec, shown) = ctx.locator_spec(loc).map_err(|e| Fail(verb).with(e))?;
     let summary = format!("{verb} {shown}");
     let fail = Fail(&summary);
     let limit = ctx.timeout(timeout);
@@ -151,10 +152,10 @@ pub(super) async fn act_verified(
                 let Some(last) = misses.last() else {
                     return Err(f);
                 };
-                return Err(fail.msg(format!(
+                return Err(fail.not_actionable(format!(
                     "{last} ({}; then {})",
                     tries_missed(misses.len()),
-                    f.message
+                    f.message()
                 )));
             }
         };
@@ -168,7 +169,7 @@ pub(super) async fn act_verified(
             .value
             .get("hit")
             .and_then(Value::as_str)
-            .ok_or_else(|| fail.msg("the page did not arm the hit-target check"))?;
+            .ok_or_else(|| fail.not_actionable("the page did not arm the hit-target check"))?;
         let mut request = json!({"op": "verify", "token": token});
         if dom_after_act {
             request["snapshot"] = json!(true);
@@ -178,30 +179,9 @@ pub(super) async fn act_verified(
             then["slice_ms"] = json!(PREFETCH_WAIT.as_millis() as u64);
             request["then"] = then;
         }
-        // A navigation the act started is waited for (the verdict is read in the new
-        // document), at least a few seconds even when the step's deadline is near.
-        let verify_deadline = deadline.max(Instant::now() + Duration::from_secs(5));
-        let mut v = loop {
-            let answer = session
-                .page_after_act(request.clone(), Duration::ZERO)
-                .await
-                .map_err(|e| fail.browser(e))?;
-            match answer {
-                Ok(a) if a.ok || a.fatal || Instant::now() >= verify_deadline => break a,
-                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                // The act opened a dialog or closed its window: a missed event is blocked in the
-                // page, so only the act reaching its element can have done that.
-                Err(PageGone::DialogOpened | PageGone::WindowClosed) => {
-                    return Ok((r, None, summary));
-                }
-            }
+        let Some(mut v) = verdict(session, request, deadline, verb, &fail).await? else {
+            return Ok((r, None, summary));
         };
-        if !v.ok {
-            return Err(fail.msg(format!(
-                "could not confirm that the {verb} reached the element: {}",
-                v.reason.as_deref().unwrap_or("the page did not answer")
-            )));
-        }
         match v.value.get("hit").and_then(Value::as_str) {
             Some("landed" | "navigated") => {
                 if let (Some(next), Some(then)) = (prefetch, v.value.get_mut("then")) {
@@ -229,7 +209,7 @@ pub(super) async fn act_verified(
                 if Instant::now() >= deadline {
                     let n = misses.len();
                     let last = misses.pop().unwrap_or_default();
-                    return Err(fail.msg(if n > 1 {
+                    return Err(fail.not_actionable(if n > 1 {
                         format!("{last} ({})", tries_missed(n))
                     } else {
                         last
@@ -238,6 +218,39 @@ pub(super) async fn act_verified(
             }
         }
     }
+}
+
+/// The hit-target verdict of an act: where the act's events landed. A navigation the act
+/// started is waited for (the verdict is read in the new document), at least a few seconds
+/// even when the step's deadline is near. `None`: the act opened a dialog or closed its
+/// window; a missed event is blocked in the page, so only the act reaching its element can
+/// have done that.
+async fn verdict(
+    session: &BrowserSession,
+    request: Value,
+    deadline: Instant,
+    verb: &str,
+    fail: &Fail<'_>,
+) -> Result<Option<PageResult>, StepFailure> {
+    let verify_deadline = deadline.max(Instant::now() + Duration::from_secs(5));
+    let v = loop {
+        let answer = session
+            .page_after_act(request.clone(), Duration::ZERO)
+            .await
+            .map_err(|e| fail.browser(e))?;
+        match answer {
+            Ok(a) if a.ok || a.fatal || Instant::now() >= verify_deadline => break a,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(PageGone::DialogOpened | PageGone::WindowClosed) => return Ok(None),
+        }
+    };
+    if !v.ok {
+        return Err(fail.not_actionable(format!(
+            "could not confirm that the {verb} reached the element: {}",
+            v.reason.as_deref().unwrap_or("the page did not answer")
+        )));
+    }
+    Ok(Some(v))
 }
 
 pub(super) fn tries_missed(n: usize) -> String {
@@ -291,7 +304,7 @@ pub(super) async fn click(
 pub(super) async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult {
     let (value, shown_value) = ctx
         .render_shown(&s.value.value)
-        .map_err(|e| Fail("fill").msg(e))?;
+        .map_err(|e| Fail("fill").with(e))?;
     if value.is_empty() {
         // Set in the page on the located element itself: no event can go elsewhere.
         let (_, summary) = actionable(
@@ -332,7 +345,7 @@ pub(super) async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult 
 pub(super) async fn select(ctx: &mut StepContext<'_>, s: &SelectStep) -> StepResult {
     let (option, shown) = ctx
         .render_shown(&s.option.value)
-        .map_err(|e| Fail("select").msg(e))?;
+        .map_err(|e| Fail("select").with(e))?;
     let (r, summary) = actionable(
         ctx,
         "select",
@@ -376,7 +389,7 @@ pub(super) async fn check(ctx: &mut StepContext<'_>, s: &CheckStep) -> StepResul
     .await?;
     let now = verdict.and_then(|v| v.value.get("checked").and_then(Value::as_bool));
     if now == Some(!want) {
-        return Err(Fail(&summary).msg(format!(
+        return Err(Fail(&summary).mismatch(format!(
             "clicked, but the element is still {}",
             if want { "unchecked" } else { "checked" }
         )));
@@ -395,10 +408,10 @@ pub(super) async fn upload(ctx: &mut StepContext<'_>, s: &UploadStep) -> StepRes
     for f in &s.files {
         let (v, _) = ctx
             .render_shown(&f.value)
-            .map_err(|e| Fail("upload").msg(e))?;
+            .map_err(|e| Fail("upload").with(e))?;
         let p = dir.join(&v);
         let abs = std::fs::canonicalize(&p)
-            .map_err(|e| Fail("upload").msg(format!("cannot read {}: {e}", p.display())))?;
+            .map_err(|e| Fail("upload").input(format!("cannot read {}: {e}", p.display())))?;
         files.push(abs);
     }
     let (r, summary) = actionable(
@@ -470,7 +483,7 @@ pub(super) async fn hover(ctx: &mut StepContext<'_>, s: &HoverStep) -> StepResul
 pub(super) async fn drag(ctx: &mut StepContext<'_>, s: &DragStep) -> StepResult {
     let (target, target_shown) = ctx
         .locator_spec(&s.to.value)
-        .map_err(|e| Fail("drag").msg(e))?;
+        .map_err(|e| Fail("drag").with(e))?;
     let (_, _, summary) = act_verified(
         ctx,
         "act",

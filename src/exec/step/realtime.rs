@@ -5,21 +5,38 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::context::{human, trigger_time, StepContext, StepFailure, StepOutcome};
+use super::context::{trigger_time, Fail, StepContext, StepFailure, StepOutcome};
 use crate::events::{Criterion, RunEventKind, Verdict};
 use crate::flowfile::ast::{ExpectEventStep, SubscribeStep};
-use crate::realtime::{subscribe_pusher, subscribe_sse, PusherOptions, SseOptions};
+use crate::realtime::{subscribe_pusher, subscribe_sse, PusherOptions, RealtimeError, SseOptions};
 
-fn fail(summary: &str, message: impl Into<String>) -> StepFailure {
-    StepFailure {
-        summary: summary.to_owned(),
-        message: message.into(),
-        infrastructure: false,
+/// A realtime error as a step failure, redacted: no matching event in time is a timeout, a
+/// URL or expected value that is wrong once rendered is the flow's input, anything else means
+/// the channel could not be used.
+fn realtime_failure(ctx: &StepContext<'_>, summary: &str, e: &RealtimeError) -> StepFailure {
+    let text = ctx.redactor.redact(&e.to_string());
+    let fail = Fail(summary);
+    match e {
+        RealtimeError::Timeout(_) => fail.timeout(text),
+        RealtimeError::BadUrl { .. } | RealtimeError::BadExpectation { .. } => fail.input(text),
+        RealtimeError::Connect { .. }
+        | RealtimeError::UntrustedCertificate { .. }
+        | RealtimeError::Upgrade { .. }
+        | RealtimeError::ConnectTimeout { .. }
+        | RealtimeError::Pusher { .. }
+        | RealtimeError::AuthRejected { .. }
+        | RealtimeError::AuthRequest { .. }
+        | RealtimeError::AuthResponse { .. }
+        | RealtimeError::SseRequest { .. }
+        | RealtimeError::SseStatus { .. }
+        | RealtimeError::SseContentType { .. }
+        | RealtimeError::Closed(_)
+        | RealtimeError::Protocol(_) => fail.unreachable(text),
     }
 }
 
 fn parse_url(summary: &str, text: &str) -> Result<url::Url, StepFailure> {
-    url::Url::parse(text).map_err(|e| fail(summary, format!("`{text}` is not a URL: {e}")))
+    url::Url::parse(text).map_err(|e| Fail(summary).input(format!("`{text}` is not a URL: {e}")))
 }
 
 pub async fn subscribe(
@@ -33,12 +50,7 @@ pub async fn subscribe(
             let c = ctx
                 .cookies_of(&u.value)
                 .await
-                .map_err(|e| fail("subscribe", e))?;
-            for part in c.split("; ") {
-                if let Some((_, v)) = part.split_once('=') {
-                    ctx.redactor.add(v);
-                }
-            }
+                .map_err(|e| Fail("subscribe").with(e))?;
             Some(c)
         }
         None => None,
@@ -46,19 +58,25 @@ pub async fn subscribe(
     let (subscription, summary) = if let Some(p) = &s.pusher {
         let (url, _) = ctx
             .render_shown(&p.url.value)
-            .map_err(|e| fail("subscribe", e))?;
+            .map_err(|e| Fail("subscribe").with(e))?;
         let (channel, _) = ctx
             .render_shown(&p.channel.value)
-            .map_err(|e| fail("subscribe", e))?;
+            .map_err(|e| Fail("subscribe").with(e))?;
         let url = ctx.resolve_url(&url, false);
         let summary = format!("subscribe {id}: pusher {channel}");
         let auth = match &p.auth_endpoint {
-            Some(a) => ctx.render_shown(&a.value).map_err(|e| fail(&summary, e))?.0,
+            Some(a) => {
+                ctx.render_shown(&a.value)
+                    .map_err(|e| Fail(&summary).with(e))?
+                    .0
+            }
             None => "/broadcasting/auth".to_owned(),
         };
         let mut headers = Vec::new();
         for (k, v) in &p.auth_headers {
-            let (value, _) = ctx.render_shown(&v.value).map_err(|e| fail(&summary, e))?;
+            let (value, _) = ctx
+                .render_shown(&v.value)
+                .map_err(|e| Fail(&summary).with(e))?;
             ctx.redactor.add(&value);
             headers.push((k.clone(), value));
         }
@@ -72,12 +90,12 @@ pub async fn subscribe(
         };
         let sub = subscribe_pusher(opts, ctx.http, deadline)
             .await
-            .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+            .map_err(|e| realtime_failure(ctx, &summary, &e))?;
         (sub, summary)
     } else if let Some(path) = &s.sse {
         let (url, shown) = ctx
             .render_shown(&path.value)
-            .map_err(|e| fail("subscribe", e))?;
+            .map_err(|e| Fail("subscribe").with(e))?;
         let summary = format!("subscribe {id}: sse {shown}");
         let opts = SseOptions {
             name: id.clone(),
@@ -87,10 +105,10 @@ pub async fn subscribe(
         };
         let sub = subscribe_sse(opts, ctx.http, deadline)
             .await
-            .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+            .map_err(|e| realtime_failure(ctx, &summary, &e))?;
         (sub, summary)
     } else {
-        return Err(fail("subscribe", "give `pusher:` or `sse:`"));
+        return Err(Fail("subscribe").input("give `pusher:` or `sse:`"));
     };
     if let Some(old) = ctx.subscriptions.insert(id, subscription) {
         old.close().await;
@@ -112,21 +130,19 @@ pub async fn expect_event(
     for (pointer, want) in &s.data {
         data.push((
             pointer.clone(),
-            ctx.render_json(want).map_err(|e| fail(&summary, e))?,
+            ctx.render_json(want).map_err(|e| Fail(&summary).with(e))?,
         ));
     }
     let limit = ctx.timeout(s.timeout.as_ref());
     let (_, since) = trigger_time(ctx, s.after_step.as_ref().map(|n| n.value));
-    let sub = ctx.subscriptions.get(&on).ok_or_else(|| {
-        fail(
-            &summary,
-            format!("no open subscription `{on}` in this flow"),
-        )
-    })?;
+    let sub = ctx
+        .subscriptions
+        .get(&on)
+        .ok_or_else(|| Fail(&summary).input(format!("no open subscription `{on}` in this flow")))?;
     let event = sub
         .wait_for(&s.event.value, &data, since, Instant::now() + limit)
         .await
-        .map_err(|e| fail(&summary, ctx.redactor.redact(&e.to_string())))?;
+        .map_err(|e| realtime_failure(ctx, &summary, &e))?;
     let mut evidence = sub.evidence(&event, ctx.run_started);
     if let crate::events::Evidence::RealtimeFrame { data, .. } = &mut evidence {
         *data = ctx.redactor.redact_json(data);
@@ -147,7 +163,7 @@ pub async fn expect_event(
             evidence: vec![format!(
                 "frame {} on subscription {on}, {} after the trigger",
                 compact(&event.data),
-                human(waited)
+                crate::human::duration(waited)
             )],
             note: None,
             proves: None,
@@ -156,7 +172,7 @@ pub async fn expect_event(
     Ok(StepOutcome {
         summary: format!(
             "{summary}: received after {} ({frames} frames on {on})",
-            human(waited)
+            crate::human::duration(waited)
         ),
         artifacts: vec![],
         evidence: vec![evidence],

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::context::*;
+use super::error::StepError;
 use crate::config::Config;
 use crate::events::RunEventKind;
 use crate::exec::browser::{BrowserError, BrowserSession, Driver};
@@ -21,10 +22,11 @@ impl StepContext<'_> {
     }
 
     /// Renders, and returns (value, text safe to show).
-    pub(crate) fn render_shown(&self, text: &str) -> Result<(String, String), String> {
+    pub(crate) fn render_shown(&self, text: &str) -> Result<(String, String), StepError> {
         let r = self
             .vars
-            .render(text, self.flow_id(), &self.flow.needs_closure, self.user)?;
+            .render(text, self.flow_id(), &self.flow.needs_closure, self.user)
+            .map_err(StepError::Input)?;
         Ok((r.value, r.redacted))
     }
 
@@ -52,7 +54,7 @@ impl StepContext<'_> {
     }
 
     /// Renders every string inside a JSON value.
-    pub(crate) fn render_json(&self, v: &Value) -> Result<Value, String> {
+    pub(crate) fn render_json(&self, v: &Value) -> Result<Value, StepError> {
         Ok(match v {
             Value::String(s) => Value::String(self.render_shown(s)?.0),
             Value::Array(items) => Value::Array(
@@ -64,7 +66,7 @@ impl StepContext<'_> {
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| Ok((k.clone(), self.render_json(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, StepError>>()?,
             ),
             other => other.clone(),
         })
@@ -87,15 +89,15 @@ impl StepContext<'_> {
 
     /// The `Cookie` header of a user's browser session (which must exist: a browser step of
     /// this run has used it).
-    pub(crate) async fn cookies_of(&mut self, user: &str) -> Result<String, String> {
+    pub(crate) async fn cookies_of(&mut self, user: &str) -> Result<String, StepError> {
         if !self.sessions.contains_key(user) && self.restore.contains_key(user) {
             // A saved session stands in for the login flow that did not run: open it now.
-            self.session_for(user).await.map_err(|e| e.to_string())?;
+            self.session_for(user).await?;
         }
         let session = self.sessions.get(user).ok_or_else(|| {
-            format!("user `{user}` has no browser session yet; a browser step (e.g. a login flow in `needs`) must run as `{user}` first")
+            StepError::Input(format!("user `{user}` has no browser session yet; a browser step (e.g. a login flow in `needs`) must run as `{user}` first"))
         })?;
-        let header = session.cookie_header().await.map_err(|e| e.to_string())?;
+        let header = session.cookie_header().await?;
         for pair in header.split("; ") {
             if let Some((_, value)) = pair.split_once('=') {
                 self.redactor.add(value);
@@ -179,13 +181,13 @@ impl StepContext<'_> {
         fail: &Fail<'_>,
     ) -> Result<&BrowserSession, StepFailure> {
         let Some(user) = self.actor.clone() else {
-            return Err(fail.msg("this flow has no `user`, so it has no browser session"));
+            return Err(fail.input("this flow has no `user`, so it has no browser session"));
         };
         self.session_for(&user).await.map_err(|e| fail.browser(e))
     }
 
     /// Turns a locator into the JSON spec page.js understands, rendering variables.
-    pub(super) fn locator_spec(&self, loc: &Locator) -> Result<(Value, String), String> {
+    pub(super) fn locator_spec(&self, loc: &Locator) -> Result<(Value, String), StepError> {
         let exact = loc.exact.unwrap_or(false);
         let mut spec = serde_json::Map::new();
         let mut shown = Vec::new();
@@ -236,9 +238,13 @@ impl StepContext<'_> {
 
     /// A text pattern as page.js takes it, and as shown (secrets redacted). Whether it is a
     /// regex is read from the text as written, not from a variable's value.
-    pub(super) fn pattern(&self, s: &Sp<String>, exact: bool) -> Result<(Value, String), String> {
+    pub(super) fn pattern(
+        &self,
+        s: &Sp<String>,
+        exact: bool,
+    ) -> Result<(Value, String), StepError> {
         let (value, redacted) = self.render_shown(&s.value)?;
-        let p = TextPattern::from_rendered(&s.value, &value, exact)?;
+        let p = TextPattern::from_rendered(&s.value, &value, exact).map_err(StepError::Input)?;
         let shown = TextPattern::from_rendered(&s.value, &redacted, exact)
             .map(|p| p.to_string())
             .unwrap_or(redacted);
@@ -251,7 +257,7 @@ impl StepContext<'_> {
         loc: &Locator,
         spec: &mut serde_json::Map<String, Value>,
         shown: &mut Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         for (key, field) in [
             ("has_text", &loc.has_text),
             ("has_own_text", &loc.has_own_text),

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::context::*;
 use crate::events::Evidence;
 use crate::exec::bidi::Topic;
+use crate::exec::browser::BrowserSession;
 use crate::flowfile::ast::*;
 use crate::flowfile::span::Sp;
 use crate::flowfile::text::TextPattern;
@@ -14,7 +15,7 @@ use crate::flowfile::text::TextPattern;
 pub(super) async fn goto(ctx: &mut StepContext<'_>, url: &Sp<String>) -> StepResult {
     let (value, shown) = ctx
         .render_shown(&url.value)
-        .map_err(|e| Fail("goto").msg(e))?;
+        .map_err(|e| Fail("goto").with(e))?;
     let target = ctx.resolve_url(&value, false);
     let shown_target = ctx.resolve_url(&shown, false);
     let summary = format!("goto {shown_target}");
@@ -24,9 +25,9 @@ pub(super) async fn goto(ctx: &mut StepContext<'_>, url: &Sp<String>) -> StepRes
     match tokio::time::timeout(nav_timeout, session.goto(&target)).await {
         Ok(Ok(())) => ok(summary),
         Ok(Err(e)) => Err(fail.browser(e)),
-        Err(_) => Err(fail.msg(format!(
+        Err(_) => Err(fail.timeout(format!(
             "the page did not load within {}",
-            human(nav_timeout)
+            crate::human::duration(nav_timeout)
         ))),
     }
 }
@@ -37,10 +38,10 @@ pub(super) async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepRes
         Some(t) => {
             let (v, shown) = ctx
                 .render_shown(&t.value)
-                .map_err(|e| Fail("dialog").msg(e))?;
+                .map_err(|e| Fail("dialog").with(e))?;
             Some((
                 TextPattern::from_rendered(&t.value, &v, false)
-                    .map_err(|e| Fail("dialog").msg(e))?,
+                    .map_err(|e| Fail("dialog").input(e))?,
                 shown,
             ))
         }
@@ -49,7 +50,7 @@ pub(super) async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepRes
     let prompt = match &s.prompt {
         Some(p) => Some(
             ctx.render_shown(&p.value)
-                .map_err(|e| Fail("dialog").msg(e))?,
+                .map_err(|e| Fail("dialog").with(e))?,
         ),
         None => None,
     };
@@ -70,9 +71,9 @@ pub(super) async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepRes
             break m;
         }
         if Instant::now() >= deadline {
-            return Err(fail.msg(format!(
+            return Err(fail.timeout(format!(
                 "no dialog opened within {}; a dialog step answers the alert/confirm/prompt that the step before it opened",
-                human(limit)
+                crate::human::duration(limit)
             )));
         }
         news.next(deadline.into()).await;
@@ -80,7 +81,7 @@ pub(super) async fn dialog(ctx: &mut StepContext<'_>, s: &DialogStep) -> StepRes
     let shown_message = redactor.redact(&message);
     if let Some((pattern, shown)) = &expected {
         if !pattern.matches(&message) {
-            return Err(fail.msg(format!(
+            return Err(fail.mismatch(format!(
                 "the dialog says \"{shown_message}\", expected ~\"{shown}\" (it is still open)"
             )));
         }
@@ -116,9 +117,9 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
     };
     let url = match url {
         Some(u) => {
-            let (v, shown) = ctx.render_shown(&u.value).map_err(|e| fail_plain.msg(e))?;
+            let (v, shown) = ctx.render_shown(&u.value).map_err(|e| fail_plain.with(e))?;
             Some((
-                UrlPattern::parse(&u.value, &v).map_err(|e| fail_plain.msg(e))?,
+                UrlPattern::parse(&u.value, &v).map_err(|e| fail_plain.input(e))?,
                 shown,
             ))
         }
@@ -126,9 +127,9 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
     };
     let title = match title {
         Some(t) => {
-            let (v, shown) = ctx.render_shown(&t.value).map_err(|e| fail_plain.msg(e))?;
+            let (v, shown) = ctx.render_shown(&t.value).map_err(|e| fail_plain.with(e))?;
             Some((
-                TextPattern::from_rendered(&t.value, &v, false).map_err(|e| fail_plain.msg(e))?,
+                TextPattern::from_rendered(&t.value, &v, false).map_err(|e| fail_plain.input(e))?,
                 shown,
             ))
         }
@@ -155,18 +156,7 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
     let session = ctx.browser(&fail).await?;
     let main = session.main_window().await.map_err(|e| fail.browser(e))?;
     if close {
-        let current = session
-            .current_window()
-            .await
-            .map_err(|e| fail.browser(e))?;
-        if current == main {
-            return Err(fail.msg("this is the flow's main window; `window: { close: true }` closes a popup after switching to it"));
-        }
-        session.close_window().await.map_err(|e| fail.browser(e))?;
-        session
-            .switch_window(&main)
-            .await
-            .map_err(|e| fail.browser(e))?;
+        close_popup(session, &main, &fail).await?;
         return ok(summary);
     }
     if url.is_none() && title.is_none() {
@@ -176,6 +166,44 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
             .map_err(|e| fail.browser(e))?;
         return ok(summary);
     }
+    let matches = |href: &str, t: &str| {
+        url.as_ref().is_none_or(|(p, _)| p.matches(href, &base))
+            && title.as_ref().is_none_or(|(p, _)| p.matches(t))
+    };
+    let href = switch_to_match(session, &main, &matches, limit, redactor, &fail).await?;
+    ok(format!("{summary}: {}", redactor.redact(&href)))
+}
+
+/// Closes the current window, a popup, and goes back to the flow's main window.
+async fn close_popup(
+    session: &BrowserSession,
+    main: &str,
+    fail: &Fail<'_>,
+) -> Result<(), StepFailure> {
+    let current = session
+        .current_window()
+        .await
+        .map_err(|e| fail.browser(e))?;
+    if current == main {
+        return Err(fail.input("this is the flow's main window; `window: { close: true }` closes a popup after switching to it"));
+    }
+    session.close_window().await.map_err(|e| fail.browser(e))?;
+    session
+        .switch_window(main)
+        .await
+        .map_err(|e| fail.browser(e))
+}
+
+/// Switches to the newest window whose URL and title match, waiting for one to open until
+/// `limit`; its URL. Failing, it lists the windows it saw and stays in the main window.
+async fn switch_to_match(
+    session: &BrowserSession,
+    main: &str,
+    matches: &dyn Fn(&str, &str) -> bool,
+    limit: std::time::Duration,
+    redactor: &crate::redact::Redactor,
+    fail: &Fail<'_>,
+) -> Result<String, StepFailure> {
     let deadline = Instant::now() + limit;
     let mut news = session.watch(Topic::Window);
     let mut seen: Vec<(String, String)>;
@@ -195,25 +223,20 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
                 .execute_value("return [location.href, document.title];", vec![])
                 .await
                 .map_err(|e| fail.browser(e))?;
-            let href = v
-                .get(0)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let t = v
-                .get(1)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let url_ok = url.as_ref().is_none_or(|(p, _)| p.matches(&href, &base));
-            let title_ok = title.as_ref().is_none_or(|(p, _)| p.matches(&t));
-            if url_ok && title_ok {
-                return ok(format!("{summary}: {}", redactor.redact(&href)));
+            let text = |i: usize| {
+                v.get(i)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let (href, title) = (text(0), text(1));
+            if matches(&href, &title) {
+                return Ok(href);
             }
-            seen.push((href, t));
+            seen.push((href, title));
         }
         session
-            .switch_window(&main)
+            .switch_window(main)
             .await
             .map_err(|e| fail.browser(e))?;
         if Instant::now() >= deadline {
@@ -225,9 +248,9 @@ pub(super) async fn window(ctx: &mut StepContext<'_>, w: &WindowStep) -> StepRes
         .iter()
         .map(|(u, t)| format!("{} (title \"{t}\")", redactor.redact(u)))
         .collect();
-    Err(fail.msg(format!(
+    Err(fail.timeout(format!(
         "no window matched within {}; open windows: {}",
-        human(limit),
+        crate::human::duration(limit),
         list.join(", ")
     )))
 }
@@ -265,5 +288,45 @@ impl UrlPattern {
             }),
             UrlPattern::Full(want) => href.trim_end_matches('/') == want.trim_end_matches('/'),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UrlPattern;
+
+    fn pattern(written: &str) -> UrlPattern {
+        UrlPattern::parse(written, written).unwrap_or_else(|e| panic!("{written}: {e}"))
+    }
+
+    #[test]
+    fn a_path_matches_the_path_with_or_without_its_query() {
+        let p = pattern("/tickets/42");
+        assert!(p.matches("https://app.test/tickets/42", ""));
+        assert!(p.matches("https://app.test/tickets/42?tab=notes", ""));
+        assert!(!p.matches("https://app.test/tickets/420", ""));
+        assert!(!p.matches("https://app.test/x/tickets/42", ""));
+        let q = pattern("/search?q=printer");
+        assert!(q.matches("https://app.test/search?q=printer", ""));
+        assert!(!q.matches("https://app.test/search?q=scanner", ""));
+    }
+
+    #[test]
+    fn a_full_url_matches_whole_ignoring_a_trailing_slash() {
+        let p = pattern("https://docs.test/guide");
+        assert!(p.matches("https://docs.test/guide/", ""));
+        assert!(!p.matches("https://docs.test/guide/intro", ""));
+        assert!(!p.matches("http://docs.test/guide", ""));
+    }
+
+    #[test]
+    fn a_regex_only_when_written_as_one() {
+        let p = pattern("/\\/tickets\\/\\d+$/");
+        assert!(p.matches("https://app.test/tickets/7", ""));
+        assert!(!p.matches("https://app.test/tickets/new", ""));
+        // A variable's value that looks like a regex is a path, its dots are dots.
+        let v = UrlPattern::parse("{{ next }}", "/a.b/").expect("a path");
+        assert!(v.matches("https://app.test/a.b/", ""));
+        assert!(!v.matches("https://app.test/aXb/", ""));
     }
 }
