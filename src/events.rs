@@ -353,6 +353,30 @@ pub struct Criterion {
     /// Human-readable pointers to the evidence (a message id, an artifact path, a frame).
     pub evidence: Vec<String>,
     pub note: Option<String>,
+    /// What kind of claim this is (set by the runner from the step that records it), so that a
+    /// gate can ask for "the sign-in code by mail" without reading names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proves: Option<Proof>,
+}
+
+/// The kinds of claim a run records; `flows gate` criteria select them (`proves = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proof {
+    /// The target answered healthy (the health pre-check).
+    Health,
+    /// A sign-in code delivered by mail (`mail` with `otp:`).
+    MailCode,
+    /// A link delivered by mail (`mail` with `link:`).
+    MailLink,
+    /// A mail delivered, nothing taken from it (`mail` without `otp:`/`link:`: a notification).
+    MailDelivered,
+    /// No such mail arrived (`mail` with `absent: true`).
+    MailAbsent,
+    /// Mails arrived in order (`mails`).
+    MailSequence,
+    /// A realtime event received (`expect_event`).
+    RealtimeEvent,
 }
 
 /// A criterion without evidence is UNVERIFIED, never PASS.

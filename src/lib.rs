@@ -14,6 +14,7 @@ pub mod events;
 pub mod exec;
 pub mod exit_code;
 pub mod flowfile;
+pub mod gate;
 pub mod human;
 pub mod mail;
 pub mod net;

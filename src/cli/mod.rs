@@ -2,9 +2,6 @@
 //!
 //! Turns arguments into config overrides and a selection; the executor never sees clap.
 
-mod console;
-mod show_trace;
-
 /// `println!` that ignores a closed pipe (`flows list | head`): a reader that stops early is
 /// not an error worth a panic.
 macro_rules! say {
@@ -13,6 +10,11 @@ macro_rules! say {
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
     }};
 }
+
+mod console;
+mod gate;
+mod health;
+mod show_trace;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,12 +60,21 @@ pub enum Command {
         /// A trace.html or index.html, or a directory holding one (a flow's or a run's output).
         path: PathBuf,
     },
+    /// Poll the target's health endpoints (`[health]`) until all are healthy or --wait runs
+    /// out; write health-pre-check.json. Exit 0 healthy, 3 not healthy, 2 config error.
+    Health(health::HealthArgs),
+    /// Judge a finished run against release criteria: write go-no-go.md and go-no-go.json
+    /// beside its report. Exit 0 GO, 1 NO-GO, 5 CONDITIONAL GO.
+    Gate(gate::GateArgs),
     /// Print the JSON Schema of flow files (or of step groups with --group, the run report with
     /// --report).
     Schema {
         /// The schema of staging-run-report.json instead.
-        #[arg(long, conflicts_with = "group")]
+        #[arg(long, conflicts_with_all = ["group", "gate"])]
         report: bool,
+        /// The schema of go-no-go.json (`flows gate`) instead.
+        #[arg(long, conflicts_with = "group")]
+        gate: bool,
         /// The schema of step group files (`groups/NAME.yaml`) instead.
         #[arg(long)]
         group: bool,
@@ -167,6 +178,13 @@ pub struct RunArgs {
     /// Reporters: list (terminal), json (always written), junit, html, github, ctrf.
     #[arg(long, value_delimiter = ',', default_value = "list")]
     pub reporter: Vec<String>,
+    /// After the run, judge it as `flows gate` does (go-no-go.md/.json beside the report); the
+    /// exit code is then the gate's (0 GO, 1 NO-GO, 5 CONDITIONAL GO), except 2, 4 and 130.
+    #[arg(long)]
+    pub gate: bool,
+    /// The release criteria for --gate (default: the built-in seed-000 checklist).
+    #[arg(long, value_name = "FILE", requires = "gate")]
+    pub gate_criteria: Option<PathBuf>,
 }
 
 /// Entry point: parses arguments, runs the command, returns the process exit code.
@@ -185,9 +203,15 @@ pub fn main() -> u8 {
     };
     init_logging(cli.verbose);
     match cli.command {
-        Command::Schema { report, group } => {
+        Command::Schema {
+            report,
+            group,
+            gate,
+        } => {
             let schema = if report {
                 crate::report::report_schema_json()
+            } else if gate {
+                crate::gate::gate_schema_json()
             } else if group {
                 crate::flowfile::schema::group_schema_json()
             } else {
@@ -202,21 +226,28 @@ pub fn main() -> u8 {
         Command::Check(args) => check(&args),
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),
-        Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return exit_code::INFRASTRUCTURE;
-                }
-            };
-            runtime.block_on(run(args))
-        }
+        Command::Run(args) => match runtime() {
+            Ok(rt) => rt.block_on(run(args)),
+            Err(code) => code,
+        },
+        Command::Gate(args) => gate::gate(&args),
+        Command::Health(args) => match runtime() {
+            Ok(rt) => rt.block_on(health::health(args)),
+            Err(code) => code,
+        },
     }
+}
+
+/// The async runtime of `run` and `health`; `Err` is the exit code after saying why.
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            exit_code::INFRASTRUCTURE
+        })
 }
 
 fn init_logging(verbose: u8) {
@@ -575,6 +606,15 @@ async fn run(args: RunArgs) -> u8 {
             return exit_code::USAGE;
         }
     };
+    // Read before anything starts: a bad gate.toml fails in milliseconds, not after the run.
+    let gate_criteria = if args.gate {
+        match gate::load_criteria(args.gate_criteria.as_deref()) {
+            Ok(c) => Some(c),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let run_id = new_run_id();
     let output_dir = config.output_root.join(&run_id);
     if let Err(e) = std::fs::create_dir_all(&output_dir) {
@@ -618,7 +658,7 @@ async fn run(args: RunArgs) -> u8 {
             suite_key(&args.suite.config),
         )),
     );
-    let mut opts = crate::exec::run::RunOptions::new(run_id, output_dir, cancel_rx);
+    let mut opts = crate::exec::run::RunOptions::new(run_id, output_dir.clone(), cancel_rx);
     opts.retries = args.retries;
     opts.fail_on_flaky = args.fail_on_flaky;
     opts.slow_mo = args.slow_mo.map(std::time::Duration::from_millis);
@@ -636,7 +676,20 @@ async fn run(args: RunArgs) -> u8 {
         eprintln!("error: writing the reports failed: {e:#}");
         return exit_code::INFRASTRUCTURE;
     }
-    result.exit_code
+    match gate_criteria {
+        // A run that could not judge its target (infrastructure, interrupted) keeps its code;
+        // the gate still writes its verdict for the record.
+        Some((criteria, source)) => {
+            let gated = gate::judge_and_say(&output_dir, &criteria, &source);
+            match result.exit_code {
+                exit_code::INFRASTRUCTURE | exit_code::INTERRUPTED | exit_code::USAGE => {
+                    result.exit_code
+                }
+                _ => gated,
+            }
+        }
+        None => result.exit_code,
+    }
 }
 
 /// `--last-failed`: the flows that failed in the last recorded run of this suite. `Ok(None)`:

@@ -13,13 +13,33 @@
 //! retried attempt's criteria are dropped with it (the flow's verdict is its last attempt's).
 //! It does not run steps or decide flow statuses.
 
-use crate::events::{Criterion, FlowStatus, Verdict};
+use crate::events::{Criterion, FlowStatus, Proof, Verdict};
 use crate::flowfile::ast::Step;
+
+/// A claim a step makes: its words and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub name: String,
+    pub proves: Proof,
+}
 
 /// The claim a step of this kind proves, in words taken from the flow file (templates are
 /// left as written: the step may not have rendered them), or `None` for a step that proves
 /// nothing beyond its own success. Every kind is named, so a new one must be classified.
-pub fn claim_of(step: &Step) -> Option<String> {
+pub fn claim_of(step: &Step) -> Option<Claim> {
+    let name = claim_words(step)?;
+    let proves = match step {
+        Step::Mail(m) if m.absent.as_ref().is_some_and(|a| a.value) => Proof::MailAbsent,
+        Step::Mail(m) if m.otp.is_some() => Proof::MailCode,
+        Step::Mail(m) if m.link.is_some() => Proof::MailLink,
+        Step::Mail(_) => Proof::MailDelivered,
+        Step::Mails(_) => Proof::MailSequence,
+        _ => Proof::RealtimeEvent,
+    };
+    Some(Claim { name, proves })
+}
+
+fn claim_words(step: &Step) -> Option<String> {
     match step {
         Step::Mail(m) => {
             let mut what = format!("mail to {}", m.to.value);
@@ -81,22 +101,24 @@ pub fn claim_of(step: &Step) -> Option<String> {
 }
 
 /// The criterion of a step that failed: FAILED, the failure as evidence.
-pub fn failed(claim: String, located_failure: &str) -> Criterion {
+pub fn failed(claim: Claim, located_failure: &str) -> Criterion {
     Criterion {
-        name: claim,
+        name: claim.name,
         verdict: Verdict::Failed,
         evidence: vec![format!("failed: {located_failure}")],
         note: None,
+        proves: Some(claim.proves),
     }
 }
 
 /// The criterion of a step the flow never reached.
-pub fn not_reached(claim: String, step_number: usize, why: &str) -> Criterion {
+pub fn not_reached(claim: Claim, step_number: usize, why: &str) -> Criterion {
     Criterion {
-        name: claim,
+        name: claim.name,
         verdict: Verdict::Unverified,
         evidence: vec![],
         note: Some(format!("step {step_number} was not reached: {why}")),
+        proves: Some(claim.proves),
     }
 }
 
@@ -147,6 +169,7 @@ mod tests {
             verdict: Verdict::Pass,
             evidence: vec!["message 1".into()],
             note: None,
+            proves: None,
         }
     }
 
@@ -176,9 +199,13 @@ mod tests {
 
     #[test]
     fn failed_and_unverified_are_never_raised() {
-        let mut f = failed("m".into(), "step 2 (a.yaml:4) mail: no message");
+        let claim = |name: &str| Claim {
+            name: name.into(),
+            proves: Proof::MailDelivered,
+        };
+        let mut f = failed(claim("m"), "step 2 (a.yaml:4) mail: no message");
         f.note = None;
-        let n = not_reached("e".into(), 5, "step 2 failed");
+        let n = not_reached(claim("e"), 5, "step 2 failed");
         let c = settle(vec![f, n], FlowStatus::Passed, None);
         assert_eq!(c[0].verdict, Verdict::Failed);
         assert_eq!(
@@ -197,7 +224,21 @@ mod tests {
 - click: { role: button, name: Save }
 "#;
         let steps: Vec<Step> = serde_saphyr::from_str(yaml).expect("steps");
-        let claims: Vec<Option<String>> = steps.iter().map(claim_of).collect();
+        let claims: Vec<Option<String>> =
+            steps.iter().map(|s| claim_of(s).map(|c| c.name)).collect();
+        let kinds: Vec<Option<Proof>> = steps
+            .iter()
+            .map(|s| claim_of(s).map(|c| c.proves))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(Proof::MailCode),
+                Some(Proof::MailAbsent),
+                Some(Proof::RealtimeEvent),
+                None
+            ]
+        );
         assert_eq!(
             claims,
             [

@@ -182,6 +182,81 @@ pub async fn run(
     }
 }
 
+/// How long `flows health --wait` keeps asking, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    /// Give up (not healthy) once this long has passed since the first poll started.
+    pub deadline: Duration,
+    /// Pause between the end of one poll and the start of the next.
+    pub interval: Duration,
+}
+
+/// Polls [`run`] until every endpoint is healthy or `opts.deadline` has passed, calling
+/// `on_poll` with each poll's report (to show what changed). Returns the last report: passed
+/// when the target went green in time. Cancelling is dropping the future.
+pub async fn wait_until_healthy(
+    config: &Config,
+    base_url: &str,
+    http: &crate::net::Http,
+    redactor: &Redactor,
+    opts: WaitOptions,
+    mut on_poll: impl FnMut(&HealthReport),
+) -> HealthReport {
+    let started = Instant::now();
+    loop {
+        let report = run(config, base_url, http, redactor).await;
+        on_poll(&report);
+        let left = opts.deadline.saturating_sub(started.elapsed());
+        if report.passed || left.is_zero() {
+            return report;
+        }
+        tokio::time::sleep(opts.interval.min(left)).await;
+    }
+}
+
+/// One row of what a health poll saw: an endpoint (`health`) or one of its services
+/// (`health › cache`), the words for its state, whether that is healthy, and its latency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusLine {
+    /// Unique within a report: the endpoint's name, or `endpoint › service`.
+    pub key: String,
+    /// `ok`, `down`, `HTTP 503`, `no answer within 10s`, … (the service's own word when it
+    /// gave one).
+    pub state: String,
+    pub ok: bool,
+    /// Milliseconds: the service's own figure, or the endpoint's round trip.
+    pub latency_ms: Option<f64>,
+}
+
+/// The rows of a report, endpoints first, each followed by its services (for `flows health`
+/// and anything else that shows a poll as a table).
+pub fn status_lines(report: &HealthReport) -> Vec<StatusLine> {
+    let mut out = Vec::new();
+    for c in &report.checks {
+        let endpoint_ok = c.verdict == Verdict::Pass;
+        let state = match (&c.error, c.status) {
+            (None, Some(code)) => format!("{code} ok"),
+            (None, None) => "ok".to_owned(),
+            (Some(e), _) => e.clone(),
+        };
+        out.push(StatusLine {
+            key: c.name.clone(),
+            state,
+            ok: endpoint_ok,
+            latency_ms: Some(c.duration_ms as f64),
+        });
+        for s in &c.services {
+            out.push(StatusLine {
+                key: format!("{} › {}", c.name, s.name),
+                state: s.status.clone(),
+                ok: is_ok(&s.status),
+                latency_ms: s.latency_ms,
+            });
+        }
+    }
+    out
+}
+
 fn is_ok(status: &str) -> bool {
     matches!(
         status.to_ascii_lowercase().as_str(),

@@ -19,8 +19,8 @@ use super::latency::LatencySummary;
 use super::run_state::{FlowState, RunState};
 use super::ReportError;
 use crate::events::{
-    Artifact, ArtifactKind, Criterion, EventSink, Evidence, FlowStatus, RunEvent, RunEventKind,
-    RunOutcome, StepRecord, Totals, Verdict,
+    Artifact, ArtifactKind, Criterion, EventSink, Evidence, FlowStatus, Proof, RunEvent,
+    RunEventKind, RunOutcome, StepRecord, Totals, Verdict,
 };
 use crate::trace::TraceIndex;
 
@@ -31,13 +31,14 @@ pub const REPORT_FILE: &str = "staging-run-report.json";
 ///
 /// 2: flow status `timed_out`, run outcomes `timed_out` and `max_failures_reached`,
 /// `outcome_reason`, `totals.timed_out`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `evidence_files` (each cited file's SHA-256, for `flows gate`), criteria's `proves`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// What a run did and what it proved: one file per run, `staging-run-report.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "flows staging run report")]
 pub struct StagingRunReport {
-    /// Version of this report's shape (2).
+    /// Version of this report's shape (3).
     pub schema_version: u32,
     pub run_id: String,
     /// When the run started (RFC 3339); null if the run never said it started.
@@ -71,6 +72,21 @@ pub struct StagingRunReport {
     pub artifacts: Vec<Artifact>,
     /// What the person running should know that is not a flow result.
     pub notices: Vec<NoticeReport>,
+    /// Every file this report cites (artifacts, downloads, attachments, the event log), with
+    /// its size and SHA-256 as the run left it (taken after the last redaction pass).
+    /// `flows gate` passes a criterion only while its files still match.
+    #[serde(default)]
+    pub evidence_files: Vec<EvidenceFile>,
+}
+
+/// A file of the run as it was when the run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EvidenceFile {
+    /// Relative to the run's output directory.
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Lowercase hex.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -155,6 +171,9 @@ pub struct CriterionReport {
     pub verdict: Verdict,
     pub evidence: Vec<String>,
     pub note: Option<String>,
+    /// What kind of claim it is (`mail_code`, `realtime_event`, `health`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proves: Option<Proof>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -293,6 +312,7 @@ impl StagingRunReport {
                     verdict: c.criterion.verdict,
                     evidence: c.criterion.evidence.clone(),
                     note: c.criterion.note.clone(),
+                    proves: c.criterion.proves,
                 }
             })
             .collect();
@@ -345,6 +365,7 @@ impl StagingRunReport {
             realtime,
             artifacts: state.run_artifacts.clone(),
             notices,
+            evidence_files: vec![],
         }
     }
 }
@@ -500,6 +521,139 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
         latency_source_max_ms: source.map(|l| l.max_ms),
     };
     (mail, RealtimeReport { frames })
+}
+
+impl StagingRunReport {
+    /// Every file the report cites, relative to the output directory, in report order without
+    /// repeats: the event log, run artifacts, each flow's and step's artifacts, downloads and
+    /// mail attachments.
+    pub fn cited_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = vec![PathBuf::from(super::event_log::EVENT_LOG_FILE)];
+        let mut add = |p: &Path| {
+            if !out.iter().any(|o| o == p) {
+                out.push(p.to_owned());
+            }
+        };
+        for a in &self.artifacts {
+            add(&a.path);
+        }
+        for f in &self.flows {
+            for p in flow_files(f) {
+                add(&p);
+            }
+        }
+        out
+    }
+
+    /// The recorded digest of `path`, if the report recorded one.
+    pub fn evidence_file(&self, path: &Path) -> Option<&EvidenceFile> {
+        self.evidence_files.iter().find(|e| e.path == path)
+    }
+}
+
+/// The files one flow's entry cites: its artifacts, its steps' artifacts, downloads and
+/// attachments (last attempt only; earlier attempts prove nothing).
+pub fn flow_files(f: &FlowReport) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut add = |p: &Path| {
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_owned());
+        }
+    };
+    for a in &f.artifacts {
+        add(&a.path);
+    }
+    for s in &f.steps {
+        for a in &s.artifacts {
+            add(&a.path);
+        }
+        for e in &s.evidence {
+            match e {
+                Evidence::Download { path, .. } | Evidence::Attachment { path, .. } => add(path),
+                Evidence::Mail { .. }
+                | Evidence::RealtimeFrame { .. }
+                | Evidence::Http { .. }
+                | Evidence::Dialog { .. } => {}
+            }
+        }
+    }
+    out
+}
+
+/// SHA-256 of a file, lowercase hex, and its size; streamed (a download may be large).
+pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((bytes, format!("{:x}", hasher.finalize())))
+}
+
+/// Whether `path` stays inside the directory it is relative to (no root, no `..`).
+pub fn is_inside(path: &Path) -> bool {
+    use std::path::Component;
+    path.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Records the SHA-256 of every file the report in `output_dir` cites into its
+/// `evidence_files`, and writes it again (atomically). Run last, after every file of the run
+/// is final (the redaction sweep rewrites files). A cited file that is not there is left out:
+/// the gate then says it was never recorded. No report: nothing to do.
+pub fn seal(output_dir: &Path) -> Result<(), ReportError> {
+    let path = output_dir.join(REPORT_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(ReportError::Write { path, source }),
+    };
+    let mut report: StagingRunReport = serde_json::from_slice(&text).map_err(ReportError::Json)?;
+    report.evidence_files = report
+        .cited_files()
+        .into_iter()
+        .filter(|p| is_inside(p))
+        .filter_map(|p| {
+            let (bytes, sha256) = sha256_file(&output_dir.join(&p)).ok()?;
+            Some(EvidenceFile {
+                path: p,
+                bytes,
+                sha256,
+            })
+        })
+        .collect();
+    let mut bytes = serde_json::to_vec_pretty(&report).map_err(ReportError::Json)?;
+    bytes.push(b'\n');
+    crate::artifact::write_atomic_reserved(&path, &bytes)
+        .map_err(|source| ReportError::Write { path, source })
+}
+
+/// The report the event log `text` (`events.jsonl`) adds up to, as the JSON reporter would have
+/// built it (without trace folding or digests): a cross-check of a report read from disk. A
+/// line that is not an event is an error, naming its number.
+pub fn report_from_event_log(text: &str) -> Result<StagingRunReport, String> {
+    let mut state = RunState::default();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: RunEvent = serde_json::from_str(line)
+            .map_err(|e| format!("line {} is not an event: {e}", n + 1))?;
+        state.apply(&event);
+    }
+    Ok(StagingRunReport::from_state(
+        &state,
+        RunOutcome::Interrupted,
+    ))
 }
 
 /// Writes `staging-run-report.json` into the output directory.

@@ -33,6 +33,7 @@ mod text;
 pub use ctrf::{CtrfReporter, CTRF_FILE, CTRF_SPEC_VERSION};
 pub use event_log::{EventLogWriter, EVENT_LOG_FILE};
 pub use html::{HtmlReporter, HTML_REPORT_FILE};
+pub use json::{flow_files, is_inside, report_from_event_log, seal, sha256_file, EvidenceFile};
 pub use json::{
     report_schema_json, AttemptReport, BrowserReport, CriteriaTotals, CriterionReport,
     EnvironmentReport, FlowReport, HealthReport, JsonReporter, MailMessageReport, MailReport,

@@ -138,6 +138,7 @@ impl Reporters {
     /// Last, every text file of the output directory is redacted with every secret the run
     /// learned ([`Redactor::redact_tree`]): the event log's earlier lines, traces of earlier
     /// flows, reports, failure pages and process logs written before a secret became known.
+    /// Then the report records each cited file's SHA-256 ([`super::json::seal`]).
     pub fn finish(&mut self) -> anyhow::Result<()> {
         let finished = self.each(|sink| sink.finish());
         let swept = self
@@ -150,7 +151,10 @@ impl Reporters {
                     self.output_dir.display()
                 )
             });
-        finished.and(swept)
+        // Last: the digests of the files as they now stay (after the sweep rewrote them).
+        let sealed = super::json::seal(&self.output_dir)
+            .map_err(|e| anyhow::anyhow!("cannot record the evidence digests: {e}"));
+        finished.and(swept).and(sealed)
     }
 
     fn each(

@@ -24,7 +24,7 @@ async fn repository_flows_pass_in_real_chromium() {
     assert_eq!(out.code, 0, "{}", out.all());
     let run = run_dir(out_dir.path());
     let report = read_json(&run.join("staging-run-report.json"));
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     assert_eq!(report["outcome"], "completed");
     let statuses: Vec<(String, String)> = report["flows"]
         .as_array()

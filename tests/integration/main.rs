@@ -7,6 +7,7 @@ mod debug;
 mod e2e;
 mod faults;
 mod flowfile_check;
+mod gate;
 mod health;
 mod lab;
 mod mail;

@@ -228,6 +228,7 @@ fn run_events() -> Vec<RunEvent> {
                     "logged in with STAGING_E2E_FIXED_OTP; the login is proven, the mail is not"
                         .into(),
                 ),
+                proves: Some(flows::events::Proof::MailCode),
             },
         },
     ));
@@ -301,6 +302,7 @@ fn run_events() -> Vec<RunEvent> {
                         .into(),
                 ],
                 note: None,
+                proves: Some(flows::events::Proof::MailLink),
             },
         },
     ));
@@ -572,7 +574,7 @@ fn json_report_snapshot() {
     let (dir, _) = run_reporters(&all_kinds(), &run_events(), false);
     let text = read(dir.path(), REPORT_FILE);
     let value: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
-    assert_eq!(value["schema_version"], 2);
+    assert_eq!(value["schema_version"], 3);
     assert_eq!(value["started_at"], "2026-05-31T02:00:00Z");
     assert_eq!(value["finished_at"], "2026-05-31T02:00:17.5Z");
     assert_eq!(value["outcome"], "interrupted");
@@ -598,6 +600,16 @@ fn json_report_snapshot() {
             "[time]"
         })),
         (".finished_at", "[time]".into()),
+        // The event log holds the temp directory's path: its digest differs per run.
+        (".evidence_files[].sha256", insta::dynamic_redaction(|v, _| {
+            assert!(
+                v.as_str().is_some_and(|s| s.len() == 64
+                    && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())),
+                "lowercase hex SHA-256"
+            );
+            "[sha256]"
+        })),
+        (".evidence_files[].bytes", "[bytes]".into()),
     ]}, {
         insta::assert_json_snapshot!("staging_run_report", report);
     });
@@ -757,8 +769,27 @@ fn ctrf_report_validates_against_the_published_schema_and_maps_every_status() {
 fn report_schema_snapshot() {
     let schema = report_schema_json();
     let value: serde_json::Value = serde_json::from_str(&schema).expect("schema is JSON");
-    assert_eq!(value["$id"], "urn:flows:staging-run-report:2");
+    assert_eq!(value["$id"], "urn:flows:staging-run-report:3");
     insta::assert_snapshot!("staging_run_report_schema", schema);
+}
+
+/// `flows schema --gate`: the shape of go-no-go.json, versioned, and what the binary prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_schema_snapshot() {
+    let schema = flows::gate::gate_schema_json();
+    let value: serde_json::Value = serde_json::from_str(&schema).expect("schema is JSON");
+    assert_eq!(value["$id"], "urn:flows:go-no-go:1");
+    let verdicts = value.to_string();
+    for word in ["GO", "CONDITIONAL_GO", "NO_GO", "altered", "missing"] {
+        assert!(verdicts.contains(&format!("\"{word}\"")), "{word}");
+    }
+    let out = crate::support::FlowsCmd::new()
+        .args(["schema", "--gate"])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout.trim_end(), schema.trim_end());
+    insta::assert_snapshot!("go_no_go_schema", schema);
 }
 
 #[test]

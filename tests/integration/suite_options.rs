@@ -185,7 +185,7 @@ async fn run_timeout_times_out_the_running_flow_and_leaves_the_rest_not_run() {
     assert_eq!(out.code, 1, "{}", out.all());
     let run = run_dir(&suite.path().join("artifacts"));
     let report = read_json(&run.join("staging-run-report.json"));
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     assert_eq!(report["outcome"], "timed_out");
     assert_eq!(report["outcome_reason"], "run timeout (15s) reached");
     assert_eq!(report["totals"]["timed_out"], 1);

@@ -62,6 +62,16 @@ pub(super) fn urls(
     Ok((base_url, api_url))
 }
 
+/// [`Secret::origin`] of a secret the runner made up for the app it starts.
+const GENERATED: &str = "generated for this run";
+
+impl Secret {
+    /// Made up by the runner for the app it starts: no app that is already running knows it.
+    pub fn is_generated(&self) -> bool {
+        self.origin == GENERATED
+    }
+}
+
 /// The staging E2E secret: from its env var, else generated for this run when
 /// `generate_secret` asks (the runner then hands it to the app it starts).
 pub(super) fn secret(target: &mut TargetFile, env: EnvLookup<'_>) -> Option<Secret> {
@@ -76,7 +86,7 @@ pub(super) fn secret(target: &mut TargetFile, env: EnvLookup<'_>) -> Option<Secr
         }),
         None if target.generate_secret.unwrap_or(false) => Some(Secret {
             value: random_token(32),
-            origin: "generated for this run".to_owned(),
+            origin: GENERATED.to_owned(),
         }),
         None => None,
     }

@@ -23,6 +23,7 @@ pub(super) fn redact_criterion(redactor: &Redactor, c: Criterion) -> Criterion {
         verdict: c.verdict,
         evidence: c.evidence.iter().map(|e| redactor.redact(e)).collect(),
         note: c.note.map(|n| redactor.redact(&n)),
+        proves: c.proves,
     }
 }
 

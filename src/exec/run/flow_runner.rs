@@ -190,8 +190,14 @@ impl FlowRunner<'_, '_> {
                 // Held until the attempt ends: whether a PASS stands depends on the flow.
                 RunEventKind::CriterionRecorded {
                     flow: Some(_),
-                    criterion,
-                } => self.criteria.push(criterion),
+                    mut criterion,
+                } => {
+                    // The kind of claim comes from the step's kind, in one place.
+                    if criterion.proves.is_none() {
+                        criterion.proves = claims::claim_of(&step.value).map(|c| c.proves);
+                    }
+                    self.criteria.push(criterion);
+                }
                 other => self.em.emit(other),
             }
         }

@@ -267,6 +267,7 @@ pub(super) async fn health_check(
                     c.status.map_or("no answer".to_owned(), |s| s.to_string())
                 )],
                 note: c.error.clone(),
+                proves: Some(crate::events::Proof::Health),
             },
         });
     }

@@ -82,6 +82,7 @@ async fn expect_absent(
                     verdict: Verdict::Pass,
                     evidence: vec![ctx.redactor.redact(&evidence)],
                     note: None,
+                    proves: None,
                 },
             });
             Ok(StepOutcome {
@@ -345,6 +346,7 @@ fn fixed_otp(
                 "a fixed OTP ({}) was used instead of reading mail",
                 fixed.origin
             )),
+            proves: None,
         },
     });
     Some(StepOutcome {
@@ -552,6 +554,7 @@ fn delivered(
                 found.waited_on
             )],
             note: None,
+            proves: None,
         },
     });
     let mut summary = format!("{summary}: \"{subject}\" {latency}");

@@ -74,6 +74,7 @@ pub async fn run_sequence(ctx: &mut StepContext<'_>, s: &MailsStep) -> StepResul
                         .join(", ")
                 ))],
                 note: None,
+                proves: None,
             },
         });
         return Ok(StepOutcome {

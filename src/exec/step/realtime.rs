@@ -166,6 +166,7 @@ pub async fn expect_event(
                 crate::human::duration(waited)
             )],
             note: None,
+            proves: None,
         },
     });
     Ok(StepOutcome {
