@@ -3,7 +3,7 @@
 //! serde-saphyr stops at the first problem in a file and words it for a Rust developer
 //! ("unknown variant `clik`, expected one of …"); this module rewords it for the person who
 //! wrote the flow ("unknown step `clik`", "did you mean `click`?") and keeps the location.
-//! Checks that need the whole tree (or the whole suite) live in `check.rs`.
+//! Checks that need the whole tree (or the whole suite) live in `check/`.
 
 use std::borrow::Cow;
 use std::path::Path;

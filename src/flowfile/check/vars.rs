@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ast::FlowFile;
-use super::check::{CheckEnv, RESERVED_NAMES};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{Capture, StrUse};
-use super::locate::SourceText;
-use super::suggest::{did_you_mean, did_you_mean_prefix, list};
+use crate::flowfile::ast::FlowFile;
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::locate::SourceText;
+use crate::flowfile::suggest::{did_you_mean, did_you_mean_prefix, list};
+
+use super::env::{CheckEnv, RESERVED_NAMES};
+use super::facts::{Capture, StrUse};
 
 /// What names a flow may use at a step.
 pub(super) struct VarScope<'a> {

@@ -9,13 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::ast::{FlowFile, GroupFile, SessionMode, Step};
-use super::check::{is_flow_id, CheckEnv};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{value_len, FlowChecker, GroupInfo};
-use super::parse::parse_group;
-use super::span::{Loc, Sp};
-use super::var_scope::VarScope;
+use crate::flowfile::ast::{FlowFile, GroupFile, SessionMode, Step};
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::parse::parse_group;
+use crate::flowfile::span::{Loc, Sp};
+
+use super::env::{is_flow_id, value_len, CheckEnv};
+use super::facts::GroupInfo;
+use super::files::yaml_entries;
+use super::flow::FlowChecker;
+use super::vars::VarScope;
 
 /// A checked step group.
 #[derive(Debug, Clone)]
@@ -86,7 +89,7 @@ pub(super) fn load_groups(
     let gdir = dir.join("groups");
     let paths: Vec<PathBuf> = match std::fs::read_dir(&gdir) {
         Ok(entries) => {
-            let (paths, mut problems) = super::check::yaml_entries(entries, "step group");
+            let (paths, mut problems) = yaml_entries(entries, "step group");
             diags.append(&mut problems);
             paths
         }

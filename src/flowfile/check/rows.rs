@@ -9,35 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::ast::{EachSource, FlowFile};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{shown, value_len};
-use super::span::Loc;
+use crate::flowfile::ast::{EachSource, FlowFile};
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::span::Loc;
 
-/// How much an `each:` source may hold (`[suite] each_max_bytes`, `each_max_rows`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EachLimits {
-    /// Largest `each:` file read, in bytes.
-    pub max_bytes: u64,
-    /// Most rows (each one a flow) an `each:` may give.
-    pub max_rows: usize,
-}
-
-impl EachLimits {
-    /// 1 MiB: a thousand rows of a kilobyte each.
-    pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
-    /// A thousand flows from one file is already a long nightly run.
-    pub const DEFAULT_MAX_ROWS: usize = 1000;
-}
-
-impl Default for EachLimits {
-    fn default() -> Self {
-        EachLimits {
-            max_bytes: Self::DEFAULT_MAX_BYTES,
-            max_rows: Self::DEFAULT_MAX_ROWS,
-        }
-    }
-}
+use super::env::{shown, value_len, EachLimits};
 
 /// Why an `each:` file was not read, and what to do.
 struct EachFileError {
