@@ -112,3 +112,28 @@ pub(super) fn find_cycles<'a>(
     cycles.sort();
     cycles
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_cycles_shortest() {
+        let l = Loc::default();
+        let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
+        edges.insert("a", vec![("b", l)]);
+        edges.insert("b", vec![("c", l), ("a", l)]);
+        edges.insert("c", vec![("a", l)]);
+        assert_eq!(
+            find_cycles(&["a", "b", "c"], &edges),
+            vec![vec!["a", "b", "a"]]
+        );
+        edges.insert("b", vec![("c", l)]);
+        assert_eq!(
+            find_cycles(&["a", "b", "c"], &edges),
+            vec![vec!["a", "b", "c", "a"]]
+        );
+        edges.clear();
+        assert!(find_cycles(&["a"], &edges).is_empty());
+    }
+}

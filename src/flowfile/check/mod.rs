@@ -12,6 +12,7 @@
 //! - `env.rs`, `facts.rs`, `files.rs`, `cycles.rs`: leaves (the configuration's names and
 //!   shared helpers; what a flow check finds out; the directory's files; `needs` cycles).
 //! - `flow/`: one flow (or step group) on its own, step family by step family.
+//! - `needs.rs`: across flows: ids, `needs`, what each flow sees through its needs.
 //! - `vars.rs` (which `{{ names }}` a step may use), `groups.rs` (step groups: loading, checking,
 //!   expanding `use`), `rows.rs` (`each:` rows).
 
@@ -21,6 +22,7 @@ mod facts;
 mod files;
 mod flow;
 pub mod groups;
+mod needs;
 pub mod rows;
 mod vars;
 
@@ -32,16 +34,15 @@ use crate::flowfile::ast::FlowFile;
 use crate::flowfile::diagnostic::{Diagnostic, Diagnostics};
 use crate::flowfile::parse::parse_flow;
 use crate::flowfile::span::{Loc, Sp};
-use crate::flowfile::suggest::{did_you_mean_prefix, list};
 
-use cycles::find_cycles;
 // The configuration a check runs against: named by every caller of `load_suite`.
-use env::{is_flow_id, shown, value_len};
+use env::is_flow_id;
 pub use env::{CheckEnv, EachLimits};
 use facts::{FlowFacts, GroupInfo};
 use files::{io_words, yaml_entries};
 use flow::FlowChecker;
 use groups::{expand, load_groups, GroupCall, Groups, PlannedStep};
+use needs::{Needs, Parsed};
 use rows::{rows_of, Row};
 use vars::VarScope;
 
@@ -181,19 +182,44 @@ fn words(source: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The whole check, in order: each flow on its own (and its rows), then across flows (ids,
+/// `needs`, cycles), then variables flow by flow; with no problem, the checked flows.
 fn check_all(
-    mut files: Vec<(PathBuf, Arc<str>, FlowFile)>,
+    mut files: Vec<Parsed>,
     broken: &BTreeMap<String, BTreeSet<String>>,
     env: &CheckEnv,
     mut diags: Vec<Diagnostic>,
     (groups, group_infos): (&Groups, &BTreeMap<String, GroupInfo>),
 ) -> Result<Suite, Diagnostics> {
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    let (facts, rows) = check_each_flow(&files, env, group_infos, &mut diags);
+    let needs = Needs::of(&files, &facts, broken, &mut diags);
+    let closures = check_variables(&needs, &rows, env, &mut diags);
+    if !diags.is_empty() {
+        let mut d = Diagnostics(diags);
+        d.sort();
+        d.0.dedup();
+        return Err(d);
+    }
+    let flows = checked_flows(files, facts, closures, groups, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    Ok(Suite {
+        flows: expand_rows(flows, rows),
+    })
+}
 
-    // 1. Each flow on its own (and the rows of data-driven ones).
+/// Each flow on its own, and the rows of data-driven ones (`None` for the others).
+fn check_each_flow(
+    files: &[Parsed],
+    env: &CheckEnv,
+    group_infos: &BTreeMap<String, GroupInfo>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<FlowFacts>, Vec<Option<Vec<Row>>>) {
     let mut facts: Vec<FlowFacts> = Vec::with_capacity(files.len());
     let mut rows: Vec<Option<Vec<Row>>> = Vec::with_capacity(files.len());
-    for (path, source, ast) in &files {
+    for (path, source, ast) in files {
         let mut checker = FlowChecker::new(path, source, ast, env, group_infos, false);
         checker.run();
         diags.append(&mut checker.diags);
@@ -207,153 +233,24 @@ fn check_all(
             }
         }
     }
+    (facts, rows)
+}
 
-    // 2. Across flows: ids, needs, cycles.
-    let mut first_of: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, (path, source, ast)) in files.iter().enumerate() {
+/// Every `{{ name }}` of every flow is known where it is used, and every `since:` mark is
+/// seen; returns each flow's `needs` closure.
+fn check_variables(
+    needs: &Needs<'_>,
+    rows: &[Option<Vec<Row>>],
+    env: &CheckEnv,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<BTreeSet<String>> {
+    let captured_by = needs.captured_by();
+    let mut closures = Vec::with_capacity(needs.files.len());
+    for (i, (path, source, ast)) in needs.files.iter().enumerate() {
         let id = ast.id.value.as_str();
-        match first_of.get(id) {
-            Some(&j) => {
-                let (first_path, _, first_ast) = &files[j];
-                diags.push(
-                    Diagnostic::new(path, format!("duplicate flow id `{id}`"))
-                        .at(ast.id.loc, value_len(source, ast.id.loc, id))
-                        .label(format!("also the id of {}", shown(first_path)))
-                        .note(first_path, first_ast.id.loc, "first defined here")
-                        .hint("each flow needs its own id: rename one of them"),
-                );
-            }
-            None => {
-                first_of.insert(id, i);
-            }
-        }
-    }
-    let known_ids: Vec<&str> = first_of.keys().copied().collect();
-    let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
-    // Flows with a `needs` entry that is unknown (`lenient`) or that did not parse.
-    let mut lenient: BTreeSet<&str> = BTreeSet::new();
-    let mut needs_broken: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (i, (path, source, ast)) in files.iter().enumerate() {
-        let id = ast.id.value.as_str();
-        let own = first_of.get(id) == Some(&i);
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        for need in &ast.needs {
-            let n = need.value.as_str();
-            let len = value_len(source, need.loc, n);
-            if !seen.insert(n) {
-                diags.push(
-                    Diagnostic::new(path, format!("`{n}` is listed twice in `needs`"))
-                        .at(need.loc, len)
-                        .hint("remove the second one"),
-                );
-                continue;
-            }
-            if n == id {
-                diags.push(
-                    Diagnostic::new(path, format!("flow `{id}` needs itself"))
-                        .at(need.loc, len)
-                        .label("this flow's own id")
-                        .hint("remove it from `needs`"),
-                );
-                continue;
-            }
-            if !first_of.contains_key(n) {
-                if let Some((broken_id, _)) = broken.get_key_value(n) {
-                    needs_broken.entry(id).or_default().push(broken_id.as_str());
-                } else {
-                    let others: Vec<&str> =
-                        known_ids.iter().copied().filter(|k| *k != id).collect();
-                    let hint = if others.is_empty() {
-                        "no other flow is defined in this suite".to_string()
-                    } else {
-                        format!(
-                            "{}flows are: {}",
-                            did_you_mean_prefix(n, others.iter().copied()),
-                            list(others.iter().copied(), 12)
-                        )
-                    };
-                    diags.push(
-                        Diagnostic::new(path, format!("unknown flow `{n}` in `needs`"))
-                            .at(need.loc, len)
-                            .label("no flow has this id")
-                            .hint(hint),
-                    );
-                    lenient.insert(id);
-                }
-                continue;
-            }
-            if own {
-                edges.entry(id).or_default().push((n, need.loc));
-            }
-        }
-    }
-    for cycle in find_cycles(&known_ids, &edges) {
-        let start = cycle[0];
-        let next = cycle[1];
-        let i = first_of[start];
-        let (path, source, _) = &files[i];
-        let loc = edges[start]
-            .iter()
-            .find(|(n, _)| *n == next)
-            .map(|(_, l)| *l)
-            .unwrap_or_default();
-        diags.push(
-            Diagnostic::new(path, format!("needs cycle: {}", cycle.join(" → ")))
-                .at(loc, value_len(source, loc, next))
-                .label(format!("`{start}` needs `{next}`"))
-                .hint("flows in a cycle can never run: remove one of these `needs`"),
-        );
-    }
-
-    // 3. Closures and who captures what.
-    let closure_of = |id: &str| -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        let mut stack = vec![id];
-        while let Some(cur) = stack.pop() {
-            for (n, _) in edges.get(cur).map(Vec::as_slice).unwrap_or(&[]) {
-                if *n != id && out.insert(n.to_string()) {
-                    stack.push(n);
-                }
-            }
-        }
-        out
-    };
-    let mut captured_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (i, (_, _, ast)) in files.iter().enumerate() {
-        if first_of.get(ast.id.value.as_str()) != Some(&i) {
-            continue;
-        }
-        for c in &facts[i].captures {
-            let who = captured_by.entry(c.name.as_str()).or_default();
-            if !who.contains(&ast.id.value.as_str()) {
-                who.push(ast.id.value.as_str());
-            }
-        }
-    }
-
-    // 4. Variables, flow by flow.
-    let mut closures = Vec::with_capacity(files.len());
-    for (i, (path, source, ast)) in files.iter().enumerate() {
-        let id = ast.id.value.as_str();
-        let closure = closure_of(id);
-        let is_lenient =
-            lenient.contains(id) || closure.iter().any(|n| lenient.contains(n.as_str()));
-        let mut maybe_from_broken: BTreeSet<&str> = BTreeSet::new();
-        for who in std::iter::once(id).chain(closure.iter().map(String::as_str)) {
-            for b in needs_broken.get(who).map(Vec::as_slice).unwrap_or(&[]) {
-                maybe_from_broken.extend(broken[*b].iter().map(String::as_str));
-            }
-        }
-        let mut from_needs: BTreeMap<&str, &str> = BTreeMap::new();
-        for n in &closure {
-            if let Some(&j) = first_of.get(n.as_str()) {
-                for c in &facts[j].captures {
-                    from_needs
-                        .entry(c.name.as_str())
-                        .or_insert(files[j].2.id.value.as_str());
-                }
-            }
-        }
+        let closure = needs.closure_of(id);
+        let maybe_from_broken = needs.maybe_from_broken(id, &closure);
+        let from_needs = needs.from_needs(&closure);
         let row_keys: Option<BTreeSet<String>> = rows[i].as_ref().map(|r| match r.first() {
             Some(first) => first.values.keys().cloned().collect(),
             None => words(source),
@@ -361,25 +258,30 @@ fn check_all(
         let scope = VarScope {
             env,
             flow: ast,
-            own: &facts[i].captures,
+            own: &needs.facts[i].captures,
             from_needs: &from_needs,
             captured_by: &captured_by,
-            lenient: is_lenient,
+            lenient: needs.is_lenient(id, &closure),
             maybe_from_broken: &maybe_from_broken,
             params: None,
             row: row_keys.as_ref(),
         };
-        scope.report_unknown(path, source, &facts[i].uses, &mut diags);
-        check_since(path, source, ast, i, &facts, &files, &closure, &mut diags);
+        scope.report_unknown(path, source, &needs.facts[i].uses, diags);
+        needs.check_since(i, &closure, diags);
         closures.push(closure);
     }
+    closures
+}
 
-    if !diags.is_empty() {
-        let mut d = Diagnostics(diags);
-        d.sort();
-        d.0.dedup();
-        return Err(d);
-    }
+/// The checked flows: captures with their secrecy, `use` steps expanded (too big an expansion
+/// is an error).
+fn checked_flows(
+    files: Vec<Parsed>,
+    facts: Vec<FlowFacts>,
+    closures: Vec<BTreeSet<String>>,
+    groups: &Groups,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<CheckedFlow> {
     // A variable any flow sends as a credential is secret wherever it is captured, from the
     // capture on (names are matched suite-wide: a flow may capture what its dependants send).
     let credentials: BTreeSet<String> = facts
@@ -418,82 +320,7 @@ fn check_all(
             needs_closure,
         });
     }
-    if !diags.is_empty() {
-        return Err(Diagnostics(diags));
-    }
-    Ok(Suite {
-        flows: expand_rows(flows, rows),
-    })
-}
-
-/// `since: MARK` names a mark set on an earlier step of the flow, or in a flow it needs
-/// (directly or through others): a window cannot start at a moment this flow never sees.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one suite-wide check over the parts check_all holds"
-)]
-fn check_since(
-    path: &Path,
-    source: &str,
-    ast: &FlowFile,
-    i: usize,
-    facts: &[FlowFacts],
-    files: &[(PathBuf, Arc<str>, FlowFile)],
-    closure: &BTreeSet<String>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    for (step, name) in &facts[i].since {
-        let own = facts[i].marks.iter().find(|(_, m)| m.value == name.value);
-        if own.is_some_and(|(at, _)| at < step) {
-            continue;
-        }
-        let setters: Vec<&str> = files
-            .iter()
-            .zip(facts)
-            .filter(|(_, f)| f.marks.iter().any(|(_, m)| m.value == name.value))
-            .map(|((_, _, a), _)| a.id.value.as_str())
-            .filter(|id| *id != ast.id.value)
-            .collect();
-        if setters.iter().any(|id| closure.contains(*id)) {
-            continue;
-        }
-        let len = value_len(source, name.loc, &name.value).max(1);
-        let d = Diagnostic::new(path, format!("no mark `{}` before this step", name.value))
-            .at(name.loc, len)
-            .label("unknown mark");
-        let d = if let Some((at, _)) = own {
-            d.hint(format!(
-                "step {} sets `{}`, after this one (step {}): a window starts at an earlier moment",
-                at + 1,
-                name.value,
-                step + 1
-            ))
-        } else if let Some(other) = setters.first() {
-            d.hint(format!(
-                "flow `{other}` sets it, but `{}` does not need `{other}`: add `needs: [{other}]` \
-                 (a mark is seen by the flow that sets it and the flows that need that one)",
-                ast.id.value
-            ))
-        } else {
-            let visible = facts[i]
-                .marks
-                .iter()
-                .filter(|(at, _)| at < step)
-                .map(|(_, m)| m.value.clone())
-                .chain(
-                    facts
-                        .iter()
-                        .flat_map(|f| f.marks.iter().map(|(_, m)| m.value.clone())),
-                )
-                .collect::<Vec<_>>();
-            d.hint(format!(
-                "{}set it with `mark: {}` on the step that triggers the mail",
-                did_you_mean_prefix(&name.value, visible.iter().map(String::as_str)),
-                name.value
-            ))
-        };
-        diags.push(d);
-    }
+    flows
 }
 
 /// Replaces each data-driven flow by one flow per row (`id[name]`); a `needs` of it becomes a

@@ -180,26 +180,6 @@ fn cycles_are_reported_once() {
 }
 
 #[test]
-fn find_cycles_shortest() {
-    let l = Loc::default();
-    let mut edges: BTreeMap<&str, Vec<(&str, Loc)>> = BTreeMap::new();
-    edges.insert("a", vec![("b", l)]);
-    edges.insert("b", vec![("c", l), ("a", l)]);
-    edges.insert("c", vec![("a", l)]);
-    assert_eq!(
-        find_cycles(&["a", "b", "c"], &edges),
-        vec![vec!["a", "b", "a"]]
-    );
-    edges.insert("b", vec![("c", l)]);
-    assert_eq!(
-        find_cycles(&["a", "b", "c"], &edges),
-        vec![vec!["a", "b", "c", "a"]]
-    );
-    edges.clear();
-    assert!(find_cycles(&["a"], &edges).is_empty());
-}
-
-#[test]
 fn locators() {
     cases(&[
         ("  - click: {}\n", &["a.yaml:5:5 [click] `click` needs a locator"]),

@@ -69,77 +69,117 @@ impl FlowChecker<'_> {
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
         .collect();
-        let kind_name = self.flow.steps[step].value.kind();
         if kinds.is_empty() {
-            let refinements: Vec<&str> = [
-                ("name", l.name.is_some()),
-                ("exact", l.exact.is_some()),
-                ("within", l.within.is_some()),
-                ("frame", l.frame.is_some()),
-                ("nth", l.nth.is_some()),
-                ("has", l.has.is_some()),
-                ("has_not", l.has_not.is_some()),
-                ("has_own_text", l.has_own_text.is_some()),
-                ("has_not_text", l.has_not_text.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(k, present)| present.then_some(k))
-            .collect();
-            if required || !refinements.is_empty() || nested.is_some() {
-                let (loc, len) = match nested {
-                    Some((loc, _)) => (loc, 1),
-                    None => (self.flow.steps[step].loc, kind_name.chars().count()),
-                };
-                let message = if let Some((_, key)) = nested {
-                    format!("`{key}` needs a locator")
-                } else if refinements.is_empty() || required {
-                    format!("`{kind_name}` needs a locator")
-                } else {
-                    format!("`{}` needs a locator to refine", refinements[0])
-                };
-                let d = self.error(loc, len, message);
-                d.label =
-                    Some("no role, label, text, placeholder, test_id, css or xpath".to_string());
-                d.hint = Some(match nested {
-                    Some((_, "frame")) => "name the frame by its title or name (`frame: Payment`), or give a locator for the `<iframe>` (`frame: { css: \"iframe.checkout\" }`)".to_string(),
-                    _ => "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`".to_string(),
-                });
-            }
+            self.no_locator_kind(step, l, required, nested);
             if let Some(w) = &l.within {
                 self.locator(step, &w.value, true, Some((w.loc, "within")));
             }
             return false;
         }
         if kinds.len() > 1 {
-            let (second, sp) = kinds[1];
-            let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
-            let len = second.len();
-            let loc = self
-                .text
-                .find_key(
-                    Loc {
-                        line: sp.loc.line,
-                        col: 1,
-                    },
-                    sp.loc.line,
-                    second,
-                )
-                .unwrap_or(sp.loc);
-            let d = self.error(loc, len, format!("a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has {}", names.join(" and ")));
-            d.label = Some(format!("second locator kind `{second}`"));
-            let names_only: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
-            d.hint = Some(match (names_only.as_slice(), kinds.iter().find(|(k, _)| *k != "role")) {
-                (["role", ..], Some((other @ ("text" | "label"), v))) => format!(
-                    "to match the accessible name of a `role`, use `name` instead of `{other}`: `role: {}, name: {}`",
-                    l.role.as_ref().map_or("…", |r| r.value.as_str()),
-                    v.value
-                ),
-                _ => format!(
-                    "keep one; to search inside another element, put that one in `within: {{ {}: … }}`",
-                    kinds[0].0
-                ),
+            self.two_locator_kinds(l, &kinds);
+        }
+        self.name_and_exact(step, l);
+        if let Some(role) = &l.role {
+            self.check_role(role);
+        }
+        let exact = l.exact == Some(true);
+        for (k, v) in &kinds {
+            match *k {
+                "role" => {}
+                "label" | "text" | "placeholder" => {
+                    self.sp_string(step, v, Kind::Text { exact }, k)
+                }
+                _ => self.sp_string(step, v, Kind::NonEmpty, k),
+            }
+        }
+        if let Some(w) = &l.within {
+            self.locator(step, &w.value, true, Some((w.loc, "within")));
+        }
+        self.frame(step, l);
+        self.filters(step, l);
+        true
+    }
+
+    /// A locator without a kind: an error when the step needs one, when it has refinements
+    /// (`name`, `nth`, …) with nothing to refine, or when it is nested.
+    fn no_locator_kind(
+        &mut self,
+        step: usize,
+        l: &Locator,
+        required: bool,
+        nested: Option<(Loc, &'static str)>,
+    ) {
+        let kind_name = self.flow.steps[step].value.kind();
+        let refinements: Vec<&str> = [
+            ("name", l.name.is_some()),
+            ("exact", l.exact.is_some()),
+            ("within", l.within.is_some()),
+            ("frame", l.frame.is_some()),
+            ("nth", l.nth.is_some()),
+            ("has", l.has.is_some()),
+            ("has_not", l.has_not.is_some()),
+            ("has_own_text", l.has_own_text.is_some()),
+            ("has_not_text", l.has_not_text.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, present)| present.then_some(k))
+        .collect();
+        if required || !refinements.is_empty() || nested.is_some() {
+            let (loc, len) = match nested {
+                Some((loc, _)) => (loc, 1),
+                None => (self.flow.steps[step].loc, kind_name.chars().count()),
+            };
+            let message = if let Some((_, key)) = nested {
+                format!("`{key}` needs a locator")
+            } else if refinements.is_empty() || required {
+                format!("`{kind_name}` needs a locator")
+            } else {
+                format!("`{}` needs a locator to refine", refinements[0])
+            };
+            let d = self.error(loc, len, message);
+            d.label = Some("no role, label, text, placeholder, test_id, css or xpath".to_string());
+            d.hint = Some(match nested {
+                Some((_, "frame")) => "name the frame by its title or name (`frame: Payment`), or give a locator for the `<iframe>` (`frame: { css: \"iframe.checkout\" }`)".to_string(),
+                _ => "add exactly one of role, label, text, placeholder, test_id, css, xpath, e.g. `role: button, name: Save`".to_string(),
             });
         }
+    }
+
+    /// More than one locator kind: the second one is the error.
+    fn two_locator_kinds(&mut self, l: &Locator, kinds: &[(&str, &Sp<String>)]) {
+        let (second, sp) = kinds[1];
+        let names: Vec<String> = kinds.iter().map(|(k, _)| format!("`{k}`")).collect();
+        let len = second.len();
+        let loc = self
+            .text
+            .find_key(
+                Loc {
+                    line: sp.loc.line,
+                    col: 1,
+                },
+                sp.loc.line,
+                second,
+            )
+            .unwrap_or(sp.loc);
+        let d = self.error(loc, len, format!("a locator takes one of role, label, text, placeholder, test_id, css, xpath; this one has {}", names.join(" and ")));
+        d.label = Some(format!("second locator kind `{second}`"));
+        let names_only: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        d.hint = Some(match (names_only.as_slice(), kinds.iter().find(|(k, _)| *k != "role")) {
+            (["role", ..], Some((other @ ("text" | "label"), v))) => format!(
+                "to match the accessible name of a `role`, use `name` instead of `{other}`: `role: {}, name: {}`",
+                l.role.as_ref().map_or("…", |r| r.value.as_str()),
+                v.value
+            ),
+            _ => format!(
+                "keep one; to search inside another element, put that one in `within: {{ {}: … }}`",
+                kinds[0].0
+            ),
+        });
+    }
+
+    /// `name` refines a `role`; `exact` applies to a name or text.
+    fn name_and_exact(&mut self, step: usize, l: &Locator) {
         if let Some(name) = &l.name {
             if l.role.is_none() {
                 let loc = name.loc;
@@ -177,25 +217,6 @@ impl FlowChecker<'_> {
             )
             .hint = Some("remove `exact`, or match by `text`/`name` instead".to_string());
         }
-        if let Some(role) = &l.role {
-            self.check_role(role);
-        }
-        let exact = l.exact == Some(true);
-        for (k, v) in &kinds {
-            match *k {
-                "role" => {}
-                "label" | "text" | "placeholder" => {
-                    self.sp_string(step, v, Kind::Text { exact }, k)
-                }
-                _ => self.sp_string(step, v, Kind::NonEmpty, k),
-            }
-        }
-        if let Some(w) = &l.within {
-            self.locator(step, &w.value, true, Some((w.loc, "within")));
-        }
-        self.frame(step, l);
-        self.filters(step, l);
-        true
     }
 
     /// The filters of a locator: texts, `has`/`has_not` locators, and states that its role
