@@ -39,8 +39,25 @@ pub(super) fn rows_of(
         return Ok(None);
     };
     let each_loc = find_key(source, "each");
-    let mut diags = Vec::new();
-    let rows: Vec<(Loc, BTreeMap<String, String>)> = match each {
+    let rows = written_rows(file, source, each, each_loc, limits).map_err(|d| vec![d])?;
+    if let Some(d) = count_problem(file, rows.len(), each_loc, limits) {
+        return Err(vec![d]);
+    }
+    named_rows(file, &rows)
+}
+
+/// A row as written: where it is, its keys and values.
+type WrittenRow = (Loc, BTreeMap<String, String>);
+
+/// The rows of `each:`, inline or read from its CSV file.
+fn written_rows(
+    file: &Path,
+    source: &str,
+    each: &EachSource,
+    each_loc: Loc,
+    limits: &EachLimits,
+) -> Result<Vec<WrittenRow>, Diagnostic> {
+    Ok(match each {
         EachSource::Rows(rows) => rows
             .iter()
             .enumerate()
@@ -65,36 +82,46 @@ pub(super) fn rows_of(
             match read_csv(&path, limits) {
                 Ok(rows) => rows.into_iter().map(|r| (loc, r)).collect(),
                 Err(EachFileError { message, hint }) => {
-                    return Err(vec![Diagnostic::new(file, message)
+                    return Err(Diagnostic::new(file, message)
                         .at(loc, value_len(source, loc, &f.value))
-                        .hint(hint)]);
+                        .hint(hint));
                 }
             }
         }
-    };
-    if rows.len() > limits.max_rows {
-        diags.push(
+    })
+}
+
+/// Too many rows, or none.
+fn count_problem(
+    file: &Path,
+    count: usize,
+    each_loc: Loc,
+    limits: &EachLimits,
+) -> Option<Diagnostic> {
+    if count > limits.max_rows {
+        return Some(
             Diagnostic::new(
                 file,
                 format!(
                     "`each` has {} rows, more than the {} allowed",
-                    rows.len(),
+                    count,
                     limits.max_rows
                 ),
             )
             .at(each_loc, 4)
             .hint("each row is a flow: split the data, or raise `[suite] each_max_rows` in flows.toml"),
         );
-        return Err(diags);
     }
-    if rows.is_empty() {
-        diags.push(
-            Diagnostic::new(file, "`each` has no rows")
-                .at(each_loc, 4)
-                .hint("give at least one row, e.g. `each: [{ name: low, priority: Low }]`"),
-        );
-        return Err(diags);
-    }
+    (count == 0).then(|| {
+        Diagnostic::new(file, "`each` has no rows")
+            .at(each_loc, 4)
+            .hint("give at least one row, e.g. `each: [{ name: low, priority: Low }]`")
+    })
+}
+
+/// The rows with their names: the same keys in each, names that fit in a flow id, each once.
+fn named_rows(file: &Path, rows: &[WrittenRow]) -> Result<Option<Vec<Row>>, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
     let keys: BTreeSet<&String> = rows[0].1.keys().collect();
     let mut out = Vec::with_capacity(rows.len());
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
