@@ -250,7 +250,7 @@ fn check_variables(
         let id = ast.id.value.as_str();
         let closure = needs.closure_of(id);
         let maybe_from_broken = needs.maybe_from_broken(id, &closure);
-        let from_needs = needs.from_needs(&closure);
+        let from_needs = needs.captured_in_needs(&closure);
         let row_keys: Option<BTreeSet<String>> = rows[i].as_ref().map(|r| match r.first() {
             Some(first) => first.values.keys().cloned().collect(),
             None => words(source),

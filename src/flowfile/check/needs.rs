@@ -165,7 +165,10 @@ impl<'a> Needs<'a> {
 
     /// Variables captured by the flows in `closure`: name → the first of them (by id) that
     /// captures it.
-    pub(super) fn from_needs(&self, closure: &BTreeSet<String>) -> BTreeMap<&'a str, &'a str> {
+    pub(super) fn captured_in_needs(
+        &self,
+        closure: &BTreeSet<String>,
+    ) -> BTreeMap<&'a str, &'a str> {
         let mut from_needs: BTreeMap<&str, &str> = BTreeMap::new();
         for n in closure {
             if let Some(&j) = self.first_of.get(n.as_str()) {

@@ -39,7 +39,7 @@ pub(super) fn rows_of(
         return Ok(None);
     };
     let each_loc = find_key(source, "each");
-    let rows = written_rows(file, source, each, each_loc, limits).map_err(|d| vec![d])?;
+    let rows = written_rows(file, source, each, each_loc, limits)?;
     if let Some(d) = count_problem(file, rows.len(), each_loc, limits) {
         return Err(vec![d]);
     }
@@ -56,7 +56,7 @@ fn written_rows(
     each: &EachSource,
     each_loc: Loc,
     limits: &EachLimits,
-) -> Result<Vec<WrittenRow>, Diagnostic> {
+) -> Result<Vec<WrittenRow>, Vec<Diagnostic>> {
     Ok(match each {
         EachSource::Rows(rows) => rows
             .iter()
@@ -82,9 +82,9 @@ fn written_rows(
             match read_csv(&path, limits) {
                 Ok(rows) => rows.into_iter().map(|r| (loc, r)).collect(),
                 Err(EachFileError { message, hint }) => {
-                    return Err(Diagnostic::new(file, message)
+                    return Err(vec![Diagnostic::new(file, message)
                         .at(loc, value_len(source, loc, &f.value))
-                        .hint(hint));
+                        .hint(hint)]);
                 }
             }
         }
