@@ -133,7 +133,7 @@ pub struct Config {
     /// Stop starting flows after this many failed; `None`: no limit.
     pub max_failures: Option<u32>,
     /// `[suite] each_max_bytes`, `each_max_rows`.
-    pub each_limits: crate::flowfile::each::EachLimits,
+    pub each_limits: crate::flowfile::check::EachLimits,
     /// The `.env` file beside flows.toml, when there is one.
     pub env_file: Option<EnvFile>,
     /// `[secrets] env`: environment variables whose values are secrets (`{{ env.NAME }}`).

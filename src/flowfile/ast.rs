@@ -1,11 +1,11 @@
 //! The flow file as written: the typed syntax tree that YAML deserializes into.
 //!
 //! Owns the shape of a flow file (and therefore the JSON Schema, which is derived from these
-//! types). Does not own checking (`check.rs`), variables (`template.rs`) or running anything.
+//! types). Does not own checking (`check/`), variables (`template.rs`) or running anything.
 //! Every value a checker may complain about carries its source location (`Sp<T>`).
 //!
 //! Adding a step kind: add a variant to [`Step`] with its own struct, give it a `kind()` name,
-//! then teach `check.rs` which templates/locators it holds and `exec/step` how to run it.
+//! then teach `check/flow/` which templates/locators it holds and `exec/step` how to run it.
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! Every question here is an exhaustive `match` over [`Step`] without a `_` arm: adding a step
 //! kind does not compile until it is classified here (which user, which frame, whether it uses
 //! the browser, whether it triggers mail/events, whether it reads the page, its `after_step`).
-//! The checks of a step's own fields live in `flow_check`; running it lives in `exec::step`.
+//! The checks of a step's own fields live in `check::flow`; running it lives in `exec::step`.
 
 use super::ast::{FrameRef, Step};
 use super::span::Sp;

@@ -3,7 +3,7 @@
 //! Owns the one renderer for `--> file:line:col`, the source line, the carets (sized by unicode
 //! width, as just's `token.rs` draws them) and the `= hint:` line, plain or in ANSI colour (the
 //! caller decides from the TTY and `NO_COLOR`). Does not decide what is wrong: `parse.rs` and
-//! `check.rs` build these.
+//! `check/` build these.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

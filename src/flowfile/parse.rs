@@ -3,7 +3,7 @@
 //! serde-saphyr stops at the first problem in a file and words it for a Rust developer
 //! ("unknown variant `clik`, expected one of …"); this module rewords it for the person who
 //! wrote the flow ("unknown step `clik`", "did you mean `click`?") and keeps the location.
-//! Checks that need the whole tree (or the whole suite) live in `check.rs`.
+//! Checks that need the whole tree (or the whole suite) live in `check/`.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -76,153 +76,246 @@ fn is_blank(source: &str) -> bool {
     })
 }
 
-fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
-    let err = innermost(err);
-    let text = SourceText::new(source);
-    let (loc, span_len) = match err.location() {
-        Some(l) if l.line() > 0 => (
-            Some(Loc {
-                line: u32::try_from(l.line()).unwrap_or(u32::MAX),
-                col: u32::try_from(l.column()).unwrap_or(u32::MAX),
-            }),
-            usize::try_from(l.span().len()).unwrap_or(1),
-        ),
-        _ => (None, 1),
-    };
-    let at = |d: Diagnostic, len: usize| match loc {
-        Some(l) => d.at(l, len),
-        None => d,
-    };
-    let key_of_value = || loc.and_then(|l| text.key_of_value(l));
-    let enclosing = || loc.and_then(|l| text.enclosing_key(l));
-    let word_len = |w: &str| w.chars().count();
+/// Where a YAML error is, and the source around it, for wording the error.
+struct Site<'a> {
+    file: &'a Path,
+    source: &'a str,
+    text: SourceText<'a>,
+    loc: Option<Loc>,
+    /// How many characters the parser's span covers (1 when it has none).
+    span_len: usize,
+}
 
-    match err {
-        YamlError::SerdeUnknownVariant {
-            variant, expected, ..
-        } => {
-            if is_step_list(expected) {
-                let hint = format!(
-                    "{}steps are: {}",
-                    did_you_mean_prefix(variant, expected.iter().copied()),
-                    STEP_KINDS.join(", ")
-                );
-                at(
-                    Diagnostic::new(file, format!("unknown step `{variant}`")),
-                    word_len(variant),
-                )
-                .label("unknown step")
-                .hint(hint)
-            } else {
-                let field = key_of_value().map_or_else(String::new, |k| format!(" for `{k}`"));
-                let hint = format!(
-                    "{}expected one of: {}",
-                    did_you_mean_prefix(variant, expected.iter().copied()),
-                    expected.join(", ")
-                );
-                at(
-                    Diagnostic::new(file, format!("unknown value `{variant}`{field}")),
-                    word_len(variant),
-                )
-                .label("unknown value")
-                .hint(hint)
-            }
+impl<'a> Site<'a> {
+    fn of(file: &'a Path, source: &'a str, err: &YamlError) -> Self {
+        let (loc, span_len) = match err.location() {
+            Some(l) if l.line() > 0 => (
+                Some(Loc {
+                    line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+                    col: u32::try_from(l.column()).unwrap_or(u32::MAX),
+                }),
+                usize::try_from(l.span().len()).unwrap_or(1),
+            ),
+            _ => (None, 1),
+        };
+        Site {
+            file,
+            source,
+            text: SourceText::new(source),
+            loc,
+            span_len,
         }
-        YamlError::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            let owner = enclosing();
-            let (message, takes) = match owner.as_deref() {
-                Some(k) if STEP_KINDS.contains(&k) => (
-                    format!("unknown field `{field}` in `{k}` step"),
-                    format!("`{k}` takes"),
-                ),
-                Some(k) => (
-                    format!("unknown field `{field}` in `{k}`"),
-                    format!("`{k}` takes"),
-                ),
-                None => (
-                    format!("unknown field `{field}` in the flow"),
-                    "a flow has".to_string(),
-                ),
-            };
-            let mut hint = format!(
-                "{}{takes}: {}",
-                did_you_mean_prefix(field, expected.iter().copied()),
+    }
+
+    /// `d` at the error, `len` characters long (without a location: the file).
+    fn at(&self, d: Diagnostic, len: usize) -> Diagnostic {
+        match self.loc {
+            Some(l) => d.at(l, len),
+            None => d,
+        }
+    }
+
+    /// The key whose value the error is in.
+    fn key_of_value(&self) -> Option<String> {
+        self.loc.and_then(|l| self.text.key_of_value(l))
+    }
+
+    /// The key of the mapping the error is in.
+    fn enclosing(&self) -> Option<String> {
+        self.loc.and_then(|l| self.text.enclosing_key(l))
+    }
+
+    /// The characters of the YAML token at the error.
+    fn token_len(&self) -> usize {
+        self.loc
+            .map_or(1, |l| super::diagnostic::token_len(self.source, l))
+    }
+
+    /// An unknown step kind, or an unknown value of an enum field.
+    fn unknown_variant(&self, variant: &str, expected: &[&str]) -> Diagnostic {
+        if is_step_list(expected) {
+            let hint = format!(
+                "{}steps are: {}",
+                did_you_mean_prefix(variant, expected.iter().copied()),
+                STEP_KINDS.join(", ")
+            );
+            self.at(
+                Diagnostic::new(self.file, format!("unknown step `{variant}`")),
+                variant.chars().count(),
+            )
+            .label("unknown step")
+            .hint(hint)
+        } else {
+            let field = self
+                .key_of_value()
+                .map_or_else(String::new, |k| format!(" for `{k}`"));
+            let hint = format!(
+                "{}expected one of: {}",
+                did_you_mean_prefix(variant, expected.iter().copied()),
                 expected.join(", ")
             );
-            if owner.is_none() && STEP_KINDS.contains(&field.as_str()) {
-                hint = format!(
-                    "`{field}` is a step: put it in the list under `steps:` as `- {field}: …`"
-                );
-            }
-            at(Diagnostic::new(file, message), word_len(field))
-                .label("unknown field")
-                .hint(hint)
+            self.at(
+                Diagnostic::new(self.file, format!("unknown value `{variant}`{field}")),
+                variant.chars().count(),
+            )
+            .label("unknown value")
+            .hint(hint)
         }
-        YamlError::SerdeMissingField { field, .. } => {
-            let owner_at = loc.and_then(|l| text.enclosing_key_at(l));
-            let owner = owner_at.as_ref().map(|(k, _)| k.clone());
-            let message = match owner.as_deref() {
-                Some(k) if STEP_KINDS.contains(&k) => {
-                    format!("missing field `{field}` in `{k}` step")
-                }
-                Some(k) => format!("missing field `{field}` in `{k}`"),
-                None => format!("missing field `{field}` in the flow"),
-            };
-            let label = match owner.as_deref() {
-                Some(k) => format!("this `{k}` has no `{field}`"),
-                None => format!("this flow has no `{field}`"),
-            };
-            let d = Diagnostic::new(file, message).hint(missing_field_hint(field));
-            // serde-saphyr points at a key of the mapping; for the flow itself that is some
-            // unrelated top-level key, so point at the file instead.
-            match owner_at {
-                None => d,
-                // Point at the key of the mapping that lacks the field (`fill`), not at
-                // whichever of its keys serde-saphyr stopped on.
-                Some((key, key_loc)) => d.at(key_loc, key.chars().count()).label(label),
-            }
+    }
+
+    /// A field the step or mapping does not take.
+    fn unknown_field(&self, field: &str, expected: &[&str]) -> Diagnostic {
+        let owner = self.enclosing();
+        let (message, takes) = match owner.as_deref() {
+            Some(k) if STEP_KINDS.contains(&k) => (
+                format!("unknown field `{field}` in `{k}` step"),
+                format!("`{k}` takes"),
+            ),
+            Some(k) => (
+                format!("unknown field `{field}` in `{k}`"),
+                format!("`{k}` takes"),
+            ),
+            None => (
+                format!("unknown field `{field}` in the flow"),
+                "a flow has".to_string(),
+            ),
+        };
+        let mut hint = format!(
+            "{}{takes}: {}",
+            did_you_mean_prefix(field, expected.iter().copied()),
+            expected.join(", ")
+        );
+        if owner.is_none() && STEP_KINDS.contains(&field) {
+            hint =
+                format!("`{field}` is a step: put it in the list under `steps:` as `- {field}: …`");
         }
-        YamlError::Unexpected { expected, .. } => {
-            let at_top = loc.is_some_and(|l| l.line == 1 && l.col == 1) || key_of_value().is_none();
-            if at_top && expected.contains("mapping") {
-                let found = if source.trim_start().starts_with('-') {
-                    "a list"
-                } else {
-                    "a single value"
-                };
-                return at(
-                    Diagnostic::new(file, format!("a flow file must be a mapping, not {found}")),
-                    span_len,
+        self.at(Diagnostic::new(self.file, message), field.chars().count())
+            .label("unknown field")
+            .hint(hint)
+    }
+
+    /// A required field is not there.
+    fn missing_field(&self, field: &str) -> Diagnostic {
+        let owner_at = self.loc.and_then(|l| self.text.enclosing_key_at(l));
+        let owner = owner_at.as_ref().map(|(k, _)| k.clone());
+        let message = match owner.as_deref() {
+            Some(k) if STEP_KINDS.contains(&k) => {
+                format!("missing field `{field}` in `{k}` step")
+            }
+            Some(k) => format!("missing field `{field}` in `{k}`"),
+            None => format!("missing field `{field}` in the flow"),
+        };
+        let label = match owner.as_deref() {
+            Some(k) => format!("this `{k}` has no `{field}`"),
+            None => format!("this flow has no `{field}`"),
+        };
+        let d = Diagnostic::new(self.file, message).hint(missing_field_hint(field));
+        // serde-saphyr points at a key of the mapping; for the flow itself that is some
+        // unrelated top-level key, so point at the file instead.
+        match owner_at {
+            None => d,
+            // Point at the key of the mapping that lacks the field (`fill`), not at
+            // whichever of its keys serde-saphyr stopped on.
+            Some((key, key_loc)) => d.at(key_loc, key.chars().count()).label(label),
+        }
+    }
+
+    /// A value of the wrong YAML kind (a list for a mapping, …).
+    fn unexpected(&self, expected: &str) -> Diagnostic {
+        let at_top =
+            self.loc.is_some_and(|l| l.line == 1 && l.col == 1) || self.key_of_value().is_none();
+        if at_top && expected.contains("mapping") {
+            let found = if self.source.trim_start().starts_with('-') {
+                "a list"
+            } else {
+                "a single value"
+            };
+            return self
+                .at(
+                    Diagnostic::new(
+                        self.file,
+                        format!("a flow file must be a mapping, not {found}"),
+                    ),
+                    self.span_len,
                 )
                 .hint("start with `id: …`, `title: …` and `steps:`; see docs/flow-format.md");
-            }
-            let what = expected_words(expected);
-            match key_of_value() {
-                Some(k) if STEP_KINDS.contains(&k.as_str()) => at(
-                    Diagnostic::new(file, format!("`{k}` takes {what}")),
-                    span_len,
+        }
+        let what = expected_words(expected);
+        match self.key_of_value() {
+            Some(k) if STEP_KINDS.contains(&k.as_str()) => self
+                .at(
+                    Diagnostic::new(self.file, format!("`{k}` takes {what}")),
+                    self.span_len,
                 )
                 .label(format!("expected {what}"))
                 .hint(step_example(&k)),
-                Some(k) => at(
-                    Diagnostic::new(file, format!("`{k}` must be {what}")),
-                    span_len,
+            Some(k) => self
+                .at(
+                    Diagnostic::new(self.file, format!("`{k}` must be {what}")),
+                    self.span_len,
                 )
                 .label(format!("expected {what}")),
-                None => at(Diagnostic::new(file, format!("expected {what}")), span_len),
-            }
+            None => self.at(
+                Diagnostic::new(self.file, format!("expected {what}")),
+                self.span_len,
+            ),
         }
+    }
+
+    /// A second `---` document.
+    fn multiple_documents(&self) -> Diagnostic {
+        // Point at the `---` that starts the second document, not at its first key.
+        let marker = self.loc.and_then(|l| {
+            (1..=l.line)
+                .rev()
+                .find(|n| self.text.line(*n).is_some_and(|t| t.starts_with("---")))
+        });
+        let d = Diagnostic::new(self.file, "more than one YAML document in a flow file");
+        let d = match marker {
+            Some(line) => d.at(Loc { line, col: 1 }, 3),
+            None => self.at(d, 1),
+        };
+        d.label("a second document starts here")
+            .hint("one flow per file: move what follows `---` into a file of its own")
+    }
+
+    /// Any other error: YAML syntax (with a hint), or the parser's own words.
+    fn other(&self, other: &YamlError) -> Diagnostic {
+        let message = message_text(other);
+        let syntax = matches!(other, YamlError::ExternalMessage { .. });
+        let hint = syntax.then(|| syntax_hint(&message).to_string());
+        let message = if syntax {
+            format!("yaml syntax error: {message}")
+        } else {
+            message
+        };
+        self.at(Diagnostic::new(self.file, message), self.span_len.max(1))
+            .maybe_hint(hint)
+    }
+}
+
+fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
+    let err = innermost(err);
+    let site = Site::of(file, source, err);
+    match err {
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => site.unknown_variant(variant, expected),
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => site.unknown_field(field, expected),
+        YamlError::SerdeMissingField { field, .. } => site.missing_field(field),
+        YamlError::Unexpected { expected, .. } => site.unexpected(expected),
         YamlError::InvalidScalar { ty, .. } => {
             let what = scalar_words(ty);
-            let key = key_of_value();
+            let key = site.key_of_value();
             let message = match &key {
                 Some(k) => format!("invalid value for `{k}`: expected {what}"),
                 None => format!("invalid value: expected {what}"),
             };
-            let len = loc.map_or(1, |l| super::diagnostic::token_len(source, l));
-            at(Diagnostic::new(file, message), len).label(format!("expected {what}"))
+            let len = site.token_len();
+            site.at(Diagnostic::new(site.file, message), len)
+                .label(format!("expected {what}"))
         }
         YamlError::SerdeInvalidType {
             unexpected,
@@ -234,89 +327,71 @@ fn to_diagnostic(file: &Path, source: &str, err: &YamlError) -> Diagnostic {
             expected,
             ..
         } => {
-            let key = key_of_value();
+            let key = site.key_of_value();
             let message = match &key {
                 Some(k) => {
                     format!("invalid value for `{k}`: expected {expected}, found {unexpected}")
                 }
                 None => format!("invalid value: expected {expected}, found {unexpected}"),
             };
-            let len = loc.map_or(1, |l| super::diagnostic::token_len(source, l));
-            at(Diagnostic::new(file, message), len)
+            let len = site.token_len();
+            site.at(Diagnostic::new(site.file, message), len)
         }
         YamlError::NullIntoString { .. } => {
-            let key = key_of_value();
+            let key = site.key_of_value();
             let message = match &key {
                 Some(k) => format!("`{k}` has no value"),
                 None => "missing value".to_string(),
             };
-            at(Diagnostic::new(file, message), 1)
+            site.at(Diagnostic::new(site.file, message), 1)
                 .hint("write a value after the colon, or remove the key")
         }
         YamlError::ExpectedMappingEndAfterEnumVariantValue { .. } => {
-            let len = loc.and_then(|l| text.rest_at(l)).map_or(1, |r| {
+            let len = site.loc.and_then(|l| site.text.rest_at(l)).map_or(1, |r| {
                 r.split(':')
                     .next()
                     .map_or(1, |k| k.trim_end().chars().count())
             });
-            at(Diagnostic::new(file, "a step has exactly one key, its kind"), len)
+            site.at(Diagnostic::new(site.file, "a step has exactly one key, its kind"), len)
                 .label("a second key in the same step")
                 .hint("start a new step with `- `, or move this option inside the step's value (`- click: { css: …, timeout: 5s }`)")
         }
         YamlError::ExpectedStringKeyForExternallyTaggedEnum { .. }
-        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => at(
-            Diagnostic::new(
-                file,
-                "a step must be a one-key mapping such as `- click: { … }`",
-            ),
-            span_len,
-        )
-        .hint(format!("steps are: {}", STEP_KINDS.join(", "))),
+        | YamlError::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => site
+            .at(
+                Diagnostic::new(
+                    file,
+                    "a step must be a one-key mapping such as `- click: { … }`",
+                ),
+                site.span_len,
+            )
+            .hint(format!("steps are: {}", STEP_KINDS.join(", "))),
         YamlError::DuplicateMappingKey { key, .. } => {
             let name = key.as_deref().unwrap_or("?");
-            at(
-                Diagnostic::new(file, format!("duplicate key `{name}`")),
-                word_len(name),
+            site.at(
+                Diagnostic::new(site.file, format!("duplicate key `{name}`")),
+                name.chars().count(),
             )
             .label("written twice in this mapping")
             .hint("a key can appear once per mapping; to run a step twice, add a second `- ` item")
         }
-        YamlError::MultipleDocuments { .. } => {
-            // Point at the `---` that starts the second document, not at its first key.
-            let marker = loc.and_then(|l| {
-                (1..=l.line)
-                    .rev()
-                    .find(|n| text.line(*n).is_some_and(|t| t.starts_with("---")))
-            });
-            let d = Diagnostic::new(file, "more than one YAML document in a flow file");
-            let d = match marker {
-                Some(line) => d.at(Loc { line, col: 1 }, 3),
-                None => at(d, 1),
-            };
-            d.label("a second document starts here")
-                .hint("one flow per file: move what follows `---` into a file of its own")
-        }
-        YamlError::Eof { .. } => at(Diagnostic::new(file, "unexpected end of file"), 1)
+        YamlError::MultipleDocuments { .. } => site.multiple_documents(),
+        YamlError::Eof { .. } => site
+            .at(Diagnostic::new(site.file, "unexpected end of file"), 1)
             .hint("the file ends in the middle of a value; check for an unclosed quote or bracket"),
-        YamlError::Message { msg, .. } if msg.contains("untagged enum GotoStep") => {
-            at(Diagnostic::new(file, "invalid `goto` step"), span_len)
-                .hint("write `goto: /path` or `goto: { url: /path, as: USER }`")
-        }
-        YamlError::Message { msg, .. } if msg.contains("untagged enum ScreenshotStep") => {
-            at(Diagnostic::new(file, "invalid `screenshot` step"), span_len)
-                .hint("write `screenshot: NAME` or `screenshot: { name: NAME, full_page: true }`")
-        }
-        other => {
-            let message = message_text(other);
-            let syntax = matches!(other, YamlError::ExternalMessage { .. });
-            let hint = syntax.then(|| syntax_hint(&message).to_string());
-            let message = if syntax {
-                format!("yaml syntax error: {message}")
-            } else {
-                message
-            };
-            at(Diagnostic::new(file, message), span_len.max(1)).maybe_hint(hint)
-        }
+        YamlError::Message { msg, .. } if msg.contains("untagged enum GotoStep") => site
+            .at(
+                Diagnostic::new(site.file, "invalid `goto` step"),
+                site.span_len,
+            )
+            .hint("write `goto: /path` or `goto: { url: /path, as: USER }`"),
+        YamlError::Message { msg, .. } if msg.contains("untagged enum ScreenshotStep") => site
+            .at(
+                Diagnostic::new(site.file, "invalid `screenshot` step"),
+                site.span_len,
+            )
+            .hint("write `screenshot: NAME` or `screenshot: { name: NAME, full_page: true }`"),
+        other => site.other(other),
     }
 }
 

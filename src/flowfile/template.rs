@@ -1,7 +1,7 @@
 //! `{{ name }}` templates inside flow file strings.
 //!
 //! Owns the template syntax (what a variable reference looks like, how to write a literal `{{`)
-//! and rendering with redaction. Does not know which names exist: `check.rs` decides that before
+//! and rendering with redaction. Does not know which names exist: `check/` decides that before
 //! a run, the executor's resolver at run time.
 //!
 //! Syntax: `{{ name }}` where `name` is `[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*` (spaces

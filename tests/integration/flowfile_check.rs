@@ -168,7 +168,7 @@ fn check_groups_and_rows_expand() {
     let paths: Vec<String> = login
         .steps
         .iter()
-        .map(|s| flows::flowfile::groups::GroupCall::path(&login.calls, s.call))
+        .map(|s| flows::flowfile::check::groups::GroupCall::path(&login.calls, s.call))
         .collect();
     assert_eq!(paths[0], "sign-in");
     assert_eq!(paths[4], "sign-in › enter-code");
@@ -228,7 +228,7 @@ fn check_each_files_are_regular_and_bounded() {
     write("many-rows.csv", "p\n1\n2\n3\n4\n");
     write("big.csv", &format!("p\n{}\n", "x".repeat(200)));
     let mut env = env();
-    env.each_limits = flows::flowfile::each::EachLimits {
+    env.each_limits = flows::flowfile::check::EachLimits {
         max_bytes: 100,
         max_rows: 3,
     };

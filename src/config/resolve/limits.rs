@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::super::file::{SuiteFile, TimeoutsFile};
 use super::super::{CliOverrides, ConfigError};
 use super::duration;
-use crate::flowfile::each::EachLimits;
+use crate::flowfile::check::EachLimits;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {

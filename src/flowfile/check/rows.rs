@@ -9,35 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::ast::{EachSource, FlowFile};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{shown, value_len};
-use super::span::Loc;
+use crate::flowfile::ast::{EachSource, FlowFile};
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::span::Loc;
 
-/// How much an `each:` source may hold (`[suite] each_max_bytes`, `each_max_rows`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EachLimits {
-    /// Largest `each:` file read, in bytes.
-    pub max_bytes: u64,
-    /// Most rows (each one a flow) an `each:` may give.
-    pub max_rows: usize,
-}
-
-impl EachLimits {
-    /// 1 MiB: a thousand rows of a kilobyte each.
-    pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
-    /// A thousand flows from one file is already a long nightly run.
-    pub const DEFAULT_MAX_ROWS: usize = 1000;
-}
-
-impl Default for EachLimits {
-    fn default() -> Self {
-        EachLimits {
-            max_bytes: Self::DEFAULT_MAX_BYTES,
-            max_rows: Self::DEFAULT_MAX_ROWS,
-        }
-    }
-}
+use super::env::{shown, value_len, EachLimits};
 
 /// Why an `each:` file was not read, and what to do.
 struct EachFileError {
@@ -63,8 +39,25 @@ pub(super) fn rows_of(
         return Ok(None);
     };
     let each_loc = find_key(source, "each");
-    let mut diags = Vec::new();
-    let rows: Vec<(Loc, BTreeMap<String, String>)> = match each {
+    let rows = written_rows(file, source, each, each_loc, limits)?;
+    if let Some(d) = count_problem(file, rows.len(), each_loc, limits) {
+        return Err(vec![d]);
+    }
+    named_rows(file, &rows)
+}
+
+/// A row as written: where it is, its keys and values.
+type WrittenRow = (Loc, BTreeMap<String, String>);
+
+/// The rows of `each:`, inline or read from its CSV file.
+fn written_rows(
+    file: &Path,
+    source: &str,
+    each: &EachSource,
+    each_loc: Loc,
+    limits: &EachLimits,
+) -> Result<Vec<WrittenRow>, Vec<Diagnostic>> {
+    Ok(match each {
         EachSource::Rows(rows) => rows
             .iter()
             .enumerate()
@@ -95,30 +88,40 @@ pub(super) fn rows_of(
                 }
             }
         }
-    };
-    if rows.len() > limits.max_rows {
-        diags.push(
+    })
+}
+
+/// Too many rows, or none.
+fn count_problem(
+    file: &Path,
+    count: usize,
+    each_loc: Loc,
+    limits: &EachLimits,
+) -> Option<Diagnostic> {
+    if count > limits.max_rows {
+        return Some(
             Diagnostic::new(
                 file,
                 format!(
                     "`each` has {} rows, more than the {} allowed",
-                    rows.len(),
+                    count,
                     limits.max_rows
                 ),
             )
             .at(each_loc, 4)
             .hint("each row is a flow: split the data, or raise `[suite] each_max_rows` in flows.toml"),
         );
-        return Err(diags);
     }
-    if rows.is_empty() {
-        diags.push(
-            Diagnostic::new(file, "`each` has no rows")
-                .at(each_loc, 4)
-                .hint("give at least one row, e.g. `each: [{ name: low, priority: Low }]`"),
-        );
-        return Err(diags);
-    }
+    (count == 0).then(|| {
+        Diagnostic::new(file, "`each` has no rows")
+            .at(each_loc, 4)
+            .hint("give at least one row, e.g. `each: [{ name: low, priority: Low }]`")
+    })
+}
+
+/// The rows with their names: the same keys in each, names that fit in a flow id, each once.
+fn named_rows(file: &Path, rows: &[WrittenRow]) -> Result<Option<Vec<Row>>, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
     let keys: BTreeSet<&String> = rows[0].1.keys().collect();
     let mut out = Vec::with_capacity(rows.len());
     let mut names: BTreeMap<String, usize> = BTreeMap::new();

@@ -6,12 +6,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ast::FlowFile;
-use super::check::{CheckEnv, RESERVED_NAMES};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{Capture, StrUse};
-use super::locate::SourceText;
-use super::suggest::{did_you_mean, did_you_mean_prefix, list};
+use crate::flowfile::ast::FlowFile;
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::locate::SourceText;
+use crate::flowfile::suggest::{did_you_mean, did_you_mean_prefix, list};
+
+use super::env::{CheckEnv, RESERVED_NAMES};
+use super::facts::{Capture, StrUse};
 
 /// What names a flow may use at a step.
 pub(super) struct VarScope<'a> {
@@ -70,97 +71,12 @@ impl VarScope<'_> {
                 )
             }),
             ["run", "id" | "date"] => None,
-            ["params", p] => match self.params {
-                Some(params) if params.contains(*p) => None,
-                Some(params) => Some((
-                    format!("unknown param `{p}`"),
-                    Some(if params.is_empty() {
-                        "this group declares no `params`".to_string()
-                    } else {
-                        format!(
-                            "{}this group's params are: {}",
-                            did_you_mean_prefix(p, params.iter().map(String::as_str)),
-                            list(params.iter().map(String::as_str), 12)
-                        )
-                    }),
-                )),
-                None => Some((
-                    format!("`{name}` is only known inside a step group"),
-                    Some("params belong to step groups (`groups/NAME.yaml`); a flow passes them with `use: { group: NAME, with: { … } }`".to_string()),
-                )),
-            },
-            ["row", key] => match self.row {
-                Some(keys) if keys.contains(*key) => None,
-                Some(keys) => Some((
-                    format!("unknown row key `{key}`"),
-                    Some(format!(
-                        "{}the rows of `each` have: {}",
-                        did_you_mean_prefix(key, keys.iter().map(String::as_str)),
-                        list(keys.iter().map(String::as_str), 12)
-                    )),
-                )),
-                None => Some((
-                    format!("`{name}` is only known in a data-driven flow"),
-                    Some("add `each:` rows to the flow (see docs/flow-format.md, Data-driven flows)".to_string()),
-                )),
-            },
+            ["params", p] => self.check_param(p, name),
+            ["row", key] => self.check_row(key, name),
             ["run", ..] => Some((unknown(), Some("`run` has `run.id` and `run.date`".to_string()))),
-            ["user", field] => {
-                if !matches!(*field, "email" | "name" | "key" | "password") {
-                    let hint = format!("{}`user` has `user.email`, `user.name`, `user.key` and `user.password`", did_you_mean_prefix(name, ["user.email", "user.name", "user.key", "user.password"]));
-                    return Some((unknown(), Some(hint)));
-                }
-                if *field == "password" {
-                    if let Some(user) = &self.flow.user {
-                        return self.password_problem(&user.value, name);
-                    }
-                }
-                (self.flow.user.is_none() && self.params.is_none()).then(|| {
-                    (
-                        format!("`{name}` needs the flow's `user`, and this flow has none"),
-                        Some("add `user: KEY` to the flow, or use `users.KEY.email`".to_string()),
-                    )
-                })
-            }
-            ["users", key, field] => {
-                if !self.env.users.contains(*key) {
-                    let hint = format!(
-                        "{}users are: {}",
-                        did_you_mean_prefix(key, self.env.users.iter().map(String::as_str)),
-                        list(self.env.users.iter().map(String::as_str), 12)
-                    );
-                    return Some((format!("unknown user `{key}` in `{name}`"), Some(hint)));
-                }
-                if *field == "password" {
-                    return self.password_problem(key, name);
-                }
-                (!matches!(*field, "email" | "name")).then(|| {
-                    (
-                        unknown(),
-                        Some(format!(
-                            "{}a user has `users.{key}.email` and `users.{key}.name`",
-                            did_you_mean_prefix(
-                                name,
-                                [format!("users.{key}.email"), format!("users.{key}.name")]
-                                    .iter()
-                                    .map(String::as_str)
-                            )
-                        )),
-                    )
-                })
-            }
-            ["vars", var] => (!self.env.vars.contains(*var)).then(|| {
-                let hint = if self.env.vars.is_empty() {
-                    "no [vars] are configured in flows.toml".to_string()
-                } else {
-                    format!(
-                        "{}[vars] in flows.toml has: {}",
-                        did_you_mean_prefix(var, self.env.vars.iter().map(String::as_str)),
-                        list(self.env.vars.iter().map(String::as_str), 12)
-                    )
-                };
-                (format!("unknown variable `{name}`"), Some(hint))
-            }),
+            ["user", field] => self.check_user_field(field, name),
+            ["users", key, field] => self.check_users_field(key, field, name),
+            ["vars", var] => self.check_config_var(var, name),
             ["env", var] => (!(self.env.env_is_set)(var)).then(|| {
                 (
                     format!("environment variable `{var}` is not set"),
@@ -168,27 +84,11 @@ impl VarScope<'_> {
                 )
             }),
             [ns, ..] if parts.len() == 1 && RESERVED_NAMES.contains(ns) => {
-                let hint = match *ns {
-                    "user" => "use `user.email`, `user.name`, `user.key` or `user.password`",
-                    "users" => "use `users.KEY.email` or `users.KEY.name`",
-                    "vars" => "use `vars.NAME`",
-                    "env" => "use `env.NAME`",
-                    "params" => "use `params.NAME`",
-                    "row" => "use `row.KEY`",
-                    _ => "use `run.id` or `run.date`",
-                };
+                let hint = namespace_hint(ns);
                 Some((format!("`{name}` is a namespace, not a variable"), Some(hint.to_string())))
             }
             [ns, ..] if RESERVED_NAMES.contains(ns) => {
-                let hint = match *ns {
-                    "user" => "`user` has `user.email`, `user.name`, `user.key` and `user.password`",
-                    "users" => "write `users.KEY.email` or `users.KEY.name`",
-                    "vars" => "write `vars.NAME`",
-                    "env" => "write `env.NAME`",
-                    "params" => "write `params.NAME`",
-                    "row" => "write `row.KEY`",
-                    _ => "`base_url`, `api_url` and `secret` have no fields",
-                };
+                let hint = namespace_fields_hint(ns);
                 Some((unknown(), Some(hint.to_string())))
             }
             [bare] => self.check_bare(bare, step),
@@ -197,6 +97,128 @@ impl VarScope<'_> {
                 Some("variables are base_url, api_url, run.*, user.*, users.KEY.*, vars.NAME, secret, env.NAME, and captured names".to_string()),
             )),
         }
+    }
+
+    /// `params.P` inside a step group: one of its params.
+    fn check_param(&self, p: &str, name: &str) -> Option<(String, Option<String>)> {
+        match self.params {
+            Some(params) if params.contains(p) => None,
+            Some(params) => Some((
+                format!("unknown param `{p}`"),
+                Some(if params.is_empty() {
+                    "this group declares no `params`".to_string()
+                } else {
+                    format!(
+                        "{}this group's params are: {}",
+                        did_you_mean_prefix(p, params.iter().map(String::as_str)),
+                        list(params.iter().map(String::as_str), 12)
+                    )
+                }),
+            )),
+            None => Some((
+                format!("`{name}` is only known inside a step group"),
+                Some("params belong to step groups (`groups/NAME.yaml`); a flow passes them with `use: { group: NAME, with: { … } }`".to_string()),
+            )),
+        }
+    }
+
+    /// `row.KEY` in a data-driven flow: a key of its rows.
+    fn check_row(&self, key: &str, name: &str) -> Option<(String, Option<String>)> {
+        match self.row {
+            Some(keys) if keys.contains(key) => None,
+            Some(keys) => Some((
+                format!("unknown row key `{key}`"),
+                Some(format!(
+                    "{}the rows of `each` have: {}",
+                    did_you_mean_prefix(key, keys.iter().map(String::as_str)),
+                    list(keys.iter().map(String::as_str), 12)
+                )),
+            )),
+            None => Some((
+                format!("`{name}` is only known in a data-driven flow"),
+                Some(
+                    "add `each:` rows to the flow (see docs/flow-format.md, Data-driven flows)"
+                        .to_string(),
+                ),
+            )),
+        }
+    }
+
+    /// `user.FIELD`: a known field, and the flow has a user (with a password, for that one).
+    fn check_user_field(&self, field: &str, name: &str) -> Option<(String, Option<String>)> {
+        let unknown = || format!("unknown variable `{name}`");
+        if !matches!(field, "email" | "name" | "key" | "password") {
+            let hint = format!(
+                "{}`user` has `user.email`, `user.name`, `user.key` and `user.password`",
+                did_you_mean_prefix(
+                    name,
+                    ["user.email", "user.name", "user.key", "user.password"]
+                )
+            );
+            return Some((unknown(), Some(hint)));
+        }
+        if field == "password" {
+            if let Some(user) = &self.flow.user {
+                return self.password_problem(&user.value, name);
+            }
+        }
+        (self.flow.user.is_none() && self.params.is_none()).then(|| {
+            (
+                format!("`{name}` needs the flow's `user`, and this flow has none"),
+                Some("add `user: KEY` to the flow, or use `users.KEY.email`".to_string()),
+            )
+        })
+    }
+
+    /// `users.KEY.FIELD`: a configured user, a known field.
+    fn check_users_field(
+        &self,
+        key: &str,
+        field: &str,
+        name: &str,
+    ) -> Option<(String, Option<String>)> {
+        let unknown = || format!("unknown variable `{name}`");
+        if !self.env.users.contains(key) {
+            let hint = format!(
+                "{}users are: {}",
+                did_you_mean_prefix(key, self.env.users.iter().map(String::as_str)),
+                list(self.env.users.iter().map(String::as_str), 12)
+            );
+            return Some((format!("unknown user `{key}` in `{name}`"), Some(hint)));
+        }
+        if field == "password" {
+            return self.password_problem(key, name);
+        }
+        (!matches!(field, "email" | "name")).then(|| {
+            (
+                unknown(),
+                Some(format!(
+                    "{}a user has `users.{key}.email` and `users.{key}.name`",
+                    did_you_mean_prefix(
+                        name,
+                        [format!("users.{key}.email"), format!("users.{key}.name")]
+                            .iter()
+                            .map(String::as_str)
+                    )
+                )),
+            )
+        })
+    }
+
+    /// `vars.NAME`: a key of `[vars]`.
+    fn check_config_var(&self, var: &str, name: &str) -> Option<(String, Option<String>)> {
+        (!self.env.vars.contains(var)).then(|| {
+            let hint = if self.env.vars.is_empty() {
+                "no [vars] are configured in flows.toml".to_string()
+            } else {
+                format!(
+                    "{}[vars] in flows.toml has: {}",
+                    did_you_mean_prefix(var, self.env.vars.iter().map(String::as_str)),
+                    list(self.env.vars.iter().map(String::as_str), 12)
+                )
+            };
+            (format!("unknown variable `{name}`"), Some(hint))
+        })
     }
 
     /// `None` when user `key` has a password to put in `{{ name }}`; else why not.
@@ -279,5 +301,31 @@ impl VarScope<'_> {
             None => format!("captured before this step: {}", list(visible.iter().map(String::as_str), 10)),
         };
         Some((format!("unknown variable `{name}`"), Some(hint)))
+    }
+}
+
+/// What to write instead of a bare namespace (`{{ user }}`).
+fn namespace_hint(ns: &str) -> &'static str {
+    match ns {
+        "user" => "use `user.email`, `user.name`, `user.key` or `user.password`",
+        "users" => "use `users.KEY.email` or `users.KEY.name`",
+        "vars" => "use `vars.NAME`",
+        "env" => "use `env.NAME`",
+        "params" => "use `params.NAME`",
+        "row" => "use `row.KEY`",
+        _ => "use `run.id` or `run.date`",
+    }
+}
+
+/// What a namespace has, for an unknown field of it (`{{ vars }}` has `vars.NAME`).
+fn namespace_fields_hint(ns: &str) -> &'static str {
+    match ns {
+        "user" => "`user` has `user.email`, `user.name`, `user.key` and `user.password`",
+        "users" => "write `users.KEY.email` or `users.KEY.name`",
+        "vars" => "write `vars.NAME`",
+        "env" => "write `env.NAME`",
+        "params" => "write `params.NAME`",
+        "row" => "write `row.KEY`",
+        _ => "`base_url`, `api_url` and `secret` have no fields",
     }
 }

@@ -9,13 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::ast::{FlowFile, GroupFile, SessionMode, Step};
-use super::check::{is_flow_id, CheckEnv};
-use super::diagnostic::Diagnostic;
-use super::flow_check::{value_len, FlowChecker, GroupInfo};
-use super::parse::parse_group;
-use super::span::{Loc, Sp};
-use super::var_scope::VarScope;
+use crate::flowfile::ast::{FlowFile, GroupFile, SessionMode, Step};
+use crate::flowfile::diagnostic::Diagnostic;
+use crate::flowfile::parse::parse_group;
+use crate::flowfile::span::{Loc, Sp};
+
+use super::env::{is_flow_id, value_len, CheckEnv};
+use super::facts::GroupInfo;
+use super::files::yaml_entries;
+use super::flow::FlowChecker;
+use super::vars::VarScope;
 
 /// A checked step group.
 #[derive(Debug, Clone)]
@@ -86,13 +89,13 @@ pub(super) fn load_groups(
     let gdir = dir.join("groups");
     let paths: Vec<PathBuf> = match std::fs::read_dir(&gdir) {
         Ok(entries) => {
-            let (paths, mut problems) = super::check::yaml_entries(entries, "step group");
+            let (paths, mut problems) = yaml_entries(entries, "step group");
             diags.append(&mut problems);
             paths
         }
         Err(_) => Vec::new(),
     };
-    let mut parsed: Vec<(PathBuf, Arc<str>, GroupFile)> = Vec::new();
+    let mut parsed: Vec<ParsedGroup> = Vec::new();
     for path in paths {
         let source = match std::fs::read_to_string(&path) {
             Ok(s) => s,
@@ -112,12 +115,51 @@ pub(super) fn load_groups(
     check_groups(parsed, env, diags)
 }
 
+/// A parsed group: its file, its source, its tree.
+type ParsedGroup = (PathBuf, Arc<str>, GroupFile);
+
 /// Checks parsed groups: names, cycles, each group's steps and variables.
 pub(super) fn check_groups(
-    parsed: Vec<(PathBuf, Arc<str>, GroupFile)>,
+    parsed: Vec<ParsedGroup>,
     env: &CheckEnv,
     mut diags: Vec<Diagnostic>,
 ) -> (Groups, BTreeMap<String, GroupInfo>, Vec<Diagnostic>) {
+    let by_name = index_by_name(&parsed, &mut diags);
+    let order = use_order(&parsed, &by_name, &mut diags);
+    // Every group is known (with its params) before any is checked, so a group in a cycle is
+    // not also reported unknown; checked groups then fill in what they capture.
+    let mut infos: BTreeMap<String, GroupInfo> = by_name
+        .iter()
+        .map(|(name, &i)| {
+            let (file, _, g) = &parsed[i];
+            (
+                name.clone(),
+                GroupInfo {
+                    file: file.clone(),
+                    name_loc: g.group.loc,
+                    params: required_params(g),
+                    captures: Vec::new(),
+                    browser: false,
+                    sent_as_credentials: BTreeSet::new(),
+                },
+            )
+        })
+        .collect();
+    for &i in &order {
+        let info = check_group(&parsed[i], env, &infos, &mut diags);
+        infos.insert(parsed[i].2.group.value.clone(), info);
+    }
+    let groups = parsed
+        .into_iter()
+        .filter(|(_, _, g)| by_name.contains_key(&g.group.value))
+        .map(|(file, source, ast)| (ast.group.value.clone(), CheckedGroup { file, source, ast }))
+        .collect();
+    (groups, infos, diags)
+}
+
+/// Each group name → its first group (an index into `parsed`), reporting invalid names, empty
+/// groups and duplicates.
+fn index_by_name(parsed: &[ParsedGroup], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, usize> {
     let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
     for (i, (path, source, g)) in parsed.iter().enumerate() {
         let name = g.group.value.as_str();
@@ -147,135 +189,124 @@ pub(super) fn check_groups(
         }
         by_name.insert(name.to_owned(), i);
     }
-    // Order: a group after the groups it uses; a cycle is an error at the `use` that closes it.
-    let uses = |g: &GroupFile| -> Vec<(String, Loc)> {
-        g.steps
-            .iter()
-            .filter_map(|s| match &s.value {
-                Step::Use(u) => Some((u.group().value.clone(), s.loc)),
-                _ => None,
-            })
-            .collect()
-    };
+    by_name
+}
+
+/// The order to check groups in: a group after the groups it uses; a cycle is an error at the
+/// `use` that closes it.
+fn use_order(
+    parsed: &[ParsedGroup],
+    by_name: &BTreeMap<String, usize>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<usize> {
     let mut order: Vec<usize> = Vec::new();
     let mut state: BTreeMap<usize, u8> = BTreeMap::new(); // 1 visiting, 2 done
-    fn visit(
-        i: usize,
-        parsed: &[(PathBuf, Arc<str>, GroupFile)],
-        by_name: &BTreeMap<String, usize>,
-        uses: &dyn Fn(&GroupFile) -> Vec<(String, Loc)>,
-        state: &mut BTreeMap<usize, u8>,
-        order: &mut Vec<usize>,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        state.insert(i, 1);
-        for (name, loc) in uses(&parsed[i].2) {
-            let Some(&j) = by_name.get(&name) else {
-                continue;
-            };
-            match state.get(&j) {
-                Some(1) => {
-                    let me = &parsed[i].2.group.value;
-                    diags.push(
-                        Diagnostic::new(
-                            &parsed[i].0,
-                            format!("step group `{me}` uses `{name}`, which uses `{me}` again"),
-                        )
-                        .at(loc, 3)
-                        .hint("a group cannot use itself, directly or through another group"),
-                    );
-                }
-                Some(_) => {}
-                None => visit(j, parsed, by_name, uses, state, order, diags),
-            }
-        }
-        state.insert(i, 2);
-        order.push(i);
-    }
     for &i in by_name.values() {
         if !state.contains_key(&i) {
-            visit(
-                i, &parsed, &by_name, &uses, &mut state, &mut order, &mut diags,
-            );
+            visit(i, parsed, by_name, &mut state, &mut order, diags);
         }
     }
-    // Every group is known (with its params) before any is checked, so a group in a cycle is
-    // not also reported unknown; checked groups then fill in what they capture.
-    let mut infos: BTreeMap<String, GroupInfo> = by_name
-        .iter()
-        .map(|(name, &i)| {
-            let g = &parsed[i];
-            (
-                name.clone(),
-                GroupInfo {
-                    file: g.0.clone(),
-                    name_loc: g.2.group.loc,
-                    params: g
-                        .2
-                        .params
-                        .iter()
-                        .map(|(k, p)| (k.clone(), p.value.default.is_none()))
-                        .collect(),
-                    captures: Vec::new(),
-                    browser: false,
-                    sent_as_credentials: BTreeSet::new(),
-                },
-            )
-        })
-        .collect();
-    for &i in &order {
-        let (path, source, g) = &parsed[i];
-        let pseudo = as_flow(g);
-        let mut checker = FlowChecker::new(path, source, &pseudo, env, &infos, true);
-        checker.run();
-        let browser = checker.browser_without_user.is_some();
-        let mut group_diags = std::mem::take(&mut checker.diags);
-        let facts = std::mem::take(&mut checker.facts);
-        drop(checker);
-        let params: BTreeSet<String> = g.params.keys().cloned().collect();
-        let none = BTreeMap::new();
-        let no_words = BTreeSet::new();
-        let scope = VarScope {
-            env,
-            flow: &pseudo,
-            own: &facts.captures,
-            from_needs: &none,
-            captured_by: &BTreeMap::new(),
-            lenient: false,
-            maybe_from_broken: &no_words,
-            params: Some(&params),
-            row: None,
+    order
+}
+
+/// Depth-first through the groups group `i` uses, then `i` itself.
+fn visit(
+    i: usize,
+    parsed: &[ParsedGroup],
+    by_name: &BTreeMap<String, usize>,
+    state: &mut BTreeMap<usize, u8>,
+    order: &mut Vec<usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    state.insert(i, 1);
+    for (name, loc) in uses(&parsed[i].2) {
+        let Some(&j) = by_name.get(&name) else {
+            continue;
         };
-        scope.report_unknown(path, source, &facts.uses, &mut group_diags);
-        diags.append(&mut group_diags);
-        let mut captures: Vec<(String, bool)> = Vec::new();
-        for c in &facts.captures {
-            if !captures.iter().any(|(n, _)| *n == c.name) {
-                captures.push((c.name.clone(), c.secret));
+        match state.get(&j) {
+            Some(1) => {
+                let me = &parsed[i].2.group.value;
+                diags.push(
+                    Diagnostic::new(
+                        &parsed[i].0,
+                        format!("step group `{me}` uses `{name}`, which uses `{me}` again"),
+                    )
+                    .at(loc, 3)
+                    .hint("a group cannot use itself, directly or through another group"),
+                );
             }
+            Some(_) => {}
+            None => visit(j, parsed, by_name, state, order, diags),
         }
-        infos.insert(
-            g.group.value.clone(),
-            GroupInfo {
-                file: path.clone(),
-                name_loc: g.group.loc,
-                params: g
-                    .params
-                    .iter()
-                    .map(|(k, p)| (k.clone(), p.value.default.is_none()))
-                    .collect(),
-                captures,
-                browser,
-                sent_as_credentials: facts.sent_as_credentials.clone(),
-            },
-        );
     }
-    let groups = parsed
-        .into_iter()
-        .filter(|(_, _, g)| by_name.contains_key(&g.group.value))
-        .map(|(file, source, ast)| (ast.group.value.clone(), CheckedGroup { file, source, ast }))
-        .collect();
-    (groups, infos, diags)
+    state.insert(i, 2);
+    order.push(i);
+}
+
+/// The groups a group's steps `use`, with where.
+fn uses(g: &GroupFile) -> Vec<(String, Loc)> {
+    g.steps
+        .iter()
+        .filter_map(|s| match &s.value {
+            Step::Use(u) => Some((u.group().value.clone(), s.loc)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Param name → whether a call must pass it (no default).
+fn required_params(g: &GroupFile) -> BTreeMap<String, bool> {
+    g.params
+        .iter()
+        .map(|(k, p)| (k.clone(), p.value.default.is_none()))
+        .collect()
+}
+
+/// Checks one group's steps and variables (in its own scope: `params.*`, suite-wide variables,
+/// its own captures); returns what a flow using it needs to know.
+fn check_group(
+    (path, source, g): &ParsedGroup,
+    env: &CheckEnv,
+    infos: &BTreeMap<String, GroupInfo>,
+    diags: &mut Vec<Diagnostic>,
+) -> GroupInfo {
+    let pseudo = as_flow(g);
+    let mut checker = FlowChecker::new(path, source, &pseudo, env, infos, true);
+    checker.run();
+    let browser = checker.browser_without_user.is_some();
+    let mut group_diags = std::mem::take(&mut checker.diags);
+    let facts = std::mem::take(&mut checker.facts);
+    drop(checker);
+    let params: BTreeSet<String> = g.params.keys().cloned().collect();
+    let none = BTreeMap::new();
+    let no_words = BTreeSet::new();
+    let scope = VarScope {
+        env,
+        flow: &pseudo,
+        own: &facts.captures,
+        from_needs: &none,
+        captured_by: &BTreeMap::new(),
+        lenient: false,
+        maybe_from_broken: &no_words,
+        params: Some(&params),
+        row: None,
+    };
+    scope.report_unknown(path, source, &facts.uses, &mut group_diags);
+    diags.append(&mut group_diags);
+    let mut captures: Vec<(String, bool)> = Vec::new();
+    for c in &facts.captures {
+        if !captures.iter().any(|(n, _)| *n == c.name) {
+            captures.push((c.name.clone(), c.secret));
+        }
+    }
+    GroupInfo {
+        file: path.clone(),
+        name_loc: g.group.loc,
+        params: required_params(g),
+        captures,
+        browser,
+        sent_as_credentials: facts.sent_as_credentials.clone(),
+    }
 }
 
 /// A group seen as a flow, so the flow checker can check its steps.
