@@ -182,6 +182,7 @@ impl FlowRunner<'_, '_> {
                 actor.as_deref(),
                 browser_step,
                 next_reads,
+                !step.value.acts(),
             )
             .await;
         }
@@ -337,7 +338,11 @@ impl FlowRunner<'_, '_> {
                 let rel = PathBuf::from(&self.flow.ast.id.value)
                     .join("trace")
                     .join(format!("{:02}-before.jpg", index + 1));
-                t.screenshot_before = cap.frame(session, self.output_dir, rel).await;
+                // With a pause or a person between steps, the page may change meanwhile.
+                let adjacent = !*self.stepping && self.slow_mo.is_none();
+                t.screenshot_before = cap
+                    .before(session, self.output_dir, index, adjacent, rel)
+                    .await;
             }
         }
         Some(t)
@@ -354,6 +359,7 @@ impl FlowRunner<'_, '_> {
         actor: Option<&str>,
         browser_step: bool,
         next_reads: bool,
+        looks_only: bool,
     ) {
         let Some(cap) = self.capture.as_mut() else {
             return;
@@ -378,11 +384,18 @@ impl FlowRunner<'_, '_> {
                     .await;
             }
         }
-        if cap.screenshots {
+        if cap.screenshots && t.dom_from_next_step {
+            // Likewise the frame: the next step's "after" shows what this step led to.
+            let rel = dir.join(format!("{:02}-after.jpg", index + 2));
+            t.screenshot_after = Some(cap.defer_after(session, index, rel));
+        } else if cap.screenshots {
             t.screenshot_after = cap
-                .frame(
+                .after(
                     session,
                     self.output_dir,
+                    index,
+                    looks_only,
+                    t.dom_snapshot.is_some(),
                     dir.join(format!("{:02}-after.jpg", index + 1)),
                 )
                 .await;
