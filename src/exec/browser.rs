@@ -287,6 +287,7 @@ impl BrowserSession {
         cfg: &BrowserConfig,
         user: &str,
     ) -> Result<BrowserSession, BrowserError> {
+        let opening = Instant::now();
         let local = cfg.webdriver_url.is_none();
         let profile_dir = if local {
             Some(
@@ -447,6 +448,13 @@ impl BrowserSession {
                 return Err(e);
             }
         }
+        // bench/run reads this line for the session start figure.
+        tracing::debug!(
+            user,
+            ms = opening.elapsed().as_millis() as u64,
+            bidi = session.bidi.is_some(),
+            "browser session started"
+        );
         Ok(session)
     }
 
