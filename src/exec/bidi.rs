@@ -5,6 +5,7 @@
 //! - a prompt opened or closed, a window created or loaded, a download ended: these wake the
 //!   `dialog`, `window` and `download` steps that wait for them, so none of them polls;
 //! - console messages and network responses, kept for the step's trace when tracing is on.
+//!
 //! One command goes over the socket: `--trace on` frames (`browsingContext.captureScreenshot`),
 //! because a capture waits ~50 ms for the browser's next frame, and over BiDi that wait runs
 //! beside the classic commands instead of holding the session.

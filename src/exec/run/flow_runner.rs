@@ -182,7 +182,6 @@ impl FlowRunner<'_, '_> {
                 actor.as_deref(),
                 browser_step,
                 next_reads,
-                !step.value.acts(),
             )
             .await;
         }
@@ -359,7 +358,6 @@ impl FlowRunner<'_, '_> {
         actor: Option<&str>,
         browser_step: bool,
         next_reads: bool,
-        looks_only: bool,
     ) {
         let Some(cap) = self.capture.as_mut() else {
             return;
@@ -384,6 +382,11 @@ impl FlowRunner<'_, '_> {
                     .await;
             }
         }
+        let looks_only = self
+            .flow
+            .steps
+            .get(index)
+            .is_some_and(|p| !p.step.value.acts());
         if cap.screenshots && t.dom_from_next_step {
             // Likewise the frame: the next step's "after" shows what this step led to.
             let rel = dir.join(format!("{:02}-after.jpg", index + 2));
