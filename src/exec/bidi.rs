@@ -6,6 +6,10 @@
 //!   `dialog`, `window` and `download` steps that wait for them, so none of them polls;
 //! - console messages and network responses, kept for the step's trace when tracing is on.
 //!
+//! One command goes over the socket: `--trace on` frames (`browsingContext.captureScreenshot`),
+//! because a capture waits ~50 ms for the browser's next frame, and over BiDi that wait runs
+//! beside the classic commands instead of holding the session.
+//!
 //! One reader task owns the socket. Steps see events through a watch channel per [`Topic`]
 //! and a bounded buffer of [`PageEvent`]s; nothing here is on a step's path except a lock.
 
@@ -205,21 +209,36 @@ impl Bidi {
     }
 
     async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
-        let id = self.shared.next_id.fetch_add(1, Ordering::SeqCst);
-        let (tx, rx) = oneshot::channel();
-        self.shared
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
-        let text = json!({ "id": id, "method": method, "params": params }).to_string();
-        if self.outgoing.send(text).is_err() {
-            return Err("the BiDi connection is closed".to_owned());
-        }
-        match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
-            Ok(Ok(answer)) => answer.map_err(|e| format!("{method}: {e}")),
-            Ok(Err(_)) => Err("the BiDi connection closed".to_owned()),
-            Err(_) => Err(format!("{method}: no answer within 10s")),
+        send_command(&self.shared, &self.outgoing, method, params).await
+    }
+
+    /// `browsingContext.captureScreenshot` of `context`'s viewport in `mime` (decoded bytes),
+    /// as a future that owns what it needs: it may run while classic commands go on.
+    pub fn capture_screenshot_owned(
+        &self,
+        context: String,
+        mime: &str,
+        quality: f64,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'static {
+        let shared = self.shared.clone();
+        let outgoing = self.outgoing.clone();
+        let params = json!({ "context": context, "format": { "type": mime, "quality": quality } });
+        async move {
+            use base64::Engine;
+            let v = send_command(
+                &shared,
+                &outgoing,
+                "browsingContext.captureScreenshot",
+                params,
+            )
+            .await?;
+            let data = v
+                .get("data")
+                .and_then(Value::as_str)
+                .ok_or("captureScreenshot: no data")?;
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|e| e.to_string())
         }
     }
 
@@ -335,6 +354,31 @@ async fn read_events(
         }
     }
     shared.closed();
+}
+
+/// Sends one command on the socket and waits for its answer (10 s at most).
+async fn send_command(
+    shared: &Shared,
+    outgoing: &mpsc::UnboundedSender<String>,
+    method: &str,
+    params: Value,
+) -> Result<Value, String> {
+    let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+    let (tx, rx) = oneshot::channel();
+    shared
+        .pending
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, tx);
+    let text = json!({ "id": id, "method": method, "params": params }).to_string();
+    if outgoing.send(text).is_err() {
+        return Err("the BiDi connection is closed".to_owned());
+    }
+    match tokio::time::timeout(COMMAND_TIMEOUT, rx).await {
+        Ok(Ok(answer)) => answer.map_err(|e| format!("{method}: {e}")),
+        Ok(Err(_)) => Err("the BiDi connection closed".to_owned()),
+        Err(_) => Err(format!("{method}: no answer within 10s")),
+    }
 }
 
 fn handle_message(shared: &Shared, text: &str) {

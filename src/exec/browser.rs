@@ -259,6 +259,23 @@ pub struct BrowserSession {
     /// verdict (`exec::step::prefetch_request`). Any other command to the browser drops it: the answer is
     /// used only when nothing came between.
     prefetched: std::sync::Mutex<Option<(Value, PageResult)>>,
+    /// A trace frame being captured over BiDi (see [`Self::start_trace_frame`]).
+    frame_in_flight: std::sync::Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
+    /// The current top-level window's handle (= its BiDi context), once asked.
+    top_context: std::sync::Mutex<Option<String>>,
+}
+
+/// JPEG quality of trace frames: text stays legible at a third of the bytes of PNG.
+pub const TRACE_JPEG_QUALITY: u8 = 70;
+
+/// A trace frame as the browser gave it.
+pub enum Frame {
+    /// Being captured over BiDi while the flow goes on (JPEG; `None` if it failed).
+    InFlight(tokio::task::JoinHandle<Option<Vec<u8>>>),
+    /// Already JPEG (Chrome's CDP capture).
+    Jpeg(Vec<u8>),
+    /// WebDriver's PNG, to be re-encoded off the async runtime.
+    Png(Vec<u8>),
 }
 
 /// Masks and unmasks secrets in the page around a screenshot (`exec/secret_mask.js`).
@@ -270,6 +287,7 @@ impl BrowserSession {
         cfg: &BrowserConfig,
         user: &str,
     ) -> Result<BrowserSession, BrowserError> {
+        let opening = Instant::now();
         let local = cfg.webdriver_url.is_none();
         let profile_dir = if local {
             Some(
@@ -421,6 +439,8 @@ impl BrowserSession {
             bidi,
             secret_mask: std::sync::OnceLock::new(),
             prefetched: std::sync::Mutex::new(None),
+            frame_in_flight: std::sync::Mutex::new(None),
+            top_context: std::sync::Mutex::new(None),
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -428,6 +448,13 @@ impl BrowserSession {
                 return Err(e);
             }
         }
+        // bench/run reads this line for the session start figure.
+        tracing::debug!(
+            user,
+            ms = opening.elapsed().as_millis() as u64,
+            bidi = session.bidi.is_some(),
+            "browser session started"
+        );
         Ok(session)
     }
 
@@ -847,6 +874,14 @@ impl BrowserSession {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, fantoccini::error::CmdError> {
+        // Anything but a read may change the page a trace frame is being taken of; answering
+        // a dialog may not wait (a capture can hang behind it).
+        if method != http::Method::GET && !path.starts_with("alert/") {
+            self.settle().await;
+        }
+        if path == "window" && method != http::Method::GET {
+            self.forget_top_context();
+        }
         let _timed = self.tick();
         self.client
             .issue_cmd(RawCmd {
@@ -858,6 +893,7 @@ impl BrowserSession {
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
+        self.settle().await;
         let _timed = self.tick();
         self.client.goto(url).await.map_err(BrowserError::from_cmd)
     }
@@ -904,6 +940,15 @@ impl BrowserSession {
         slice: Duration,
     ) -> Result<PageResult, fantoccini::error::CmdError> {
         request["slice_ms"] = json!(u64::try_from(slice.as_millis()).unwrap_or(u64::MAX));
+        // Reads and locates may run beside a trace frame's capture (a locate may scroll the
+        // element into view before the frame is drawn); what types, focuses or selects waits.
+        let reads = matches!(
+            request.get("op").and_then(Value::as_str),
+            Some("expect" | "wait" | "text" | "names" | "snapshot" | "act" | "hover" | "frame")
+        );
+        if !reads {
+            self.settle().await;
+        }
         let _timed = self.tick();
         let result = self.client.execute_async(PAGE_JS, vec![request]).await;
         let v = match result {
@@ -1073,6 +1118,126 @@ impl BrowserSession {
         shot
     }
 
+    /// A trace frame of the viewport, secrets masked: JPEG encoded by the browser where it can,
+    /// in flight over BiDi when no secret had to be masked, else CDP `Page.captureScreenshot`
+    /// (one round trip, no PNG encoded or decoded anywhere), else WebDriver's PNG for the
+    /// caller to re-encode.
+    pub async fn trace_frame(&self) -> Result<Frame, BrowserError> {
+        let masked = self.mask_secrets().await;
+        if !masked {
+            // Nothing on the page shows a secret: the capture need not be awaited.
+            if let Some(capture) = self.start_trace_frame().await {
+                return Ok(Frame::InFlight(capture));
+            }
+        }
+        let shot = match self.cdp_jpeg(TRACE_JPEG_QUALITY).await {
+            Some(jpeg) => Ok(Frame::Jpeg(jpeg)),
+            None => self.viewport_png().await.map(Frame::Png),
+        };
+        if masked {
+            self.unmask_secrets().await;
+        }
+        shot
+    }
+
+    /// The viewport as JPEG through Chrome's CDP passthrough; `None` when the browser or the
+    /// driver cannot (then the W3C screenshot is the fallback).
+    pub async fn cdp_jpeg(&self, quality: u8) -> Option<Vec<u8>> {
+        self.cdp_capture(json!({"format": "jpeg", "quality": quality, "optimizeForSpeed": true}))
+            .await
+    }
+
+    /// CDP `Page.captureScreenshot` with these parameters (decoded bytes), Chrome only.
+    pub async fn cdp_capture(&self, params: Value) -> Option<Vec<u8>> {
+        if !self.chrome_cdp {
+            return None;
+        }
+        let body = json!({"cmd": "Page.captureScreenshot", "params": params});
+        match self
+            .cmd(http::Method::POST, "goog/cdp/execute", Some(body))
+            .await
+        {
+            Ok(v) => {
+                use base64::Engine;
+                let data = v.get("data").and_then(Value::as_str)?;
+                base64::engine::general_purpose::STANDARD.decode(data).ok()
+            }
+            Err(e) => {
+                tracing::debug!("cdp captureScreenshot unavailable: {e}");
+                None
+            }
+        }
+    }
+
+    /// The viewport through WebDriver BiDi `browsingContext.captureScreenshot` in the given
+    /// image format (`"image/jpeg"`), for the current window; `None` without BiDi.
+    pub async fn bidi_screenshot(&self, mime: &str, quality: f64) -> Option<Vec<u8>> {
+        let bidi = self.bidi.as_ref()?;
+        let context = self.current_window().await.ok()?;
+        bidi.capture_screenshot_owned(context, mime, quality)
+            .await
+            .ok()
+    }
+
+    /// Starts a trace frame (JPEG) of the top-level page over WebDriver BiDi and returns at
+    /// once: the capture waits for the browser's next frame while the runner goes on, and
+    /// every command that may change the page first waits for it (see [`Self::settle`]), so
+    /// the frame shows the page as it was when asked. `None` without BiDi.
+    async fn start_trace_frame(&self) -> Option<tokio::task::JoinHandle<Option<Vec<u8>>>> {
+        let bidi = self.bidi.as_ref()?;
+        let context = self.top_context().await?;
+        // One capture in flight at a time.
+        self.settle().await;
+        let capture = bidi.capture_screenshot_owned(
+            context,
+            "image/jpeg",
+            f64::from(TRACE_JPEG_QUALITY) / 100.0,
+        );
+        let (done, in_flight) = tokio::sync::watch::channel(false);
+        if let Ok(mut slot) = self.frame_in_flight.lock() {
+            *slot = Some(in_flight);
+        }
+        Some(tokio::spawn(async move {
+            let shot = capture.await;
+            let _ = done.send(true);
+            match shot {
+                Ok(jpeg) => Some(jpeg),
+                Err(e) => {
+                    tracing::debug!("trace frame over BiDi failed: {e}");
+                    None
+                }
+            }
+        }))
+    }
+
+    /// Waits for a trace frame still being captured (at most 2 s: a capture that hangs, say
+    /// behind a dialog, must not hold the flow).
+    async fn settle(&self) {
+        let in_flight = self.frame_in_flight.lock().ok().and_then(|mut s| s.take());
+        if let Some(mut rx) = in_flight {
+            let _ = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|done| *done)).await;
+        }
+    }
+
+    /// The BiDi browsing context of the current top-level window (its WebDriver window
+    /// handle), asked once and kept until the session switches or closes windows.
+    async fn top_context(&self) -> Option<String> {
+        if let Some(c) = self.top_context.lock().ok().and_then(|c| c.clone()) {
+            return Some(c);
+        }
+        let handle = self.current_window().await.ok()?;
+        if let Ok(mut c) = self.top_context.lock() {
+            *c = Some(handle.clone());
+        }
+        Some(handle)
+    }
+
+    fn forget_top_context(&self) {
+        if let Ok(mut c) = self.top_context.lock() {
+            *c = None;
+        }
+    }
+
     async fn viewport_png(&self) -> Result<Vec<u8>, BrowserError> {
         let _timed = self.tick();
         self.client
@@ -1116,6 +1281,7 @@ impl BrowserSession {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
+        self.settle().await;
         let _timed = self.tick();
         self.client
             .execute(script, args)

@@ -1,14 +1,18 @@
 //! What the executor records for a flow's trace: per step the page URL and title, a DOM
-//! snapshot (one round trip, redacted), and in `--trace on` mode JPEG screenshots before and
-//! after (encoded off the async runtime, identical frames skipped). The trace writer (a
-//! reporter) folds these into one self-contained HTML file per flow.
+//! snapshot (one round trip, redacted), and in `--trace on` mode JPEG frames before and after.
+//! A frame costs one capture in the browser (~40–60 ms; see docs/performance.md), so each is
+//! taken once and shown as often as it is true: a step's "after" is the next step's "before"
+//! when that step follows in the same page, and a step that only looks at an unchanged DOM
+//! shows the frame before it. Chrome encodes the JPEG itself; parts are written off the async
+//! runtime. The trace writer (a reporter) folds these into one self-contained HTML file per
+//! flow.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::browser::BrowserSession;
+use super::browser::{BrowserSession, Frame};
 use crate::artifact;
 use crate::events::StepTrace;
 use crate::redact::Redactor;
@@ -16,10 +20,30 @@ use crate::redact::Redactor;
 pub struct TraceCapture {
     /// Screenshots before and after each step (`--trace on`).
     pub screenshots: bool,
+    /// The last frame written: its content hash and path.
     last_frame: Option<(u64, PathBuf)>,
+    /// The last frame taken at a step's end, while it still shows that user's page as it is:
+    /// the next step's "before" when that step follows directly.
+    current: Option<ShownFrame>,
+    /// The frame a step named as its "after", to be taken at the next step's end.
+    deferred: Option<ShownFrame>,
+    /// Hash of the DOM snapshot recorded last for this attempt (see [`Self::record`]).
+    last_dom: Option<u64>,
     /// Parts being encoded and written on blocking threads; the flow waits for them (`flush`)
     /// before it ends, so the trace writer finds them, but no step waits for the disk.
     pending: Vec<tokio::task::JoinHandle<()>>,
+    /// Frames taken and frames reused (shown in the debug log at the end of the attempt).
+    taken: u32,
+    reused: u32,
+}
+
+/// A frame that shows a user's page as it was at the end of step `index`.
+struct ShownFrame {
+    user: String,
+    index: usize,
+    rel: PathBuf,
+    /// The DOM snapshot the page had then, when the step recorded one.
+    dom: Option<u64>,
 }
 
 impl TraceCapture {
@@ -27,7 +51,12 @@ impl TraceCapture {
         TraceCapture {
             screenshots,
             last_frame: None,
+            current: None,
+            deferred: None,
+            last_dom: None,
             pending: Vec::new(),
+            taken: 0,
+            reused: 0,
         }
     }
 
@@ -36,28 +65,168 @@ impl TraceCapture {
         for handle in self.pending.drain(..) {
             let _ = handle.await;
         }
+        if self.screenshots {
+            tracing::debug!(
+                taken = self.taken,
+                reused = self.reused,
+                "trace frames of the attempt"
+            );
+        }
     }
 
-    /// A JPEG of the page (`None` on any failure: a trace never fails a step).
-    pub async fn frame(
+    /// The "before" frame of step `index` in `user`'s page: the previous step's "after" when
+    /// that step ran in the same page directly before (`adjacent`: nothing else ran between,
+    /// no pause), else a new frame.
+    pub async fn before(
+        &mut self,
+        session: &BrowserSession,
+        output_dir: &Path,
+        index: usize,
+        adjacent: bool,
+        rel: PathBuf,
+    ) -> Option<PathBuf> {
+        if let Some(shown) = self
+            .current
+            .as_ref()
+            .or(self.deferred.as_ref())
+            .filter(|c| adjacent && c.user == session.user && c.index + 1 == index)
+        {
+            self.reused += 1;
+            return Some(shown.rel.clone());
+        }
+        self.frame(session, output_dir, rel, false).await
+    }
+
+    /// Step `index` shows as its "after" the frame the next step (which only reads the page)
+    /// will take at its end, at `rel`: an action followed by an assertion is one frame.
+    pub fn defer_after(&mut self, session: &BrowserSession, index: usize, rel: PathBuf) -> PathBuf {
+        self.reused += 1;
+        self.current = None;
+        self.deferred = Some(ShownFrame {
+            user: session.user.clone(),
+            index,
+            rel: rel.clone(),
+            dom: None,
+        });
+        rel
+    }
+
+    /// The "after" frame of step `index`. A step that only looks (`looks_only`: an
+    /// assertion, a wait, a capture) and found the same DOM as the frame before it shows that
+    /// frame again: it changed nothing, and the page did not change under it.
+    pub async fn after(
+        &mut self,
+        session: &BrowserSession,
+        output_dir: &Path,
+        index: usize,
+        looks_only: bool,
+        dom_recorded: bool,
+        rel: PathBuf,
+    ) -> Option<PathBuf> {
+        let dom = self.last_dom.filter(|_| dom_recorded);
+        // The step before showed this step's frame as its own "after": it must be taken, at
+        // the path that step named.
+        if let Some(d) = self.deferred.take() {
+            if d.user == session.user && d.index + 1 == index {
+                let taken = self.frame(session, output_dir, d.rel.clone(), true).await;
+                self.current = taken.as_ref().map(|rel| ShownFrame {
+                    user: session.user.clone(),
+                    index,
+                    rel: rel.clone(),
+                    dom,
+                });
+                return taken;
+            }
+        }
+        let unchanged = self.current.as_ref().filter(|c| {
+            looks_only
+                && c.user == session.user
+                && c.index + 1 == index
+                && c.dom.is_some()
+                && c.dom == dom
+        });
+        let rel = match unchanged {
+            Some(c) => {
+                self.reused += 1;
+                c.rel.clone()
+            }
+            None => match self.frame(session, output_dir, rel, false).await {
+                Some(rel) => rel,
+                None => {
+                    self.current = None;
+                    return None;
+                }
+            },
+        };
+        self.current = Some(ShownFrame {
+            user: session.user.clone(),
+            index,
+            rel: rel.clone(),
+            dom,
+        });
+        Some(rel)
+    }
+
+    /// A JPEG of the page at `rel` (`None` on any failure: a trace never fails a step), or the
+    /// last frame's path when the bytes are the same, unless `at_rel` (another step names
+    /// `rel` already). Over BiDi it is captured while the flow goes on; else Chrome encodes it
+    /// over CDP, and another browser's PNG is re-encoded on a blocking thread.
+    async fn frame(
         &mut self,
         session: &BrowserSession,
         output_dir: &Path,
         rel: PathBuf,
+        at_rel: bool,
     ) -> Option<PathBuf> {
-        let png = tokio::time::timeout(Duration::from_secs(5), session.screenshot())
+        let started = std::time::Instant::now();
+        let frame = tokio::time::timeout(Duration::from_secs(5), session.trace_frame())
             .await
             .ok()?
             .ok()?;
-        let hash = fnv(&png);
-        if let Some((h, path)) = &self.last_frame {
+        self.taken += 1;
+        let bytes = match frame {
+            Frame::InFlight(capture) => {
+                // Written when it arrives. The trace writer folds identical frames into one,
+                // so no hash is needed here.
+                let path = output_dir.join(&rel);
+                self.pending.push(tokio::spawn(async move {
+                    if let Ok(Some(jpeg)) = capture.await {
+                        tracing::debug!(
+                            ms = started.elapsed().as_millis() as u64,
+                            bytes = jpeg.len(),
+                            "trace frame captured over BiDi"
+                        );
+                        let _ = tokio::task::spawn_blocking(move || {
+                            artifact::write_transient(&path, &jpeg)
+                        })
+                        .await;
+                    }
+                }));
+                self.last_frame = None;
+                return Some(rel);
+            }
+            Frame::Jpeg(ref b) | Frame::Png(ref b) => b,
+        };
+        let hash = fnv(bytes);
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            bytes = bytes.len(),
+            jpeg = matches!(frame, Frame::Jpeg(_)),
+            "trace frame captured"
+        );
+        if let Some((h, path)) = self.last_frame.as_ref().filter(|_| !at_rel) {
             if *h == hash {
                 return Some(path.clone());
             }
         }
         let path = output_dir.join(&rel);
         self.pending.push(tokio::task::spawn_blocking(move || {
-            if let Some(jpeg) = to_jpeg(&png) {
+            let jpeg = match frame {
+                Frame::Jpeg(jpeg) => Some(jpeg),
+                Frame::Png(png) => to_jpeg(&png),
+                Frame::InFlight(_) => None,
+            };
+            if let Some(jpeg) = jpeg {
                 let _ = artifact::write_transient(&path, &jpeg);
             }
         }));
@@ -101,6 +270,7 @@ impl TraceCapture {
         trace: &mut StepTrace,
     ) {
         let get = |i: usize| v.get(i).and_then(Value::as_str).map(str::to_owned);
+        self.last_dom = self.screenshots.then(|| fnv(v.to_string().as_bytes()));
         trace.page_url = get(0).map(|u| redactor.redact(&u));
         trace.page_title = get(1).map(|t| redactor.redact(&t));
         if let Some(html) = get(2) {

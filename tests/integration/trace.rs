@@ -277,6 +277,13 @@ async fn no_byte_of_the_trace_or_the_reports_holds_the_secret() {
         "the snapshot shows the typed value, redacted"
     );
     assert!(trace.contains("X-Staging-E2E-Secret: [redacted]"));
+    // Frames are taken once and shared between steps (a step's "after" is the next one's
+    // "before"; a click's "after" is the assertion's that follows it): every frame a step
+    // names was taken, even those captured in flight while the next step ran.
+    assert!(
+        !trace.contains("missing when the trace was written"),
+        "no frame or snapshot a step names is missing"
+    );
 
     let whole = regex::Regex::new(&format!(
         r"(^|[^0-9A-Za-z]){}([^0-9A-Za-z]|$)",

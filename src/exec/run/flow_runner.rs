@@ -341,7 +341,11 @@ impl FlowRunner<'_, '_> {
                 let rel = PathBuf::from(&self.flow.ast.id.value)
                     .join("trace")
                     .join(format!("{:02}-before.jpg", index + 1));
-                t.screenshot_before = cap.frame(session, self.output_dir, rel).await;
+                // With a pause or a person between steps, the page may change meanwhile.
+                let adjacent = !*self.stepping && self.slow_mo.is_none();
+                t.screenshot_before = cap
+                    .before(session, self.output_dir, index, adjacent, rel)
+                    .await;
             }
         }
         Some(t)
@@ -382,11 +386,23 @@ impl FlowRunner<'_, '_> {
                     .await;
             }
         }
-        if cap.screenshots {
+        let looks_only = self
+            .flow
+            .steps
+            .get(index)
+            .is_some_and(|p| !p.step.value.acts());
+        if cap.screenshots && t.dom_from_next_step {
+            // Likewise the frame: the next step's "after" shows what this step led to.
+            let rel = dir.join(format!("{:02}-after.jpg", index + 2));
+            t.screenshot_after = Some(cap.defer_after(session, index, rel));
+        } else if cap.screenshots {
             t.screenshot_after = cap
-                .frame(
+                .after(
                     session,
                     self.output_dir,
+                    index,
+                    looks_only,
+                    t.dom_snapshot.is_some(),
                     dir.join(format!("{:02}-after.jpg", index + 1)),
                 )
                 .await;
