@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::evidence::{failure_point, redact_criterion, FailedStep};
-use super::flow_runner::FlowRunner;
+use super::evidence::{failure_point, redact_criterion};
+use super::flow_runner::{FailedStep, FlowRunner};
 use super::flows::Flows;
 use super::outcome::{run_timeout_reached, RunEnd, QUIT};
 use super::startup::cancelled;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::flow_runner::{source_line, FlowRunner};
+use super::flow_runner::{source_line, FailedStep, FlowRunner};
 use crate::artifact;
 use crate::events::*;
 use crate::exec::browser::BrowserSession;
@@ -25,16 +25,6 @@ pub(super) fn redact_criterion(redactor: &Redactor, c: Criterion) -> Criterion {
         note: c.note.map(|n| redactor.redact(&n)),
         proves: c.proves,
     }
-}
-
-/// What `--pause-on-failure` shows about the failing step.
-pub(super) struct FailedStep {
-    pub(super) index: usize,
-    pub(super) line: u32,
-    /// The step's own error (expected vs found), redacted.
-    pub(super) message: String,
-    pub(super) actor: Option<String>,
-    pub(super) artifacts: Vec<Artifact>,
 }
 
 /// Gathers what a person needs to act on a failed flow kept open by `--pause-on-failure`.

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use super::evidence::FailedStep;
 use super::resources::{Emitter, Resources};
 use crate::config::Config;
 use crate::events::*;
@@ -572,6 +571,16 @@ fn record_page_events(t: &mut StepTrace, events: Vec<PageEvent>, redactor: &Reda
     }
     t.console = Some(console);
     t.network = Some(network);
+}
+
+/// What `--pause-on-failure` shows about the failing step.
+pub(super) struct FailedStep {
+    pub(super) index: usize,
+    pub(super) line: u32,
+    /// The step's own error (expected vs found), redacted.
+    pub(super) message: String,
+    pub(super) actor: Option<String>,
+    pub(super) artifacts: Vec<Artifact>,
 }
 
 /// Line `line` (1-based) of the flow file, trimmed.
