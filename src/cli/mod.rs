@@ -3,7 +3,13 @@
 //! Turns arguments into config overrides and a selection; the executor never sees clap.
 
 mod console;
+mod doctor;
+mod generate;
+mod init;
+mod install_deps;
 mod show_trace;
+
+pub use generate::{long_version, man_page, subcommand_names, TESTED_BROWSERS};
 
 /// `println!` that ignores a closed pipe (`flows list | head`): a reader that stops early is
 /// not an error worth a panic.
@@ -29,6 +35,7 @@ use crate::plan::{self, Selection};
 #[command(
     name = "flows",
     version,
+    long_version = generate::long_version(),
     about = "Declarative end-to-end flows: a real browser, real mail, real evidence"
 )]
 pub struct Cli {
@@ -52,6 +59,20 @@ pub enum Command {
     Check(SuiteArgs),
     /// List flows that flipped between pass and fail (or passed only on a retry) in recent runs.
     Flaky(FlakyArgs),
+    /// Check the set-up, one line per check with the fix: browser, chromedriver (and that its
+    /// version drives the browser), a headless start, the target, health, secret, mail source,
+    /// WebDriver server, disk, and the config as `flows check` sees it.
+    Doctor(doctor::DoctorArgs),
+    /// Scaffold a suite for a new app: flows.toml with comments, an example flow, the flow
+    /// schema for editors, .gitignore entries. Asks on a terminal; never overwrites.
+    Init(init::InitArgs),
+    /// Install Chromium and chromedriver with apt (Debian/Ubuntu, as root); elsewhere print
+    /// the command to run.
+    InstallDeps(install_deps::InstallDepsArgs),
+    /// Print a shell completion script: `flows completions bash > /etc/bash_completion.d/flows`.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff): `flows man > flows.1 && man ./flows.1`.
+    Man,
     /// Open a trace (`<output>/<flow id>/trace.html`) or a run's HTML report in the desktop's
     /// browser; without a display, print where it is and how to open it.
     ShowTrace {
@@ -200,6 +221,11 @@ pub fn main() -> u8 {
         }
         Command::ShowTrace { path } => show_trace::show_trace(&path),
         Command::Check(args) => check(&args),
+        Command::Doctor(args) => doctor::doctor(&args),
+        Command::Init(args) => init::init(&args),
+        Command::InstallDeps(args) => install_deps::install_deps(&args),
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man => generate::man(),
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),
         Command::Run(args) => {
@@ -266,27 +292,7 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             return Err(exit_code::USAGE);
         }
     };
-    let from_file: std::collections::BTreeSet<String> = config
-        .env_file
-        .as_ref()
-        .map(|f| f.values.keys().cloned().collect())
-        .unwrap_or_default();
-    let env = CheckEnv {
-        users: config.users.keys().cloned().collect(),
-        vars: config.vars.keys().cloned().collect(),
-        has_secret: config.secret.is_some(),
-        each_limits: config.each_limits,
-        env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
-        passwords: config
-            .users
-            .iter()
-            .filter_map(|(key, u)| {
-                let env = u.password_env.clone()?;
-                Some((key.clone(), (env, u.password.is_some())))
-            })
-            .collect(),
-    };
-    match load_suite(&config.flows_dir, &env) {
+    match load_suite(&config.flows_dir, &check_env(&config)) {
         Ok(suite) => match config.require_target(&suite) {
             Ok(()) => Ok((config, suite)),
             Err(e) => {
@@ -305,6 +311,30 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             );
             Err(exit_code::USAGE)
         }
+    }
+}
+
+/// What the flow checker needs to know of the config (users, variables, secrets, env).
+fn check_env(config: &Config) -> CheckEnv {
+    let from_file: std::collections::BTreeSet<String> = config
+        .env_file
+        .as_ref()
+        .map(|f| f.values.keys().cloned().collect())
+        .unwrap_or_default();
+    CheckEnv {
+        users: config.users.keys().cloned().collect(),
+        vars: config.vars.keys().cloned().collect(),
+        has_secret: config.secret.is_some(),
+        each_limits: config.each_limits,
+        env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
+        passwords: config
+            .users
+            .iter()
+            .filter_map(|(key, u)| {
+                let env = u.password_env.clone()?;
+                Some((key.clone(), (env, u.password.is_some())))
+            })
+            .collect(),
     }
 }
 
