@@ -635,6 +635,8 @@ async fn run(args: RunArgs) -> u8 {
             output_dir: output_dir.clone(),
             color,
             is_tty,
+            // The progress line: a person at a terminal, never a CI log or a pipe.
+            progress: is_tty && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
             verbose: false,
             github_step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             writer: Box::new(std::io::stdout()),

@@ -355,3 +355,68 @@ async fn version_completions_and_man_page_come_from_the_binary() {
         );
     }
 }
+
+/// On a terminal (a pseudo-terminal from `script`) a run draws the progress line, and the
+/// reporter's lines stay whole: each PASS line is a line of its own once the bar's redraws
+/// (`\r`, erase-line) are taken out. With CI set there is no progress line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_line_is_drawn_on_a_terminal_without_garbling_the_lines() {
+    require_on_path("script", "apt-get install -y util-linux");
+    let app = helpdesk().await;
+    let url = app.url();
+    let suite = doctor_suite("");
+    std::fs::write(
+        suite.path().join("flows/second.yaml"),
+        "id: second\ntitle: Second\nuser: requester\nsteps:\n  - goto: /\n  - expect: { title: Helpdesk }\n",
+    )
+    .expect("write flow");
+    let cmd = FlowsCmd::new().cwd(suite.path()).env_remove("CI").args([
+        "run",
+        "--all",
+        "--base-url",
+        url.as_str(),
+    ]);
+    let out = cmd
+        .wrapped(
+            "script",
+            &["-qfec".to_owned(), cmd.shell_line(), "/dev/null".to_owned()],
+        )
+        .output()
+        .await
+        .expect("script runs");
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("/2 flows]"), "no progress line:\n{all:?}");
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("regex");
+    let plain = ansi.replace_all(&all, "");
+    let segments: Vec<&str> = plain.split(['\r', '\n']).collect();
+    for flow in ["home", "second"] {
+        assert!(
+            segments
+                .iter()
+                .any(|s| s.starts_with(&format!("  PASS  {flow}")) && !s.contains("flows]")),
+            "the PASS line of {flow} is not whole:\n{segments:#?}"
+        );
+    }
+
+    let ci = FlowsCmd::new().cwd(suite.path()).env("CI", "true").args([
+        "run",
+        "--all",
+        "--base-url",
+        url.as_str(),
+    ]);
+    let out = ci
+        .wrapped(
+            "script",
+            &["-qfec".to_owned(), ci.shell_line(), "/dev/null".to_owned()],
+        )
+        .output()
+        .await
+        .expect("script runs");
+    let all = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{all}");
+    assert!(
+        !all.contains("flows]"),
+        "a progress line under CI:\n{all:?}"
+    );
+}
