@@ -318,3 +318,64 @@ async fn mail_line(config: &Config, base: &str, http: &Http) -> CheckLine {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(secret: Option<&'static str>) -> Config {
+        let env = move |name: &str| {
+            (name == "STAGING_E2E_SECRET")
+                .then(|| secret.map(str::to_owned))
+                .flatten()
+        };
+        Config::from_str(
+            std::path::Path::new("flows/flows.toml"),
+            "[target]\nbase_url = \"http://app.test\"\n",
+            &env,
+            &crate::config::CliOverrides::default(),
+        )
+        .expect("config")
+    }
+
+    fn staging(status: Option<u16>) -> EndpointCheck {
+        EndpointCheck {
+            kind: CheckKind::Staging,
+            name: "staging-e2e-health".into(),
+            url: "http://app.test/staging/e2e/health".into(),
+            verdict: crate::events::Verdict::Failed,
+            status,
+            duration_ms: 1,
+            services: vec![],
+            error: Some("no answer".into()),
+            body: None,
+        }
+    }
+
+    /// Each refusal of the guarded endpoint says what it means and what to change.
+    #[test]
+    fn every_refusal_of_the_secret_is_explained() {
+        let with = config(Some("s3cret-value"));
+        let cases = [
+            (Some(401), "saw no secret", "target.secret_header"),
+            (Some(403), "rejected the secret", "deployed with"),
+            (Some(404), "no staging E2E endpoint", "staging_path"),
+            (None, "no answer", "healthy"),
+        ];
+        for (status, detail, fix) in cases {
+            let line = secret_line(&with, &[staging(status)]);
+            assert_eq!(line.status, Status::Fail, "{status:?}");
+            assert!(line.detail.contains(detail), "{status:?}: {line:?}");
+            assert!(
+                line.fix.as_deref().is_some_and(|f| f.contains(fix)),
+                "{status:?}: {line:?}"
+            );
+            assert!(!line.detail.contains("s3cret-value"), "{line:?}");
+        }
+        let accepted = secret_line(&with, &[staging(Some(200))]);
+        assert_eq!(accepted.status, Status::Pass, "{accepted:?}");
+        // Unset while the mail source is the staging endpoint (the default): a config problem.
+        let without = secret_line(&config(None), &[]);
+        assert_eq!((without.status, without.area), (Status::Fail, Area::Config));
+    }
+}
