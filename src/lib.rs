@@ -10,12 +10,14 @@
 pub mod artifact;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod events;
 pub mod exec;
 pub mod exit_code;
 pub mod flowfile;
 pub mod gate;
 pub mod human;
+pub mod init;
 pub mod mail;
 pub mod net;
 pub mod plan;

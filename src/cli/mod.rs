@@ -12,9 +12,15 @@ macro_rules! say {
 }
 
 mod console;
+mod doctor;
 mod gate;
+mod generate;
 mod health;
+mod init;
+mod install_deps;
 mod show_trace;
+
+pub use generate::{long_version, man_page, subcommand_names, TESTED_BROWSERS};
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -31,6 +37,7 @@ use crate::plan::{self, Selection};
 #[command(
     name = "flows",
     version,
+    long_version = generate::long_version(),
     about = "Declarative end-to-end flows: a real browser, real mail, real evidence"
 )]
 pub struct Cli {
@@ -54,6 +61,20 @@ pub enum Command {
     Check(SuiteArgs),
     /// List flows that flipped between pass and fail (or passed only on a retry) in recent runs.
     Flaky(FlakyArgs),
+    /// Check the set-up, one line per check with the fix: browser, chromedriver (and that its
+    /// version drives the browser), a headless start, the target, health, secret, mail source,
+    /// WebDriver server, disk, and the config as `flows check` sees it.
+    Doctor(doctor::DoctorArgs),
+    /// Scaffold a suite for a new app: flows.toml with comments, an example flow, the flow
+    /// schema for editors, .gitignore entries. Asks on a terminal; never overwrites.
+    Init(init::InitArgs),
+    /// Install Chromium and chromedriver with apt (Debian/Ubuntu, as root); elsewhere print
+    /// the command to run.
+    InstallDeps(install_deps::InstallDepsArgs),
+    /// Print a shell completion script: `flows completions bash > /etc/bash_completion.d/flows`.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff): `flows man > flows.1 && man ./flows.1`.
+    Man,
     /// Open a trace (`<output>/<flow id>/trace.html`) or a run's HTML report in the desktop's
     /// browser; without a display, print where it is and how to open it.
     ShowTrace {
@@ -224,6 +245,11 @@ pub fn main() -> u8 {
         }
         Command::ShowTrace { path } => show_trace::show_trace(&path),
         Command::Check(args) => check(&args),
+        Command::Doctor(args) => doctor::doctor(&args),
+        Command::Init(args) => init::init(&args),
+        Command::InstallDeps(args) => install_deps::install_deps(&args),
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man => generate::man(),
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),
         Command::Run(args) => match runtime() {
@@ -297,27 +323,7 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             return Err(exit_code::USAGE);
         }
     };
-    let from_file: std::collections::BTreeSet<String> = config
-        .env_file
-        .as_ref()
-        .map(|f| f.values.keys().cloned().collect())
-        .unwrap_or_default();
-    let env = CheckEnv {
-        users: config.users.keys().cloned().collect(),
-        vars: config.vars.keys().cloned().collect(),
-        has_secret: config.secret.is_some(),
-        each_limits: config.each_limits,
-        env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
-        passwords: config
-            .users
-            .iter()
-            .filter_map(|(key, u)| {
-                let env = u.password_env.clone()?;
-                Some((key.clone(), (env, u.password.is_some())))
-            })
-            .collect(),
-    };
-    match load_suite(&config.flows_dir, &env) {
+    match load_suite(&config.flows_dir, &check_env(&config)) {
         Ok(suite) => match config.require_target(&suite) {
             Ok(()) => Ok((config, suite)),
             Err(e) => {
@@ -336,6 +342,30 @@ fn load(args: &SuiteArgs, cli: &CliOverrides) -> Result<(Config, Suite), u8> {
             );
             Err(exit_code::USAGE)
         }
+    }
+}
+
+/// What the flow checker needs to know of the config (users, variables, secrets, env).
+fn check_env(config: &Config) -> CheckEnv {
+    let from_file: std::collections::BTreeSet<String> = config
+        .env_file
+        .as_ref()
+        .map(|f| f.values.keys().cloned().collect())
+        .unwrap_or_default();
+    CheckEnv {
+        users: config.users.keys().cloned().collect(),
+        vars: config.vars.keys().cloned().collect(),
+        has_secret: config.secret.is_some(),
+        each_limits: config.each_limits,
+        env_is_set: Box::new(move |n: &str| std::env::var_os(n).is_some() || from_file.contains(n)),
+        passwords: config
+            .users
+            .iter()
+            .filter_map(|(key, u)| {
+                let env = u.password_env.clone()?;
+                Some((key.clone(), (env, u.password.is_some())))
+            })
+            .collect(),
     }
 }
 
@@ -645,6 +675,8 @@ async fn run(args: RunArgs) -> u8 {
             output_dir: output_dir.clone(),
             color,
             is_tty,
+            // The progress line: a person at a terminal, never a CI log or a pipe.
+            progress: is_tty && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
             verbose: false,
             github_step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             writer: Box::new(std::io::stdout()),

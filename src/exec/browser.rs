@@ -70,7 +70,7 @@ const BROWSER_NAMES: [&str; 3] = ["chromium", "chromium-browser", "google-chrome
 
 /// The browser a local chromedriver is to start: `browser.binary` when set (it must exist),
 /// else the first of [`BROWSER_NAMES`] on PATH.
-fn local_browser_binary(cfg: &BrowserConfig) -> Result<Option<PathBuf>, BrowserError> {
+pub fn local_browser_binary(cfg: &BrowserConfig) -> Result<Option<PathBuf>, BrowserError> {
     match &cfg.binary {
         Some(b) => find_executable(b)
             .map(Some)

@@ -4,7 +4,9 @@
 //! history lines up; the title is a property). A failed flow carries the failing step's message;
 //! its steps, artifacts and criteria go to `system-out`. Skipped and not-run flows are skipped
 //! cases with their reason. A flaky flow passes, with a `flaky` property and its failed attempts
-//! as `flakyFailure` elements.
+//! as `flakyFailure` elements (a flow failed after retries: `rerunFailure`s, Surefire's
+//! dialect). For GitLab each case has a `file` attribute; for Jenkins' attachments plugin each
+//! artifact (screenshots, failure pages) is also named on a `[[ATTACHMENT|path]]` line.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -235,6 +237,9 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
     let mut case = TestCase::new(flow.plan.id.as_str(), status);
     if !file.as_os_str().is_empty() {
         case.set_classname(file.display().to_string());
+        // GitLab shows (and links) a case's `file`; classname + name stay unique per flow.
+        case.extra
+            .insert("file".into(), file.display().to_string().into());
     }
     if let Some(end) = flow
         .end
@@ -263,6 +268,10 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
                 text::artifact_label(a.kind),
                 output_dir.join(&a.path).display()
             );
+        }
+        // Jenkins' JUnit Attachments plugin attaches each file named on such a line.
+        for a in &flow.artifacts {
+            let _ = writeln!(out, "[[ATTACHMENT|{}]]", output_dir.join(&a.path).display());
         }
     }
     let criteria: Vec<_> = state

@@ -1,7 +1,7 @@
 //! Reporters: consumers of the run's event stream ([`crate::events`]), as cargo-nextest's are.
 //!
 //! Owns every output a run leaves for people and tools: the terminal lines (`list`),
-//! `staging-run-report.json` (always), `junit.xml`, `ctrf-report.json`, the GitHub step summary and annotations,
+//! the progress line on a terminal (`progress`), `staging-run-report.json` (always), `junit.xml`, `ctrf-report.json`, the GitHub step summary and annotations,
 //! the HTML report `index.html`, and the event log `events.jsonl`; [`Reporters`] also feeds the
 //! trace writer ([`crate::trace`]), whose kept traces the reports point at. Reads events only: never the executor, the config or the
 //! environment (the CLI decides colour, TTY and paths and passes them in [`ReportOptions`]).
@@ -21,6 +21,7 @@ mod html;
 mod json;
 mod junit;
 mod latency;
+mod progress;
 mod report_error;
 mod report_options;
 mod reporter_kind;
@@ -42,6 +43,7 @@ pub use json::{
 };
 pub use junit::{JunitReporter, JUNIT_FILE};
 pub use latency::LatencySummary;
+pub use progress::ProgressReporter;
 pub use report_error::ReportError;
 pub use report_options::ReportOptions;
 pub use reporter_kind::{parse_reporters, ReporterKind};

@@ -14,6 +14,10 @@ pub struct ReportOptions {
     pub color: bool,
     /// The writer is a terminal: keep a live line showing the running flows.
     pub is_tty: bool,
+    /// Draw the progress line (flows done/total, flow and step, elapsed) on stderr; the CLI
+    /// asks for it when stdout and stderr are terminals and `CI` is unset. It replaces the
+    /// terminal reporter's own live line.
+    pub progress: bool,
     /// Print every step of every flow, passing criteria and browsers too.
     pub verbose: bool,
     /// `$GITHUB_STEP_SUMMARY`, for the `github` reporter.
@@ -35,6 +39,7 @@ impl ReportOptions {
             output_dir: output_dir.into(),
             color: false,
             is_tty: false,
+            progress: false,
             verbose: false,
             github_step_summary: None,
             writer,

@@ -42,7 +42,13 @@ pub struct Reporters {
 /// (`events.jsonl`), the trace writer (`<flow>/trace.html`, as `--trace` says), the JSON report
 /// (`staging-run-report.json`) and the terminal lines.
 pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters {
-    let out = SharedWriter::new(opts.writer, opts.redactor.clone());
+    let mut out = SharedWriter::new(opts.writer, opts.redactor.clone());
+    let mut progress = None;
+    if opts.progress {
+        let bar = super::progress::stderr_bar();
+        out = out.around_progress(bar.clone());
+        progress = Some(super::progress::ProgressReporter::new(bar));
+    }
     let dir = opts.output_dir.as_path();
     let traces = TraceIndex::new();
     let mut sinks: Vec<(String, Box<dyn EventSink>)> = Vec::new();
@@ -76,8 +82,12 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
             }
         }
     }
-    let mut terminal =
-        TerminalReporter::new(out, dir, opts.color, opts.is_tty, opts.verbose, notes);
+    if let Some(p) = progress {
+        sinks.push(("progress".to_owned(), Box::new(p)));
+    }
+    // With the progress line on, the terminal keeps no live line of its own.
+    let live_line = opts.is_tty && !opts.progress;
+    let mut terminal = TerminalReporter::new(out, dir, opts.color, live_line, opts.verbose, notes);
     terminal.show_traces(traces.clone(), html_report);
     Reporters {
         event_log: EventLogWriter::new(dir),

@@ -10,11 +10,22 @@ use std::sync::{Arc, Mutex};
 use crate::redact::Redactor;
 
 #[derive(Clone)]
-pub(crate) struct SharedWriter(Arc<Mutex<Box<dyn Write + Send>>>, Redactor);
+pub(crate) struct SharedWriter(
+    Arc<Mutex<Box<dyn Write + Send>>>,
+    Redactor,
+    /// The progress line, when one is drawn: cleared around each write and redrawn after.
+    Option<indicatif::ProgressBar>,
+);
 
 impl SharedWriter {
     pub fn new(writer: Box<dyn Write + Send>, redactor: Redactor) -> Self {
-        Self(Arc::new(Mutex::new(writer)), redactor)
+        Self(Arc::new(Mutex::new(writer)), redactor, None)
+    }
+
+    /// Every write from now on clears `bar` first and redraws it after.
+    pub fn around_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.2 = Some(bar);
+        self
     }
 
     /// `text` redacted with every secret known now (for outputs written beside the terminal,
@@ -29,8 +40,14 @@ impl SharedWriter {
             return Ok(());
         }
         let text = self.1.redact(text);
-        let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        w.write_all(text.as_bytes())?;
-        w.flush()
+        let write = || {
+            let mut w = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            w.write_all(text.as_bytes())?;
+            w.flush()
+        };
+        match &self.2 {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
     }
 }

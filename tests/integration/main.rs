@@ -6,6 +6,7 @@ mod cli;
 mod debug;
 mod e2e;
 mod faults;
+mod first_hour;
 mod flowfile_check;
 mod gate;
 mod health;

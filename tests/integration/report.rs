@@ -640,6 +640,35 @@ fn junit_snapshot_and_counts() {
         .properties
         .iter()
         .any(|p| p.name.as_str() == "flaky" && p.value.as_str() == "true"));
+    // GitLab: classname + name unique, and a `file` attribute naming the flow file.
+    let mut keys = std::collections::BTreeSet::new();
+    for case in &suite.test_cases {
+        let classname = case.classname.as_ref().map(|c| c.as_str().to_owned());
+        assert!(
+            keys.insert((classname.clone(), case.name.as_str().to_owned())),
+            "classname + name repeated: {:?} {}",
+            classname,
+            case.name.as_str()
+        );
+        assert_eq!(
+            case.extra.get("file").map(|f| f.as_str().to_owned()),
+            classname,
+            "file attribute of {}",
+            case.name.as_str()
+        );
+    }
+    // Jenkins: every artifact listed is also an attachment line.
+    let screenshots: Vec<&str> = xml
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("screenshot: "))
+        .collect();
+    assert!(!screenshots.is_empty(), "{xml}");
+    for path in screenshots {
+        assert!(
+            xml.contains(&format!("[[ATTACHMENT|{path}]]")),
+            "{path} not attached:\n{xml}"
+        );
+    }
     insta::with_settings!({filters => vec![(dir_filter(dir.path()).as_str(), "[TMP]")]}, {
         insta::assert_snapshot!("junit_xml", xml);
     });
