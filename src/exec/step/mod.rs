@@ -2,9 +2,10 @@
 //! (`locate`, `pointer`, `assert`, `window`, `download`, `http`, `mail`, `realtime`); what a
 //! step runs with is `context`, its access to the browser `session`.
 //!
-//! Adding a step kind: its AST struct (flowfile/ast.rs), its classification
+//! Adding a step kind: its AST struct (flowfile/ast/), its classification
 //! (flowfile/classify.rs, which does not compile until it is there), its checks
-//! (flowfile/flow_check.rs), and a function in its family here.
+//! (flowfile/check/flow/), and a function in its family here, failing with a [`StepError`]
+//! (docs/architecture.md "Where to add…").
 
 mod assert;
 mod context;
