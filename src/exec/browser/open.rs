@@ -1,0 +1,326 @@
+//! Opening a user's session: Chrome's capabilities (profile, downloads, locale, flags), the
+//! WebDriver and BiDi connections, the viewport, basic auth; what the session says it is.
+
+use super::*;
+
+impl BrowserSession {
+    pub async fn open(
+        driver: &Driver,
+        cfg: &BrowserConfig,
+        user: &str,
+    ) -> Result<BrowserSession, BrowserError> {
+        let opening = Instant::now();
+        let local = cfg.webdriver_url.is_none();
+        let profile_dir = if local {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("flows-profile-")
+                    .tempdir()
+                    .map_err(|e| {
+                        BrowserError::Session(format!("cannot create a browser profile dir: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let download_dir = if local {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("flows-downloads-")
+                    .tempdir()
+                    .map_err(|e| {
+                        BrowserError::Session(format!("cannot create a download dir: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let caps = capabilities(
+            cfg,
+            local,
+            profile_dir.as_ref().map(|d| d.path()),
+            download_dir.as_ref().map(|d| d.path()),
+        );
+        let connect = |caps: serde_json::Map<String, Value>| async {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            ClientBuilder::new(connector)
+                .capabilities(caps)
+                .connect(&driver.url)
+                .await
+                .map_err(|e| BrowserError::Session(e.to_string()))
+        };
+        let client = if cfg.bidi {
+            let mut with_bidi = caps.clone();
+            with_bidi.insert("webSocketUrl".into(), json!(true));
+            match connect(with_bidi).await {
+                // An older server may refuse the capability: go on without events.
+                Err(BrowserError::Session(m)) if m.contains("webSocketUrl") => {
+                    tracing::warn!("the WebDriver server refused webSocketUrl ({m}); waits poll");
+                    connect(caps).await?
+                }
+                other => other?,
+            }
+        } else {
+            connect(caps).await?
+        };
+        let returned = client.capabilities().cloned().unwrap_or_default();
+        let bidi = match returned.get("webSocketUrl").and_then(Value::as_str) {
+            Some(url) if cfg.bidi => match Bidi::connect(url).await {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::warn!("no WebDriver BiDi events ({e}); waits poll");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let browser_name = returned
+            .get("browserName")
+            .and_then(Value::as_str)
+            .unwrap_or("chrome")
+            .to_owned();
+        let browser_version = returned
+            .get("browserVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned();
+        let session = BrowserSession {
+            client,
+            user: user.to_owned(),
+            chrome_cdp: browser_name.contains("chrom"),
+            browser_name,
+            browser_version,
+            round_trips: Arc::new(AtomicU32::new(0)),
+            driver_us: AtomicU64::new(0),
+            page_us: AtomicU64::new(0),
+            _profile_dir: profile_dir,
+            download_dir,
+            frame_offset: std::sync::Mutex::new((0.0, 0.0)),
+            main_window: std::sync::Mutex::new(None),
+            bidi,
+            secret_mask: std::sync::OnceLock::new(),
+            prefetched: std::sync::Mutex::new(None),
+            frame_in_flight: std::sync::Mutex::new(None),
+            top_context: std::sync::Mutex::new(None),
+        };
+        if let Some(viewport) = cfg.viewport {
+            if let Err(e) = session.set_viewport(viewport).await {
+                session.close().await;
+                return Err(e);
+            }
+        }
+        // bench/run reads this line for the session start figure.
+        tracing::debug!(
+            user,
+            ms = opening.elapsed().as_millis() as u64,
+            bidi = session.bidi.is_some(),
+            "browser session started"
+        );
+        Ok(session)
+    }
+
+    /// `window.innerWidth` × `window.innerHeight` of the current page.
+    pub async fn inner_size(&self) -> Result<(u32, u32), BrowserError> {
+        let v = self
+            .execute_value("return [window.innerWidth, window.innerHeight];", vec![])
+            .await?;
+        let dim = |i: usize| {
+            v.get(i)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        Ok((dim(0), dim(1)))
+    }
+
+    /// Makes the page's content exactly `viewport`: the window is sized so that its content
+    /// fits (W3C Set Window Rect, corrected by what `innerWidth/innerHeight` measure), and where
+    /// the window cannot get there (a headless screen smaller than the window) Chrome's
+    /// `Emulation.setDeviceMetricsOverride` sets the content size itself.
+    pub async fn set_viewport(
+        &self,
+        viewport: crate::config::Viewport,
+    ) -> Result<(), BrowserError> {
+        let want = (viewport.width, viewport.height);
+        for _ in 0..3 {
+            let (w, h) = self.inner_size().await?;
+            if (w, h) == want {
+                tracing::debug!("viewport {viewport}: the window is sized to it");
+                return Ok(());
+            }
+            let rect = match self.cmd(http::Method::GET, "window/rect", None).await {
+                Ok(r) => r,
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(_) => break,
+            };
+            let outer = |k: &str| rect.get(k).and_then(Value::as_i64).unwrap_or(0);
+            let width = outer("width") + i64::from(want.0) - i64::from(w);
+            let height = outer("height") + i64::from(want.1) - i64::from(h);
+            if width <= 0 || height <= 0 {
+                break;
+            }
+            let body = json!({ "width": width, "height": height });
+            match self
+                .cmd(http::Method::POST, "window/rect", Some(body))
+                .await
+            {
+                Ok(_) => {}
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(_) => break,
+            }
+        }
+        if self.chrome_cdp {
+            let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": want.0, "height": want.1, "deviceScaleFactor": 0, "mobile": false }});
+            match self
+                .cmd(http::Method::POST, "goog/cdp/execute", Some(body))
+                .await
+            {
+                Ok(_) => {}
+                Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                Err(e) => tracing::debug!("cdp setDeviceMetricsOverride unavailable: {e}"),
+            }
+        }
+        let got = self.inner_size().await?;
+        if got == want {
+            tracing::debug!("viewport {viewport}: set by device-metrics emulation");
+            Ok(())
+        } else {
+            Err(BrowserError::Session(format!(
+                "the browser's viewport is {}x{}, not the configured {viewport}; this browser                  could not be sized to it (a window larger than the screen?): choose a smaller                  viewport",
+                got.0, got.1
+            )))
+        }
+    }
+
+    /// HTTP basic auth for the target: loads `base_url` (or the configured sign-in path under
+    /// it) once with the credentials in the URL, so the browser keeps them in its auth cache for
+    /// that origin and realm (later pages and their subresources are answered from it), then
+    /// leaves the page so no URL with credentials stays in the session. The page must ask for
+    /// the credentials (answer 401 with a Basic challenge): Chrome keeps URL credentials only
+    /// when a challenge takes them. The password is a secret registered with the redactor;
+    /// errors never carry the URL with it.
+    pub async fn sign_in_basic_auth(
+        &self,
+        base_url: &str,
+        auth: &crate::config::BasicAuth,
+    ) -> Result<(), BrowserError> {
+        let page = match &auth.sign_in_path {
+            Some(path) => format!("{}{path}", base_url.trim_end_matches('/')),
+            None => base_url.to_owned(),
+        };
+        let mut url = url::Url::parse(&page).map_err(|e| {
+            BrowserError::Session(format!("the sign-in page {page} is not a URL: {e}"))
+        })?;
+        if url.set_username(&auth.username).is_err()
+            || url.set_password(Some(&auth.password.value)).is_err()
+        {
+            return Err(BrowserError::Session(format!(
+                "cannot put basic-auth credentials into {base_url}"
+            )));
+        }
+        let result = self.goto(url.as_str()).await;
+        // Whatever happened, the credentials must not stay in the page's URL.
+        let blank = self.goto("about:blank").await;
+        match result {
+            Ok(()) => blank,
+            Err(BrowserError::Lost(_)) => Err(BrowserError::Lost(format!(
+                "the browser was lost while signing in to {page} with basic auth"
+            ))),
+            Err(_) => Err(BrowserError::Session(format!(
+                "could not open {page} with the basic-auth credentials of {}",
+                auth.username
+            ))),
+        }
+    }
+
+    /// The directory the browser downloads into (`None` with a remote WebDriver server).
+    /// The event that says this session is ready.
+    pub fn started_event(&self) -> crate::events::RunEventKind {
+        crate::events::RunEventKind::BrowserStarted {
+            user: self.user.clone(),
+            browser: self.browser_name.clone(),
+            version: self.browser_version.clone(),
+            bidi: self.has_bidi(),
+        }
+    }
+}
+
+/// The W3C capabilities of a Chrome session: flags that keep a test browser quiet and
+/// deterministic, its own profile and download dirs (a local browser), locale, user agent,
+/// the binary, and the timeouts the runner relies on.
+fn capabilities(
+    cfg: &BrowserConfig,
+    local: bool,
+    profile_dir: Option<&Path>,
+    download_dir: Option<&Path>,
+) -> serde_json::Map<String, Value> {
+    let mut args: Vec<String> = vec![
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--no-default-browser-check".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-extensions".into(),
+        // RenderDocument: with it, a screenshot taken just after a click that updates the
+        // page sometimes hangs in the renderer until chromedriver gives up (10 s, Chrome 156).
+        "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection,RenderDocument"
+            .into(),
+        "--password-store=basic".into(),
+        format!("--window-size={},{}", cfg.window.0, cfg.window.1),
+    ];
+    if cfg.headless {
+        args.push("--headless=new".into());
+    }
+    if let Some(locale) = &cfg.locale {
+        args.push(format!("--lang={locale}"));
+    }
+    if let Some(ua) = &cfg.user_agent {
+        args.push(format!("--user-agent={ua}"));
+    }
+    if let Some(dir) = profile_dir {
+        args.push(format!("--user-data-dir={}", dir.display()));
+    }
+    args.extend(cfg.args.iter().cloned());
+    let mut prefs = json!({
+        "credentials_enable_service": false,
+        "profile.password_manager_enabled": false,
+        "download.prompt_for_download": false,
+    });
+    if let Some(d) = download_dir {
+        prefs["download.default_directory"] = json!(d.display().to_string());
+    }
+    if let Some(locale) = &cfg.locale {
+        // `--lang` sets navigator.language; this pref sets the Accept-Language header.
+        prefs["intl.accept_languages"] = json!(crate::config::accept_languages(locale));
+    }
+    let mut chrome_options = json!({ "args": args, "prefs": prefs });
+    let binary = match &cfg.binary {
+        Some(b) => Some(b.clone()),
+        None if local => local_browser_binary(cfg)
+            .ok()
+            .flatten()
+            .map(|p| p.display().to_string()),
+        None => None,
+    };
+    if let Some(b) = binary {
+        chrome_options["binary"] = json!(b);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert("goog:chromeOptions".into(), chrome_options);
+    caps.insert("pageLoadStrategy".into(), json!("normal"));
+    caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
+    if cfg.accept_insecure_certs {
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+    }
+    caps.insert(
+        "timeouts".into(),
+        json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
+    );
+    caps
+}
