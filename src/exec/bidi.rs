@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::film::{self, Film};
 use crate::events::{ConsoleEntry, NetworkEntry};
 
 /// Events every session subscribes to: they drive waits.
@@ -43,6 +44,9 @@ const PAGE_EVENTS: &[&str] = &[
     "network.responseCompleted",
     "network.fetchError",
 ];
+
+/// Chrome's screencast frames, through chromedriver's CDP passthrough over BiDi.
+const SCREENCAST_FRAME: &str = "goog:cdp.Page.screencastFrame";
 
 /// Page events kept for the trace; older ones are dropped (a step reads its own soon after).
 const KEEP_PAGE_EVENTS: usize = 1000;
@@ -69,6 +73,9 @@ pub enum PageEvent {
     Network(NetworkEntry),
 }
 
+/// Per browsing context: its screencast's CDP session and film, or `None` (could not start).
+type Films = HashMap<String, Option<(String, Arc<Film>)>>;
+
 struct Shared {
     dialog: watch::Sender<u64>,
     window: watch::Sender<u64>,
@@ -78,6 +85,9 @@ struct Shared {
     pending: Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>,
     next_id: AtomicU64,
     page_events: Mutex<PageEvents>,
+    /// Screencasts for `--trace on` frames, per browsing context: its CDP session and film
+    /// (`None`: the browser could not start one; not tried again).
+    films: Mutex<Films>,
 }
 
 #[derive(Default)]
@@ -97,6 +107,7 @@ impl Shared {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             page_events: Mutex::new(PageEvents::default()),
+            films: Mutex::new(HashMap::new()),
         }
     }
 
@@ -140,6 +151,39 @@ impl Shared {
         }
     }
 
+    /// A screencast frame (`goog:cdp.Page.screencastFrame`): onto its film, and the
+    /// acknowledgement Chrome waits for before it sends the next.
+    fn screencast_frame(&self, params: &Value) -> Option<String> {
+        let cdp_session = params["session"].as_str()?;
+        let frame = &params["params"];
+        let ack = json!({
+            "id": self.next_id.fetch_add(1, Ordering::SeqCst),
+            "method": "goog:cdp.sendCommand",
+            "params": {
+                "method": "Page.screencastFrameAck",
+                "params": { "sessionId": frame["sessionId"] },
+                "session": cdp_session,
+            },
+        })
+        .to_string();
+        let film = self
+            .films
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flatten()
+            .find(|(s, _)| s == cdp_session)
+            .map(|(_, f)| f.clone());
+        if let (Some(film), Some(painted), Some(data)) = (
+            film,
+            frame["metadata"]["timestamp"].as_f64(),
+            frame["data"].as_str(),
+        ) {
+            film::write(film.frame(painted, film::now(), Arc::from(data)));
+        }
+        Some(ack)
+    }
+
     /// The socket is gone: fail pending commands and wake every waiter (they poll from now).
     fn closed(&self) {
         self.alive.store(false, Ordering::SeqCst);
@@ -166,6 +210,7 @@ pub struct Bidi {
     page_events: AtomicBool,
     /// The first page event not yet taken by a step.
     taken_to: AtomicU64,
+    screencast_subscribed: AtomicBool,
 }
 
 impl Drop for Bidi {
@@ -190,6 +235,7 @@ impl Bidi {
             reader,
             page_events: AtomicBool::new(false),
             taken_to: AtomicU64::new(0),
+            screencast_subscribed: AtomicBool::new(false),
         };
         bidi.subscribe(WAIT_EVENTS).await?;
         Ok(bidi)
@@ -239,6 +285,88 @@ impl Bidi {
             base64::engine::general_purpose::STANDARD
                 .decode(data)
                 .map_err(|e| e.to_string())
+        }
+    }
+
+    /// The film of `context`'s screencast (JPEG at `quality`), started on first use: two
+    /// commands once per page. `None` when the browser cannot (not Chrome, or no CDP over BiDi).
+    pub async fn film(&self, context: &str, quality: u8) -> Option<Arc<Film>> {
+        if let Some(known) = self.films().get(context) {
+            return known.as_ref().map(|(_, f)| f.clone());
+        }
+        let started = self.start_film(context, quality).await;
+        if let Err(e) = &started {
+            tracing::debug!("no screencast for trace frames ({e}): frames are captured");
+        }
+        let started = started.ok();
+        self.films().insert(context.to_owned(), started.clone());
+        started.map(|(_, f)| f)
+    }
+
+    async fn start_film(&self, context: &str, quality: u8) -> Result<(String, Arc<Film>), String> {
+        if !self.screencast_subscribed.swap(true, Ordering::SeqCst) {
+            self.subscribe(&[SCREENCAST_FRAME]).await?;
+        }
+        let session = self
+            .command("goog:cdp.getSession", json!({ "context": context }))
+            .await?
+            .get("session")
+            .and_then(Value::as_str)
+            .ok_or("goog:cdp.getSession: no session")?
+            .to_owned();
+        let film = Film::new();
+        // Known before the first frame can arrive.
+        self.films()
+            .insert(context.to_owned(), Some((session.clone(), film.clone())));
+        let params = json!({
+            "method": "Page.startScreencast",
+            "params": { "format": "jpeg", "quality": quality },
+            "session": session,
+        });
+        if let Err(e) = self.command("goog:cdp.sendCommand", params).await {
+            self.films().remove(context);
+            return Err(e);
+        }
+        Ok((session, film))
+    }
+
+    fn films(&self) -> std::sync::MutexGuard<'_, Films> {
+        self.shared.films.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A command that can change the page is about to go: every film's open marks show the
+    /// page as it is now.
+    pub fn stamp_films(&self) {
+        let films = self.films();
+        if films.is_empty() {
+            return;
+        }
+        let now = film::now();
+        for (_, f) in films.values().flatten() {
+            f.stamp_open(now);
+        }
+    }
+
+    /// Whether a screencast mark still waits for its frame.
+    pub fn films_waiting(&self) -> bool {
+        self.films().values().flatten().any(|(_, f)| f.waiting())
+    }
+
+    /// A secret is about to be typed: every mark is settled now, with the frame before it or
+    /// with `look` (the page of `context`, taken before the secret is typed); no screencast
+    /// frame painted later is kept, and the screencasts stop (not waiting for the browser).
+    pub fn stop_films(&self, now: f64, context: Option<&str>, look: Option<Arc<str>>) {
+        for (ctx, known) in self.films().iter() {
+            let Some((session, f)) = known else { continue };
+            let look = look.clone().filter(|_| Some(ctx.as_str()) == context);
+            film::write(f.stop(now, look));
+            let text = json!({
+                "id": self.shared.next_id.fetch_add(1, Ordering::SeqCst),
+                "method": "goog:cdp.sendCommand",
+                "params": { "method": "Page.stopScreencast", "params": {}, "session": session },
+            })
+            .to_string();
+            let _ = self.outgoing.send(text);
         }
     }
 
@@ -347,7 +475,13 @@ async fn read_events(
                 None => break,
             },
             incoming = ws.next() => match incoming {
-                Some(Ok(Message::Text(text))) => handle_message(&shared, text.as_str()),
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(reply) = handle_message(&shared, text.as_str()) {
+                        if ws.send(Message::text(reply)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
             },
@@ -381,9 +515,11 @@ async fn send_command(
     }
 }
 
-fn handle_message(shared: &Shared, text: &str) {
+/// Routes one message from the browser; returns what must be sent back at once (a screencast
+/// frame's acknowledgement).
+fn handle_message(shared: &Shared, text: &str) -> Option<String> {
     let Ok(message) = serde_json::from_str::<Value>(text) else {
-        return;
+        return None;
     };
     if let Some(id) = message.get("id").and_then(Value::as_u64) {
         let tx = shared
@@ -403,11 +539,15 @@ fn handle_message(shared: &Shared, text: &str) {
             };
             let _ = tx.send(answer);
         }
-        return;
+        return None;
     }
-    if let Some(method) = message.get("method").and_then(Value::as_str) {
-        shared.dispatch(method, message.get("params").unwrap_or(&Value::Null));
+    let method = message.get("method").and_then(Value::as_str)?;
+    let params = message.get("params").unwrap_or(&Value::Null);
+    if method == SCREENCAST_FRAME {
+        return shared.screencast_frame(params);
     }
+    shared.dispatch(method, params);
+    None
 }
 
 fn console_entry(params: &Value) -> ConsoleEntry {
@@ -494,6 +634,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_screencast_frame_is_acknowledged_and_settles_its_films_marks() {
+        let shared = Shared::new();
+        let film = Film::new();
+        shared
+            .films
+            .lock()
+            .expect("films")
+            .insert("ctx".into(), Some(("cdp-1".into(), film.clone())));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("01-after.jpg");
+        let written = film.open(path.clone(), film::now() - 0.2);
+        film.stamp_open(film::now() - 0.1);
+        let frame = |ts: f64, data: &str| {
+            json!({ "method": SCREENCAST_FRAME, "params": { "session": "cdp-1", "params": {
+                "data": data, "sessionId": 7, "metadata": { "timestamp": ts } } } })
+            .to_string()
+        };
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let ack = handle_message(&shared, &frame(film::now() - 0.15, &b64("before")))
+            .expect("an acknowledgement");
+        let ack: Value = serde_json::from_str(&ack).expect("json");
+        assert_eq!(ack["method"], "goog:cdp.sendCommand");
+        assert_eq!(ack["params"]["method"], "Page.screencastFrameAck");
+        assert_eq!(ack["params"]["params"]["sessionId"], 7);
+        assert_eq!(ack["params"]["session"], "cdp-1");
+        assert!(film.waiting(), "painted before the stamp: the mark waits");
+        handle_message(&shared, &frame(film::now(), &b64("after")));
+        written.await.expect("the mark's frame is written");
+        assert_eq!(std::fs::read(&path).expect("frame file"), b"before");
+    }
+
+    #[tokio::test]
     async fn the_buffer_keeps_the_newest_events_and_reads_from_a_mark() {
         let (outgoing, _rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::new());
@@ -503,6 +676,7 @@ mod tests {
             reader: tokio::spawn(async {}),
             page_events: AtomicBool::new(true),
             taken_to: AtomicU64::new(0),
+            screencast_subscribed: AtomicBool::new(false),
         };
         for i in 0..KEEP_PAGE_EVENTS + 5 {
             handle_message(

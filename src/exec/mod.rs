@@ -6,6 +6,7 @@
 pub mod bidi;
 pub mod browser;
 pub mod claims;
+mod film;
 pub mod health;
 pub mod interaction;
 pub mod orphans;

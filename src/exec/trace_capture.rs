@@ -1,18 +1,23 @@
 //! What the executor records for a flow's trace: per step the page URL and title, a DOM
 //! snapshot (one round trip, redacted), and in `--trace on` mode JPEG frames before and after.
-//! A frame costs one capture in the browser (~40–60 ms; see docs/performance.md), so each is
-//! taken once and shown as often as it is true: a step's "after" is the next step's "before"
-//! when that step follows in the same page, and a step that only looks at an unchanged DOM
-//! shows the frame before it. Chrome encodes the JPEG itself; parts are written off the async
-//! runtime. The trace writer (a reporter) folds these into one self-contained HTML file per
-//! flow.
+//!
+//! Frames come from Chrome's screencast where it runs (`exec::film`: no capture on a step's
+//! path; a boundary between steps is a mark that the next page-changing command stamps).
+//! Elsewhere, or once a secret must be masked, a frame costs one capture in the browser
+//! (~40–60 ms; see docs/performance.md), so each is taken once and shown as often as it is
+//! true: a step's "after" is the next step's "before" when that step follows in the same page,
+//! and a step that only looks at an unchanged DOM shows the frame before it. Chrome encodes the
+//! JPEG itself; parts are written off the async runtime. The trace writer (a reporter) folds
+//! these into one self-contained HTML file per flow.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::browser::{BrowserSession, Frame};
+use super::film::{self, Film};
 use crate::artifact;
 use crate::events::StepTrace;
 use crate::redact::Redactor;
@@ -35,6 +40,20 @@ pub struct TraceCapture {
     /// Frames taken and frames reused (shown in the debug log at the end of the attempt).
     taken: u32,
     reused: u32,
+    /// Screencast mode: the mark of the last step's "after", the next step's "before" when
+    /// that step follows directly in the same page.
+    film_after: Option<FilmMark>,
+    /// The films marks were placed on in this attempt, and a receiver per mark that fires
+    /// once its frame is on disk.
+    films: Vec<Arc<Film>>,
+    marks: Vec<tokio::sync::oneshot::Receiver<()>>,
+}
+
+struct FilmMark {
+    user: String,
+    index: usize,
+    rel: PathBuf,
+    film: Arc<Film>,
 }
 
 /// A frame that shows a user's page as it was at the end of step `index`.
@@ -57,11 +76,66 @@ impl TraceCapture {
             pending: Vec::new(),
             taken: 0,
             reused: 0,
+            film_after: None,
+            films: Vec::new(),
+            marks: Vec::new(),
         }
+    }
+
+    /// Whether `session`'s frames come from its screencast (then no step defers its frame).
+    pub async fn films(&self, session: &BrowserSession) -> bool {
+        self.screenshots && session.film().await.is_some()
+    }
+
+    /// A mark on `film` whose frame goes to `rel`.
+    fn mark(&mut self, film: &Arc<Film>, output_dir: &Path, rel: &Path) {
+        self.taken += 1;
+        self.marks
+            .push(film.open(output_dir.join(rel), film::now()));
+        if !self.films.iter().any(|f| Arc::ptr_eq(f, film)) {
+            self.films.push(film.clone());
+        }
+    }
+
+    /// The last "after" mark will not be stamped by a next step of its page: it shows the page
+    /// shortly after its step.
+    fn close_film_after(&mut self) {
+        if let Some(m) = self.film_after.take() {
+            m.film.close(film::now());
+        }
+    }
+
+    /// Waits until every mark has its frame on disk: frames painted before a mark's stamp may
+    /// still be in transit (their measured lag); after that the page did not repaint, and the
+    /// last frame is the mark's.
+    async fn flush_films(&mut self) {
+        self.close_film_after();
+        let now = film::now();
+        let mut by = now;
+        for f in &self.films {
+            f.close(now);
+            by = f.settle_by().map_or(by, |s| by.max(s));
+        }
+        let until = tokio::time::Instant::now() + Duration::from_secs_f64((by - now).max(0.0));
+        if tokio::time::timeout_at(until, wait_all(&mut self.marks))
+            .await
+            .is_err()
+        {
+            for f in &self.films {
+                film::write(f.expire());
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), wait_all(&mut self.marks)).await;
+        if self.screenshots {
+            let frames: u64 = self.films.iter().map(|f| f.frames()).sum();
+            tracing::debug!(frames, "screencast frames received (all pages so far)");
+        }
+        self.films.clear();
     }
 
     /// Waits until every part of this attempt is on disk.
     pub async fn flush(&mut self) {
+        self.flush_films().await;
         for handle in self.pending.drain(..) {
             let _ = handle.await;
         }
@@ -85,6 +159,21 @@ impl TraceCapture {
         adjacent: bool,
         rel: PathBuf,
     ) -> Option<PathBuf> {
+        if let Some(film) = session.film().await {
+            if let Some(m) = self.film_after.as_ref().filter(|m| {
+                adjacent
+                    && m.user == session.user
+                    && m.index + 1 == index
+                    && Arc::ptr_eq(&m.film, &film)
+            }) {
+                self.reused += 1;
+                return Some(m.rel.clone());
+            }
+            self.close_film_after();
+            self.mark(&film, output_dir, &rel);
+            return Some(rel);
+        }
+        self.close_film_after();
         if let Some(shown) = self
             .current
             .as_ref()
@@ -123,6 +212,20 @@ impl TraceCapture {
         dom_recorded: bool,
         rel: PathBuf,
     ) -> Option<PathBuf> {
+        if let Some(film) = session.film().await {
+            // What this step did not stamp (it changed nothing) shows the page as it is now.
+            film.stamp_open(film::now());
+            self.close_film_after();
+            self.mark(&film, output_dir, &rel);
+            self.film_after = Some(FilmMark {
+                user: session.user.clone(),
+                index,
+                rel: rel.clone(),
+                film,
+            });
+            return Some(rel);
+        }
+        self.close_film_after();
         let dom = self.last_dom.filter(|_| dom_recorded);
         // The step before showed this step's frame as its own "after": it must be taken, at
         // the path that step named.
@@ -287,6 +390,14 @@ impl TraceCapture {
             }));
             trace.dom_snapshot = Some(rel);
         }
+    }
+}
+
+/// Waits for each receiver in turn, dropping those done (so a timeout can resume the wait).
+async fn wait_all(marks: &mut Vec<tokio::sync::oneshot::Receiver<()>>) {
+    while let Some(rx) = marks.last_mut() {
+        let _ = rx.await;
+        marks.pop();
     }
 }
 

@@ -452,3 +452,88 @@ async fn trace_opens_where_it_should_and_shows_group_lines_and_page_styles() {
         "the page's stylesheet is inlined in its snapshot"
     );
 }
+
+/// Each step's frames show the page as it was painted at that step, whether they come from
+/// Chrome's screencast (the default) or from one capture per step (`FLOWS_TRACE_SCREENCAST=0`):
+/// `/lab/paint` says "Painted red" only once red is on screen, so the frame after the click
+/// (stamped when the next step acts) must be red, the one before it must not, and the last
+/// must be blue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_frames_show_what_each_step_painted() {
+    let app = helpdesk().await;
+    let flow = "id: paint\ntitle: paint\nuser: requester\nsteps:\n  - goto: /lab/paint\n  - click: { role: button, name: Paint it red }\n  - expect: { test_id: painted, has_text: Painted red }\n  - click: { role: button, name: Paint it blue }\n  - expect: { test_id: painted, has_text: Painted blue }\n";
+    let suite = temp_suite(&[("paint.yaml", flow)]);
+    let config = suite.path().join("flows/flows.toml");
+    for screencast in ["1", "0"] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let output = FlowsCmd::new()
+            .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
+            .args(["--trace", "on", "--config", config.to_str().expect("utf-8")])
+            .args(["--base-url", &app.url(), "--output"])
+            .args([out.path().to_str().expect("utf-8 path")])
+            .env("FLOWS_TRACE_SCREENCAST", screencast)
+            .output()
+            .await;
+        assert_eq!(output.code, 0, "{}", output.all());
+        let trace = std::fs::read_to_string(run_dir(out.path()).join("paint").join("trace.html"))
+            .expect("the kept trace");
+        let colour = |when: &str, step: usize| {
+            let frame = frame_of(&trace, when, step).unwrap_or_else(|| {
+                panic!("screencast={screencast}: no {when} frame for step {step}")
+            });
+            centre_colour(&frame)
+        };
+        let red = |(r, g, b): (u8, u8, u8)| r > 150 && g < 90 && b < 90;
+        let blue = |(r, g, b): (u8, u8, u8)| b > 150 && r < 90 && g < 110;
+        let ctx = format!("screencast={screencast}");
+        assert!(
+            !red(colour("before", 2)),
+            "{ctx}: before the red click: {:?}",
+            colour("before", 2)
+        );
+        assert!(
+            red(colour("after", 2)),
+            "{ctx}: after the red click: {:?}",
+            colour("after", 2)
+        );
+        assert!(
+            red(colour("before", 4)),
+            "{ctx}: before the blue click: {:?}",
+            colour("before", 4)
+        );
+        assert!(
+            blue(colour("after", 5)),
+            "{ctx}: at the end: {:?}",
+            colour("after", 5)
+        );
+    }
+    app.shutdown().await;
+}
+
+/// The JPEG a trace shows as step `step`'s `when` ("before"/"after") frame.
+fn frame_of(trace: &str, when: &str, step: usize) -> Option<Vec<u8>> {
+    let img = regex::Regex::new(&format!(
+        r#"<img data-frame="(f\d+)" alt="the page {when} step {step}">"#
+    ))
+    .expect("regex");
+    let id = img.captures(trace)?.get(1)?.as_str().to_owned();
+    let frames =
+        regex::Regex::new(r#"(?s)<script id="frames" type="application/json">(.*?)</script>"#)
+            .expect("regex");
+    let json: serde_json::Value =
+        serde_json::from_str(frames.captures(trace)?.get(1)?.as_str()).ok()?;
+    let url = json.get(&id)?.as_str()?;
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(url.split_once(',')?.1)
+        .ok()
+}
+
+/// The colour at the page's centre below the lab's header (the body's background there).
+fn centre_colour(jpeg: &[u8]) -> (u8, u8, u8) {
+    let img = image::load_from_memory(jpeg)
+        .expect("a JPEG frame")
+        .to_rgb8();
+    let p = img.get_pixel(img.width() - 20, img.height() - 20);
+    (p[0], p[1], p[2])
+}

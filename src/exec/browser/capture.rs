@@ -7,8 +7,35 @@ impl BrowserSession {
     /// From now on, mask the values of `redactor` in this session's screenshots (a secret
     /// was typed into one of its pages). Costs one round trip per screenshot, two when
     /// something was masked.
-    pub fn mask_secrets_in_screenshots(&self, redactor: &crate::redact::Redactor) {
+    pub async fn mask_secrets_in_screenshots(&self, redactor: &crate::redact::Redactor) {
         let _ = self.secret_mask.set(redactor.clone());
+        // A screencast cannot mask: its frames stop here, trace frames are captured masked
+        // from now on. A mark no frame has served yet gets a frame taken now, while the page
+        // does not show the secret (one capture, only in a traced flow that types a secret).
+        let Some(bidi) = &self.bidi else { return };
+        let now = crate::exec::film::now();
+        let look = match bidi.films_waiting() {
+            true => self.cdp_jpeg(TRACE_JPEG_QUALITY).await.map(|jpeg| {
+                use base64::Engine;
+                std::sync::Arc::from(base64::engine::general_purpose::STANDARD.encode(jpeg))
+            }),
+            false => None,
+        };
+        let context = self.top_context().await;
+        bidi.stop_films(now, context.as_deref(), look);
+    }
+
+    /// The screencast of the current page that `--trace on` takes its frames from (Chrome
+    /// over BiDi, started on first use), while no secret has to be masked in this session.
+    /// `FLOWS_TRACE_SCREENCAST=0` turns it off (frames are then captured per step).
+    pub(crate) async fn film(&self) -> Option<std::sync::Arc<crate::exec::film::Film>> {
+        if !self.chrome_cdp || self.secret_mask.get().is_some() || !screencast_allowed() {
+            return None;
+        }
+        let bidi = self.bidi.as_ref()?;
+        let context = self.top_context().await?;
+        let film = bidi.film(&context, TRACE_JPEG_QUALITY).await?;
+        film.usable().then_some(film)
     }
 
     /// Masks the secrets the page shows; `true` when something was masked (then call
@@ -135,9 +162,13 @@ impl BrowserSession {
         }))
     }
 
-    /// Waits for a trace frame still being captured (at most 2 s: a capture that hangs, say
+    /// The page may change from here on: screencast marks are stamped (see `exec::film`), and
+    /// a trace frame still being captured is waited for (at most 2 s: a capture that hangs, say
     /// behind a dialog, must not hold the flow).
     pub(super) async fn settle(&self) {
+        if let Some(bidi) = &self.bidi {
+            bidi.stamp_films();
+        }
         let in_flight = self.frame_in_flight.lock().ok().and_then(|mut s| s.take());
         if let Some(mut rx) = in_flight {
             let _ = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|done| *done)).await;
@@ -199,4 +230,9 @@ impl BrowserSession {
         }
         self.viewport_png().await
     }
+}
+
+fn screencast_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var("FLOWS_TRACE_SCREENCAST").map_or(true, |v| v != "0"))
 }

@@ -390,7 +390,8 @@ impl FlowRunner<'_, '_> {
             .steps
             .get(index)
             .is_some_and(|p| !p.step.value.acts());
-        if cap.screenshots && t.dom_from_next_step {
+        // A screencast defers by itself: a mark waits for the next page-changing command.
+        if cap.screenshots && t.dom_from_next_step && !cap.films(session).await {
             // Likewise the frame: the next step's "after" shows what this step led to.
             let rel = dir.join(format!("{:02}-after.jpg", index + 2));
             t.screenshot_after = Some(cap.defer_after(session, index, rel));

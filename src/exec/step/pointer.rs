@@ -326,7 +326,8 @@ pub(super) async fn fill(ctx: &mut StepContext<'_>, s: &FillStep) -> StepResult 
         let fail = Fail("fill");
         ctx.browser(&fail)
             .await?
-            .mask_secrets_in_screenshots(redactor);
+            .mask_secrets_in_screenshots(redactor)
+            .await;
     }
     let (_, _, summary) = act_verified(
         ctx,
