@@ -35,8 +35,8 @@ pub use env::{
 };
 pub use env_file::{EnvFile, ENV_FILE_NAME};
 pub use resolve::{
-    random_token, BasicAuth, BrowserConfig, HealthConfig, MailConfig, MailSourceKind, Secret,
-    SessionsConfig, Timeouts, TraceMode, User, WebServer,
+    random_token, BasicAuth, BrowserConfig, HealthConfig, Isolation, MailConfig, MailSourceKind,
+    Secret, SessionsConfig, Timeouts, TraceMode, User, WebServer,
 };
 
 use file::FileConfig;
