@@ -88,6 +88,8 @@ pub struct CliOverrides {
     pub output_dir: Option<PathBuf>,
     pub headed: bool,
     pub webdriver_url: Option<String>,
+    /// `--isolation`.
+    pub isolation: Option<Isolation>,
     pub skip_web_server: bool,
     pub skip_health_check: bool,
     pub trace: Option<TraceMode>,

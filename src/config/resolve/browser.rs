@@ -139,7 +139,11 @@ pub(super) fn browser(
         })
         .transpose()?;
     let bidi = file.bidi.unwrap_or(true);
-    let isolation = match file.isolation.as_deref().map(str::parse::<Isolation>) {
+    let chosen = match cli.isolation {
+        Some(i) => Some(Ok(i)),
+        None => file.isolation.as_deref().map(str::parse::<Isolation>),
+    };
+    let isolation = match chosen {
         Some(Err(message)) => {
             return Err(ConfigError::Invalid {
                 what: "browser.isolation".to_owned(),

@@ -116,7 +116,6 @@ impl SharedBrowser {
         cfg: &BrowserConfig,
         user: &str,
     ) -> Result<BrowserSession, BrowserError> {
-        let opening = Instant::now();
         let mut params = json!({});
         if cfg.accept_insecure_certs {
             params["acceptInsecureCerts"] = json!(true);
@@ -130,17 +129,7 @@ impl SharedBrowser {
             })?
             .to_owned();
         match self.prepare_user(cfg, user, &user_context).await {
-            Ok(session) => {
-                // bench/run reads this line for the session start figure.
-                tracing::debug!(
-                    user,
-                    ms = opening.elapsed().as_millis() as u64,
-                    bidi = true,
-                    isolation = "context",
-                    "browser session started"
-                );
-                Ok(session)
-            }
+            Ok(session) => Ok(session),
             Err(e) => {
                 let _ = self
                     .command(
