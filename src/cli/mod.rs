@@ -157,6 +157,10 @@ pub struct RunArgs {
     /// Use this WebDriver server (e.g. a Selenium Grid) instead of starting chromedriver.
     #[arg(long)]
     pub webdriver_url: Option<String>,
+    /// How users are kept apart: context (one browser, a user context per user) or process
+    /// (a browser per user). Overrides `[browser] isolation`.
+    #[arg(long)]
+    pub isolation: Option<crate::config::Isolation>,
     /// Do not start the configured web server (same as PLAYWRIGHT_SKIP_WEBSERVER=1).
     #[arg(long)]
     pub skip_web_server: bool,
@@ -586,6 +590,7 @@ async fn run(args: RunArgs) -> u8 {
         output_dir: args.output.clone(),
         headed: args.headed,
         webdriver_url: args.webdriver_url.clone(),
+        isolation: args.isolation,
         skip_web_server: args.skip_web_server,
         skip_health_check: args.skip_health_check,
         trace: args.trace,

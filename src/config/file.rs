@@ -190,6 +190,9 @@ pub(super) struct BrowserFile {
     /// Ask for a WebDriver BiDi websocket (default true): waits wake on browser events, traces
     /// get console and network. `false` for a WebDriver server that rejects `webSocketUrl`.
     pub(super) bidi: Option<bool>,
+    /// `context` (default with BiDi): one browser, a user context per user; `process`: a
+    /// browser per user.
+    pub(super) isolation: Option<String>,
     #[serde(default)]
     pub(super) args: Vec<String>,
 }

@@ -437,3 +437,30 @@ fn bad_base_url_says_what_to_write() {
     .expect_err("bad url");
     assert!(err.to_string().contains("is not a URL"), "{err}");
 }
+
+#[test]
+fn isolation_defaults_to_context_with_bidi_and_process_without() {
+    let cli = CliOverrides::default();
+    let c = load_with("", &[], &cli).expect("config");
+    assert_eq!(c.browser.isolation, crate::config::Isolation::Context);
+    let c = load_with("[browser]\nbidi = false\n", &[], &cli).expect("config");
+    assert_eq!(c.browser.isolation, crate::config::Isolation::Process);
+    let c = load_with("[browser]\nisolation = \"process\"\n", &[], &cli).expect("config");
+    assert_eq!(c.browser.isolation, crate::config::Isolation::Process);
+    let err = load_with("[browser]\nisolation = \"tab\"\n", &[], &cli).expect_err("bad isolation");
+    assert!(
+        err.to_string()
+            .contains(": `browser.isolation`: unknown isolation `tab`; use `context`"),
+        "{err}"
+    );
+    let err = load_with(
+        "[browser]\nisolation = \"context\"\nbidi = false\n",
+        &[],
+        &cli,
+    )
+    .expect_err("context without bidi");
+    assert!(
+        err.to_string().contains("`context` needs WebDriver BiDi"),
+        "{err}"
+    );
+}

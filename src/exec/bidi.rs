@@ -211,6 +211,8 @@ pub struct Bidi {
     /// The first page event not yet taken by a step.
     taken_to: AtomicU64,
     screencast_subscribed: AtomicBool,
+    /// The user context whose events this connection hears (`None`: the whole session).
+    scope: Option<String>,
 }
 
 impl Drop for Bidi {
@@ -222,6 +224,22 @@ impl Drop for Bidi {
 impl Bidi {
     /// Connects to the session's `webSocketUrl` and subscribes to the events waits use.
     pub async fn connect(url: &str) -> Result<Bidi, String> {
+        let bidi = Bidi::connect_quiet(url, None).await?;
+        bidi.subscribe(WAIT_EVENTS).await?;
+        Ok(bidi)
+    }
+
+    /// A connection of its own for one user context of a shared browser: it hears only that
+    /// user's windows (events are subscribed with `userContexts`), so its waits and traces see
+    /// nothing of the other users.
+    pub async fn connect_for_user_context(url: &str, user_context: &str) -> Result<Bidi, String> {
+        let bidi = Bidi::connect_quiet(url, Some(user_context.to_owned())).await?;
+        bidi.subscribe(WAIT_EVENTS).await?;
+        Ok(bidi)
+    }
+
+    /// A connection subscribed to nothing: for commands (a shared browser's user contexts).
+    pub async fn connect_quiet(url: &str, scope: Option<String>) -> Result<Bidi, String> {
         let (ws, _) = tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
             .await
             .map_err(|_| format!("no answer from {url} within 10s"))?
@@ -236,8 +254,8 @@ impl Bidi {
             page_events: AtomicBool::new(false),
             taken_to: AtomicU64::new(0),
             screencast_subscribed: AtomicBool::new(false),
+            scope,
         };
-        bidi.subscribe(WAIT_EVENTS).await?;
         Ok(bidi)
     }
 
@@ -249,12 +267,15 @@ impl Bidi {
     }
 
     async fn subscribe(&self, events: &[&str]) -> Result<(), String> {
-        self.command("session.subscribe", json!({ "events": events }))
-            .await
-            .map(|_| ())
+        let mut params = json!({ "events": events });
+        if let Some(scope) = &self.scope {
+            params["userContexts"] = json!([scope]);
+        }
+        self.command("session.subscribe", params).await.map(|_| ())
     }
 
-    async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
+    /// One BiDi command and its `result` (10 s at most).
+    pub(crate) async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
         send_command(&self.shared, &self.outgoing, method, params).await
     }
 
@@ -677,6 +698,7 @@ mod tests {
             page_events: AtomicBool::new(true),
             taken_to: AtomicU64::new(0),
             screencast_subscribed: AtomicBool::new(false),
+            scope: None,
         };
         for i in 0..KEEP_PAGE_EVENTS + 5 {
             handle_message(

@@ -1,12 +1,46 @@
 //! `[browser]`: which WebDriver server and browser, headless or not, the window or exact
-//! viewport, locale, user agent, BiDi; and a flow's own `browser:` laid over them.
+//! viewport, locale, user agent, BiDi, how users are kept apart (`isolation`); and a flow's own
+//! `browser:` laid over them.
 
 use super::super::env::nonempty;
 use super::super::file::BrowserFile;
 use super::super::{CliOverrides, ConfigError};
 use crate::flowfile::browser_settings::{check_locale, Viewport};
 
-#[derive(Debug, Clone)]
+/// How the users of a run are kept apart (`[browser] isolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// One browser for the run, a WebDriver BiDi user context (own cookies, storage, cache,
+    /// downloads) per user: the default when BiDi is on.
+    Context,
+    /// A browser (its own Chromium process tree) per user: the default with `bidi = false`.
+    Process,
+}
+
+impl Isolation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Context => "context",
+            Isolation::Process => "process",
+        }
+    }
+}
+
+impl std::str::FromStr for Isolation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "context" => Ok(Isolation::Context),
+            "process" => Ok(Isolation::Process),
+            other => Err(format!(
+                "unknown isolation `{other}`; use `context` (one browser, a user context per \
+                 user) or `process` (a browser per user)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct BrowserConfig {
     pub chromedriver: String,
     pub binary: Option<String>,
@@ -22,6 +56,8 @@ pub struct BrowserConfig {
     pub accept_insecure_certs: bool,
     /// Ask for a WebDriver BiDi connection (`webSocketUrl`).
     pub bidi: bool,
+    /// One browser with a user context per user, or a browser per user.
+    pub isolation: Isolation,
     pub args: Vec<String>,
 }
 
@@ -39,6 +75,7 @@ impl Default for BrowserConfig {
             user_agent: None,
             accept_insecure_certs: false,
             bidi: true,
+            isolation: Isolation::Context,
             args: Vec::new(),
         }
     }
@@ -101,6 +138,31 @@ pub(super) fn browser(
             Ok::<_, ConfigError>(l)
         })
         .transpose()?;
+    let bidi = file.bidi.unwrap_or(true);
+    let chosen = match cli.isolation {
+        Some(i) => Some(Ok(i)),
+        None => file.isolation.as_deref().map(str::parse::<Isolation>),
+    };
+    let isolation = match chosen {
+        Some(Err(message)) => {
+            return Err(ConfigError::Invalid {
+                what: "browser.isolation".to_owned(),
+                message,
+            })
+        }
+        // User contexts are made over BiDi: without it there is no other way.
+        Some(Ok(Isolation::Context)) if !bidi => {
+            return Err(ConfigError::Invalid {
+                what: "browser.isolation".to_owned(),
+                message: "`context` needs WebDriver BiDi, and `bidi = false` turns it off; set \
+                          `isolation = \"process\"` or remove `bidi = false`"
+                    .to_owned(),
+            })
+        }
+        Some(Ok(i)) => i,
+        None if bidi => Isolation::Context,
+        None => Isolation::Process,
+    };
     Ok(BrowserConfig {
         chromedriver: file
             .chromedriver
@@ -119,7 +181,8 @@ pub(super) fn browser(
         locale,
         user_agent: nonempty(file.user_agent),
         accept_insecure_certs,
-        bidi: file.bidi.unwrap_or(true),
+        bidi,
+        isolation,
         args: file.args,
     })
 }

@@ -195,6 +195,7 @@ impl BrowserSession {
     }
 
     pub(super) async fn viewport_png(&self) -> Result<Vec<u8>, BrowserError> {
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client
             .screenshot()

@@ -30,10 +30,20 @@ pub(super) fn where_looked(name: &str) -> String {
     }
 }
 
-/// The WebDriver server: a chromedriver we started, or a remote one.
+/// The WebDriver server: a chromedriver we started, or a remote one; and the browser its
+/// users share (`isolation = "context"`), once started.
 pub struct Driver {
     pub url: String,
     process: Option<ManagedChild>,
+    shared: tokio::sync::Mutex<SharedState>,
+}
+
+/// The shared browser of a driver.
+enum SharedState {
+    NotStarted,
+    Running(Arc<SharedBrowser>),
+    /// The server gives no BiDi: every user gets a browser of its own.
+    Unavailable,
 }
 
 impl Driver {
@@ -54,7 +64,11 @@ impl Driver {
                     url,
                 });
             }
-            return Ok(Driver { url, process: None });
+            return Ok(Driver {
+                url,
+                process: None,
+                shared: tokio::sync::Mutex::new(SharedState::NotStarted),
+            });
         }
         let exe = find_executable(&cfg.chromedriver)
             .ok_or_else(|| BrowserError::DriverNotFound(cfg.chromedriver.clone()))?;
@@ -85,6 +99,7 @@ impl Driver {
         let mut driver = Driver {
             url,
             process: Some(process),
+            shared: tokio::sync::Mutex::new(SharedState::NotStarted),
         };
         let ready_within = Duration::from_secs(10);
         let started = Instant::now();
@@ -117,8 +132,41 @@ impl Driver {
         }
     }
 
+    /// The browser users share, started on first use with `cfg`; `None` when there is none for
+    /// `cfg` (no BiDi, or settings that differ from the shared browser's in more than what a
+    /// user context sets: the user then gets a browser of its own, said in the debug log).
+    pub async fn shared_browser(
+        &self,
+        cfg: &BrowserConfig,
+    ) -> Result<Option<Arc<SharedBrowser>>, BrowserError> {
+        let mut state = self.shared.lock().await;
+        if matches!(*state, SharedState::NotStarted) {
+            *state = match SharedBrowser::start(self, cfg).await? {
+                Some(b) => SharedState::Running(Arc::new(b)),
+                None => SharedState::Unavailable,
+            };
+        }
+        match &*state {
+            SharedState::Running(b) if b.takes(cfg) => Ok(Some(b.clone())),
+            SharedState::Running(_) => {
+                tracing::debug!(
+                    "these browser settings differ from the shared browser's beyond viewport, \
+                     locale and user agent: a browser of its own for this user"
+                );
+                Ok(None)
+            }
+            SharedState::NotStarted | SharedState::Unavailable => Ok(None),
+        }
+    }
+
     /// Stops chromedriver and its browsers; `hurry` shortens the grace after SIGTERM.
     pub async fn stop(&mut self, hurry: bool) {
+        let shared = std::mem::replace(self.shared.get_mut(), SharedState::Unavailable);
+        if let SharedState::Running(b) = shared {
+            // SIGTERM to chromedriver leaves its browsers running: end the session first.
+            b.close(Duration::from_secs(if hurry { 1 } else { 5 }))
+                .await;
+        }
         if let Some(mut p) = self.process.take() {
             let grace = if hurry { 300 } else { 2000 };
             p.stop(Duration::from_millis(grace)).await;

@@ -1,4 +1,7 @@
 //! The browser: a chromedriver process (or a remote WebDriver server) and one session per user.
+//! A user's session is a BiDi user context in the run's one shared browser (`shared.rs`,
+//! `isolation = "context"`) or a browser of its own (`isolation = "process"`); the rest of
+//! the runner sees the same [`BrowserSession`] either way.
 //!
 //! Every WebDriver command goes through [`BrowserSession::cmd`], which counts round trips so a
 //! step can report how many it made. Actions follow the two-round-trip shape: one script that
@@ -24,10 +27,12 @@ mod capture;
 mod driver;
 mod input;
 mod open;
+mod shared;
 mod storage;
 mod windows;
 
 pub use driver::{local_browser_binary, Driver};
+pub use shared::SharedBrowser;
 
 const PAGE_JS: &str = include_str!("page.js");
 const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -150,6 +155,8 @@ pub struct BrowserSession {
     frame_in_flight: std::sync::Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
     /// The current top-level window's handle (= its BiDi context), once asked.
     top_context: std::sync::Mutex<Option<String>>,
+    /// The user's part of a shared browser (`None`: the browser is the user's own).
+    in_context: Option<shared::InContext>,
 }
 
 /// JPEG quality of trace frames: text stays legible at a third of the bytes of PNG.
@@ -282,23 +289,53 @@ impl BrowserSession {
         if path == "window" && method != http::Method::GET {
             self.forget_top_context();
         }
+        if path == "window" && method == http::Method::POST {
+            if let Some(ctx) = &self.in_context {
+                return ctx.switch_window(self, body).await;
+            }
+        }
+        let closes_window = path == "window" && method == http::Method::DELETE;
+        let turn = self.enter().await?;
         let _timed = self.tick();
-        self.client
+        let result = self
+            .client
             .issue_cmd(RawCmd {
                 method,
                 path: path.to_owned(),
                 body,
             })
-            .await
+            .await;
+        if let Some(mut current) = turn.filter(|_| closes_window) {
+            // The session's current window is gone: the next command switches again (and
+            // fails with `no such window`, as it would in a browser of its own, until a
+            // `window` step picks another).
+            *current = None;
+        }
+        result
+    }
+
+    /// In a shared browser, makes the WebDriver session's current window this user's (one
+    /// Switch To Window, only when another user acted last) and keeps it so until the returned
+    /// guard drops. `None` for a browser of the user's own.
+    async fn enter(
+        &self,
+    ) -> Result<Option<tokio::sync::MutexGuard<'_, Option<String>>>, fantoccini::error::CmdError>
+    {
+        match &self.in_context {
+            Some(ctx) => ctx.enter(self).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), BrowserError> {
         self.settle().await;
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client.goto(url).await.map_err(BrowserError::from_cmd)
     }
 
     pub async fn current_url(&self) -> Result<String, BrowserError> {
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client
             .current_url()
@@ -308,6 +345,7 @@ impl BrowserSession {
     }
 
     pub async fn title(&self) -> Result<String, BrowserError> {
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client.title().await.map_err(BrowserError::from_cmd)
     }
@@ -349,6 +387,7 @@ impl BrowserSession {
         if !reads {
             self.settle().await;
         }
+        let _turn = self.enter().await?;
         let _timed = self.tick();
         let result = self.client.execute_async(PAGE_JS, vec![request]).await;
         let v = match result {
@@ -393,6 +432,7 @@ impl BrowserSession {
         args: Vec<Value>,
     ) -> Result<Value, BrowserError> {
         self.settle().await;
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client
             .execute(script, args)
@@ -401,13 +441,20 @@ impl BrowserSession {
     }
 
     pub async fn page_source(&self) -> Result<String, BrowserError> {
+        let _turn = self.enter().await.map_err(BrowserError::from_cmd)?;
         let _timed = self.tick();
         self.client.source().await.map_err(BrowserError::from_cmd)
     }
 
-    /// Ends the WebDriver session (closes the browser).
+    /// Ends the user's session: closes the browser, or in a shared browser removes the user's
+    /// context (its windows, cookies and storage go with it).
     pub async fn close(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
+        match &self.in_context {
+            Some(ctx) => ctx.close().await,
+            None => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
+            }
+        }
     }
 }
 

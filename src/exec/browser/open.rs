@@ -3,87 +3,146 @@
 
 use super::*;
 
+/// A WebDriver session just opened, before it is made a user's (or shared by users).
+pub(super) struct Connected {
+    pub(super) client: Client,
+    pub(super) profile_dir: Option<tempfile::TempDir>,
+    pub(super) download_dir: Option<tempfile::TempDir>,
+    /// The session's BiDi endpoint, when asked for and given.
+    pub(super) ws_url: Option<String>,
+    pub(super) browser_name: String,
+    pub(super) browser_version: String,
+}
+
+/// A fresh temporary dir, named for what it holds.
+pub(super) fn temp_dir(prefix: &str, what: &str) -> Result<tempfile::TempDir, BrowserError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| BrowserError::Session(format!("cannot create a {what}: {e}")))
+}
+
+/// Starts a browser (a new WebDriver session) with `cfg`'s capabilities; `downloads`: give it
+/// a download dir of its own (a browser per user; a shared one sets it per user context).
+pub(super) async fn connect(
+    driver: &Driver,
+    cfg: &BrowserConfig,
+    downloads: bool,
+) -> Result<Connected, BrowserError> {
+    let local = cfg.webdriver_url.is_none();
+    let profile_dir = if local {
+        Some(temp_dir("flows-profile-", "browser profile dir")?)
+    } else {
+        None
+    };
+    let download_dir = if local && downloads {
+        Some(temp_dir("flows-downloads-", "download dir")?)
+    } else {
+        None
+    };
+    let caps = capabilities(
+        cfg,
+        local,
+        profile_dir.as_ref().map(|d| d.path()),
+        download_dir.as_ref().map(|d| d.path()),
+    );
+    let connect = |caps: serde_json::Map<String, Value>| async {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .map_err(|e| BrowserError::Session(e.to_string()))
+    };
+    let client = if cfg.bidi {
+        let mut with_bidi = caps.clone();
+        with_bidi.insert("webSocketUrl".into(), json!(true));
+        match connect(with_bidi).await {
+            // An older server may refuse the capability: go on without events.
+            Err(BrowserError::Session(m)) if m.contains("webSocketUrl") => {
+                tracing::warn!("the WebDriver server refused webSocketUrl ({m}); waits poll");
+                connect(caps).await?
+            }
+            other => other?,
+        }
+    } else {
+        connect(caps).await?
+    };
+    let returned = client.capabilities().cloned().unwrap_or_default();
+    let text = |k: &str, default: &str| {
+        returned
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    };
+    Ok(Connected {
+        ws_url: returned
+            .get("webSocketUrl")
+            .and_then(Value::as_str)
+            .filter(|_| cfg.bidi)
+            .map(str::to_owned),
+        browser_name: text("browserName", "chrome"),
+        browser_version: text("browserVersion", "unknown"),
+        client,
+        profile_dir,
+        download_dir,
+    })
+}
+
 impl BrowserSession {
+    /// Opens `user`'s session: a user context in the run's shared browser when
+    /// `isolation = "context"` (started on first use), else, or when that browser cannot take
+    /// `cfg` per user context, a browser of the user's own.
     pub async fn open(
         driver: &Driver,
         cfg: &BrowserConfig,
         user: &str,
     ) -> Result<BrowserSession, BrowserError> {
-        let opening = Instant::now();
-        let local = cfg.webdriver_url.is_none();
-        let profile_dir = if local {
-            Some(
-                tempfile::Builder::new()
-                    .prefix("flows-profile-")
-                    .tempdir()
-                    .map_err(|e| {
-                        BrowserError::Session(format!("cannot create a browser profile dir: {e}"))
-                    })?,
-            )
-        } else {
-            None
-        };
-        let download_dir = if local {
-            Some(
-                tempfile::Builder::new()
-                    .prefix("flows-downloads-")
-                    .tempdir()
-                    .map_err(|e| {
-                        BrowserError::Session(format!("cannot create a download dir: {e}"))
-                    })?,
-            )
-        } else {
-            None
-        };
-        let caps = capabilities(
-            cfg,
-            local,
-            profile_dir.as_ref().map(|d| d.path()),
-            download_dir.as_ref().map(|d| d.path()),
-        );
-        let connect = |caps: serde_json::Map<String, Value>| async {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            ClientBuilder::new(connector)
-                .capabilities(caps)
-                .connect(&driver.url)
-                .await
-                .map_err(|e| BrowserError::Session(e.to_string()))
-        };
-        let client = if cfg.bidi {
-            let mut with_bidi = caps.clone();
-            with_bidi.insert("webSocketUrl".into(), json!(true));
-            match connect(with_bidi).await {
-                // An older server may refuse the capability: go on without events.
-                Err(BrowserError::Session(m)) if m.contains("webSocketUrl") => {
-                    tracing::warn!("the WebDriver server refused webSocketUrl ({m}); waits poll");
-                    connect(caps).await?
-                }
-                other => other?,
+        if cfg.isolation == crate::config::Isolation::Context && cfg.bidi {
+            // The first user's start includes the shared browser's.
+            let opening = Instant::now();
+            if let Some(shared) = driver.shared_browser(cfg).await? {
+                let session = shared.open_user(cfg, user).await?;
+                // bench/run reads this line for the session start figure.
+                tracing::debug!(
+                    user,
+                    ms = opening.elapsed().as_millis() as u64,
+                    bidi = true,
+                    isolation = "context",
+                    "browser session started"
+                );
+                return Ok(session);
             }
-        } else {
-            connect(caps).await?
-        };
-        let returned = client.capabilities().cloned().unwrap_or_default();
-        let bidi = match returned.get("webSocketUrl").and_then(Value::as_str) {
-            Some(url) if cfg.bidi => match Bidi::connect(url).await {
+        }
+        BrowserSession::open_own_browser(driver, cfg, user).await
+    }
+
+    /// Opens `user`'s session in a browser of its own (`isolation = "process"`).
+    pub async fn open_own_browser(
+        driver: &Driver,
+        cfg: &BrowserConfig,
+        user: &str,
+    ) -> Result<BrowserSession, BrowserError> {
+        let opening = Instant::now();
+        let Connected {
+            client,
+            profile_dir,
+            download_dir,
+            ws_url,
+            browser_name,
+            browser_version,
+        } = connect(driver, cfg, true).await?;
+        let bidi = match ws_url {
+            Some(url) => match Bidi::connect(&url).await {
                 Ok(b) => Some(b),
                 Err(e) => {
                     tracing::warn!("no WebDriver BiDi events ({e}); waits poll");
                     None
                 }
             },
-            _ => None,
+            None => None,
         };
-        let browser_name = returned
-            .get("browserName")
-            .and_then(Value::as_str)
-            .unwrap_or("chrome")
-            .to_owned();
-        let browser_version = returned
-            .get("browserVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
         let session = BrowserSession {
             client,
             user: user.to_owned(),
@@ -102,6 +161,7 @@ impl BrowserSession {
             prefetched: std::sync::Mutex::new(None),
             frame_in_flight: std::sync::Mutex::new(None),
             top_context: std::sync::Mutex::new(None),
+            in_context: None,
         };
         if let Some(viewport) = cfg.viewport {
             if let Err(e) = session.set_viewport(viewport).await {
@@ -114,6 +174,7 @@ impl BrowserSession {
             user,
             ms = opening.elapsed().as_millis() as u64,
             bidi = session.bidi.is_some(),
+            isolation = "process",
             "browser session started"
         );
         Ok(session)

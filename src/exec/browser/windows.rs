@@ -84,16 +84,21 @@ impl BrowserSession {
         self.switch_window(&main).await
     }
 
-    /// Handles of the session's windows, and the current one.
+    /// Handles of the user's windows (in a shared browser, those of the user's context only).
     pub async fn window_handles(&self) -> Result<Vec<String>, BrowserError> {
         let v = self.cmd(http::Method::GET, "window/handles", None).await?;
-        Ok(v.as_array()
+        let all: Vec<String> = v
+            .as_array()
             .map(|a| {
                 a.iter()
                     .filter_map(|h| h.as_str().map(str::to_owned))
                     .collect()
             })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        match &self.in_context {
+            Some(ctx) => ctx.own_windows(all).await,
+            None => Ok(all),
+        }
     }
 
     pub async fn current_window(&self) -> Result<String, BrowserError> {
