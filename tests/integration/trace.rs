@@ -472,9 +472,19 @@ async fn trace_frames_show_what_each_step_painted() {
             .args(["--base-url", &app.url(), "--output"])
             .args([out.path().to_str().expect("utf-8 path")])
             .env("FLOWS_TRACE_SCREENCAST", screencast)
+            .env("RUST_LOG", "flows::exec::trace_capture=debug")
             .output()
             .await;
         assert_eq!(output.code, 0, "{}", output.all());
+        let filmed = regex::Regex::new(r"screencast frames received.*frames=([1-9]\d*)")
+            .expect("regex")
+            .is_match(&output.all());
+        assert_eq!(
+            filmed,
+            screencast == "1",
+            "screencast={screencast}: frames came from the screencast only when it is on\n{}",
+            output.all()
+        );
         let trace = std::fs::read_to_string(run_dir(out.path()).join("paint").join("trace.html"))
             .expect("the kept trace");
         let colour = |when: &str, step: usize| {
