@@ -801,7 +801,8 @@ async fn an_each_fifo_is_a_located_check_error() {
 }
 
 /// A bad value in flows.toml is shown where it is written (file:line:col, the line, a caret),
-/// through the flow files' renderer: an unknown field, a string for a bool, a zero duration.
+/// through the flow files' renderer: an unknown field, a string for a bool, a zero duration, an
+/// unknown browser isolation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_errors_point_at_their_place_in_flows_toml() {
     for (name, table) in [
@@ -813,6 +814,10 @@ async fn config_errors_point_at_their_place_in_flows_toml() {
         (
             "config_zero_duration",
             "[timeouts]\nflow = \"2m\"\nstep = \"0s\"\n",
+        ),
+        (
+            "config_unknown_isolation",
+            "[browser]\nisolation = \"tabs\"\n",
         ),
     ] {
         let suite = temp_suite(&[("t.yaml", "id: t\ntitle: T\nsteps:\n  - goto: /\n")]);

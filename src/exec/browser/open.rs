@@ -103,16 +103,26 @@ impl BrowserSession {
             // The first user's start includes the shared browser's.
             let opening = Instant::now();
             if let Some(shared) = driver.shared_browser(cfg).await? {
-                let session = shared.open_user(cfg, user).await?;
-                // bench/run reads this line for the session start figure.
-                tracing::debug!(
-                    user,
-                    ms = opening.elapsed().as_millis() as u64,
-                    bidi = true,
-                    isolation = "context",
-                    "browser session started"
-                );
-                return Ok(session);
+                match shared.open_user(cfg, user).await {
+                    Ok(session) => {
+                        // bench/run reads this line for the session start figure.
+                        tracing::debug!(
+                            user,
+                            ms = opening.elapsed().as_millis() as u64,
+                            bidi = true,
+                            isolation = "context",
+                            "browser session started"
+                        );
+                        return Ok(session);
+                    }
+                    Err(BrowserError::Lost(e)) => return Err(BrowserError::Lost(e)),
+                    // A setting the browser will not set per context (or a context it will not
+                    // make): a browser of the user's own takes the settings as Chrome flags.
+                    Err(e) => tracing::debug!(
+                        "{user}: not in a user context of the shared browser ({e}); a browser of \
+                         its own"
+                    ),
+                }
             }
         }
         BrowserSession::open_own_browser(driver, cfg, user).await

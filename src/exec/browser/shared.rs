@@ -373,3 +373,37 @@ impl InContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a user context sets (viewport, locale, user agent) does not need another browser;
+    /// anything else the browser is started with does.
+    #[test]
+    fn a_user_context_takes_viewport_locale_and_user_agent_but_not_flags() {
+        let suite = BrowserConfig::default();
+        let mut phone = suite.clone();
+        phone.viewport = Some(crate::config::Viewport {
+            width: 390,
+            height: 844,
+        });
+        phone.window = (390, 844);
+        phone.locale = Some("de-DE".to_owned());
+        phone.user_agent = Some("flows-phone/1".to_owned());
+        assert_eq!(browser_wide(&phone), browser_wide(&suite));
+        let mut flags = suite.clone();
+        flags.args.push("--force-dark-mode".to_owned());
+        assert_ne!(browser_wide(&flags), browser_wide(&suite));
+        let mut headed = suite.clone();
+        headed.headless = false;
+        assert_ne!(browser_wide(&headed), browser_wide(&suite));
+        let mut window = suite.clone();
+        window.window = (800, 600);
+        assert_ne!(
+            browser_wide(&window),
+            browser_wide(&suite),
+            "without a viewport the window size is the browser's"
+        );
+    }
+}
