@@ -254,6 +254,7 @@ steps:
   - wait_for: { url: /done }
   - wait_for: { css: "#x", frame: { css: iframe } }
   - screenshot: shot
+  - expect_screenshot: { name: page }
   - capture: { var: t, from: url, regex: "/t/(\\d+)" }
   - http: { url: /api, as: bob }
   - mail: { to: bob, after_step: 2 }
@@ -302,6 +303,7 @@ steps:
             "expect",
             "wait_for",
             "screenshot",
+            "expect_screenshot",
             "capture",
             "http",
             "mail",
@@ -366,6 +368,16 @@ steps:
             ("wait_for", None, None, false, true, false, true, None),
             ("wait_for", None, None, true, true, false, false, None),
             ("screenshot", None, None, false, true, false, false, None),
+            (
+                "expect_screenshot",
+                None,
+                None,
+                false,
+                true,
+                false,
+                false,
+                None,
+            ),
             ("capture", None, None, false, true, false, false, None),
             ("http", Some("bob"), None, false, false, true, false, None),
             ("mail", None, None, false, false, false, false, Some(2)),

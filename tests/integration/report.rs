@@ -869,6 +869,19 @@ fn run_events_with_a_failed_retry() -> Vec<RunEvent> {
 fn junit_validates_against_the_jenkins_xunit_schema() {
     let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit-10.xsd");
     let kinds = parse_reporters(&["junit"]).expect("names");
+    let extensions: Vec<(regex::Regex, &str)> = [
+        (r#"(<testsuites [^>]*?) skipped="\d+""#, "$1"),
+        (r#"(<testcase [^>]*?) file="[^"]*""#, "$1"),
+        (
+            r"(?s)(<testcase [^>]*>)\s*<properties>.*?</properties>",
+            "$1",
+        ),
+    ]
+    .into_iter()
+    .map(|(pattern, keep)| (regex::Regex::new(pattern).expect("pattern"), keep))
+    .collect();
+    let rerun_type =
+        regex::Regex::new(r#"(<(?:flaky|rerun)Failure [^>]*?) type="[^"]*""#).expect("pattern");
     for (what, events) in [
         ("the sample run", run_events()),
         (
@@ -884,19 +897,10 @@ fn junit_validates_against_the_jenkins_xunit_schema() {
         if what.contains("retry") {
             assert!(xml.contains("<rerunFailure"), "{what}:\n{xml}");
         }
-        let extensions = [
-            (r#"(<testsuites [^>]*?) skipped="\d+""#, "$1"),
-            (r#"(<testcase [^>]*?) file="[^"]*""#, "$1"),
-            (
-                r"(?s)(<testcase [^>]*>)\s*<properties>.*?</properties>",
-                "$1",
-            ),
-        ];
         let mut strict = xml.clone();
-        for (pattern, keep) in extensions {
-            let re = regex::Regex::new(pattern).expect("pattern");
-            assert!(re.is_match(&strict), "{what}: {pattern} finds nothing");
-            strict = re.replace_all(&strict, keep).into_owned();
+        for (re, keep) in &extensions {
+            assert!(re.is_match(&strict), "{what}: {re} finds nothing");
+            strict = re.replace_all(&strict, *keep).into_owned();
         }
         let path = dir.path().join("strict-junit.xml");
         std::fs::write(&path, &strict).expect("write");
@@ -904,10 +908,7 @@ fn junit_validates_against_the_jenkins_xunit_schema() {
         assert!(valid, "{what}: the XSD refused junit.xml: {said}\n{strict}");
 
         // The validator is not a rubber stamp: a rerun without its required type is refused.
-        let wrong = regex::Regex::new(r#"(<(?:flaky|rerun)Failure [^>]*?) type="[^"]*""#)
-            .expect("pattern")
-            .replace(&strict, "$1")
-            .into_owned();
+        let wrong = rerun_type.replace(&strict, "$1").into_owned();
         assert_ne!(wrong, strict);
         std::fs::write(&path, &wrong).expect("write");
         let (valid, said) = xsd_validator_says(&xsd, &path);
