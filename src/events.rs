@@ -408,6 +408,11 @@ pub enum ArtifactKind {
     // A mail attachment a `mail` step checked (a plain comment: a doc comment would turn the
     // schema's string enum into a `oneOf`).
     Attachment,
+    // expect_screenshot's evidence: the baseline it compared with, the screenshot taken (also
+    // the candidate when no baseline exists) and the diff image.
+    ScreenshotExpected,
+    ScreenshotActual,
+    ScreenshotDiff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]

@@ -28,3 +28,4 @@ pub mod state;
 #[cfg(test)]
 mod test_access;
 pub mod trace;
+pub mod visual;

@@ -210,6 +210,10 @@ pub struct RunArgs {
     /// The release criteria for --gate (default: the built-in seed-000 checklist).
     #[arg(long, value_name = "FILE", requires = "gate")]
     pub gate_criteria: Option<PathBuf>,
+    /// Write `expect_screenshot` baselines: `all` (the default when given without a value)
+    /// wherever the screenshot differs or none exists, `missing` only where none exists.
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "all")]
+    pub update_snapshots: Option<crate::visual::UpdateSnapshots>,
 }
 
 /// Entry point: parses arguments, runs the command, returns the process exit code.
@@ -598,10 +602,11 @@ async fn run(args: RunArgs) -> u8 {
         max_failures: args.max_failures,
         checking_only: false,
     };
-    let (config, suite) = match load(&args.suite, &cli) {
+    let (mut config, suite) = match load(&args.suite, &cli) {
         Ok(v) => v,
         Err(code) => return code,
     };
+    config.update_snapshots = args.update_snapshots.unwrap_or_default();
     let grep = match args.grep.as_deref().map(regex::Regex::new).transpose() {
         Ok(g) => g,
         Err(e) => {

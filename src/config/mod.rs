@@ -140,6 +140,8 @@ pub struct Config {
     pub env_file: Option<EnvFile>,
     /// `[secrets] env`: environment variables whose values are secrets (`{{ env.NAME }}`).
     pub secret_env: Vec<String>,
+    /// `flows run --update-snapshots`: which `expect_screenshot` baselines the run writes.
+    pub update_snapshots: crate::visual::UpdateSnapshots,
 }
 
 impl Config {

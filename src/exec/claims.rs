@@ -88,6 +88,7 @@ fn claim_words(step: &Step) -> Option<String> {
         | Step::Expect(_)
         | Step::WaitFor(_)
         | Step::Screenshot(_)
+        | Step::ExpectScreenshot(_)
         | Step::Capture(_)
         | Step::Http(_)
         | Step::Subscribe(_)

@@ -27,6 +27,7 @@ impl Step {
             | Step::WaitFor(_)
             | Step::Capture(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Mail(_)
             | Step::Mails(_)
             | Step::ExpectEvent(_)
@@ -61,6 +62,7 @@ impl Step {
             Step::Dialog(s) => s.as_user.as_ref(),
             Step::Window(w) => w.as_user(),
             Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Http(_)
             | Step::Mail(_)
             | Step::Mails(_)
@@ -87,6 +89,7 @@ impl Step {
             Step::Download(s) => &s.frame,
             Step::Goto(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Http(_)
             | Step::Mail(_)
             | Step::Mails(_)
@@ -115,6 +118,7 @@ impl Step {
             | Step::Press(_)
             | Step::WaitFor(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Capture(_)
             | Step::Hover(_)
             | Step::Drag(_)
@@ -153,6 +157,7 @@ impl Step {
             Step::Expect(_)
             | Step::WaitFor(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Capture(_)
             | Step::Mail(_)
             | Step::Mails(_)
@@ -176,6 +181,7 @@ impl Step {
             | Step::Upload(_)
             | Step::Press(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Capture(_)
             | Step::Http(_)
             | Step::Mail(_)
@@ -207,6 +213,7 @@ impl Step {
             | Step::Expect(_)
             | Step::WaitFor(_)
             | Step::Screenshot(_)
+            | Step::ExpectScreenshot(_)
             | Step::Capture(_)
             | Step::Http(_)
             | Step::Subscribe(_)
@@ -247,6 +254,7 @@ steps:
   - wait_for: { url: /done }
   - wait_for: { css: "#x", frame: { css: iframe } }
   - screenshot: shot
+  - expect_screenshot: { name: page }
   - capture: { var: t, from: url, regex: "/t/(\\d+)" }
   - http: { url: /api, as: bob }
   - mail: { to: bob, after_step: 2 }
@@ -295,6 +303,7 @@ steps:
             "expect",
             "wait_for",
             "screenshot",
+            "expect_screenshot",
             "capture",
             "http",
             "mail",
@@ -359,6 +368,16 @@ steps:
             ("wait_for", None, None, false, true, false, true, None),
             ("wait_for", None, None, true, true, false, false, None),
             ("screenshot", None, None, false, true, false, false, None),
+            (
+                "expect_screenshot",
+                None,
+                None,
+                false,
+                true,
+                false,
+                false,
+                None,
+            ),
             ("capture", None, None, false, true, false, false, None),
             ("http", Some("bob"), None, false, false, true, false, None),
             ("mail", None, None, false, false, false, false, Some(2)),

@@ -28,6 +28,7 @@ pub const STEP_KINDS: &[&str] = &[
     "expect",
     "wait_for",
     "screenshot",
+    "expect_screenshot",
     "capture",
     "http",
     "mail",

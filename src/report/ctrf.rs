@@ -382,7 +382,13 @@ fn content_type(kind: ArtifactKind, path: &Path) -> &'static str {
         (_, Some("pdf")) => "application/pdf",
         (_, Some("zip")) => "application/zip",
         (_, Some("csv")) => "text/csv",
-        (ArtifactKind::Screenshot, _) => "image/png",
+        (
+            ArtifactKind::Screenshot
+            | ArtifactKind::ScreenshotExpected
+            | ArtifactKind::ScreenshotActual
+            | ArtifactKind::ScreenshotDiff,
+            _,
+        ) => "image/png",
         (ArtifactKind::PageHtml | ArtifactKind::Trace | ArtifactKind::Report, _) => "text/html",
         (ArtifactKind::Log, _) => "text/plain",
         (ArtifactKind::Download | ArtifactKind::Attachment, _) => "application/octet-stream",

@@ -52,6 +52,14 @@ const JS: &str = r#"(function () {
     function loaded() { img.setAttribute("data-loaded", "true"); }
     if (img.complete && img.naturalWidth > 0) loaded(); else img.addEventListener("load", loaded);
   });
+  // expect_screenshot's slider: the actual image covers the expected one up to the handle.
+  Array.prototype.forEach.call(document.querySelectorAll(".visual"), function (v) {
+    var range = v.querySelector("input[type=range]"), top = v.querySelector(".visual-top");
+    if (!range || !top) return;
+    function wipe() { top.style.width = range.value + "%"; }
+    range.addEventListener("input", wipe);
+    wipe();
+  });
   document.body.setAttribute("data-ready", "true");
 })();"#;
 
@@ -274,12 +282,61 @@ fn flow_row(f: &FlowReport) -> Markup {
                         img src=(href(&a.path)) alt=(format!("failure screenshot of {}", f.id)) loading="lazy";
                     }
                 }
+                @for c in visual_comparisons(&f.artifacts) { (c) }
                 @for a in f.artifacts.iter().filter(|a| a.kind == ArtifactKind::PageHtml) {
                     " " a .small href=(href(&a.path)) { "page HTML" }
                 }
             }
         }
     }
+}
+
+/// `expect_screenshot` evidence, one block per compared screenshot: expected, actual and diff
+/// side by side, and a slider that wipes from expected to actual (a candidate without a
+/// baseline shows alone).
+fn visual_comparisons(artifacts: &[Artifact]) -> Vec<Markup> {
+    let stem = |a: &Artifact, suffix: &str| {
+        a.path
+            .to_str()
+            .and_then(|p| p.strip_suffix(suffix))
+            .map(str::to_owned)
+    };
+    artifacts
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::ScreenshotActual)
+        .filter_map(|actual| {
+            let base = stem(actual, "-actual.png")?;
+            let find = |kind: ArtifactKind, suffix: &str| {
+                artifacts
+                    .iter()
+                    .find(|a| a.kind == kind && stem(a, suffix).as_deref() == Some(base.as_str()))
+            };
+            let expected = find(ArtifactKind::ScreenshotExpected, "-expected.png");
+            let diff = find(ArtifactKind::ScreenshotDiff, "-diff.png");
+            Some(html! {
+                div .visual data-visual=(base) {
+                    div .small { "screenshot comparison " code { (base) } }
+                    div .visual-row {
+                        @for (label, a) in [("expected", expected), ("actual", Some(actual)), ("diff", diff)] {
+                            @if let Some(a) = a {
+                                figure {
+                                    a href=(href(&a.path)) { img src=(href(&a.path)) alt=(format!("{label} screenshot")) loading="lazy"; }
+                                    figcaption { (label) }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(e) = expected {
+                        div .visual-slider {
+                            img src=(href(&e.path)) alt="expected (under the slider)";
+                            div .visual-top { img src=(href(&actual.path)) alt="actual (over the slider)"; }
+                        }
+                        input type="range" min="0" max="100" value="50" aria-label="expected ← → actual";
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 fn criteria(r: &StagingRunReport) -> Markup {

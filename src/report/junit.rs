@@ -16,7 +16,7 @@ use quick_junit::{
     FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
 };
 
-use super::run_state::{FlowState, RunState};
+use super::run_state::{EarlierAttempt, FlowState, RunState};
 use super::{text, ReportError};
 use crate::events::{EventSink, FlowStatus, RunEvent, RunEventKind, RunOutcome, StepStatus};
 use crate::human;
@@ -158,27 +158,14 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
         FlowStatus::Flaky => {
             let mut status = TestCaseStatus::success();
             for earlier in &flow.earlier_attempts {
-                let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-                rerun.set_message(format!(
-                    "attempt {}: {}",
-                    earlier.attempt,
-                    earlier.error.as_deref().unwrap_or("failed")
-                ));
-                if let Some(ms) = earlier.duration_ms {
-                    rerun.set_time(Duration::from_millis(ms));
-                }
-                let mut steps = String::new();
-                step_list(&mut steps, file, &earlier.steps);
-                if !steps.is_empty() {
-                    rerun.set_system_out(steps);
-                }
-                status.add_rerun(rerun);
+                status.add_rerun(rerun(earlier, file));
             }
             if flow.earlier_attempts.is_empty() {
                 // The executor did not replay the failed attempts' steps: say they happened.
                 for attempt in 1..flow.attempt {
                     let mut rerun = TestRerun::new(NonSuccessKind::Failure);
                     rerun.set_message(format!("attempt {attempt} failed"));
+                    rerun.set_type("flow failed");
                     status.add_rerun(rerun);
                 }
             }
@@ -196,13 +183,7 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
                 status.set_description(error);
             }
             for earlier in &flow.earlier_attempts {
-                let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-                rerun.set_message(format!(
-                    "attempt {}: {}",
-                    earlier.attempt,
-                    earlier.error.as_deref().unwrap_or("failed")
-                ));
-                status.add_rerun(rerun);
+                status.add_rerun(rerun(earlier, file));
             }
             status.set_rerun_kind(FlakyOrRerun::Rerun);
             status
@@ -300,6 +281,29 @@ fn test_case(flow: &FlowState, state: &RunState, output_dir: &Path) -> TestCase 
     }
     case.set_system_out(out);
     case
+}
+
+/// A failed attempt that a retry replaced, as Surefire writes one: `type` is required by
+/// Surefire's and Jenkins' schemas (the failing step's kind, as on `failure`); no `time`
+/// attribute, which neither schema allows on these elements (the steps below carry times).
+fn rerun(earlier: &EarlierAttempt, file: &Path) -> TestRerun {
+    let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+    rerun.set_message(format!(
+        "attempt {}: {}",
+        earlier.attempt,
+        earlier.error.as_deref().unwrap_or("failed")
+    ));
+    let failed = earlier
+        .steps
+        .iter()
+        .find(|s| s.status == StepStatus::Failed);
+    rerun.set_type(failed.map_or("flow failed", |s| s.kind.as_str()));
+    let mut steps = String::new();
+    step_list(&mut steps, file, &earlier.steps);
+    if !steps.is_empty() {
+        rerun.set_system_out(steps);
+    }
+    rerun
 }
 
 fn step_list(out: &mut String, file: &Path, steps: &[crate::events::StepRecord]) {

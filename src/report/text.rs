@@ -142,6 +142,9 @@ pub(crate) fn artifact_label(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Report => "report",
         ArtifactKind::Download => "download",
         ArtifactKind::Attachment => "mail attachment",
+        ArtifactKind::ScreenshotExpected => "expected screenshot",
+        ArtifactKind::ScreenshotActual => "actual screenshot",
+        ArtifactKind::ScreenshotDiff => "screenshot diff",
     }
 }
 

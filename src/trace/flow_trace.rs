@@ -51,6 +51,8 @@ pub struct TracedStep {
     pub after: Option<usize>,
     pub dom: Option<usize>,
     pub failure_shot: Option<usize>,
+    /// `expect_screenshot`'s evidence: ("expected" | "actual" | "diff", frame id).
+    pub visual: Vec<(&'static str, usize)>,
     /// Parts the event named that could not be read (shown, never silently dropped).
     pub missing: Vec<PathBuf>,
 }
@@ -68,6 +70,23 @@ impl TracedStep {
             .artifacts
             .iter()
             .filter(|a| !(self.failure_shot.is_some() && is_failure_screenshot(a)))
+            .filter(|a| self.visual.is_empty() || visual_label(a.kind).is_none())
+    }
+}
+
+/// The label of an `expect_screenshot` evidence file, `None` for other artifacts.
+pub(crate) fn visual_label(kind: ArtifactKind) -> Option<&'static str> {
+    match kind {
+        ArtifactKind::ScreenshotExpected => Some("expected"),
+        ArtifactKind::ScreenshotActual => Some("actual"),
+        ArtifactKind::ScreenshotDiff => Some("diff"),
+        ArtifactKind::Screenshot
+        | ArtifactKind::PageHtml
+        | ArtifactKind::Trace
+        | ArtifactKind::Log
+        | ArtifactKind::Report
+        | ArtifactKind::Download
+        | ArtifactKind::Attachment => None,
     }
 }
 

@@ -241,6 +241,13 @@ fn step_detail(trace: &FlowTrace, a: &TracedAttempt, s: &TracedStep) -> Markup {
 
 fn step_trace(s: &TracedStep) -> Markup {
     let r = &s.record;
+    let pick = |l: &str| {
+        s.visual
+            .iter()
+            .find(|(label, _)| *label == l)
+            .map(|(_, f)| *f)
+    };
+    let slider = pick("expected").zip(pick("actual"));
     html! {
         @if s.before.is_some() || s.after.is_some() {
             h3 { "Frames" }
@@ -261,6 +268,24 @@ fn step_trace(s: &TracedStep) -> Markup {
             h3 { "Failure screenshot" }
             figure .failure-shot {
                 img data-frame=(frame_id(f)) alt=(format!("the page when step {} failed", r.index + 1));
+            }
+        }
+        @if !s.visual.is_empty() {
+            h3 { "Screenshot comparison" }
+            div .frames .visual-row {
+                @for (label, f) in &s.visual {
+                    figure {
+                        figcaption { (label) }
+                        img data-frame=(frame_id(*f)) alt=(format!("{label} screenshot of step {}", r.index + 1));
+                    }
+                }
+            }
+            @if let Some((e, a)) = slider {
+                div .visual-slider {
+                    img data-frame=(frame_id(e)) alt="expected (under the slider)";
+                    div .visual-top { img data-frame=(frame_id(a)) alt="actual (over the slider)"; }
+                }
+                input .visual-range type="range" min="0" max="100" value="50" aria-label="expected ← → actual";
             }
         }
         @if !s.missing.is_empty() {

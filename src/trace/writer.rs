@@ -137,6 +137,7 @@ impl TraceWriter {
             after: None,
             dom: None,
             failure_shot: None,
+            visual: vec![],
             missing: Vec::new(),
         };
         let read =
@@ -167,6 +168,17 @@ impl TraceWriter {
             if let Some(shot) = step.artifacts.iter().find(|a| is_failure_screenshot(a)) {
                 traced.failure_shot = read(&shot.path, &mut traced.missing)
                     .map(|bytes| rec.parts.add_frame("image/png", bytes));
+            }
+        }
+        // Screenshot comparisons are shown whether or not the step was traced: they are the
+        // step's own evidence.
+        for a in &step.artifacts {
+            if let Some(label) = super::flow_trace::visual_label(a.kind) {
+                if let Some(bytes) = read(&a.path, &mut traced.missing) {
+                    traced
+                        .visual
+                        .push((label, rec.parts.add_frame("image/png", bytes)));
+                }
             }
         }
         let attempt = rec
@@ -402,6 +414,7 @@ mod tests {
             after: None,
             dom,
             failure_shot: None,
+            visual: vec![],
             missing: vec![],
         };
         // click (left to next) → expect (its own DOM) → click (own) → click (left, but last).

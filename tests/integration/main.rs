@@ -24,4 +24,5 @@ mod secrets;
 mod suite_options;
 mod support;
 mod trace;
+mod visual;
 mod web_server;

@@ -794,6 +794,128 @@ fn ctrf_report_validates_against_the_published_schema_and_maps_every_status() {
     assert!(!valid, "a wrong status passed validation: {said}");
 }
 
+/// `xmllint --schema XSD FILE`: libxml2's verdict. Like every tool a test drives, a missing
+/// xmllint fails the test with the line that installs it (.ci/run installs it): a validation
+/// that did not run must never look like one that passed.
+fn xsd_validator_says(xsd: &Path, file: &Path) -> (bool, String) {
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(xsd)
+        .arg(file)
+        .output();
+    match out {
+        Ok(out) => (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "xmllint is not installed, and this test validates junit.xml with it: \
+             apt-get install -y libxml2-utils"
+        ),
+        Err(e) => panic!("xmllint did not run: {e}"),
+    }
+}
+
+/// The run of `run_events`, with create-ticket failing twice (attempt 1, then the attempt the
+/// events already have as 2): the case JUnit writes `rerunFailure` for.
+fn run_events_with_a_failed_retry() -> Vec<RunEvent> {
+    let events = run_events();
+    let of_ticket = |e: &RunEvent| match &e.kind {
+        RunEventKind::FlowStarted { flow, .. }
+        | RunEventKind::StepStarted { flow, .. }
+        | RunEventKind::StepFinished { flow, .. }
+        | RunEventKind::FlowFinished { flow, .. } => flow == "create-ticket",
+        _ => false,
+    };
+    let first = events
+        .iter()
+        .position(of_ticket)
+        .expect("create-ticket starts");
+    let last = events
+        .iter()
+        .rposition(of_ticket)
+        .expect("create-ticket ends");
+    let mut out = events[..=last].to_vec();
+    for mut e in events[first..=last]
+        .iter()
+        .filter(|e| of_ticket(e))
+        .cloned()
+    {
+        match &mut e.kind {
+            RunEventKind::FlowStarted { attempt, .. }
+            | RunEventKind::FlowFinished { attempt, .. } => {
+                *attempt = 2;
+            }
+            _ => {}
+        }
+        out.push(e);
+    }
+    out.extend_from_slice(&events[last + 1..]);
+    out
+}
+
+/// junit.xml against the JUnit schema of Jenkins' xUnit plugin (tests/schemas/junit-10.xsd,
+/// which covers Surefire's `flakyFailure`/`rerunFailure`): passed, failed with attachments,
+/// skipped, not run, flaky, and failed after a retry. Three documented extensions are outside
+/// that schema and are taken out before validating, and only those: the `file` attribute of a
+/// test case (GitLab), a test case's `<properties>` (title, attempts, flaky) and the
+/// `skipped` count on `<testsuites>` (quick-junit writes it, as nextest does).
+#[test]
+fn junit_validates_against_the_jenkins_xunit_schema() {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/junit-10.xsd");
+    let kinds = parse_reporters(&["junit"]).expect("names");
+    let extensions: Vec<(regex::Regex, &str)> = [
+        (r#"(<testsuites [^>]*?) skipped="\d+""#, "$1"),
+        (r#"(<testcase [^>]*?) file="[^"]*""#, "$1"),
+        (
+            r"(?s)(<testcase [^>]*>)\s*<properties>.*?</properties>",
+            "$1",
+        ),
+    ]
+    .into_iter()
+    .map(|(pattern, keep)| (regex::Regex::new(pattern).expect("pattern"), keep))
+    .collect();
+    let rerun_type =
+        regex::Regex::new(r#"(<(?:flaky|rerun)Failure [^>]*?) type="[^"]*""#).expect("pattern");
+    for (what, events) in [
+        ("the sample run", run_events()),
+        (
+            "a flow failed after a retry",
+            run_events_with_a_failed_retry(),
+        ),
+    ] {
+        let (dir, _) = run_reporters(&kinds, &events, false);
+        let xml = read(dir.path(), JUNIT_FILE);
+        for element in ["<failure", "<skipped", "<flakyFailure", "[[ATTACHMENT|"] {
+            assert!(xml.contains(element), "{what}: no {element} in\n{xml}");
+        }
+        if what.contains("retry") {
+            assert!(xml.contains("<rerunFailure"), "{what}:\n{xml}");
+        }
+        let mut strict = xml.clone();
+        for (re, keep) in &extensions {
+            assert!(re.is_match(&strict), "{what}: {re} finds nothing");
+            strict = re.replace_all(&strict, *keep).into_owned();
+        }
+        let path = dir.path().join("strict-junit.xml");
+        std::fs::write(&path, &strict).expect("write");
+        let (valid, said) = xsd_validator_says(&xsd, &path);
+        assert!(valid, "{what}: the XSD refused junit.xml: {said}\n{strict}");
+
+        // The validator is not a rubber stamp: a rerun without its required type is refused.
+        let wrong = rerun_type.replace(&strict, "$1").into_owned();
+        assert_ne!(wrong, strict);
+        std::fs::write(&path, &wrong).expect("write");
+        let (valid, said) = xsd_validator_says(&xsd, &path);
+        assert!(!valid, "{what}: a rerun without type passed: {said}");
+    }
+}
+
 #[test]
 fn report_schema_snapshot() {
     let schema = report_schema_json();

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// Chrome flags that make screenshots the same from machine to machine (with the same
+/// Chromium and fonts): one device pixel per CSS pixel whatever the display, and no
+/// scrollbars, whose look and width differ between platforms and themes.
+pub const STABLE_RENDERING_ARGS: &[&str] = &["--force-device-scale-factor=1", "--hide-scrollbars"];
+
 impl BrowserSession {
     /// From now on, mask the values of `redactor` in this session's screenshots (a secret
     /// was typed into one of its pages). Costs one round trip per screenshot, two when
@@ -230,6 +235,37 @@ impl BrowserSession {
             }
         }
         self.viewport_png().await
+    }
+
+    /// PNG for `expect_screenshot`, secrets masked: the viewport, the whole page, or `clip`
+    /// (x, y, width, height in CSS pixels of the document). Chrome captures a clip itself
+    /// (CDP, beyond the viewport too); elsewhere the viewport comes back whole and the
+    /// second value is `false`, for the caller to crop.
+    pub async fn visual_png(
+        &self,
+        clip: Option<[f64; 4]>,
+        full_page: bool,
+    ) -> Result<(Vec<u8>, bool), BrowserError> {
+        let masked = self.mask_secrets().await;
+        let shot = match clip {
+            Some([x, y, width, height]) => {
+                let params = json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1},
+                });
+                match self.cdp_capture(params).await {
+                    Some(png) => Ok((png, true)),
+                    None => self.viewport_png().await.map(|png| (png, false)),
+                }
+            }
+            None if full_page => self.full_page_png().await.map(|png| (png, true)),
+            None => self.viewport_png().await.map(|png| (png, true)),
+        };
+        if masked {
+            self.unmask_secrets().await;
+        }
+        shot
     }
 }
 

@@ -347,6 +347,11 @@ fn capabilities(
     if cfg.headless {
         args.push("--headless=new".into());
     }
+    args.extend(
+        super::capture::STABLE_RENDERING_ARGS
+            .iter()
+            .map(|a| (*a).to_owned()),
+    );
     if let Some(locale) = &cfg.locale {
         args.push(format!("--lang={locale}"));
     }

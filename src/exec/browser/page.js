@@ -838,6 +838,21 @@
         }
         return { ok: true, elements: out, truncated };
       }
+      if (op === "rects") {
+        // expect_screenshot: the boxes (document coordinates) of what `masks` match (every
+        // shown match; none is fine) and of the one `element` to capture, if any.
+        const box = (el) => { const r = el.getBoundingClientRect(); return [r.left + scrollX, r.top + scrollY, r.width, r.height]; };
+        const masks = [];
+        for (const m of request.masks || []) {
+          const all = resolveAll(m);
+          for (const el of all.found || []) if (isShown(el)) masks.push(box(el));
+        }
+        if (!loc) return { ok: true, masks: masks };
+        const one = resolveOne(loc);
+        if (!one.el) return { ok: false, reason: one.error };
+        if (!isShown(one.el)) return { ok: false, reason: "found but hidden: " + describe(one.el) };
+        return { ok: true, masks: masks, element: box(one.el), scroll: [scrollX, scrollY] };
+      }
       if (op === "frame") {
         // The frame element to switch into, and where its viewport starts in ours.
         const one = resolveOne(loc);

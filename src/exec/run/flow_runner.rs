@@ -184,7 +184,13 @@ impl FlowRunner<'_, '_> {
             )
             .await;
         }
+        // Files a failing step wrote as its evidence (expect_screenshot's expected, actual and
+        // diff) belong to the step's record too, beside the failure screenshot.
+        let mut written = Vec::new();
         for kind in std::mem::take(&mut ran.measured.events) {
+            if let RunEventKind::ArtifactWritten { artifact, .. } = &kind {
+                written.push(artifact.clone());
+            }
             match kind {
                 // Held until the attempt ends: whether a PASS stands depends on the flow.
                 RunEventKind::CriterionRecorded {
@@ -207,7 +213,8 @@ impl FlowRunner<'_, '_> {
                 evidence,
             }) => (StepStatus::Passed, summary, None, artifacts, evidence, None),
             Err(f) => {
-                let (artifacts, located) = self.step_failed(index, planned, &actor, &f).await;
+                let (mut artifacts, located) = self.step_failed(index, planned, &actor, &f).await;
+                artifacts.extend(written);
                 let message = f.message();
                 (
                     StepStatus::Failed,

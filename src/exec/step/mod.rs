@@ -19,6 +19,7 @@ mod mails;
 mod pointer;
 pub(crate) mod realtime;
 mod session;
+mod visual;
 mod window;
 
 use std::time::Instant;
@@ -30,6 +31,7 @@ use self::context::*;
 use self::download::*;
 use self::locate::*;
 use self::pointer::*;
+use self::visual::*;
 use self::window::*;
 use crate::flowfile::ast::*;
 
@@ -78,6 +80,7 @@ async fn run_counted(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Expect(s) => expect(ctx, s).await,
         Step::WaitFor(s) => wait_for(ctx, s).await,
         Step::Screenshot(s) => screenshot(ctx, s).await,
+        Step::ExpectScreenshot(s) => expect_screenshot(ctx, s).await,
         Step::Capture(s) => capture(ctx, s).await,
         Step::Http(s) => self::http::run(ctx, s).await,
         Step::Mail(s) => self::mail::run(ctx, s).await,
@@ -145,6 +148,7 @@ pub fn prefetch_request(ctx: &StepContext<'_>, step: &Step) -> Option<Value> {
         | Step::Upload(_)
         | Step::Press(_)
         | Step::Screenshot(_)
+        | Step::ExpectScreenshot(_)
         | Step::Capture(_)
         | Step::Http(_)
         | Step::Mail(_)

@@ -24,6 +24,7 @@ mod mail;
 mod page;
 mod realtime;
 mod step;
+mod visual;
 
 pub use element::*;
 pub use http::*;
@@ -31,6 +32,7 @@ pub use mail::*;
 pub use page::*;
 pub use realtime::*;
 pub use step::*;
+pub use visual::*;
 
 /// One flow file: one flow.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -8,8 +8,9 @@ use crate::flowfile::span::Sp;
 
 use super::{
     CaptureStep, CheckStep, ClickStep, DialogStep, DownloadStep, DragStep, ExpectEventStep,
-    ExpectStep, FillStep, GotoStep, HoverStep, HttpStep, MailStep, MailsStep, PressStep,
-    ScreenshotStep, SelectStep, SubscribeStep, UploadStep, UseStep, WaitForStep, WindowStep,
+    ExpectScreenshotStep, ExpectStep, FillStep, GotoStep, HoverStep, HttpStep, MailStep, MailsStep,
+    PressStep, ScreenshotStep, SelectStep, SubscribeStep, UploadStep, UseStep, WaitForStep,
+    WindowStep,
 };
 
 /// One step. Written as a one-key map: `- click: { role: button, name: Send code }`.
@@ -36,6 +37,8 @@ pub enum Step {
     WaitFor(WaitForStep),
     /// Save a screenshot (PNG) under the flow's artifact directory.
     Screenshot(ScreenshotStep),
+    /// Compare a screenshot (page, full page or element, masks painted over) with its baseline.
+    ExpectScreenshot(ExpectScreenshotStep),
     /// Capture a value from the URL, the title or an element's text into a variable.
     Capture(CaptureStep),
     /// Call an HTTP endpoint, optionally with a user's browser cookies.
@@ -76,6 +79,7 @@ impl Step {
             Step::Expect(_) => "expect",
             Step::WaitFor(_) => "wait_for",
             Step::Screenshot(_) => "screenshot",
+            Step::ExpectScreenshot(_) => "expect_screenshot",
             Step::Capture(_) => "capture",
             Step::Http(_) => "http",
             Step::Mail(_) => "mail",
@@ -107,6 +111,7 @@ impl Step {
             Step::WaitFor(s) => s.mark.as_ref(),
             Step::Screenshot(ScreenshotStep::Options(o)) => o.mark.as_ref(),
             Step::Screenshot(ScreenshotStep::Name(_)) => None,
+            Step::ExpectScreenshot(s) => s.mark.as_ref(),
             Step::Capture(s) => s.mark.as_ref(),
             Step::Http(s) => s.mark.as_ref(),
             Step::Mail(s) => s.mark.as_ref(),

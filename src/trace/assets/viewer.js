@@ -42,6 +42,15 @@
     img.src = frames[id];
   });
 
+  // Screenshot comparison: the actual image covers the expected one up to the slider.
+  all(document, "input.visual-range").forEach(function (range) {
+    var top = range.previousElementSibling && range.previousElementSibling.querySelector(".visual-top");
+    if (!top) return;
+    function wipe() { top.style.width = range.value + "%"; }
+    range.addEventListener("input", wipe);
+    wipe();
+  });
+
   var attempts = all(document, "section.attempt");
   var tabs = all(document, ".attempt-tab");
   var current = null;

@@ -21,6 +21,7 @@ mod strings;
 #[cfg(test)]
 mod tests;
 mod use_group;
+mod visual;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -308,6 +309,7 @@ impl<'a> FlowChecker<'a> {
             Step::Expect(s) => self.expect(i, s),
             Step::WaitFor(s) => self.wait_for(i, s),
             Step::Screenshot(s) => self.screenshot(i, s),
+            Step::ExpectScreenshot(s) => self.expect_screenshot(i, s),
             Step::Capture(s) => self.capture(i, s),
             Step::Http(h) => self.http(i, h),
             Step::Mail(m) => self.mail(i, m),
