@@ -138,6 +138,9 @@ pub struct Config {
     pub env_file: Option<EnvFile>,
     /// `[secrets] env`: environment variables whose values are secrets (`{{ env.NAME }}`).
     pub secret_env: Vec<String>,
+    /// `flows routes --update-baseline`: `routes` steps write what they see to their baseline
+    /// instead of comparing with it.
+    pub update_routes_baseline: bool,
 }
 
 impl Config {

@@ -90,6 +90,7 @@ error_cases! {
     check_mail_assertions => "mail-assertions",
     check_mail_marks => "mail-marks",
     check_press_keys_are_known => "bad-key",
+    check_contract_steps => "contract-steps",
 }
 
 #[test]

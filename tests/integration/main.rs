@@ -3,6 +3,7 @@ mod assertions;
 mod browser_events;
 mod check_fuzz;
 mod cli;
+mod contract;
 mod debug;
 mod e2e;
 mod faults;

@@ -94,6 +94,7 @@ pub(super) fn resolve(
         each_limits,
         env_file: None,
         secret_env: file.secrets.env,
+        update_routes_baseline: false,
     })
 }
 
