@@ -128,7 +128,13 @@ impl MetricAssertion {
         .into_iter()
         .find(|(t, _)| p.word(t))
         .map(|(_, op)| op)
-        .ok_or_else(|| p.error("expected `increase` or an operator: == != < <= > >="))?;
+        .ok_or_else(|| {
+            p.error(if increase {
+                "expected an operator after `increase`: == != < <= > >="
+            } else {
+                "expected `increase` or an operator: == != < <= > >="
+            })
+        })?;
         p.spaces();
         let start = p.at;
         let number: String = p.chars[p.at..].iter().collect::<String>().trim().to_owned();

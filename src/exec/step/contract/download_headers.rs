@@ -76,7 +76,14 @@ pub(in crate::exec::step) async fn download_headers(
     let name_pattern = match &s.filename {
         Some(f) => {
             let (rendered, _) = ctx.render_shown(&f.value).map_err(|e| fail.with(e))?;
-            Some(TextPattern::from_rendered(&f.value, &rendered, true).map_err(|e| fail.input(e))?)
+            let pattern =
+                TextPattern::from_rendered(&f.value, &rendered, true).map_err(|e| fail.input(e))?;
+            // Shown as written: `"report.pdf"`, or the `/regex/`.
+            let shown = match &pattern {
+                TextPattern::Regex { .. } => pattern.to_string(),
+                TextPattern::Substring(_) | TextPattern::Exact(_) => format!("{rendered:?}"),
+            };
+            Some((pattern, shown))
         }
         None => None,
     };
@@ -84,14 +91,14 @@ pub(in crate::exec::step) async fn download_headers(
         "Content-Disposition filename",
         name_pattern
             .as_ref()
-            .map_or_else(|| "a file name".to_owned(), ToString::to_string),
+            .map_or_else(|| "a file name".to_owned(), |(_, shown)| shown.clone()),
         match (disposition, &filename) {
             (None, _) => "no Content-Disposition".to_owned(),
             (Some(d), None) => format!("no file name in {d:?}"),
             (Some(_), Some(n)) => format!("{n:?}"),
         },
         match (&filename, &name_pattern) {
-            (Some(n), Some(p)) => p.matches(n),
+            (Some(n), Some((p, _))) => p.matches(n),
             (Some(_), None) => true,
             (None, _) => false,
         },

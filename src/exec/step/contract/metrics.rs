@@ -124,7 +124,11 @@ fn sum(series: &[Series], a: &MetricAssertion) -> Option<(f64, usize)> {
         .iter()
         .filter(|s| a.labels.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
         .collect();
-    Some((matching.iter().map(|s| s.value).sum(), matching.len()))
+    // Folded from +0.0: an empty `sum()` of floats is -0.0, which would print as "-0".
+    Some((
+        matching.iter().fold(0.0, |acc, s| acc + s.value),
+        matching.len(),
+    ))
 }
 
 pub(in crate::exec::step) async fn metrics(
