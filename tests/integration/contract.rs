@@ -135,7 +135,7 @@ async fn forbidden_fails_when_the_403_becomes_a_404() {
     assert!(error.contains("2 of 2 checks failed"), "{error}");
     assert!(error.contains("status: 404 (expected 403)"), "{error}");
     assert!(
-        error.contains("body /error: \"not_found\" (expected \"forbidden\")"),
+        error.contains("body /error: \"injected_fault\" (expected \"forbidden\")"),
         "{error}"
     );
 }
