@@ -108,6 +108,21 @@ async fn the_contract_passes_on_a_healthy_helpdesk_with_evidence_per_check() {
     // No session cookie value in any artifact.
     let session_cookies = any_file_contains(out.path(), "helpdesk_session=");
     assert!(session_cookies.is_empty(), "{session_cookies:?}");
+
+    // The gate's `contract` criterion reads these steps by kind: PASS.
+    let run = run_dir(out.path());
+    let gate = FlowsCmd::new()
+        .args(["gate", "--config"])
+        .args([contract_dir().join("flows.toml").to_str().expect("utf-8")])
+        .args(["--run", run.to_str().expect("utf-8")])
+        .output()
+        .await;
+    let verdict = read_json(&run.join("go-no-go.json"));
+    let contract = verdict["criteria"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "contract"))
+        .unwrap_or_else(|| panic!("a contract criterion: {verdict:#}\n{}", gate.all()));
+    assert_eq!(contract["verdict"], "PASS", "{contract:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
