@@ -343,6 +343,17 @@ pub enum Evidence {
         /// `accepted` or `dismissed`.
         answer: String,
     },
+    /// One thing a no-break contract step (`guard`, `forbidden`, `download_headers`, `sse`,
+    /// `routes`, `metrics`) checked: what, what it must be, what it was.
+    Contract {
+        /// The step kind.
+        check: String,
+        /// What was asked, e.g. `GET /inbox signed out`, `Content-Length`, `up{job="api"}`.
+        subject: String,
+        expected: String,
+        actual: String,
+        passed: bool,
+    },
 }
 
 /// PASS / FAILED / UNVERIFIED for a claim, with what backs it.

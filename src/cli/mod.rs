@@ -84,6 +84,10 @@ pub enum Command {
     /// Poll the target's health endpoints (`[health]`) until all are healthy or --wait runs
     /// out; write health-pre-check.json. Exit 0 healthy, 3 not healthy, 2 config error.
     Health(health::HealthArgs),
+    /// Rewrite route baselines: run the flows that have `routes` steps (with the flows they
+    /// need), each `routes` step writing the status every role gets on every route to its
+    /// baseline file (`flows/routes.baseline.json`) instead of comparing. Review and commit it.
+    Routes(RoutesArgs),
     /// Judge a finished run against release criteria: write go-no-go.md and go-no-go.json
     /// beside its report. Exit 0 GO, 1 NO-GO, 5 CONDITIONAL GO.
     Gate(gate::GateArgs),
@@ -115,6 +119,16 @@ pub struct SuiteArgs {
     /// Config profile (`local`, `staging`, …). PLAYWRIGHT_STAGING=1 selects `staging`.
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RoutesArgs {
+    /// Write the baselines (the only action: say it, so a typo never rewrites them).
+    #[arg(long, required = true)]
+    pub update_baseline: bool,
+    /// Which flows to run, as `flows run` takes them; none: every flow with a `routes` step.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -261,7 +275,11 @@ pub fn main() -> u8 {
         Command::List(args) => list(&args),
         Command::Flaky(args) => flaky(&args),
         Command::Run(args) => match runtime() {
-            Ok(rt) => rt.block_on(run(args)),
+            Ok(rt) => rt.block_on(run(args, false)),
+            Err(code) => code,
+        },
+        Command::Routes(args) => match runtime() {
+            Ok(rt) => rt.block_on(run(args.run, args.update_baseline)),
             Err(code) => code,
         },
         Command::Gate(args) => gate::gate(&args),
@@ -547,7 +565,9 @@ fn new_run_id() -> String {
     )
 }
 
-async fn run(args: RunArgs) -> u8 {
+/// `flows run`, and `flows routes --update-baseline` (`update_routes`): the same run, whose
+/// `routes` steps write their baselines.
+async fn run(args: RunArgs, update_routes: bool) -> u8 {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     // Registered first, so a signal at any moment is a cancel, not a death.
     let mut signals = Signals::register();
@@ -607,6 +627,7 @@ async fn run(args: RunArgs) -> u8 {
         Err(code) => return code,
     };
     config.update_snapshots = args.update_snapshots.unwrap_or_default();
+    config.update_routes_baseline = update_routes;
     let grep = match args.grep.as_deref().map(regex::Regex::new).transpose() {
         Ok(g) => g,
         Err(e) => {
@@ -620,6 +641,22 @@ async fn run(args: RunArgs) -> u8 {
             Ok(Some(failed)) => ids = failed,
             Ok(None) => return exit_code::SUCCESS,
             Err(code) => return code,
+        }
+    }
+    if update_routes && ids.is_empty() && !args.all && grep.is_none() && args.tag.is_empty() {
+        ids = suite
+            .flows
+            .iter()
+            .filter(|f| {
+                f.steps
+                    .iter()
+                    .any(|p| matches!(p.step.value, crate::flowfile::ast::Step::Routes(_)))
+            })
+            .map(|f| f.id().to_owned())
+            .collect();
+        if ids.is_empty() {
+            eprintln!("error: no flow of this suite has a `routes` step, so there is no baseline to write\n  = hint: add `- routes: {{ baseline: routes.baseline.json, as: [USER] }}` to a flow");
+            return exit_code::USAGE;
         }
     }
     if ids.is_empty() && !args.all && grep.is_none() && args.tag.is_empty() {

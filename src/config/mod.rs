@@ -142,6 +142,9 @@ pub struct Config {
     pub secret_env: Vec<String>,
     /// `flows run --update-snapshots`: which `expect_screenshot` baselines the run writes.
     pub update_snapshots: crate::visual::UpdateSnapshots,
+    /// `flows routes --update-baseline`: `routes` steps write what they see to their baseline
+    /// instead of comparing with it.
+    pub update_routes_baseline: bool,
 }
 
 impl Config {

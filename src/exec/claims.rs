@@ -97,7 +97,14 @@ fn claim_words(step: &Step) -> Option<String> {
         | Step::Download(_)
         | Step::Dialog(_)
         | Step::Window(_)
-        | Step::Use(_) => None,
+        | Step::Use(_)
+        // The contract steps prove their own success; the gate reads them by kind.
+        | Step::Guard(_)
+        | Step::Forbidden(_)
+        | Step::DownloadHeaders(_)
+        | Step::Sse(_)
+        | Step::Routes(_)
+        | Step::Metrics(_) => None,
     }
 }
 

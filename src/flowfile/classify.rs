@@ -16,6 +16,13 @@ impl Step {
         match self {
             Step::Http(s) => s.as_user.as_ref(),
             Step::Subscribe(s) => s.as_user.as_ref(),
+            Step::Guard(s) => s.as_user.as_ref(),
+            Step::Forbidden(s) => Some(&s.as_user),
+            Step::DownloadHeaders(s) => s.as_user.as_ref(),
+            Step::Sse(s) => s.as_user.as_ref(),
+            // Its first role; every role is a user the flow's sessions must have signed in.
+            Step::Routes(s) => s.as_users.first(),
+            Step::Metrics(_) => None,
             Step::Goto(_)
             | Step::Click(_)
             | Step::Fill(_)
@@ -68,7 +75,13 @@ impl Step {
             | Step::Mails(_)
             | Step::Subscribe(_)
             | Step::ExpectEvent(_)
-            | Step::Use(_) => None,
+            | Step::Use(_)
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => None,
         }
     }
 
@@ -97,7 +110,13 @@ impl Step {
             | Step::ExpectEvent(_)
             | Step::Dialog(_)
             | Step::Window(_)
-            | Step::Use(_) => return None,
+            | Step::Use(_)
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => return None,
         };
         frame.as_deref()
     }
@@ -130,7 +149,13 @@ impl Step {
             | Step::Mail(_)
             | Step::Mails(_)
             | Step::Subscribe(_)
-            | Step::ExpectEvent(_) => false,
+            | Step::ExpectEvent(_)
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => false,
         }
     }
 
@@ -162,7 +187,14 @@ impl Step {
             | Step::Mail(_)
             | Step::Mails(_)
             | Step::Subscribe(_)
-            | Step::ExpectEvent(_) => false,
+            | Step::ExpectEvent(_)
+            // GET requests only: they look, they never act.
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => false,
         }
     }
 
@@ -193,7 +225,13 @@ impl Step {
             | Step::Download(_)
             | Step::Dialog(_)
             | Step::Window(_)
-            | Step::Use(_) => false,
+            | Step::Use(_)
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => false,
         }
     }
 
@@ -222,7 +260,13 @@ impl Step {
             | Step::Download(_)
             | Step::Dialog(_)
             | Step::Window(_)
-            | Step::Use(_) => None,
+            | Step::Use(_)
+            | Step::Guard(_)
+            | Step::Forbidden(_)
+            | Step::DownloadHeaders(_)
+            | Step::Sse(_)
+            | Step::Routes(_)
+            | Step::Metrics(_) => None,
         }
     }
 }
@@ -268,6 +312,12 @@ steps:
   - window: main
   - window: { title: Help, as: bob }
   - use: sign-in
+  - guard: { paths: [/inbox], as: bob }
+  - forbidden: { as: bob, path: /inbox }
+  - download_headers: { url: /f.pdf }
+  - sse: { url: /events, open_for: 2s, as: bob }
+  - routes: { baseline: routes.json, as: [bob] }
+  - metrics: { expect: ["up == 1"] }
 "##;
 
     fn steps() -> Vec<Step> {
@@ -316,6 +366,12 @@ steps:
             "dialog",
             "window",
             "use",
+            "guard",
+            "forbidden",
+            "download_headers",
+            "sse",
+            "routes",
+            "metrics",
         ]
         .into();
         assert_eq!(kinds, all);
@@ -418,6 +474,39 @@ steps:
                 None,
             ),
             ("use", None, None, false, true, true, false, None),
+            ("guard", Some("bob"), None, false, false, false, false, None),
+            (
+                "forbidden",
+                Some("bob"),
+                None,
+                false,
+                false,
+                false,
+                false,
+                None,
+            ),
+            (
+                "download_headers",
+                None,
+                None,
+                false,
+                false,
+                false,
+                false,
+                None,
+            ),
+            ("sse", Some("bob"), None, false, false, false, false, None),
+            (
+                "routes",
+                Some("bob"),
+                None,
+                false,
+                false,
+                false,
+                false,
+                None,
+            ),
+            ("metrics", None, None, false, false, false, false, None),
         ];
         let actual: Vec<Row> = steps()
             .iter()

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod keys;
 pub mod locate;
+pub mod metric_assertion;
 pub mod parse;
 pub mod roles;
 pub mod schema;

@@ -41,6 +41,12 @@ pub const STEP_KINDS: &[&str] = &[
     "dialog",
     "window",
     "use",
+    "guard",
+    "forbidden",
+    "download_headers",
+    "sse",
+    "routes",
+    "metrics",
 ];
 
 /// Parses one flow file. `file` is only used to label the diagnostic.

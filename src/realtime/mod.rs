@@ -20,4 +20,5 @@ pub use error::{ConnectionClosed, RealtimeError, WaitTimedOut};
 pub use event::ReceivedEvent;
 pub use pusher::{subscribe_pusher, PusherOptions};
 pub use sse::{subscribe_sse, SseOptions};
+pub(crate) use subscription::WaitEnd;
 pub use subscription::{Subscription, SubscriptionKind};

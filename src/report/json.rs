@@ -501,7 +501,8 @@ fn evidence_reports(state: &RunState) -> (MailReport, RealtimeReport) {
                     Evidence::Http { .. }
                     | Evidence::Download { .. }
                     | Evidence::Attachment { .. }
-                    | Evidence::Dialog { .. } => {}
+                    | Evidence::Dialog { .. }
+                    | Evidence::Contract { .. } => {}
                 }
             }
         }
@@ -573,7 +574,8 @@ pub fn flow_files(f: &FlowReport) -> Vec<PathBuf> {
                 Evidence::Mail { .. }
                 | Evidence::RealtimeFrame { .. }
                 | Evidence::Http { .. }
-                | Evidence::Dialog { .. } => {}
+                | Evidence::Dialog { .. }
+                | Evidence::Contract { .. } => {}
             }
         }
     }

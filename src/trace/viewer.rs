@@ -417,6 +417,10 @@ fn evidence(e: &Evidence) -> Markup {
             Evidence::Dialog { message, answer } => {
                 "dialog “" (message) "” " (answer)
             }
+            Evidence::Contract { check, subject, expected, actual, passed } => {
+                (check) " " code { (subject) } ": " (actual)
+                @if *passed { " ✓" } @else { " ✗ (expected " (expected) ")" }
+            }
         }
     }
 }

@@ -91,6 +91,7 @@ error_cases! {
     check_mail_marks => "mail-marks",
     check_press_keys_are_known => "bad-key",
     check_expect_screenshot => "expect-screenshot",
+    check_contract_steps => "contract-steps",
 }
 
 #[test]

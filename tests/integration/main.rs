@@ -4,6 +4,7 @@ mod browser_events;
 mod check_fuzz;
 mod cli;
 mod contexts;
+mod contract;
 mod debug;
 mod e2e;
 mod faults;

@@ -95,6 +95,7 @@ pub(super) fn resolve(
         env_file: None,
         secret_env: file.secrets.env,
         update_snapshots: crate::visual::UpdateSnapshots::None,
+        update_routes_baseline: false,
     })
 }
 

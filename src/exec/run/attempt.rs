@@ -211,6 +211,7 @@ impl Flows<'_, '_> {
             quit: false,
             current_step: None,
             criteria: Vec::new(),
+            metrics_at_start: Default::default(),
         };
         let flow_deadline = config.timeouts.flow;
         // While a person steps through a flow, its deadline (and the run's) would only

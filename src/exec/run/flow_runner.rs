@@ -60,6 +60,9 @@ pub(super) struct FlowRunner<'a, 'e> {
     pub(super) current_step: Option<(usize, Instant)>,
     /// The criteria of this attempt, emitted when it ends (see `claims::settle`).
     pub(super) criteria: Vec<Criterion>,
+    /// The flow's metrics endpoints as they were before its first step (`metrics` steps'
+    /// `increase` assertions compare with them).
+    pub(super) metrics_at_start: crate::exec::step::MetricsAtStart,
 }
 
 /// A step's verdict and what it measured, for its trace and record.
@@ -85,6 +88,11 @@ impl FlowRunner<'_, '_> {
                 }
             }
         }
+        let at_start = {
+            let ctx = self.step_context(0, None, false);
+            crate::exec::step::read_flow_start_metrics(&ctx).await
+        };
+        self.metrics_at_start = at_start;
         let steps = &self.flow.steps;
         let mut failure: Option<String> = None;
         let mut params_of: Option<usize> = None;
@@ -497,6 +505,7 @@ impl FlowRunner<'_, '_> {
             dom_after_act: false,
             restore: self.restore,
             prefetch: None,
+            metrics_at_start: &self.metrics_at_start,
             measured: Default::default(),
         }
     }

@@ -51,6 +51,8 @@ pub struct StepContext<'a> {
     /// The next step's first page request (see [`prefetch_request`]): an act's verdict round
     /// trip runs it too, so that the hit-target check costs no round trip of its own.
     pub prefetch: Option<Value>,
+    /// What the flow's `metrics` endpoints said before its first step (for `increase`).
+    pub(crate) metrics_at_start: &'a super::contract::MetricsAtStart,
     /// What the step measured and saw so far; [`super::run_step`] hands it back with the
     /// step's result, so the context itself stays what the step runs with.
     pub(crate) measured: Measured,

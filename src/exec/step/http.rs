@@ -279,7 +279,7 @@ fn check_json(
 /// Whether `got` is what the step expects: `want` is `written` rendered. A string is a regex
 /// only when the flow wrote `/…/`, never because of a variable's value; a regex may test a
 /// number or boolean by its JSON text (`/^[1-9]/` for a count).
-fn json_matches(written: &Value, want: &Value, got: Option<&Value>) -> bool {
+pub(super) fn json_matches(written: &Value, want: &Value, got: Option<&Value>) -> bool {
     let regex = |w: &str| match written {
         Value::String(text) => match TextPattern::from_rendered(text, w, true) {
             Ok(p @ TextPattern::Regex { .. }) => Some(p),

@@ -1,5 +1,6 @@
 //! How each step kind runs: `run_step` dispatches to one function per kind, grouped by family
-//! (`locate`, `pointer`, `assert`, `window`, `download`, `http`, `mail`, `realtime`); what a
+//! (`locate`, `pointer`, `assert`, `window`, `download`, `http`, `mail`, `realtime`,
+//! `contract`); what a
 //! step runs with is `context`, its access to the browser `session`.
 //!
 //! Adding a step kind: its AST struct (flowfile/ast/), its classification
@@ -9,6 +10,7 @@
 
 mod assert;
 mod context;
+mod contract;
 mod download;
 mod error;
 pub(crate) mod http;
@@ -38,6 +40,7 @@ use crate::flowfile::ast::*;
 pub use self::context::{
     trigger_index, trigger_time, Measured, StepContext, StepFailure, StepOutcome,
 };
+pub(crate) use self::contract::{read_flow_start_metrics, MetricsAtStart};
 pub use self::error::StepError;
 pub use self::locate::probe_locator;
 pub(crate) use self::session::open_user_session;
@@ -94,6 +97,12 @@ async fn run_counted(ctx: &mut StepContext<'_>, step: &Step) -> StepResult {
         Step::Window(w) => window(ctx, w).await,
         // Expanded into the group's steps before the run.
         Step::Use(u) => ok(format!("use {}", u.group().value)),
+        Step::Guard(s) => self::contract::guard(ctx, s).await,
+        Step::Forbidden(s) => self::contract::forbidden(ctx, s).await,
+        Step::DownloadHeaders(s) => self::contract::download_headers(ctx, s).await,
+        Step::Sse(s) => self::contract::sse(ctx, s).await,
+        Step::Routes(s) => self::contract::routes(ctx, s).await,
+        Step::Metrics(s) => self::contract::metrics(ctx, s).await,
     };
     if in_frame {
         leave_frames(ctx).await;
@@ -159,6 +168,12 @@ pub fn prefetch_request(ctx: &StepContext<'_>, step: &Step) -> Option<Value> {
         | Step::Download(_)
         | Step::Dialog(_)
         | Step::Window(_)
-        | Step::Use(_) => None,
+        | Step::Use(_)
+        | Step::Guard(_)
+        | Step::Forbidden(_)
+        | Step::DownloadHeaders(_)
+        | Step::Sse(_)
+        | Step::Routes(_)
+        | Step::Metrics(_) => None,
     }
 }

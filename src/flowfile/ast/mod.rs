@@ -8,7 +8,7 @@
 //! then teach `check/flow/` which templates/locators it holds and `exec/step` how to run it.
 //!
 //! This file holds the flow and step group files themselves and the scalar-or-mapping
-//! deserializers; the steps are in one file per family (`step.rs` the enum, `element.rs`,
+//! deserializers; the steps are in one file per family (`step.rs` the enum, `contract.rs`, `element.rs`,
 //! `page.rs`, `http.rs`, `mail.rs`, `realtime.rs`), all re-exported here as `ast::X`.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::span::Sp;
 
+mod contract;
 mod element;
 mod http;
 mod mail;
@@ -26,6 +27,7 @@ mod realtime;
 mod step;
 mod visual;
 
+pub use contract::*;
 pub use element::*;
 pub use http::*;
 pub use mail::*;

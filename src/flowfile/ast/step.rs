@@ -7,9 +7,10 @@ use serde::Deserialize;
 use crate::flowfile::span::Sp;
 
 use super::{
-    CaptureStep, CheckStep, ClickStep, DialogStep, DownloadStep, DragStep, ExpectEventStep,
-    ExpectScreenshotStep, ExpectStep, FillStep, GotoStep, HoverStep, HttpStep, MailStep, MailsStep,
-    PressStep, ScreenshotStep, SelectStep, SubscribeStep, UploadStep, UseStep, WaitForStep,
+    CaptureStep, CheckStep, ClickStep, DialogStep, DownloadHeadersStep, DownloadStep, DragStep,
+    ExpectEventStep, ExpectScreenshotStep, ExpectStep, FillStep, ForbiddenStep, GotoStep,
+    GuardStep, HoverStep, HttpStep, MailStep, MailsStep, MetricsStep, PressStep, RoutesStep,
+    ScreenshotStep, SelectStep, SseStep, SubscribeStep, UploadStep, UseStep, WaitForStep,
     WindowStep,
 };
 
@@ -63,6 +64,19 @@ pub enum Step {
     Window(WindowStep),
     /// Run the steps of a step group (`flows/groups/NAME.yaml`) here.
     Use(UseStep),
+    // The no-break contract (ast/contract.rs), kept together.
+    /// Paths closed when signed out (redirect to sign-in, 401/403) and open for a user.
+    Guard(GuardStep),
+    /// The 403 contract: a user, a path, the status and the body's shape.
+    Forbidden(ForbiddenStep),
+    /// A download's status, Content-Type, Content-Disposition, Content-Length and sniffed type.
+    DownloadHeaders(DownloadHeadersStep),
+    /// An SSE stream stays open and sends an event or heartbeat in time.
+    Sse(SseStep),
+    /// Route drift against a committed baseline of the status each role gets.
+    Routes(RoutesStep),
+    /// Prometheus series values and their increase over the flow.
+    Metrics(MetricsStep),
 }
 
 impl Step {
@@ -92,6 +106,12 @@ impl Step {
             Step::Dialog(_) => "dialog",
             Step::Window(_) => "window",
             Step::Use(_) => "use",
+            Step::Guard(_) => "guard",
+            Step::Forbidden(_) => "forbidden",
+            Step::DownloadHeaders(_) => "download_headers",
+            Step::Sse(_) => "sse",
+            Step::Routes(_) => "routes",
+            Step::Metrics(_) => "metrics",
         }
     }
 
@@ -124,6 +144,12 @@ impl Step {
             Step::Dialog(s) => s.mark.as_ref(),
             Step::Window(WindowStep::Options(o)) => o.mark.as_ref(),
             Step::Window(WindowStep::Main(_)) | Step::Use(_) => None,
+            Step::Guard(s) => s.mark.as_ref(),
+            Step::Forbidden(s) => s.mark.as_ref(),
+            Step::DownloadHeaders(s) => s.mark.as_ref(),
+            Step::Sse(s) => s.mark.as_ref(),
+            Step::Routes(s) => s.mark.as_ref(),
+            Step::Metrics(s) => s.mark.as_ref(),
         }
     }
 

@@ -5,13 +5,14 @@
 //!
 //! This file holds the checker, its location helpers and the step dispatch; each step family's
 //! checks are in a file of their own (strings, locators, assertions, page, use_group, http,
-//! mail, realtime).
+//! mail, realtime, contract).
 //!
 //! Adding a step kind: add its arm to `FlowChecker::step` below (or a method in its family's
 //! file): which strings it holds (and how they match), which users, durations, variables it
 //! captures, and whether it needs a browser.
 
 mod assertions;
+mod contract;
 pub(super) mod http;
 mod locators;
 mod mail;
@@ -347,6 +348,12 @@ impl<'a> FlowChecker<'a> {
             }
             Step::Window(w) => self.window(i, w),
             Step::Use(u) => self.use_group(i, u),
+            Step::Guard(s) => self.guard(i, s),
+            Step::Forbidden(s) => self.forbidden(i, s),
+            Step::DownloadHeaders(s) => self.download_headers(i, s),
+            Step::Sse(s) => self.sse(i, s),
+            Step::Routes(s) => self.routes(i, s),
+            Step::Metrics(s) => self.metrics(i, s),
         }
     }
 
