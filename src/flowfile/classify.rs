@@ -340,6 +340,26 @@ steps:
     }
 
     #[test]
+    fn the_contract_kinds_are_the_contract_steps() {
+        let contract: Vec<&str> = steps()
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s,
+                    Step::Guard(_)
+                        | Step::Forbidden(_)
+                        | Step::DownloadHeaders(_)
+                        | Step::Sse(_)
+                        | Step::Routes(_)
+                        | Step::Metrics(_)
+                )
+            })
+            .map(Step::kind)
+            .collect();
+        assert_eq!(contract, crate::flowfile::ast::CONTRACT_STEP_KINDS);
+    }
+
+    #[test]
     fn the_table_covers_every_kind() {
         let kinds: std::collections::BTreeSet<&str> = steps().iter().map(Step::kind).collect();
         let all: std::collections::BTreeSet<&str> = [

@@ -114,15 +114,9 @@ pub fn default_criteria() -> Vec<GateCriterion> {
     ]
 }
 
-/// The step kinds of the no-break contract (seed 002), as the report names them.
-pub const CONTRACT_STEP_KINDS: &[&str] = &[
-    "guard",
-    "forbidden",
-    "download_headers",
-    "sse",
-    "routes",
-    "metrics",
-];
+/// The step kinds of the no-break contract (seed 002), as the report names them: defined
+/// beside the steps themselves (`flowfile::ast::contract`).
+pub const CONTRACT_STEP_KINDS: &[&str] = crate::flowfile::ast::CONTRACT_STEP_KINDS;
 
 /// Reads `gate.toml`; the error says where and what (exit 2 at the CLI).
 pub fn load(path: &Path) -> Result<Vec<GateCriterion>, String> {

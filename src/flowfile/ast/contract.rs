@@ -4,6 +4,17 @@
 
 use std::collections::BTreeMap;
 
+/// The names (`Step::kind`) of the contract steps: the gate's `contract` criterion selects
+/// steps by these (`gate::CONTRACT_STEP_KINDS` is this list).
+pub const CONTRACT_STEP_KINDS: &[&str] = &[
+    "guard",
+    "forbidden",
+    "download_headers",
+    "sse",
+    "routes",
+    "metrics",
+];
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
