@@ -32,6 +32,8 @@ pub const REPORT_FILE: &str = "staging-run-report.json";
 /// 2: flow status `timed_out`, run outcomes `timed_out` and `max_failures_reached`,
 /// `outcome_reason`, `totals.timed_out`.
 /// 3: `evidence_files` (each cited file's SHA-256, for `flows gate`), criteria's `proves`.
+/// Added since, within 3 (a reader must ignore what it does not know): the artifact kinds of
+/// `expect_screenshot` (expected, actual, diff) and the `contract` evidence rows.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// What a run did and what it proved: one file per run, `staging-run-report.json`.
