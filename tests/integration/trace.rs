@@ -464,6 +464,8 @@ async fn trace_frames_show_what_each_step_painted() {
     let flow = "id: paint\ntitle: paint\nuser: requester\nsteps:\n  - goto: /lab/paint\n  - click: { role: button, name: Paint it red }\n  - expect: { test_id: painted, has_text: Painted red }\n  - click: { role: button, name: Paint it blue }\n  - expect: { test_id: painted, has_text: Painted blue }\n";
     let suite = temp_suite(&[("paint.yaml", flow)]);
     let config = suite.path().join("flows/flows.toml");
+    let filmed_log =
+        regex::Regex::new(r"screencast frames received.*frames=([1-9]\d*)").expect("regex");
     for screencast in ["1", "0"] {
         let out = tempfile::tempdir().expect("tempdir");
         let output = FlowsCmd::new()
@@ -476,9 +478,7 @@ async fn trace_frames_show_what_each_step_painted() {
             .output()
             .await;
         assert_eq!(output.code, 0, "{}", output.all());
-        let filmed = regex::Regex::new(r"screencast frames received.*frames=([1-9]\d*)")
-            .expect("regex")
-            .is_match(&output.all());
+        let filmed = filmed_log.is_match(&output.all());
         assert_eq!(
             filmed,
             screencast == "1",
