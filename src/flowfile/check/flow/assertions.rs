@@ -253,6 +253,24 @@ impl FlowChecker<'_> {
             ScreenshotStep::Name(n) => n,
             ScreenshotStep::Options(o) => &o.name,
         };
+        self.screenshot_name(
+            i,
+            name,
+            "becomes a file name",
+            "each screenshot of a flow needs its own name, or it overwrites the earlier one",
+        );
+        self.browser(i, None);
+    }
+
+    /// A screenshot's name (`screenshot`, `expect_screenshot`): a file name, unique in the
+    /// flow. `label` says what the name becomes; `why_unique` is the hint for a repeated one.
+    pub(super) fn screenshot_name(
+        &mut self,
+        i: usize,
+        name: &Sp<String>,
+        label: &str,
+        why_unique: &str,
+    ) {
         let loc = self.fix_loc(i, name).unwrap_or(self.flow.steps[i].loc);
         let n = name.value.as_str();
         let valid = !n.is_empty()
@@ -262,7 +280,7 @@ impl FlowChecker<'_> {
         if !valid {
             let slug = slugify(n);
             let d = self.error(loc, len, format!("invalid screenshot name `{n}`"));
-            d.label = Some("becomes a file name".to_string());
+            d.label = Some(label.to_string());
             d.hint = Some(if slug.is_empty() {
                 "use lowercase letters, digits, `-` and `_`".to_string()
             } else {
@@ -277,14 +295,10 @@ impl FlowChecker<'_> {
                     first + 1
                 ),
             );
-            d.hint = Some(
-                "each screenshot of a flow needs its own name, or it overwrites the earlier one"
-                    .to_string(),
-            );
+            d.hint = Some(why_unique.to_string());
         } else {
             self.screenshots.insert(n.to_string(), i);
         }
-        self.browser(i, None);
     }
 
     pub(super) fn capture(&mut self, i: usize, s: &CaptureStep) {

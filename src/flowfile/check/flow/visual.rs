@@ -2,44 +2,18 @@
 //! its masks and its limits.
 
 use crate::flowfile::ast::ExpectScreenshotStep;
-use crate::flowfile::check::env::slugify;
 use crate::flowfile::span::{Loc, Sp};
 
 use super::FlowChecker;
 
 impl FlowChecker<'_> {
     pub(super) fn expect_screenshot(&mut self, i: usize, s: &ExpectScreenshotStep) {
-        let loc = self.fix_loc(i, &s.name).unwrap_or(self.flow.steps[i].loc);
-        let n = s.name.value.as_str();
-        let len = self.len_at(loc, n);
-        let valid = !n.is_empty()
-            && n.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !valid {
-            let slug = slugify(n);
-            let d = self.error(loc, len, format!("invalid screenshot name `{n}`"));
-            d.label = Some("names the baseline file".to_string());
-            d.hint = Some(if slug.is_empty() {
-                "use lowercase letters, digits, `-` and `_`".to_string()
-            } else {
-                format!("use lowercase letters, digits, `-` and `_`, e.g. `{slug}`")
-            });
-        } else if let Some(&first) = self.screenshots.get(n) {
-            let d = self.error(
-                loc,
-                len,
-                format!(
-                    "screenshot name `{n}` is already used by step {}",
-                    first + 1
-                ),
-            );
-            d.hint = Some(
-                "each screenshot of a flow needs its own name: it names the baseline file"
-                    .to_string(),
-            );
-        } else {
-            self.screenshots.insert(n.to_string(), i);
-        }
+        self.screenshot_name(
+            i,
+            &s.name,
+            "names the baseline file",
+            "each screenshot of a flow needs its own name: it names the baseline file",
+        );
         if let Some(el) = &s.element {
             let at = self.nested_loc(i, el, "element");
             self.locator(i, &el.value, true, Some((at, "element")));
