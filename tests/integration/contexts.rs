@@ -273,3 +273,80 @@ async fn a_bad_isolation_is_a_config_error_in_check() {
         out.all()
     );
 }
+
+/// The shared browser starts no process its users do not need: with two users' pages open,
+/// its renderers are theirs and the BiDi mapper's. Chrome 156 would also keep the session's
+/// first tab, an omnibox-popup WebUI per user context and a spare renderer (seven in all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_browser_runs_only_the_renderers_its_users_need() {
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    let arrived = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let hold = {
+        let (arrived, release) = (arrived.clone(), release.clone());
+        move || async move {
+            arrived.notify_one();
+            release.notified().await;
+            "released"
+        }
+    };
+    let base = serve(
+        Router::new()
+            .route("/set/{name}", get(set))
+            .route("/show", get(show))
+            .route("/hold", get(hold))
+            .route("/up", get(|| async { "ok" })),
+    )
+    .await;
+    let suite = temp_suite(&[
+        (
+            "a.yaml",
+            "id: a\ntitle: requester's page\nuser: requester\nsteps:\n  - goto: /set/requester\n",
+        ),
+        (
+            "b.yaml",
+            "id: b\ntitle: head's page, then a held request\nuser: head\nsteps:\n  - goto: /show\n  - http: { url: /hold, expect: { status: 200 } }\n",
+        ),
+    ]);
+    let mut child = FlowsCmd::new()
+        .cwd(suite.path())
+        .own_session()
+        .run_all(&base)
+        .args(["--skip-health-check"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn flows");
+    let pid = child.id().expect("pid");
+    tokio::time::timeout(Duration::from_secs(120), arrived.notified())
+        .await
+        .expect("the run reaches the held request");
+    let renderers = || {
+        processes_in_session(pid)
+            .into_iter()
+            .filter(|p| p.cmdline.contains("--type=renderer"))
+            .map(|p| p.cmdline)
+            .collect::<Vec<_>>()
+    };
+    // A closed tab's renderer takes a moment to exit: wait for the count, up to a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = renderers();
+    while seen.len() > 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = renderers();
+    }
+    release.notify_one();
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("flows exits")
+        .expect("wait");
+    assert_eq!(
+        seen.len(),
+        3,
+        "two users' renderers and the BiDi mapper's, no more: {seen:#?}"
+    );
+    assert_eq!(exit.code(), Some(0), "the run passes");
+}

@@ -317,6 +317,15 @@ impl BrowserSession {
     }
 }
 
+/// Chrome features that only start processes a test browser never uses (unknown names are
+/// ignored by older and newer Chromes alike).
+const UNUSED_CHROME_PROCESSES: &[&str] = &[
+    "WebUIOmniboxAimPopup",
+    "WebUIOmniboxPopup",
+    "PreloadTopChromeWebUI",
+    "SpareRendererForSitePerProcess",
+];
+
 /// The W3C capabilities of a Chrome session: flags that keep a test browser quiet and
 /// deterministic, its own profile and download dirs (a local browser), locale, user agent,
 /// the binary, and the timeouts the runner relies on.
@@ -339,8 +348,15 @@ fn capabilities(
         "--disable-extensions".into(),
         // RenderDocument: with it, a screenshot taken just after a click that updates the
         // page sometimes hangs in the renderer until chromedriver gives up (10 s, Chrome 156).
-        "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection,RenderDocument"
-            .into(),
+        // The rest are processes a test browser never uses: the omnibox popups' WebUI, which
+        // Chrome 156 preloads in a renderer per window and per user context (a third of the
+        // browser's memory with four users), and the spare renderer kept warm for the next
+        // site (docs/performance.md, "Browser memory").
+        format!(
+            "--disable-features=Translate,OptimizationHints,MediaRouter,PasswordLeakDetection,\
+             RenderDocument,{}",
+            UNUSED_CHROME_PROCESSES.join(",")
+        ),
         "--password-store=basic".into(),
         format!("--window-size={},{}", cfg.window.0, cfg.window.1),
     ];

@@ -28,6 +28,9 @@ pub struct SharedBrowser {
     /// The window the WebDriver session is switched to (classic commands act there), `None`
     /// when unknown.
     current: tokio::sync::Mutex<Option<String>>,
+    /// The tab the session started with, outside every user context: closed once a user's tab
+    /// exists (a browser closes when its last tab does), as nothing ever runs in it.
+    first_tab: std::sync::Mutex<Option<String>>,
     local: bool,
 }
 
@@ -64,6 +67,7 @@ impl SharedBrowser {
         let why_not = match ws_url {
             Some(url) => match Bidi::connect_quiet(&url, None).await {
                 Ok(bidi) => {
+                    let first_tab = client.window().await.ok().map(String::from);
                     tracing::debug!(
                         ms = opening.elapsed().as_millis() as u64,
                         "shared browser started (isolation = \"context\")"
@@ -78,6 +82,7 @@ impl SharedBrowser {
                         browser_version,
                         _profile_dir: profile_dir,
                         current: tokio::sync::Mutex::new(None),
+                        first_tab: std::sync::Mutex::new(first_tab),
                     }));
                 }
                 Err(e) => format!("its BiDi connection failed: {e}"),
@@ -138,6 +143,20 @@ impl SharedBrowser {
                     )
                     .await;
                 Err(e)
+            }
+        }
+    }
+
+    /// Closes the session's first tab (a renderer's worth of memory), once: the classic
+    /// session is switched to a user's window before any command (`current` starts unknown).
+    async fn close_first_tab(&self) {
+        let first = self.first_tab.lock().ok().and_then(|mut t| t.take());
+        if let Some(context) = first {
+            if let Err(e) = self
+                .command("browsingContext.close", json!({ "context": context }))
+                .await
+            {
+                tracing::debug!("the session's first tab stays open: {e}");
             }
         }
     }
@@ -215,6 +234,7 @@ impl SharedBrowser {
             .and_then(Value::as_str)
             .ok_or_else(|| BrowserError::Session(format!("browsingContext.create answered {tab}")))?
             .to_owned();
+        self.close_first_tab().await;
         let session = BrowserSession {
             client: self.client.clone(),
             user: user.to_owned(),
