@@ -138,8 +138,13 @@ impl Shared {
             "browsingContext.userPromptOpened" | "browsingContext.userPromptClosed" => {
                 self.bump(Topic::Dialog)
             }
+            "browsingContext.contextDestroyed" => {
+                if let Some(context) = params["context"].as_str() {
+                    self.forget_film(context);
+                }
+                self.bump(Topic::Window)
+            }
             "browsingContext.contextCreated"
-            | "browsingContext.contextDestroyed"
             | "browsingContext.domContentLoaded"
             | "browsingContext.load" => self.bump(Topic::Window),
             "browsingContext.downloadEnd" => self.bump(Topic::Download),
@@ -182,6 +187,20 @@ impl Shared {
             film::write(film.frame(painted, film::now(), Arc::from(data)));
         }
         Some(ack)
+    }
+
+    /// `context`'s page is closed: its film is dropped, and a mark still waiting gets the last
+    /// frame the page painted (nothing later can come).
+    fn forget_film(&self, context: &str) {
+        let gone = self
+            .films
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(context);
+        if let Some(Some((_, film))) = gone {
+            film.stamp_open(film::now());
+            film::write(film.expire());
+        }
     }
 
     /// The socket is gone: fail pending commands and wake every waiter (they poll from now).
@@ -685,6 +704,37 @@ mod tests {
         handle_message(&shared, &frame(film::now(), &b64("after")));
         written.await.expect("the mark's frame is written");
         assert_eq!(std::fs::read(&path).expect("frame file"), b"before");
+    }
+
+    #[tokio::test]
+    async fn a_closed_page_drops_its_film_and_settles_its_marks_with_its_last_frame() {
+        let shared = Shared::new();
+        let film = Film::new();
+        shared
+            .films
+            .lock()
+            .expect("films")
+            .insert("ctx".into(), Some(("cdp-1".into(), film.clone())));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("01-after.jpg");
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD.encode("last look");
+        let frame = json!({ "method": SCREENCAST_FRAME, "params": { "session": "cdp-1", "params": {
+            "data": data, "sessionId": 1, "metadata": { "timestamp": film::now() } } } });
+        handle_message(&shared, &frame.to_string());
+        let written = film.open(path.clone(), film::now());
+        let closed = json!({ "method": "browsingContext.contextDestroyed",
+            "params": { "context": "ctx" } });
+        handle_message(&shared, &closed.to_string());
+        assert!(
+            shared.films.lock().expect("films").is_empty(),
+            "the closed page's film is dropped"
+        );
+        written.await.expect("the mark is settled");
+        assert_eq!(std::fs::read(&path).expect("frame file"), b"last look");
+        let other = json!({ "method": "browsingContext.contextDestroyed",
+            "params": { "context": "never-filmed" } });
+        handle_message(&shared, &other.to_string());
     }
 
     #[tokio::test]
