@@ -312,7 +312,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::report::LogWriter::stderr)
         // Colour codes only for a person at a terminal, never into a CI log or a file.
         .with_ansi(color_stderr())
         .with_target(false)

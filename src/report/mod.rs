@@ -22,6 +22,7 @@ mod json;
 mod junit;
 mod latency;
 mod progress;
+pub(crate) use progress::LogWriter;
 mod report_error;
 mod report_options;
 mod reporter_kind;

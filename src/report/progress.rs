@@ -5,13 +5,16 @@
 //! The CLI turns it on only when stdout and stderr are terminals and `CI` is unset.
 
 use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::events::{EventSink, RunEvent, RunEventKind};
 
-/// The bar, drawn on stderr (stdout keeps the reporters' lines).
+/// The bar, drawn on stderr (stdout keeps the reporters' lines). Log lines (`tracing`, also
+/// on stderr) clear it around themselves while it is drawn: see [`LogWriter`].
 pub(crate) fn stderr_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
@@ -20,7 +23,41 @@ pub(crate) fn stderr_bar() -> ProgressBar {
     );
     // Elapsed time moves between events too.
     bar.enable_steady_tick(Duration::from_millis(500));
+    set_drawn(Some(bar.clone()));
     bar
+}
+
+/// The bar on stderr now, for the log writer (logging starts before any bar exists).
+static DRAWN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+fn set_drawn(bar: Option<ProgressBar>) {
+    *DRAWN.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
+/// Where `tracing` writes: stderr, with the progress bar (when one is drawn) cleared around
+/// each log line and redrawn after, so a warning never lands on the bar or splits it.
+pub(crate) struct LogWriter<W = std::io::Stderr>(W);
+
+impl LogWriter {
+    pub(crate) fn stderr() -> LogWriter {
+        LogWriter(std::io::stderr())
+    }
+}
+
+impl<W: Write> Write for LogWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let bar = DRAWN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // One formatted event is one write: it goes out whole while the bar is cleared.
+        match bar {
+            Some(bar) => bar.suspend(|| self.0.write_all(buf)),
+            None => self.0.write_all(buf),
+        }?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 pub struct ProgressReporter {
@@ -63,7 +100,10 @@ impl EventSink for ProgressReporter {
                 self.done.insert(flow.clone());
                 self.bar.set_position(self.done.len() as u64);
             }
-            RunEventKind::RunFinished { .. } => self.bar.finish_and_clear(),
+            RunEventKind::RunFinished { .. } => {
+                self.bar.finish_and_clear();
+                set_drawn(None);
+            }
             _ => {}
         }
         Ok(())
@@ -71,6 +111,7 @@ impl EventSink for ProgressReporter {
 
     fn finish(&mut self) -> anyhow::Result<()> {
         self.bar.finish_and_clear();
+        set_drawn(None);
         Ok(())
     }
 }
@@ -78,6 +119,22 @@ impl EventSink for ProgressReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_line_goes_out_whole_while_a_bar_is_drawn_and_after() {
+        let bar = ProgressBar::hidden();
+        bar.set_length(3);
+        set_drawn(Some(bar.clone()));
+        let mut log = LogWriter(Vec::new());
+        let line = b"WARN a warning in the middle of a run\n";
+        assert_eq!(log.write(line).expect("write"), line.len());
+        set_drawn(None);
+        log.write_all(b"after\n").expect("write");
+        assert_eq!(
+            log.0,
+            b"WARN a warning in the middle of a run\nafter\n".to_vec()
+        );
+    }
     use crate::events::{FlowStatus, PlannedFlow};
 
     fn event(kind: RunEventKind) -> RunEvent {
