@@ -6,10 +6,11 @@
 //! users' cookies and localStorage).
 //!
 //! Before a flow runs, each of its users starts from the state the latest of its needs (in
-//! completion order) that acted as that user left. When that need ran on this same worker and
-//! nothing ran as the user here since, the live context is reused as it is (no round trip);
-//! otherwise the saved state is put into the user's context (`saved_state::restore_into`), or
-//! into the session when it opens. A flow that needs no flow acting as a user takes that
+//! completion order) that acted as that user left. When this worker's context of the user
+//! already carries that need's effects (the need ran here, or the context was restored from
+//! it), the live context is reused as it is, flows run here since included, as in a serial
+//! run; otherwise the need's state is put into the user's context
+//! (`saved_state::restore_into`), or into the session when it opens. A flow that needs no flow acting as a user takes that
 //! user's context as the worker has it. Captures reach exactly the flows whose needs closure
 //! holds their producer.
 //!
@@ -45,8 +46,6 @@ pub(super) struct Board<'a> {
     done: HashMap<String, FlowStatus>,
     /// Finish order, by id (which need acted last as a user).
     order: HashMap<String, u64>,
-    /// The worker each finished flow ran on.
-    ran_on: HashMap<String, u32>,
     /// Captures and marks of finished flows.
     vars: HashMap<String, FlowVars>,
     /// What each passed flow left in its users' sessions.
@@ -108,7 +107,6 @@ pub(super) async fn run_workers(
         schedule: ReadyOrder::new(sh.suite, &sh.pre.plan),
         done: HashMap::new(),
         order: HashMap::new(),
-        ran_on: HashMap::new(),
         vars: HashMap::new(),
         left: HashMap::new(),
         failures: 0,
@@ -255,8 +253,17 @@ async fn work(
         sh.pre,
     );
     flows.worker = Some(me);
-    // Per user: the flow whose state this worker's context holds now.
-    let mut live: HashMap<String, String> = HashMap::new();
+    // Per user: the flows whose effects this worker's context of the user carries (those that
+    // ran here as the user, and the need it was last restored from).
+    let mut live: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // Flows some planned flow needs: only what they leave is read back for other workers.
+    let needed: BTreeSet<&str> = sh
+        .pre
+        .plan
+        .order
+        .iter()
+        .flat_map(|&i| sh.suite.flows[i].needs_closure.iter().map(String::as_str))
+        .collect();
     loop {
         woken.borrow_and_update();
         let handout = {
@@ -289,15 +296,17 @@ async fn work(
         let flow = &sh.suite.flows[next.flow];
         let id = flow.ast.id.value.clone();
         if next.blocked.is_none() {
-            take_over(&mut flows, board, flow, me, &live).await;
+            take_over(&mut flows, board, flow, &mut live).await;
         }
         let ran = next.blocked.is_none();
         let (status, end) = flows.run_scheduled(next).await;
         let mut left = HashMap::new();
         if ran {
             for user in saved_state::users_of(flow) {
-                live.insert(user.clone(), id.clone());
-                if !matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
+                live.entry(user.clone()).or_default().insert(id.clone());
+                if !matches!(status, FlowStatus::Passed | FlowStatus::Flaky)
+                    || !needed.contains(id.as_str())
+                {
                     continue;
                 }
                 if let Some(session) = flows.res.sessions.get(&user) {
@@ -314,7 +323,6 @@ async fn work(
             let mut b = lock(board);
             let seq = b.order.len() as u64;
             b.order.insert(id.clone(), seq);
-            b.ran_on.insert(id.clone(), me);
             b.vars.insert(id.clone(), flows.vars.export_flow(&id));
             b.left.insert(id.clone(), left);
             if status != FlowStatus::NotRun {
@@ -345,8 +353,7 @@ async fn take_over(
     flows: &mut Flows<'_, '_>,
     board: &Mutex<Board<'_>>,
     flow: &CheckedFlow,
-    me: u32,
-    live: &HashMap<String, String>,
+    live: &mut HashMap<String, BTreeSet<String>>,
 ) {
     let own_user = flow.ast.user.as_ref().map(|u| u.value.as_str());
     // A fresh session, or a browser of the flow's own, starts signed out in a serial run too.
@@ -369,11 +376,16 @@ async fn take_over(
                 .filter(|n| b.left.get(*n).is_some_and(|l| l.contains_key(&user)))
                 .max_by_key(|n| b.order.get(*n).copied().unwrap_or_default());
             let Some(need) = latest else { continue };
-            // This worker's context holds exactly what the need left: use it as it is.
-            if b.ran_on.get(need) == Some(&me) && live.get(&user) == Some(need) {
+            // This worker's context already carries what the need left (it ran here, or the
+            // context was restored from it): use it as it is, as a serial run would.
+            if live
+                .get(&user)
+                .is_some_and(|carried| carried.contains(need))
+            {
                 continue;
             }
             if let Some(state) = b.left.get(need).and_then(|l| l.get(&user)) {
+                live.insert(user.clone(), BTreeSet::from([need.clone()]));
                 states.push((user, state.clone()));
             }
         }
