@@ -151,7 +151,6 @@ pub(super) async fn run_workers(
         }
         futures_util::future::join_all(workers).await
     };
-    drop(sink);
     // Every worker's processes stop together, so a signal is answered within its budget.
     let hurry = *opts.cancel.borrow();
     let mut all: Vec<&mut Resources> = extra.iter_mut().collect();
