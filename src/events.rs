@@ -60,6 +60,9 @@ pub enum RunEventKind {
     FlowStarted {
         flow: String,
         attempt: u32,
+        /// The worker running it (`--workers` above 1: 1, 2, …); absent in a serial run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<u32>,
     },
     StepStarted {
         flow: String,

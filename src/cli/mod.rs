@@ -214,6 +214,10 @@ pub struct RunArgs {
     /// (config: [suite] max_failures; 0: no limit).
     #[arg(long, value_name = "N")]
     pub max_failures: Option<u32>,
+    /// Run up to N flows side by side, each worker with its own browser; `auto`: one per core.
+    /// A flow starts once every flow it needs has passed (config: [suite] workers; default 1).
+    #[arg(long, value_name = "N|auto")]
+    pub workers: Option<crate::config::Workers>,
     /// Reporters: list (terminal), json (always written), junit, html, github, ctrf.
     #[arg(long, value_delimiter = ',', default_value = "list")]
     pub reporter: Vec<String>,
@@ -620,6 +624,7 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
         trace: args.trace,
         run_timeout: args.run_timeout,
         max_failures: args.max_failures,
+        workers: args.workers,
         checking_only: false,
     };
     let (mut config, suite) = match load(&args.suite, &cli) {
@@ -628,6 +633,19 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
     };
     config.update_snapshots = args.update_snapshots.unwrap_or_default();
     config.update_routes_baseline = update_routes;
+    if interactive && config.workers > 1 {
+        // A person answers one flow at a time; prompts of two flows would interleave.
+        eprintln!(
+            "note: {} runs one flow at a time: {} workers asked for, 1 used",
+            if args.debug {
+                "--debug"
+            } else {
+                "--pause-on-failure"
+            },
+            config.workers
+        );
+        config.workers = 1;
+    }
     let grep = match args.grep.as_deref().map(regex::Regex::new).transpose() {
         Ok(g) => g,
         Err(e) => {

@@ -83,10 +83,20 @@ pub(super) struct SuiteFile {
     pub(super) flows_dir: Option<PathBuf>,
     /// Stop starting flows after this many failed (0: no limit).
     pub(super) max_failures: Option<u32>,
+    /// Flows run side by side: a count, or `"auto"` (one per core). Default 1.
+    pub(super) workers: Option<WorkersSetting>,
     /// Largest `each:` file read, in bytes (default 1 MiB).
     pub(super) each_max_bytes: Option<u64>,
     /// Most rows an `each:` may give, each one a flow (default 1000).
     pub(super) each_max_rows: Option<usize>,
+}
+
+/// `[suite] workers` as written: `2` or `"auto"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum WorkersSetting {
+    Count(i64),
+    Word(String),
 }
 
 #[derive(Debug, Default, Deserialize)]

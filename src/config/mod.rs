@@ -36,7 +36,7 @@ pub use env::{
 pub use env_file::{EnvFile, ENV_FILE_NAME};
 pub use resolve::{
     random_token, BasicAuth, BrowserConfig, HealthConfig, Isolation, MailConfig, MailSourceKind,
-    Secret, SessionsConfig, Timeouts, TraceMode, User, WebServer,
+    Secret, SessionsConfig, Timeouts, TraceMode, User, WebServer, Workers,
 };
 
 use file::FileConfig;
@@ -97,6 +97,8 @@ pub struct CliOverrides {
     pub run_timeout: Option<Duration>,
     /// `--max-failures`.
     pub max_failures: Option<u32>,
+    /// `--workers` (a count or `auto`).
+    pub workers: Option<Workers>,
     /// `flows check` / `list` / `flaky`: nothing will be run, so credentials that only a run
     /// needs (the basic-auth password) may be missing.
     pub checking_only: bool,
@@ -134,6 +136,9 @@ pub struct Config {
     pub accept_invalid_certs: bool,
     /// Stop starting flows after this many failed; `None`: no limit.
     pub max_failures: Option<u32>,
+    /// How many flows run side by side (`--workers`, `[suite] workers`; `auto` resolved to
+    /// the number of cores). At least 1.
+    pub workers: usize,
     /// `[suite] each_max_bytes`, `each_max_rows`.
     pub each_limits: crate::flowfile::check::EachLimits,
     /// The `.env` file beside flows.toml, when there is one.

@@ -464,3 +464,41 @@ fn isolation_defaults_to_context_with_bidi_and_process_without() {
         "{err}"
     );
 }
+
+#[test]
+fn workers_from_file_and_cli_with_auto_as_the_core_count() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        load(&[], &CliOverrides::default()).expect("config").workers,
+        1
+    );
+    let c = load_with("[suite]\nworkers = 3\n", &[], &CliOverrides::default());
+    assert_eq!(c.expect("config").workers, 3);
+    let c = load_with(
+        "[suite]\nworkers = \"auto\"\n",
+        &[],
+        &CliOverrides::default(),
+    );
+    assert_eq!(c.expect("config").workers, cores);
+    let cli = CliOverrides {
+        workers: Some("2".parse().expect("a count")),
+        ..Default::default()
+    };
+    let c = load_with("[suite]\nworkers = \"auto\"\n", &[], &cli);
+    assert_eq!(c.expect("config").workers, 2);
+    for bad in ["0", "-1", "\"many\""] {
+        let err = load_with(
+            &format!("[suite]\nworkers = {bad}\n"),
+            &[],
+            &CliOverrides::default(),
+        )
+        .expect_err("bad workers");
+        assert!(err.to_string().contains("suite.workers"), "{err}");
+        assert!(err.to_string().contains("not a number of workers"), "{err}");
+    }
+    assert!("0".parse::<crate::config::Workers>().is_err());
+    assert_eq!(
+        "AUTO".parse::<crate::config::Workers>(),
+        Ok(crate::config::Workers::Auto)
+    );
+}

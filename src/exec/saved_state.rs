@@ -405,6 +405,24 @@ pub async fn restore_into(
     Ok(())
 }
 
+/// The state `flow` left in `user`'s session (cookies, localStorage), for a flow that needs it
+/// on another worker (`--workers`); `None` when the page is not on the base URL's origin or
+/// cannot be read. Kept in memory only.
+pub async fn left_by(
+    config: &Config,
+    session: &BrowserSession,
+    user: &str,
+    base_url: &str,
+    flow: &str,
+    redactor: &Redactor,
+) -> Option<SavedSession> {
+    let origin = origin_of(base_url)?;
+    read_session(config, session, user, &origin, flow, "", redactor)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// A user's cookies and localStorage as the browser has them now; `None` when the page is not on
 /// `origin` (cookies are read from the current page: another origin's would be the wrong ones).
 /// Every value read is registered with the redactor.

@@ -11,6 +11,13 @@ use crate::config::Config;
 use crate::flowfile::template::{Rendered, Resolved, Template};
 use crate::redact::Redactor;
 
+/// One flow's captures and marks, as another worker takes them in.
+#[derive(Debug, Clone, Default)]
+pub struct FlowVars {
+    captures: HashMap<String, Resolved>,
+    marks: HashMap<String, (OffsetDateTime, Instant)>,
+}
+
 #[derive(Default)]
 pub struct Vars {
     builtins: HashMap<String, Resolved>,
@@ -115,6 +122,20 @@ impl Vars {
             .get(flow)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default()
+    }
+
+    /// What `flow` captured and marked in this run, to hand to another worker.
+    pub fn export_flow(&self, flow: &str) -> FlowVars {
+        FlowVars {
+            captures: self.by_flow.get(flow).cloned().unwrap_or_default(),
+            marks: self.marks.get(flow).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Takes in what `flow` captured and marked on another worker.
+    pub fn import_flow(&mut self, flow: &str, vars: &FlowVars) {
+        self.by_flow.insert(flow.to_owned(), vars.captures.clone());
+        self.marks.insert(flow.to_owned(), vars.marks.clone());
     }
 
     /// Forget the `params.*` of the group call a flow was in.

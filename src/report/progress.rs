@@ -82,7 +82,7 @@ impl EventSink for ProgressReporter {
                 self.bar.set_length(flows.len() as u64);
                 self.bar.set_message("starting");
             }
-            RunEventKind::FlowStarted { flow, attempt } => {
+            RunEventKind::FlowStarted { flow, attempt, .. } => {
                 let retry = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
@@ -174,6 +174,7 @@ mod tests {
         p.on_event(&event(RunEventKind::FlowStarted {
             flow: "login".into(),
             attempt: 1,
+            worker: None,
         }))
         .expect("ok");
         p.on_event(&event(RunEventKind::StepStarted {

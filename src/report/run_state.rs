@@ -105,6 +105,8 @@ pub(crate) struct FlowState {
     pub artifacts: Vec<Artifact>,
     pub earlier_attempts: Vec<EarlierAttempt>,
     pub end: Option<FlowEnd>,
+    /// The worker that ran its latest attempt (`--workers` above 1).
+    pub worker: Option<u32>,
 }
 
 impl FlowState {
@@ -118,6 +120,7 @@ impl FlowState {
             artifacts: Vec::new(),
             earlier_attempts: Vec::new(),
             end: None,
+            worker: None,
         }
     }
 
@@ -258,8 +261,13 @@ impl RunState {
                 version: version.clone(),
                 bidi: *bidi,
             }),
-            RunEventKind::FlowStarted { flow, attempt } => {
+            RunEventKind::FlowStarted {
+                flow,
+                attempt,
+                worker,
+            } => {
                 let f = self.flow_mut(flow);
+                f.worker = *worker;
                 let retry = f.attempt > 0 && (!f.steps.is_empty() || f.end.is_some());
                 if retry {
                     let error = f
@@ -466,6 +474,7 @@ mod tests {
         s.apply(&ev(RunEventKind::FlowStarted {
             flow: "a".into(),
             attempt: 1,
+            worker: None,
         }));
         s.apply(&ev(RunEventKind::StepFinished {
             flow: "a".into(),
@@ -474,6 +483,7 @@ mod tests {
         s.apply(&ev(RunEventKind::FlowStarted {
             flow: "a".into(),
             attempt: 2,
+            worker: None,
         }));
         s.apply(&ev(RunEventKind::StepFinished {
             flow: "a".into(),

@@ -187,9 +187,11 @@ impl TerminalReporter {
                 .clone()
                 .unwrap_or_else(|| text::status_word(status).to_owned()),
         };
+        // Under workers, lines come in completion order: say which worker ran the flow.
+        let worker = f.worker.map(|w| format!("[w{w}] ")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {}  {}  {} ({})",
+            "  {worker}{}  {}  {} ({})",
             self.paint(style, label),
             f.plan.id,
             f.plan.title,
@@ -590,6 +592,7 @@ mod tests {
         r.on_event(&ev(RunEventKind::FlowStarted {
             flow: "a".into(),
             attempt: 1,
+            worker: None,
         }))
         .expect("event");
         assert!(buf.text().ends_with("  RUN   a"), "{:?}", buf.text());

@@ -328,7 +328,7 @@ impl EventSink for TraceWriter {
                 };
                 self.plans = flows.iter().map(|f| (f.id.clone(), f.clone())).collect();
             }
-            RunEventKind::FlowStarted { flow, attempt } => {
+            RunEventKind::FlowStarted { flow, attempt, .. } => {
                 self.read_steps(flow);
                 let rec = self.recording(flow);
                 // A repeated FlowStarted for the same attempt adds nothing.
@@ -544,6 +544,7 @@ mod tests {
             self.feed(RunEventKind::FlowStarted {
                 flow: flow.into(),
                 attempt,
+                worker: None,
             });
         }
 

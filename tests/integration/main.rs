@@ -27,3 +27,4 @@ mod support;
 mod trace;
 mod visual;
 mod web_server;
+mod workers;

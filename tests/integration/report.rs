@@ -169,6 +169,7 @@ fn run_events() -> Vec<RunEvent> {
         RunEventKind::FlowStarted {
             flow: "otp-login".into(),
             attempt: 1,
+            worker: None,
         },
     ));
     e.push(ev(
@@ -249,6 +250,7 @@ fn run_events() -> Vec<RunEvent> {
         RunEventKind::FlowStarted {
             flow: "magic-link-login".into(),
             attempt: 1,
+            worker: None,
         },
     ));
     e.push(ev(
@@ -323,6 +325,7 @@ fn run_events() -> Vec<RunEvent> {
         RunEventKind::FlowStarted {
             flow: "department-portal-open".into(),
             attempt: 1,
+            worker: None,
         },
     ));
     let mut failed = step(0, "goto", 6, "goto /d/it", 200);
@@ -341,6 +344,7 @@ fn run_events() -> Vec<RunEvent> {
         RunEventKind::FlowStarted {
             flow: "department-portal-open".into(),
             attempt: 2,
+            worker: None,
         },
     ));
     e.push(ev(
@@ -382,6 +386,7 @@ fn run_events() -> Vec<RunEvent> {
         RunEventKind::FlowStarted {
             flow: "create-ticket".into(),
             attempt: 1,
+            worker: None,
         },
     ));
     e.push(ev(

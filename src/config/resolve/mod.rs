@@ -24,7 +24,7 @@ mod web_server;
 
 pub use browser::{BrowserConfig, Isolation};
 pub use health::HealthConfig;
-pub use limits::Timeouts;
+pub use limits::{Timeouts, Workers};
 pub use mail::{MailConfig, MailSourceKind};
 pub use sessions::SessionsConfig;
 pub use target::{random_token, BasicAuth, Secret};
@@ -48,6 +48,7 @@ pub(super) fn resolve(
     let vars = users::vars(file.vars, env)?;
     let timeouts = limits::timeouts(&file.timeouts, cli)?;
     let max_failures = limits::max_failures(&file.suite, cli);
+    let workers = limits::workers(&file.suite, cli)?;
     let each_limits = limits::each_limits(&file.suite)?;
     // With a web server the base URL is the server's; without one, it must be given, unless
     // the suite never reaches the target (see `Config::require_target`, once flows are read).
@@ -91,6 +92,7 @@ pub(super) fn resolve(
         basic_auth,
         accept_invalid_certs,
         max_failures,
+        workers,
         each_limits,
         env_file: None,
         secret_env: file.secrets.env,

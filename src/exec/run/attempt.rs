@@ -181,6 +181,7 @@ impl Flows<'_, '_> {
         self.em.emit(RunEventKind::FlowStarted {
             flow: id.clone(),
             attempt,
+            worker: self.worker,
         });
         let config = self.config;
         let mut runner = FlowRunner {

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::outcome::{RunEnd, RunFacts};
 use super::resources::{Emitter, Resources};
-use super::schedule::{Next, Schedule};
+use super::schedule::{Handout, Next, Schedule};
 use super::RunOptions;
 use crate::config::Config;
 use crate::events::*;
@@ -57,6 +57,8 @@ pub(super) struct Flows<'a, 'e> {
     pub(super) infra_failure: bool,
     /// Flows that failed after their last retry (for `--max-failures`).
     pub(super) failures: u32,
+    /// Which worker these flows run on (`--workers` above 1), for the events.
+    pub(super) worker: Option<u32>,
 }
 
 impl<'a, 'e> Flows<'a, 'e> {
@@ -130,47 +132,18 @@ impl<'a, 'e> Flows<'a, 'e> {
             totals: Totals::default(),
             infra_failure: false,
             failures: 0,
+            worker: None,
         }
     }
 
-    /// Runs flows until the schedule has none left or the run must end.
+    /// Runs flows one at a time until the schedule has none left or the run must end.
     pub(super) async fn run_all(&mut self, schedule: &mut dyn Schedule) -> RunEnd {
-        while let Some(Next { flow, blocked }) = schedule.next(&self.done) {
+        // One worker: every need of the next flow has finished, so the schedule never waits.
+        while let Handout::Run(next) = schedule.next(&self.done) {
             if let Some(end) = self.must_end() {
                 return end;
             }
-            let suite = self.suite;
-            let flow = &suite.flows[flow];
-            let id = flow.ast.id.value.clone();
-            if let Some(reason) = blocked {
-                self.em.emit(RunEventKind::FlowFinished {
-                    flow: id.clone(),
-                    status: FlowStatus::Skipped,
-                    attempt: 0,
-                    duration_ms: 0,
-                    reason: Some(reason),
-                });
-                self.tally(id, FlowStatus::Skipped);
-                continue;
-            }
-            let (status, end) = self.run_flow(flow).await;
-            if matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
-                self.save_sessions(flow).await;
-            }
-            if status == FlowStatus::NotRun {
-                // Reported once, here; `finish` reports the flows after it.
-                self.totals.add(status);
-                self.finished.insert(id);
-                if end == Some(RunEnd::Quit) {
-                    self.em.emit(RunEventKind::Notice {
-                        flow: None,
-                        message: "stopped from the debugger (q): the rest of the run is not run"
-                            .to_owned(),
-                    });
-                }
-                return end.unwrap_or(RunEnd::Interrupted);
-            }
-            self.tally(id, status);
+            let (status, end) = self.run_scheduled(next).await;
             if let Some(end) = end {
                 return end;
             }
@@ -184,8 +157,47 @@ impl<'a, 'e> Flows<'a, 'e> {
         RunEnd::Completed
     }
 
+    /// One flow the schedule handed out: skipped with its reason, or run with its retries,
+    /// then tallied. Returns its status and, when the run must end after it, why.
+    pub(super) async fn run_scheduled(&mut self, next: Next) -> (FlowStatus, Option<RunEnd>) {
+        let Next { flow, blocked } = next;
+        let suite = self.suite;
+        let flow = &suite.flows[flow];
+        let id = flow.ast.id.value.clone();
+        if let Some(reason) = blocked {
+            self.em.emit(RunEventKind::FlowFinished {
+                flow: id.clone(),
+                status: FlowStatus::Skipped,
+                attempt: 0,
+                duration_ms: 0,
+                reason: Some(reason),
+            });
+            self.tally(id, FlowStatus::Skipped);
+            return (FlowStatus::Skipped, None);
+        }
+        let (status, end) = self.run_flow(flow).await;
+        if matches!(status, FlowStatus::Passed | FlowStatus::Flaky) {
+            self.save_sessions(flow).await;
+        }
+        if status == FlowStatus::NotRun {
+            // Reported once, here; `finish` reports the flows after it.
+            self.totals.add(status);
+            self.finished.insert(id);
+            if end == Some(RunEnd::Quit) {
+                self.em.emit(RunEventKind::Notice {
+                    flow: None,
+                    message: "stopped from the debugger (q): the rest of the run is not run"
+                        .to_owned(),
+                });
+            }
+            return (status, Some(end.unwrap_or(RunEnd::Interrupted)));
+        }
+        self.tally(id, status);
+        (status, end)
+    }
+
     /// Why the run must end before the next flow, if it must.
-    fn must_end(&self) -> Option<RunEnd> {
+    pub(super) fn must_end(&self) -> Option<RunEnd> {
         if *self.opts.cancel.borrow() {
             return Some(RunEnd::Interrupted);
         }

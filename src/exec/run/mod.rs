@@ -17,6 +17,7 @@ pub(crate) mod outcome;
 mod resources;
 mod schedule;
 mod startup;
+mod workers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -60,7 +61,7 @@ pub async fn run(
         web_server: None,
         driver: None,
         sessions: HashMap::new(),
-        mail_sources: crate::mail::MailSources::default(),
+        mail_sources: Default::default(),
         logs_dir: logs_dir.clone(),
         redactor: redactor.clone(),
     };
@@ -104,16 +105,37 @@ pub async fn run(
     if let Err(end) = browsers.await {
         return end_early(&mut em, &mut res, &planned, end).await;
     }
-    // 4. The flows, in the plan's order.
-    let mut flows = Flows::new(
-        config, suite, &mut opts, &redactor, &mut em, &app.http, &mut res, &app.base, &logs_dir,
-        &pre,
-    );
-    let loop_end = flows.run_all(&mut PlanOrder::new(suite, &pre.plan)).await;
+    // 4. The flows: in the plan's order, or side by side on several workers.
+    let (loop_end, facts, finished, reporter_failed) = if config.workers > 1 {
+        let shared = workers::Shared {
+            config,
+            suite,
+            redactor: &redactor,
+            http: &app.http,
+            base: &app.base,
+            logs_dir: &logs_dir,
+            pre: &pre,
+        };
+        let w = workers::run_workers(&shared, &opts, &mut em, &mut res).await;
+        (w.end, w.facts, w.finished, w.reporter_failed)
+    } else {
+        let mut flows = Flows::new(
+            config, suite, &mut opts, &redactor, &mut em, &app.http, &mut res, &app.base,
+            &logs_dir, &pre,
+        );
+        let loop_end = flows.run_all(&mut PlanOrder::new(suite, &pre.plan)).await;
+        let facts = flows.facts();
+        let finished = std::mem::take(&mut flows.finished);
+        let reporter_failed = flows.em.failed.clone();
+        (loop_end, facts, finished, reporter_failed)
+    };
+    if em.failed.is_none() {
+        em.failed = reporter_failed;
+    }
     // 5. Why it ended, and what that makes of the run.
     if let Some(reason) = loop_end.stop_reason() {
-        let not_run = pre.plan.order.len().saturating_sub(flows.finished.len());
-        flows.em.emit(RunEventKind::Notice {
+        let not_run = pre.plan.order.len().saturating_sub(finished.len());
+        em.emit(RunEventKind::Notice {
             flow: None,
             message: format!(
                 "{reason}: {not_run} flow{} not started",
@@ -121,15 +143,11 @@ pub async fn run(
             ),
         });
     }
-    let reporter_failed = flows
-        .em
+    let reporter_failed = em
         .failed
         .as_ref()
         .map(|e| format!("a reporter failed: {e}"));
-    let end = loop_end.settle(*flows.opts.cancel.borrow(), reporter_failed);
-    let facts = flows.facts();
-    let finished = std::mem::take(&mut flows.finished);
-    drop(flows);
+    let end = loop_end.settle(*opts.cancel.borrow(), reporter_failed);
     let decision = outcome::decide(&end, &facts);
     if decision.flaky_fail {
         em.emit(RunEventKind::Notice {

@@ -45,7 +45,8 @@ pub(super) struct Resources {
     pub(super) sessions: HashMap<String, BrowserSession>,
     /// The run's mail sources: what they learnt serves every step (and their event streams
     /// stay open).
-    pub(super) mail_sources: crate::mail::MailSources,
+    /// stay open). Shared by the workers of a run.
+    pub(super) mail_sources: std::sync::Arc<crate::mail::MailSources>,
     /// Logs of the processes we started, scrubbed of secrets once they have stopped.
     pub(super) logs_dir: PathBuf,
     pub(super) redactor: Redactor,

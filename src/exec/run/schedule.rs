@@ -1,7 +1,9 @@
-//! Which flow runs next. The run asks one question, [`Schedule::next`], after each flow, so a
-//! parallel scheduler (issue 19: several workers, shards) plugs in here without touching how a
-//! flow or an attempt runs. [`PlanOrder`] is the serial answer: the plan's order, skipping a
-//! flow whose needs did not pass.
+//! Which flow runs next. A worker asks one question, [`Schedule::next`], whenever it is free,
+//! so how flows are spread over workers never touches how a flow or an attempt runs.
+//! [`PlanOrder`] is the serial answer: the plan's order, skipping a flow whose needs did not
+//! pass. [`ReadyOrder`] is the answer for several workers (`--workers`): the first flow in plan
+//! order whose needs have all finished (so the tie-break is the plan's order and a run is
+//! deterministic in what it hands out), handed out as skipped when one of them did not pass.
 
 use std::collections::HashMap;
 
@@ -18,10 +20,19 @@ pub(super) struct Next {
     pub blocked: Option<String>,
 }
 
+/// The schedule's answer to a free worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Handout {
+    Run(Next),
+    /// Every flow left needs one still running: ask again when a flow finishes.
+    Wait,
+    /// Every flow has been handed out.
+    Done,
+}
+
 /// Hands out the flows of a run, given how the finished ones went (by flow id).
 pub(super) trait Schedule {
-    /// `None`: every flow has been handed out.
-    fn next(&mut self, done: &HashMap<String, FlowStatus>) -> Option<Next>;
+    fn next(&mut self, done: &HashMap<String, FlowStatus>) -> Handout;
 }
 
 /// The plan's order, one flow at a time.
@@ -38,12 +49,66 @@ impl<'a> PlanOrder<'a> {
 }
 
 impl Schedule for PlanOrder<'_> {
-    fn next(&mut self, done: &HashMap<String, FlowStatus>) -> Option<Next> {
-        let &i = self.plan.order.get(self.at)?;
+    fn next(&mut self, done: &HashMap<String, FlowStatus>) -> Handout {
+        let Some(&i) = self.plan.order.get(self.at) else {
+            return Handout::Done;
+        };
         self.at += 1;
-        Some(Next {
+        Handout::Run(Next {
             flow: i,
             blocked: blocked_by_needs(self.suite, self.plan, i, done),
+        })
+    }
+}
+
+/// Flows for several workers: a flow is ready once every flow it needs that is in the plan has
+/// finished (passed, or not: then it is handed out as skipped, so a failure propagates down
+/// its chain whichever worker ran it). Among ready flows the plan's order wins.
+pub(super) struct ReadyOrder<'a> {
+    suite: &'a Suite,
+    plan: &'a Plan,
+    /// Not handed out yet, in plan order.
+    pending: Vec<usize>,
+}
+
+impl<'a> ReadyOrder<'a> {
+    pub(super) fn new(suite: &'a Suite, plan: &'a Plan) -> ReadyOrder<'a> {
+        ReadyOrder {
+            suite,
+            plan,
+            pending: plan.order.clone(),
+        }
+    }
+
+    /// Every need of `flow` that this run runs has finished.
+    fn needs_settled(&self, flow: usize, done: &HashMap<String, FlowStatus>) -> bool {
+        self.suite.flows[flow].ast.needs.iter().all(|n| {
+            done.contains_key(&n.value)
+                || !self
+                    .plan
+                    .order
+                    .iter()
+                    .any(|&j| self.suite.flows[j].ast.id.value == n.value)
+        })
+    }
+}
+
+impl Schedule for ReadyOrder<'_> {
+    fn next(&mut self, done: &HashMap<String, FlowStatus>) -> Handout {
+        if self.pending.is_empty() {
+            return Handout::Done;
+        }
+        let Some(at) = self
+            .pending
+            .iter()
+            .position(|&i| self.needs_settled(i, done))
+        else {
+            return Handout::Wait;
+        };
+        let flow = self.pending.remove(at);
+        Handout::Run(Next {
+            flow,
+            blocked: blocked_by_needs(self.suite, self.plan, flow, done),
         })
     }
 }
@@ -126,6 +191,13 @@ mod tests {
         }
     }
 
+    fn run(h: Handout) -> Option<Next> {
+        match h {
+            Handout::Run(next) => Some(next),
+            Handout::Wait | Handout::Done => None,
+        }
+    }
+
     fn id(suite: &Suite, next: &Next) -> String {
         suite.flows[next.flow].ast.id.value.clone()
     }
@@ -136,15 +208,15 @@ mod tests {
         let plan = plan(&suite, &["login", "portal", "other"]);
         let mut order = PlanOrder::new(&suite, &plan);
         let mut done = HashMap::new();
-        let first = order.next(&done).expect("login");
+        let first = run(order.next(&done)).expect("login");
         assert_eq!((id(&suite, &first), first.blocked), ("login".into(), None));
         done.insert("login".to_owned(), FlowStatus::Failed);
-        let second = order.next(&done).expect("portal");
+        let second = run(order.next(&done)).expect("portal");
         assert_eq!(id(&suite, &second), "portal");
         assert_eq!(second.blocked.as_deref(), Some("needs login, which failed"));
-        let third = order.next(&done).expect("other");
+        let third = run(order.next(&done)).expect("other");
         assert_eq!((id(&suite, &third), third.blocked), ("other".into(), None));
-        assert_eq!(order.next(&done), None);
+        assert_eq!(order.next(&done), Handout::Done);
     }
 
     #[test]
@@ -155,14 +227,13 @@ mod tests {
             let done = HashMap::from([("login".to_owned(), status)]);
             let mut order = PlanOrder::new(&suite, &both);
             order.next(&done);
-            assert_eq!(order.next(&done).and_then(|n| n.blocked), None);
+            assert_eq!(run(order.next(&done)).and_then(|n| n.blocked), None);
         }
         // In the plan but not finished: it did not run.
         let mut order = PlanOrder::new(&suite, &both);
         order.next(&HashMap::new());
         assert_eq!(
-            order
-                .next(&HashMap::new())
+            run(order.next(&HashMap::new()))
                 .and_then(|n| n.blocked)
                 .as_deref(),
             Some("needs login, which did not run")
@@ -170,6 +241,113 @@ mod tests {
         // --no-deps: a need outside the plan is stood in for by saved state.
         let alone = plan(&suite, &["portal"]);
         let mut order = PlanOrder::new(&suite, &alone);
-        assert_eq!(order.next(&HashMap::new()).and_then(|n| n.blocked), None);
+        assert_eq!(
+            run(order.next(&HashMap::new())).and_then(|n| n.blocked),
+            None
+        );
+    }
+
+    /// Two chains and a loner: a ← b ← c, d ← e, f.
+    fn chains() -> (tempfile::TempDir, Suite) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (id, needs) in [
+            ("a", "[]"),
+            ("b", "[a]"),
+            ("c", "[b]"),
+            ("d", "[]"),
+            ("e", "[d]"),
+            ("f", "[]"),
+        ] {
+            let text =
+                format!("id: {id}\ntitle: {id}\nuser: u\nneeds: {needs}\nsteps:\n  - goto: /\n");
+            std::fs::write(dir.path().join(format!("{id}.yaml")), text).expect("write");
+        }
+        let suite = load_suite(dir.path(), &CheckEnv::new(["u"], Vec::<String>::new()))
+            .expect("suite checks");
+        (dir, suite)
+    }
+
+    fn take(
+        suite: &Suite,
+        order: &mut ReadyOrder<'_>,
+        done: &HashMap<String, FlowStatus>,
+    ) -> String {
+        let next = run(order.next(done)).expect("a ready flow");
+        assert_eq!(next.blocked, None, "{} is not blocked", id(suite, &next));
+        id(suite, &next)
+    }
+
+    #[test]
+    fn ready_order_hands_out_independent_chains_side_by_side_in_plan_order() {
+        let (_dir, suite) = chains();
+        let plan = plan(&suite, &["a", "b", "c", "d", "e", "f"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let mut done = HashMap::new();
+        // Nothing finished: the chain heads and the loner, in plan order; b, c, e wait.
+        assert_eq!(take(&suite, &mut order, &done), "a");
+        assert_eq!(take(&suite, &mut order, &done), "d");
+        assert_eq!(take(&suite, &mut order, &done), "f");
+        assert_eq!(order.next(&done), Handout::Wait);
+        // d passes first: e is ready, b still waits for a.
+        done.insert("d".to_owned(), FlowStatus::Passed);
+        assert_eq!(take(&suite, &mut order, &done), "e");
+        assert_eq!(order.next(&done), Handout::Wait);
+        done.insert("a".to_owned(), FlowStatus::Flaky);
+        assert_eq!(take(&suite, &mut order, &done), "b");
+        assert_eq!(order.next(&done), Handout::Wait);
+        done.insert("b".to_owned(), FlowStatus::Passed);
+        assert_eq!(take(&suite, &mut order, &done), "c");
+        assert_eq!(order.next(&done), Handout::Done);
+    }
+
+    #[test]
+    fn ready_order_breaks_ties_by_plan_order_not_by_file_order() {
+        let (_dir, suite) = chains();
+        let plan = plan(&suite, &["f", "d", "a", "e", "b", "c"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let done = HashMap::from([
+            ("d".to_owned(), FlowStatus::Passed),
+            ("a".to_owned(), FlowStatus::Passed),
+        ]);
+        assert_eq!(take(&suite, &mut order, &done), "f");
+        assert_eq!(take(&suite, &mut order, &done), "d");
+        assert_eq!(take(&suite, &mut order, &done), "a");
+        assert_eq!(take(&suite, &mut order, &done), "e");
+        assert_eq!(take(&suite, &mut order, &done), "b");
+    }
+
+    #[test]
+    fn ready_order_skips_down_a_chain_whose_head_failed_and_leaves_the_rest() {
+        let (_dir, suite) = chains();
+        let plan = plan(&suite, &["a", "b", "c", "d", "e", "f"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let mut done = HashMap::new();
+        for _ in 0..3 {
+            run(order.next(&done)).expect("a, d, f");
+        }
+        done.insert("a".to_owned(), FlowStatus::Failed);
+        let b = run(order.next(&done)).expect("b is settled");
+        assert_eq!(id(&suite, &b), "b");
+        assert_eq!(b.blocked.as_deref(), Some("needs a, which failed"));
+        // Skipped propagates: c is handed out skipped once b is recorded as skipped.
+        assert_eq!(order.next(&done), Handout::Wait);
+        done.insert("b".to_owned(), FlowStatus::Skipped);
+        let c = run(order.next(&done)).expect("c is settled");
+        assert_eq!(c.blocked.as_deref(), Some("needs b, which was skipped"));
+        // The other chain is untouched.
+        done.insert("d".to_owned(), FlowStatus::TimedOut);
+        let e = run(order.next(&done)).expect("e is settled");
+        assert_eq!(e.blocked.as_deref(), Some("needs d, which timed out"));
+        assert_eq!(order.next(&done), Handout::Done);
+    }
+
+    #[test]
+    fn ready_order_does_not_wait_for_a_need_outside_the_plan() {
+        let (_dir, suite) = chains();
+        // --no-deps: b's need a is stood in for by saved state.
+        let plan = plan(&suite, &["b", "c"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        assert_eq!(take(&suite, &mut order, &HashMap::new()), "b");
+        assert_eq!(order.next(&HashMap::new()), Handout::Wait);
     }
 }
