@@ -42,6 +42,10 @@ pub enum RunEventKind {
         /// `off`, `on`, `retain-on-failure` (default) or `on-first-retry`.
         #[serde(default)]
         trace_mode: String,
+        /// The suite this run belongs to, the shard it is, the shards it merges; absent in
+        /// logs written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<RunScope>,
     },
     /// The health pre-check ran (or was skipped, with `skipped: true`).
     HealthChecked {
@@ -106,6 +110,58 @@ pub enum RunEventKind {
         #[serde(default)]
         reason: Option<String>,
     },
+}
+
+/// What a run covers beyond its own flows, so that shards of one run can be put back together
+/// (`flows run --shard`, `flows merge-reports`).
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct RunScope {
+    /// SHA-256 (hex) of the suite: the config file, the profile and every flow file's text.
+    /// Shards of one suite share it; `flows merge-reports` refuses runs whose fingerprints differ.
+    pub suite_fingerprint: String,
+    /// Set when this run is one shard of a larger plan (`--shard i/n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// Set when this run was merged from shards (`flows merge-reports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
+}
+
+/// Which part of the plan a sharded run ran.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+    /// What the partition balanced: `history` (durations from the run history) or `steps`
+    /// (step counts, data-driven rows counted separately).
+    pub key: String,
+    /// SHA-256 (hex, 16 digits) of the whole partition (every flow and its shard): shards that
+    /// partitioned differently (e.g. different run histories) differ here.
+    pub partition: String,
+    /// Every flow of the unsharded plan, in plan order: what the shards run together.
+    pub plan: Vec<String>,
+}
+
+/// The shards a merged run was put together from.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct MergeInfo {
+    pub shards: Vec<MergedShard>,
+    /// Shards (`i/n`) that were not given (`--allow-partial`); their flows are `not_run` and
+    /// the merged run is incomplete (`aborted`).
+    pub missing: Vec<String>,
+}
+
+/// One shard of a merged run.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema, Serialize, Deserialize)]
+pub struct MergedShard {
+    /// `i/n`.
+    pub shard: String,
+    pub run_id: String,
+    pub outcome: RunOutcome,
+    /// Where its run-level files (health pre-check, logs) went, relative to the merged
+    /// output directory.
+    pub dir: PathBuf,
 }
 
 /// A flow as the plan lists it, before it runs.

@@ -2,9 +2,15 @@
 //!
 //! Selection (ids, `--grep`, `--tag`) picks flows; their `needs` are added (a flow cannot run
 //! without what it needs, unless `--no-deps`), and the result is ordered so every flow comes
-//! after its needs, keeping file order otherwise.
+//! after its needs, keeping file order otherwise. With `--shard i/n`, [`Plan::shard`] keeps
+//! the part of it one machine runs ([`shard`]).
+
+pub mod shard;
 
 use std::collections::{BTreeSet, HashMap};
+
+use crate::events::ShardInfo;
+use shard::{ShardInput, ShardKey, ShardSpec};
 
 use crate::flowfile::check::Suite;
 
@@ -204,6 +210,94 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The part of this plan that shard `spec` runs, and what the report records of it.
+    /// `durations` (milliseconds by flow id, from the run history) weigh the flows when `key`
+    /// is [`ShardKey::History`]; a flow without one weighs as its step count would.
+    pub fn shard(
+        &self,
+        suite: &Suite,
+        spec: ShardSpec,
+        key: ShardKey,
+        durations: &HashMap<String, u64>,
+    ) -> (Plan, ShardInfo) {
+        let index = id_index(suite);
+        let ids: Vec<String> = self
+            .order
+            .iter()
+            .map(|&i| suite.flows[i].id().to_owned())
+            .collect();
+        let position: HashMap<usize, usize> = self
+            .order
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| (i, p))
+            .collect();
+        let needs: Vec<Vec<usize>> = self
+            .order
+            .iter()
+            .map(|&i| {
+                suite.flows[i]
+                    .ast
+                    .needs
+                    .iter()
+                    .filter_map(|n| index.get(n.value.as_str()))
+                    .filter_map(|j| position.get(j).copied())
+                    .collect()
+            })
+            .collect();
+        let weights: Vec<u64> = self
+            .order
+            .iter()
+            .map(|&i| {
+                let steps = u64::try_from(suite.flows[i].steps.len()).unwrap_or(u64::MAX);
+                match key {
+                    ShardKey::History => durations.get(suite.flows[i].id()).copied(),
+                    ShardKey::Steps => None,
+                }
+                .unwrap_or(steps)
+                .max(1)
+            })
+            .collect();
+        let shards = shard::partition(
+            &ShardInput {
+                ids: &ids,
+                needs: &needs,
+                weights: &weights,
+            },
+            spec.count,
+        );
+        let mine = spec.index - 1;
+        let order: Vec<usize> = self
+            .order
+            .iter()
+            .zip(&shards)
+            .filter(|(_, &s)| s == mine)
+            .map(|(&i, _)| i)
+            .collect();
+        let added_as_dependency = self
+            .added_as_dependency
+            .iter()
+            .copied()
+            .filter(|i| order.contains(i))
+            .collect();
+        let info = ShardInfo {
+            index: spec.index,
+            count: spec.count,
+            key: key.as_str().to_owned(),
+            partition: shard::partition_digest(&ids, &shards, key),
+            plan: ids,
+        };
+        (
+            Plan {
+                order,
+                added_as_dependency,
+            },
+            info,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +400,32 @@ mod tests {
         let back = plan.with_added(&suite, needs);
         assert_eq!(ids(&suite, &back), ["login", "portal", "ticket"]);
         assert!(back.missing_needs(&suite).is_empty());
+    }
+
+    #[test]
+    fn shards_of_a_plan_keep_chains_whole_and_plan_order() {
+        let (_dir, suite) = suite();
+        let plan = select(&suite, |s| s.ids = vec!["ticket".into(), "logout".into()]);
+        // One component (login ← portal ← ticket, login ← logout): all on shard 1.
+        let spec = |index| ShardSpec { index, count: 2 };
+        let none = HashMap::new();
+        let (one, info) = plan.shard(&suite, spec(1), ShardKey::Steps, &none);
+        assert_eq!(ids(&suite, &one), ids(&suite, &plan));
+        assert_eq!(one.added_as_dependency, plan.added_as_dependency);
+        assert_eq!(info.plan, ids(&suite, &plan));
+        assert_eq!((info.index, info.count, info.key.as_str()), (1, 2, "steps"));
+        let (two, info2) = plan.shard(&suite, spec(2), ShardKey::Steps, &none);
+        assert!(
+            two.order.is_empty(),
+            "more shards than chains: shard 2 is empty"
+        );
+        assert_eq!(
+            info.partition, info2.partition,
+            "both shards agree on the partition"
+        );
+        // Durations change the digest (another key), not the membership here.
+        let durations = HashMap::from([("login".to_owned(), 5000)]);
+        let (_, by_history) = plan.shard(&suite, spec(1), ShardKey::History, &durations);
+        assert_ne!(by_history.partition, info.partition);
     }
 }

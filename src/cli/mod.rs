@@ -18,6 +18,8 @@ mod generate;
 mod health;
 mod init;
 mod install_deps;
+mod merge_reports;
+mod shard;
 mod show_trace;
 
 pub use generate::{long_version, man_page, subcommand_names, TESTED_BROWSERS};
@@ -91,6 +93,10 @@ pub enum Command {
     /// Judge a finished run against release criteria: write go-no-go.md and go-no-go.json
     /// beside its report. Exit 0 GO, 1 NO-GO, 5 CONDITIONAL GO.
     Gate(gate::GateArgs),
+    /// Merge the output directories of a sharded run (`flows run --shard i/n` on each machine)
+    /// into one run: one report, JUnit, HTML, CTRF and GitHub summary, flows in plan order, the
+    /// exit code as if the shards had run together.
+    MergeReports(merge_reports::MergeReportsArgs),
     /// Print the JSON Schema of flow files (or of step groups with --group, the run report with
     /// --report).
     Schema {
@@ -157,6 +163,14 @@ pub struct RunArgs {
     /// --no-deps), from the run history in .flows/history.jsonl.
     #[arg(long, conflicts_with_all = ["flows", "all", "grep", "tag"])]
     pub last_failed: bool,
+    /// Run only shard INDEX of COUNT (1-based, e.g. 2/4) of the selected flows: a deterministic
+    /// part that never splits a needs-chain; merge the shards' output with `flows merge-reports`.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = shard::parse_shard)]
+    pub shard: Option<crate::plan::shard::ShardSpec>,
+    /// What --shard balances: auto (durations from the run history when it has every planned
+    /// flow, else step counts), history, steps (the same on every machine).
+    #[arg(long, value_name = "KEY", default_value = "auto", requires = "shard")]
+    pub shard_by: shard::ShardBy,
     #[command(flatten)]
     pub suite: SuiteArgs,
     /// Root of run output (a directory per run is created inside).
@@ -287,6 +301,7 @@ pub fn main() -> u8 {
             Err(code) => code,
         },
         Command::Gate(args) => gate::gate(&args),
+        Command::MergeReports(args) => merge_reports::merge_reports(&args),
         Command::Health(args) => match runtime() {
             Ok(rt) => rt.block_on(health::health(args)),
             Err(code) => code,
@@ -555,7 +570,7 @@ fn flaky(args: &FlakyArgs) -> u8 {
 }
 
 /// `YYYYMMDD-HHMMSS-xxxx`: sortable, unique enough per machine.
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
     format!(
         "{:04}{:02}{:02}-{:02}{:02}{:02}-{}",
@@ -694,6 +709,22 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
             return exit_code::USAGE;
         }
     };
+    let key = suite_key(&args.suite.config);
+    let mut scope = crate::events::RunScope {
+        suite_fingerprint: shard::suite_fingerprint(&args.suite.config, &config, &suite),
+        shard: None,
+        merged: None,
+    };
+    let plan = match args.shard {
+        None => plan,
+        Some(spec) => match shard::shard_plan(&plan, &suite, &config, &key, spec, args.shard_by) {
+            Ok((part, info)) => {
+                scope.shard = Some(info);
+                part
+            }
+            Err(code) => return code,
+        },
+    };
     let kinds = match crate::report::parse_reporters(&args.reporter) {
         Ok(k) => k,
         Err(e) => {
@@ -748,11 +779,22 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
             redactor: redactor.clone(),
         },
     );
+    if plan.order.is_empty() {
+        // An empty shard: nothing to start, a report that says so.
+        let mut sink = |event: &crate::events::RunEvent| reporters.on_event(event);
+        let ran = shard::run_empty_shard(&mut sink, &run_id, &config.profile, &output_dir, &scope);
+        let finished = reporters.finish();
+        if let Err(e) = ran.and(finished) {
+            eprintln!("error: writing the reports failed: {e:#}");
+            return exit_code::INFRASTRUCTURE;
+        }
+        return exit_code::SUCCESS;
+    }
     reporters.push(
         "history",
         Box::new(crate::state::HistoryWriter::new(
             crate::state::RunHistory::new(&config.state_dir),
-            suite_key(&args.suite.config),
+            key.clone(),
         )),
     );
     let mut opts = crate::exec::run::RunOptions::new(run_id, output_dir.clone(), cancel_rx);
@@ -761,7 +803,8 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
     opts.slow_mo = args.slow_mo.map(std::time::Duration::from_millis);
     opts.debug = args.debug;
     opts.pause_on_failure = args.pause_on_failure;
-    opts.step_baseline = step_baseline(&config, &suite_key(&args.suite.config));
+    opts.step_baseline = step_baseline(&config, &key);
+    opts.scope = Some(scope);
     if interactive {
         opts.interaction = Some(Box::new(console::Console::new()));
     }

@@ -19,8 +19,8 @@ use super::latency::LatencySummary;
 use super::run_state::{FlowState, RunState};
 use super::ReportError;
 use crate::events::{
-    Artifact, ArtifactKind, Criterion, EventSink, Evidence, FlowStatus, Proof, RunEvent,
-    RunEventKind, RunOutcome, StepRecord, Totals, Verdict,
+    Artifact, ArtifactKind, Criterion, EventSink, Evidence, FlowStatus, MergeInfo, Proof, RunEvent,
+    RunEventKind, RunOutcome, ShardInfo, StepRecord, Totals, Verdict,
 };
 use crate::trace::TraceIndex;
 
@@ -33,7 +33,8 @@ pub const REPORT_FILE: &str = "staging-run-report.json";
 /// `outcome_reason`, `totals.timed_out`.
 /// 3: `evidence_files` (each cited file's SHA-256, for `flows gate`), criteria's `proves`.
 /// Added since, within 3 (a reader must ignore what it does not know): the artifact kinds of
-/// `expect_screenshot` (expected, actual, diff) and the `contract` evidence rows.
+/// `expect_screenshot` (expected, actual, diff) and the `contract` evidence rows;
+/// `environment.suite_fingerprint`, `shard` (`--shard i/n`) and `merged` (`flows merge-reports`).
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// What a run did and what it proved: one file per run, `staging-run-report.json`.
@@ -79,6 +80,13 @@ pub struct StagingRunReport {
     /// `flows gate` passes a criterion only while its files still match.
     #[serde(default)]
     pub evidence_files: Vec<EvidenceFile>,
+    /// Set when this run is one shard of a larger plan (`flows run --shard i/n`): which one,
+    /// what the partition balanced, and the whole plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// Set when this run was merged from shards (`flows merge-reports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
 }
 
 /// A file of the run as it was when the run ended.
@@ -100,6 +108,10 @@ pub struct EnvironmentReport {
     pub browsers: Vec<BrowserReport>,
     /// The run's output directory; artifact paths are relative to it.
     pub output_dir: PathBuf,
+    /// SHA-256 of the suite (config file, profile, flow files): runs of the same suite share
+    /// it. Absent in reports of runs that did not record it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -275,6 +287,7 @@ impl StagingRunReport {
     pub(crate) fn from_state(state: &RunState, outcome_if_unfinished: RunOutcome) -> Self {
         let outcome = state.outcome_or(outcome_if_unfinished);
         let run = state.run.as_ref();
+        let scope = run.and_then(|r| r.scope.as_ref());
         let mut notices: Vec<NoticeReport> = state
             .notices
             .iter()
@@ -352,6 +365,7 @@ impl StagingRunReport {
                     })
                     .collect(),
                 output_dir: run.map(|r| r.output_dir.clone()).unwrap_or_default(),
+                suite_fingerprint: scope.map(|s| s.suite_fingerprint.clone()),
             },
             health: state.health.as_ref().map(|h| HealthReport {
                 passed: h.passed,
@@ -368,6 +382,8 @@ impl StagingRunReport {
             artifacts: state.run_artifacts.clone(),
             notices,
             evidence_files: vec![],
+            shard: scope.and_then(|s| s.shard.clone()),
+            merged: scope.and_then(|s| s.merged.clone()),
         }
     }
 }
@@ -684,6 +700,11 @@ impl JsonReporter {
     pub fn with_traces(mut self, traces: TraceIndex) -> Self {
         self.traces = traces;
         self
+    }
+
+    /// The traces the report points at.
+    pub fn traces(&self) -> &TraceIndex {
+        &self.traces
     }
 
     /// Where the report is written.

@@ -48,4 +48,4 @@ pub use progress::ProgressReporter;
 pub use report_error::ReportError;
 pub use report_options::ReportOptions;
 pub use reporter_kind::{parse_reporters, ReporterKind};
-pub use reporters::{build_reporters, Reporters};
+pub use reporters::{build_replay_reporters, build_reporters, Reporters};

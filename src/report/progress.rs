@@ -168,6 +168,7 @@ mod tests {
             output_dir: "out".into(),
             flows: vec![planned("login"), planned("ticket")],
             trace_mode: "off".into(),
+            scope: None,
         }))
         .expect("ok");
         assert_eq!(bar.length(), Some(2));

@@ -30,7 +30,9 @@ use crate::trace::{TraceIndex, TraceWriter};
 /// CLI reports it once and cancels the run).
 pub struct Reporters {
     event_log: EventLogWriter,
-    trace: TraceWriter,
+    /// None when replaying a finished run whose traces are already written
+    /// ([`build_replay_reporters`]).
+    trace: Option<TraceWriter>,
     json: JsonReporter,
     sinks: Vec<(String, Box<dyn EventSink>)>,
     terminal: TerminalReporter,
@@ -42,6 +44,27 @@ pub struct Reporters {
 /// (`events.jsonl`), the trace writer (`<flow>/trace.html`, as `--trace` says), the JSON report
 /// (`staging-run-report.json`) and the terminal lines.
 pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters {
+    build(kinds, opts, TraceIndex::new(), true)
+}
+
+/// The reporters of a run rebuilt from its events (`flows merge-reports`): the same as
+/// [`build_reporters`] but without the trace writer, since the traces were written when the
+/// run ran; `traces` lists them (every flow of the run recorded, so the reports never point at
+/// trace parts that were folded away).
+pub fn build_replay_reporters(
+    kinds: &[ReporterKind],
+    opts: ReportOptions,
+    traces: TraceIndex,
+) -> Reporters {
+    build(kinds, opts, traces, false)
+}
+
+fn build(
+    kinds: &[ReporterKind],
+    opts: ReportOptions,
+    traces: TraceIndex,
+    trace_writer: bool,
+) -> Reporters {
     let mut out = SharedWriter::new(opts.writer, opts.redactor.clone());
     let mut progress = None;
     if opts.progress {
@@ -50,7 +73,6 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
         progress = Some(super::progress::ProgressReporter::new(bar));
     }
     let dir = opts.output_dir.as_path();
-    let traces = TraceIndex::new();
     let mut sinks: Vec<(String, Box<dyn EventSink>)> = Vec::new();
     let notes = Vec::new();
     let mut html_report = None;
@@ -91,7 +113,7 @@ pub fn build_reporters(kinds: &[ReporterKind], opts: ReportOptions) -> Reporters
     terminal.show_traces(traces.clone(), html_report);
     Reporters {
         event_log: EventLogWriter::new(dir),
-        trace: TraceWriter::new(dir, traces.clone()),
+        trace: trace_writer.then(|| TraceWriter::new(dir, traces.clone())),
         json: JsonReporter::new(dir).with_traces(traces),
         sinks,
         terminal,
@@ -113,8 +135,8 @@ impl Reporters {
     }
 
     /// Which flows' traces were kept, and where (shared with the reports).
-    pub fn traces(&self) -> &TraceIndex {
-        self.trace.index()
+    pub fn traces(&self) -> TraceIndex {
+        self.json.traces().clone()
     }
 
     /// Where `events.jsonl` is written.
@@ -191,7 +213,9 @@ impl Reporters {
             }
         };
         record("event log", f(&mut self.event_log));
-        record("trace", f(&mut self.trace));
+        if let Some(trace) = self.trace.as_mut() {
+            record("trace", f(trace));
+        }
         let json = f(&mut self.json);
         let json_failed = json.is_err();
         record("json", json);

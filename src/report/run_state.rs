@@ -26,6 +26,7 @@ pub(crate) struct RunInfo {
     pub base_url: String,
     pub runner_version: String,
     pub output_dir: PathBuf,
+    pub scope: Option<crate::events::RunScope>,
 }
 
 /// What `RunFinished` said.
@@ -217,9 +218,11 @@ impl RunState {
                 runner_version,
                 output_dir,
                 flows,
+                scope,
                 ..
             } => {
                 self.run = Some(RunInfo {
+                    scope: scope.clone(),
                     at: event.at,
                     run_id: run_id.clone(),
                     profile: profile.clone(),

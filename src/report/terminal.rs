@@ -98,6 +98,7 @@ impl TerminalReporter {
                 profile,
                 base_url,
                 flows,
+                scope,
                 ..
             } => {
                 let noun = if flows.len() == 1 { "flow" } else { "flows" };
@@ -107,6 +108,33 @@ impl TerminalReporter {
                     self.paint(Style::new().bold(), "Starting"),
                     flows.len(),
                 );
+                if let Some(shard) = scope.as_ref().and_then(|s| s.shard.as_ref()) {
+                    let _ = writeln!(
+                        out,
+                        "  shard {}/{}: {} of the {} planned flows (balanced by {}, partition {})",
+                        shard.index,
+                        shard.count,
+                        flows.len(),
+                        shard.plan.len(),
+                        shard.key,
+                        shard.partition
+                    );
+                }
+                if let Some(merged) = scope.as_ref().and_then(|s| s.merged.as_ref()) {
+                    let shards: Vec<&str> =
+                        merged.shards.iter().map(|s| s.shard.as_str()).collect();
+                    let _ = writeln!(out, "  merged from shards {}", shards.join(", "));
+                    if !merged.missing.is_empty() {
+                        let _ = writeln!(
+                            out,
+                            "  {}: {} shard{} missing ({})",
+                            self.paint(fail_style(), "INCOMPLETE"),
+                            merged.missing.len(),
+                            if merged.missing.len() == 1 { "" } else { "s" },
+                            merged.missing.join(", ")
+                        );
+                    }
+                }
                 for note in &self.notes {
                     let _ = writeln!(out, "  {} {note}", self.paint(note_style(), "note:"));
                 }
@@ -562,6 +590,7 @@ mod tests {
             runner_version: "0".into(),
             output_dir: "out".into(),
             trace_mode: "off".into(),
+            scope: None,
             flows: vec![PlannedFlow {
                 id: "a".into(),
                 title: "A".into(),

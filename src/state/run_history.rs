@@ -315,6 +315,7 @@ mod tests {
                 output_dir: PathBuf::new(),
                 flows,
                 trace_mode: "off".into(),
+                scope: None,
             }))
             .expect("event");
         for (f, s) in statuses {

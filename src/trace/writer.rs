@@ -460,6 +460,7 @@ mod tests {
                 output_dir: run.dir.path().to_owned(),
                 flows,
                 trace_mode: mode.into(),
+                scope: None,
             });
             run
         }

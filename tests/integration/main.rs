@@ -22,6 +22,7 @@ mod realtime;
 mod realtime_clients;
 mod report;
 mod secrets;
+mod shards;
 mod suite_options;
 mod support;
 mod trace;

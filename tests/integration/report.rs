@@ -119,6 +119,7 @@ fn run_events() -> Vec<RunEvent> {
             runner_version: "0.1.0".into(),
             output_dir: format!("artifacts/{RUN_ID}").into(),
             trace_mode: "retain-on-failure".into(),
+            scope: None,
             flows: vec![
                 planned("otp-login", "OTP login", &[], &["auth", "smoke"]),
                 planned("magic-link-login", "Magic link login", &[], &["auth"]),

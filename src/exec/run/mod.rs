@@ -192,6 +192,8 @@ pub struct RunOptions {
     pub interaction: Option<Box<dyn Interaction>>,
     /// How long each step usually takes (from the run history), to flag slow steps.
     pub step_baseline: StepBaseline,
+    /// The suite and shard this run belongs to, stated in `RunStarted` (the CLI decides it).
+    pub scope: Option<crate::events::RunScope>,
 }
 
 impl RunOptions {
@@ -208,6 +210,7 @@ impl RunOptions {
             pause_on_failure: false,
             interaction: None,
             step_baseline: StepBaseline::default(),
+            scope: None,
         }
     }
 }

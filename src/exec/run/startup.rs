@@ -183,6 +183,7 @@ pub(super) fn announce(
         output_dir: opts.output_dir.clone(),
         flows: planned.clone(),
         trace_mode: config.trace.as_str().to_owned(),
+        scope: opts.scope.clone(),
     });
     for (flow, message) in &pre.notices {
         em.emit(RunEventKind::Notice {
