@@ -831,7 +831,12 @@ fn merged_events(
                     message,
                 } => RunEventKind::Notice {
                     flow: None,
-                    message: format!("shard {}: {message}", s.name()),
+                    // An empty shard's notice names its shard already.
+                    message: if message.starts_with(&format!("shard {} ", s.name())) {
+                        message.clone()
+                    } else {
+                        format!("shard {}: {message}", s.name())
+                    },
                 },
                 other => other.clone(),
             };
