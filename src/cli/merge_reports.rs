@@ -90,16 +90,10 @@ pub enum MergeError {
         b: String,
         fb: String,
     },
-    #[error("different partitions: {a} is shard {sa} balanced by {ka} (partition {pa}), {b} is shard {sb} balanced by {kb} (partition {pb})\n  = hint: every shard must split the same plan the same way: same selection, same COUNT, and --shard-by steps unless every machine has the same run history")]
+    #[error("different partitions: {a}, {b}\n  = hint: every shard must split the same plan the same way: same selection, same COUNT, and --shard-by steps unless every machine has the same run history")]
     DifferentPartitions {
-        a: String,
-        sa: String,
-        ka: String,
-        pa: String,
-        b: String,
-        sb: String,
-        kb: String,
-        pb: String,
+        a: Box<ShardSide>,
+        b: Box<ShardSide>,
     },
     #[error("shard {shard} is given twice: {a} and {b}")]
     Twice { shard: String, a: String, b: String },
@@ -121,6 +115,36 @@ pub enum MergeError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// One side of [`MergeError::DifferentPartitions`].
+#[derive(Debug)]
+pub struct ShardSide {
+    dir: String,
+    shard: String,
+    key: String,
+    partition: String,
+}
+
+impl std::fmt::Display for ShardSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is shard {} balanced by {} (partition {})",
+            self.dir, self.shard, self.key, self.partition
+        )
+    }
+}
+
+impl Shard {
+    fn side(&self) -> Box<ShardSide> {
+        Box::new(ShardSide {
+            dir: self.dir.display().to_string(),
+            shard: self.name(),
+            key: self.info.key.clone(),
+            partition: self.info.partition.clone(),
+        })
+    }
 }
 
 impl MergeError {
@@ -283,14 +307,8 @@ fn check(mut shards: Vec<Shard>, allow_partial: bool) -> Result<Vec<Shard>, Merg
             || s.info.plan != first.info.plan
         {
             return Err(MergeError::DifferentPartitions {
-                a: first.dir.display().to_string(),
-                sa: first.name(),
-                ka: first.info.key.clone(),
-                pa: first.info.partition.clone(),
-                b: s.dir.display().to_string(),
-                sb: s.name(),
-                kb: s.info.key.clone(),
-                pb: s.info.partition.clone(),
+                a: first.side(),
+                b: s.side(),
             });
         }
     }
@@ -813,7 +831,12 @@ fn merged_events(
                     message,
                 } => RunEventKind::Notice {
                     flow: None,
-                    message: format!("shard {}: {message}", s.name()),
+                    // An empty shard's notice names its shard already.
+                    message: if message.starts_with(&format!("shard {} ", s.name())) {
+                        message.clone()
+                    } else {
+                        format!("shard {}: {message}", s.name())
+                    },
                 },
                 other => other.clone(),
             };
