@@ -5,9 +5,10 @@
 //! order whose needs have all finished (so the tie-break is the plan's order and a run is
 //! deterministic in what it hands out), handed out as skipped when one of them did not pass.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::events::FlowStatus;
+use crate::exec::saved_state::users_of;
 use crate::flowfile::check::Suite;
 use crate::plan::Plan;
 
@@ -63,12 +64,17 @@ impl Schedule for PlanOrder<'_> {
 
 /// Flows for several workers: a flow is ready once every flow it needs that is in the plan has
 /// finished (passed, or not: then it is handed out as skipped, so a failure propagates down
-/// its chain whichever worker ran it). Among ready flows the plan's order wins.
+/// its chain whichever worker ran it), and none of the users it acts as is acting in a flow
+/// still running: a user is one account with one session on the server (the workers share its
+/// cookies), so two of its flows at once would see each other's flash messages, carts and
+/// sign-outs. Among ready flows the plan's order wins.
 pub(super) struct ReadyOrder<'a> {
     suite: &'a Suite,
     plan: &'a Plan,
     /// Not handed out yet, in plan order.
     pending: Vec<usize>,
+    /// Handed out to run (not as skipped) and not finished when last asked.
+    running: Vec<usize>,
 }
 
 impl<'a> ReadyOrder<'a> {
@@ -77,6 +83,7 @@ impl<'a> ReadyOrder<'a> {
             suite,
             plan,
             pending: plan.order.clone(),
+            running: Vec::new(),
         }
     }
 
@@ -98,18 +105,31 @@ impl Schedule for ReadyOrder<'_> {
         if self.pending.is_empty() {
             return Handout::Done;
         }
-        let Some(at) = self
-            .pending
+        let suite = self.suite;
+        self.running
+            .retain(|&i| !done.contains_key(&suite.flows[i].ast.id.value));
+        let busy: BTreeSet<String> = self
+            .running
             .iter()
-            .position(|&i| self.needs_settled(i, done))
-        else {
+            .flat_map(|&i| users_of(&suite.flows[i]))
+            .collect();
+        let ready = self.pending.iter().find_map(|&i| {
+            if !self.needs_settled(i, done) {
+                return None;
+            }
+            // A flow handed out as skipped acts as nobody.
+            let blocked = blocked_by_needs(suite, self.plan, i, done);
+            (blocked.is_some() || users_of(&suite.flows[i]).is_disjoint(&busy))
+                .then_some((i, blocked))
+        });
+        let Some((flow, blocked)) = ready else {
             return Handout::Wait;
         };
-        let flow = self.pending.remove(at);
-        Handout::Run(Next {
-            flow,
-            blocked: blocked_by_needs(self.suite, self.plan, flow, done),
-        })
+        self.pending.retain(|&i| i != flow);
+        if blocked.is_none() {
+            self.running.push(flow);
+        }
+        Handout::Run(Next { flow, blocked })
     }
 }
 
@@ -247,24 +267,64 @@ mod tests {
         );
     }
 
-    /// Two chains and a loner: a ← b ← c, d ← e, f.
-    fn chains() -> (tempfile::TempDir, Suite) {
+    /// Flows as (id, needs, user).
+    fn suite_of(flows: &[(&str, &str, &str)]) -> (tempfile::TempDir, Suite) {
         let dir = tempfile::tempdir().expect("tempdir");
-        for (id, needs) in [
-            ("a", "[]"),
-            ("b", "[a]"),
-            ("c", "[b]"),
-            ("d", "[]"),
-            ("e", "[d]"),
-            ("f", "[]"),
-        ] {
-            let text =
-                format!("id: {id}\ntitle: {id}\nuser: u\nneeds: {needs}\nsteps:\n  - goto: /\n");
+        let mut users = BTreeSet::new();
+        for (id, needs, user) in flows {
+            let text = format!(
+                "id: {id}\ntitle: {id}\nuser: {user}\nneeds: {needs}\nsteps:\n  - goto: /\n"
+            );
             std::fs::write(dir.path().join(format!("{id}.yaml")), text).expect("write");
+            users.insert(*user);
         }
-        let suite = load_suite(dir.path(), &CheckEnv::new(["u"], Vec::<String>::new()))
-            .expect("suite checks");
+        let env = CheckEnv::new(users, Vec::<String>::new());
+        let suite = load_suite(dir.path(), &env).expect("suite checks");
         (dir, suite)
+    }
+
+    /// Two chains and a loner, a user each: a ← b ← c (u1), d ← e (u2), f (u3).
+    fn chains() -> (tempfile::TempDir, Suite) {
+        suite_of(&[
+            ("a", "[]", "u1"),
+            ("b", "[a]", "u1"),
+            ("c", "[b]", "u1"),
+            ("d", "[]", "u2"),
+            ("e", "[d]", "u2"),
+            ("f", "[]", "u3"),
+        ])
+    }
+
+    #[test]
+    fn ready_order_never_runs_two_flows_of_one_user_at_once() {
+        // login ← portal (u), other (u) stands alone: other waits while login runs.
+        let (_dir, suite) = suite();
+        let plan = plan(&suite, &["login", "portal", "other"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let mut done = HashMap::new();
+        assert_eq!(take(&suite, &mut order, &done), "login");
+        assert_eq!(order.next(&done), Handout::Wait, "u is busy in login");
+        done.insert("login".to_owned(), FlowStatus::Passed);
+        assert_eq!(take(&suite, &mut order, &done), "portal");
+        assert_eq!(order.next(&done), Handout::Wait, "u is busy in portal");
+        done.insert("portal".to_owned(), FlowStatus::Failed);
+        assert_eq!(take(&suite, &mut order, &done), "other");
+        assert_eq!(order.next(&done), Handout::Done);
+    }
+
+    #[test]
+    fn ready_order_hands_out_a_skipped_flow_while_its_user_is_busy() {
+        // x1 (u) runs; y (v) fails; x2 (u) needs y: skipped at once, though u is busy in x1.
+        let (_dir, suite) = suite_of(&[("x1", "[]", "u"), ("y", "[]", "v"), ("x2", "[y]", "u")]);
+        let plan = plan(&suite, &["x1", "y", "x2"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let mut done = HashMap::new();
+        assert_eq!(take(&suite, &mut order, &done), "x1");
+        assert_eq!(take(&suite, &mut order, &done), "y");
+        done.insert("y".to_owned(), FlowStatus::Failed);
+        let x2 = run(order.next(&done)).expect("x2, skipped");
+        assert_eq!(id(&suite, &x2), "x2");
+        assert_eq!(x2.blocked.as_deref(), Some("needs y, which failed"));
     }
 
     fn take(
