@@ -189,7 +189,7 @@ async fn the_fourteen_flows_pass_through_a_selenium_grid() {
         !dir.join("logs").join("chromedriver.log").exists(),
         "a local chromedriver was started"
     );
-    let events = event_log(&dir);
+    let events = event_log(out.path());
     assert!(
         events.contains("\"type\":\"browser_started\"") && events.contains("\"bidi\":true"),
         "the sessions through the Grid have BiDi: {events}"
@@ -288,12 +288,12 @@ async fn a_grid_that_cannot_run_the_flows_is_refused_before_any_flow() {
     );
     drop(hub);
 
-    // Four users, a browser each, two slots: the third session would wait in the queue.
+    // Three users in the plan, a browser each, two slots: the third would wait in the queue.
     let grid = Grid::standalone().await;
     let said = refused(grid.url.clone(), vec!["--isolation", "process"]).await;
     assert!(
-        said.contains("has 2 chrome slots; this run needs 4 sessions at once")
-            && said.contains("--max-sessions 4"),
+        said.contains("has 2 chrome slots; this run needs 3 sessions at once")
+            && said.contains("--max-sessions 3"),
         "{said}"
     );
     app.shutdown().await;
