@@ -189,6 +189,10 @@ pub struct RunArgs {
     /// (a browser per user). Overrides `[browser] isolation`.
     #[arg(long)]
     pub isolation: Option<crate::config::Isolation>,
+    /// The browser: chromium (through chromedriver) or firefox (through geckodriver).
+    /// Overrides `[browser] name`.
+    #[arg(long)]
+    pub browser: Option<crate::config::BrowserName>,
     /// Do not start the configured web server (same as PLAYWRIGHT_SKIP_WEBSERVER=1).
     #[arg(long)]
     pub skip_web_server: bool,
@@ -634,6 +638,7 @@ async fn run(args: RunArgs, update_routes: bool) -> u8 {
         headed: args.headed,
         webdriver_url: args.webdriver_url.clone(),
         isolation: args.isolation,
+        browser: args.browser,
         skip_web_server: args.skip_web_server,
         skip_health_check: args.skip_health_check,
         trace: args.trace,

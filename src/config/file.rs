@@ -183,6 +183,10 @@ pub(super) struct WebServerFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BrowserFile {
+    /// `chromium` (default) or `firefox`.
+    pub(super) name: Option<String>,
+    /// Path or name of geckodriver, for `name = "firefox"` (default: `geckodriver` on PATH).
+    pub(super) geckodriver: Option<String>,
     /// Path or name of chromedriver (default: `chromedriver` on PATH).
     pub(super) chromedriver: Option<String>,
     /// The browser binary (default: chromedriver's choice; `/usr/bin/chromium` if present).

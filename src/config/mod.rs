@@ -35,8 +35,8 @@ pub use env::{
 };
 pub use env_file::{EnvFile, ENV_FILE_NAME};
 pub use resolve::{
-    random_token, BasicAuth, BrowserConfig, HealthConfig, Isolation, MailConfig, MailSourceKind,
-    Secret, SessionsConfig, Timeouts, TraceMode, User, WebServer, Workers,
+    random_token, BasicAuth, BrowserConfig, BrowserName, HealthConfig, Isolation, MailConfig,
+    MailSourceKind, Secret, SessionsConfig, Timeouts, TraceMode, User, WebServer, Workers,
 };
 
 use file::FileConfig;
@@ -90,6 +90,8 @@ pub struct CliOverrides {
     pub webdriver_url: Option<String>,
     /// `--isolation`.
     pub isolation: Option<Isolation>,
+    /// `--browser`.
+    pub browser: Option<BrowserName>,
     pub skip_web_server: bool,
     pub skip_health_check: bool,
     pub trace: Option<TraceMode>,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Area, CheckLine};
 use crate::config::BrowserConfig;
+use crate::exec::browser::grid::GridStatus;
 use crate::exec::browser::{local_browser_binary, BrowserSession, Driver};
 use crate::exec::process::find_executable;
 
@@ -25,7 +26,7 @@ pub(super) async fn check(cfg: &BrowserConfig) -> Vec<CheckLine> {
             why.clone(),
         ));
         lines.push(CheckLine::skip("chromedriver", Area::Infrastructure, why));
-        let server = webdriver_status(url).await;
+        let server = webdriver_status(url, cfg).await;
         let reachable = server.status != super::Status::Fail;
         lines.push(server);
         lines.push(if reachable {
@@ -69,6 +70,9 @@ async fn browser_line(cfg: &BrowserConfig) -> (CheckLine, Option<u32>) {
         Ok(None) | Err(_) => {
             let detail = match &cfg.binary {
                 Some(b) => format!("browser.binary `{b}` is not an executable file"),
+                None if cfg.name == crate::config::BrowserName::Firefox => {
+                    "no firefox-esr or firefox on PATH".to_owned()
+                }
                 None => "no chromium, chromium-browser or google-chrome on PATH".to_owned(),
             };
             let fix = format!("{INSTALL_FIX}, or set browser.binary in flows.toml");
@@ -116,6 +120,9 @@ async fn browser_line(cfg: &BrowserConfig) -> (CheckLine, Option<u32>) {
 /// Chrome N only ("This version of ChromeDriver only supports Chrome version N" at the first
 /// session otherwise).
 async fn driver_line(cfg: &BrowserConfig, browser_major: Option<u32>) -> CheckLine {
+    if cfg.name == crate::config::BrowserName::Firefox {
+        return geckodriver_line(cfg).await;
+    }
     let Some(path) = find_executable(&cfg.chromedriver) else {
         let detail = if cfg.chromedriver.contains('/') {
             format!("browser.chromedriver `{}` is not a file", cfg.chromedriver)
@@ -168,6 +175,34 @@ async fn driver_line(cfg: &BrowserConfig, browser_major: Option<u32>) -> CheckLi
             "chromedriver",
             Area::Infrastructure,
             format!("{shown} (not compared: no browser version)"),
+        ),
+    }
+}
+
+/// geckodriver found and its version (one geckodriver drives a range of Firefox releases: the
+/// headless start below proves the pair).
+async fn geckodriver_line(cfg: &BrowserConfig) -> CheckLine {
+    let fix =
+        "install it: cargo install geckodriver --locked, or set browser.geckodriver in flows.toml";
+    let Some(path) = find_executable(&cfg.geckodriver) else {
+        return CheckLine::fail(
+            "chromedriver",
+            Area::Infrastructure,
+            format!("`{}` (geckodriver) not found", cfg.geckodriver),
+            fix,
+        );
+    };
+    match version_of(&path).await {
+        Ok(text) => CheckLine::pass(
+            "chromedriver",
+            Area::Infrastructure,
+            format!("{} ({})", version_line(&text), path.display()),
+        ),
+        Err(e) => CheckLine::fail(
+            "chromedriver",
+            Area::Infrastructure,
+            format!("{} --version failed: {e}", path.display()),
+            fix,
         ),
     }
 }
@@ -237,10 +272,11 @@ async fn headless_start(cfg: &BrowserConfig) -> CheckLine {
     }
 }
 
-/// A remote WebDriver server: `/status` answers, says ready, and (a Selenium Grid) how many
-/// slots are free.
-async fn webdriver_status(url: &str) -> CheckLine {
-    let status_url = format!("{}/status", url.trim_end_matches('/'));
+/// A remote WebDriver server: `/status` answers, says ready, and (a Selenium Grid) has slots
+/// for the configured browser: how many are free, whether its nodes keep downloads.
+async fn webdriver_status(url: &str, cfg: &BrowserConfig) -> CheckLine {
+    let url = url.trim_end_matches('/');
+    let status_url = format!("{url}/status");
     let resp = reqwest::Client::new()
         .get(&status_url)
         .timeout(Duration::from_secs(10))
@@ -259,50 +295,42 @@ async fn webdriver_status(url: &str) -> CheckLine {
     };
     let code = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let ready = body.pointer("/value/ready").and_then(Value::as_bool);
-    let message = body
-        .pointer("/value/message")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let slots = grid_slots(&body);
-    let slots_text = slots.map_or(String::new(), |(free, all)| {
-        format!(", {free} of {all} slots free")
-    });
-    match ready {
-        Some(true) => CheckLine::pass(
-            "webdriver server",
-            Area::Infrastructure,
-            format!("{status_url}: ready{slots_text}"),
+    let status = GridStatus::parse(&body);
+    let browser = crate::exec::browser::w3c_name(cfg);
+    let slots_text = match status.capacity(browser) {
+        Some(c) => format!(
+            ", {} of {} {browser} slots free{}",
+            c.free,
+            c.all,
+            if c.downloads {
+                ", managed downloads on"
+            } else {
+                ", no managed downloads (download steps cannot run: --enable-managed-downloads true)"
+            }
         ),
-        Some(false) => CheckLine::fail(
-            "webdriver server",
-            Area::Infrastructure,
-            format!("{status_url}: not ready ({message}){slots_text}"),
-            "wait for the Grid's nodes to register, or give it more sessions (--max-sessions)",
-        ),
-        None => CheckLine::fail(
+        None => String::new(),
+    };
+    if status.ready.is_none() {
+        return CheckLine::fail(
             "webdriver server",
             Area::Infrastructure,
             format!("{status_url} answered {code} without a WebDriver status"),
             "point browser.webdriver_url at the WebDriver server's root (the Grid's URL, without /wd/hub unless it needs it)",
+        );
+    }
+    match status.refusal(url, browser, 1) {
+        None => CheckLine::pass(
+            "webdriver server",
+            Area::Infrastructure,
+            format!("{status_url}: ready{slots_text}"),
+        ),
+        Some(why) => CheckLine::fail(
+            "webdriver server",
+            Area::Infrastructure,
+            format!("{status_url}: {why}"),
+            "wait for the Grid's nodes to register, or start a node with the browser (--detect-drivers true, the driver on PATH)",
         ),
     }
-}
-
-/// `(free, all)` slots of a Selenium Grid 4 `/status` (`value.nodes[].slots[].session`).
-fn grid_slots(body: &Value) -> Option<(usize, usize)> {
-    let nodes = body.pointer("/value/nodes")?.as_array()?;
-    let slots: Vec<&Value> = nodes
-        .iter()
-        .filter_map(|n| n.get("slots").and_then(Value::as_array))
-        .flatten()
-        .collect();
-    let free = slots
-        .iter()
-        .filter(|s| s.get("session").is_none_or(Value::is_null))
-        .count();
-    Some((free, slots.len()))
 }
 
 /// `PATH --version`'s output (stdout, else stderr), bounded in time.
@@ -368,18 +396,5 @@ mod tests {
         assert_eq!(major_version("Google Chrome 120.0.6099.109 "), Some(120));
         assert_eq!(major_version("chromedriver: command not found"), None);
         assert_eq!(major_version(""), None);
-    }
-
-    #[test]
-    fn grid_slots_count_the_free_ones() {
-        let body = serde_json::json!({"value": {"ready": true, "nodes": [
-            {"slots": [{"session": null}, {"session": {"sessionId": "a"}}]},
-            {"slots": [{"session": null}]}
-        ]}});
-        assert_eq!(grid_slots(&body), Some((2, 3)));
-        assert_eq!(
-            grid_slots(&serde_json::json!({"value": {"ready": true}})),
-            None
-        );
     }
 }

@@ -11,6 +11,7 @@ mod faults;
 mod first_hour;
 mod flowfile_check;
 mod gate;
+mod grid;
 mod health;
 mod lab;
 mod mail;

@@ -22,7 +22,7 @@ mod trace;
 mod users;
 mod web_server;
 
-pub use browser::{BrowserConfig, Isolation};
+pub use browser::{BrowserConfig, BrowserName, Isolation};
 pub use health::HealthConfig;
 pub use limits::{Timeouts, Workers};
 pub use mail::{MailConfig, MailSourceKind};

@@ -19,12 +19,13 @@ use serde_json::{json, Value};
 
 use super::bidi::{Bidi, EventWatch, PageEvent, Topic};
 use super::process::{find_executable, free_port, ManagedChild};
-use crate::config::BrowserConfig;
+use crate::config::{BrowserConfig, BrowserName};
 use crate::flowfile::keys::{key_names, parse_chord, Key};
 use driver::where_looked;
 
 mod capture;
 mod driver;
+pub mod grid;
 mod input;
 mod open;
 mod shared;
@@ -41,12 +42,19 @@ const W3C_ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub enum BrowserError {
     #[error("chromedriver not found ({}); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.chromedriver in flows.toml", where_looked(.0))]
     DriverNotFound(String),
+    #[error("geckodriver not found ({}); install it (cargo install geckodriver --locked) or set browser.geckodriver in flows.toml", where_looked(.0))]
+    GeckodriverNotFound(String),
+    #[error("no Firefox to drive (looked for {0} on PATH); install it (Debian/Ubuntu, as root: apt-get install -y firefox-esr) or set browser.binary in flows.toml")]
+    FirefoxNotFound(String),
     #[error("no Chromium to drive (looked for {0} on PATH); install it (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or set browser.binary in flows.toml")]
     BrowserNotFound(String),
     #[error("browser.binary `{0}` does not exist; install Chromium (Debian/Ubuntu, as root: apt-get install -y chromium chromium-driver) or correct browser.binary in flows.toml")]
     BrowserBinaryMissing(String),
     #[error("the WebDriver server at {url} does not answer: {error}; check --webdriver-url / browser.webdriver_url and that the server runs")]
     RemoteUnreachable { url: String, error: String },
+    /// A remote server that answers but cannot run the flows (not ready, no slot).
+    #[error("{0}")]
+    RemoteRefused(String),
     #[error("could not start chromedriver: {0}")]
     DriverSpawn(#[source] std::io::Error),
     #[error("chromedriver did not become ready within {0:?} (log: {1})")]
@@ -105,6 +113,22 @@ impl WebDriverCompatibleCommand for RawCmd {
     }
 }
 
+/// Where a session's downloads land.
+#[derive(Debug, Clone, Copy)]
+pub enum Downloads<'a> {
+    /// A dir of the runner's machine (a local browser).
+    Dir(&'a Path),
+    /// A Selenium Grid node, which lists them and hands them out (`/session/{id}/se/files`).
+    Grid,
+    /// A remote server that does not hand them out.
+    Nowhere,
+}
+
+/// The W3C `browserName` of the configured browser, as a Grid's slots name it.
+pub fn w3c_name(cfg: &BrowserConfig) -> &'static str {
+    cfg.name.w3c()
+}
+
 /// Outcome of one in-page locate/check/assert attempt.
 #[derive(Debug, Clone)]
 pub struct PageResult {
@@ -137,6 +161,12 @@ pub struct BrowserSession {
     _profile_dir: Option<tempfile::TempDir>,
     /// Where the browser saves downloads (a local browser only).
     download_dir: Option<tempfile::TempDir>,
+    /// The remote Grid keeps this session's downloads (`se:downloadsEnabled`): they are listed
+    /// and fetched through the session's `/se/files` endpoints.
+    managed_downloads: bool,
+    /// The driver started for this session alone (a second local geckodriver), stopped when
+    /// the session closes.
+    own_driver: tokio::sync::Mutex<Option<Driver>>,
     /// Offset of the current frame's viewport in the top-level viewport (pointer actions are
     /// in top-level coordinates; the page script measures inside the frame).
     frame_offset: std::sync::Mutex<(f64, f64)>,
@@ -215,8 +245,14 @@ impl BrowserSession {
         self.bidi.as_ref()?.take_page_events()
     }
 
-    pub fn download_dir(&self) -> Option<&Path> {
-        self.download_dir.as_ref().map(tempfile::TempDir::path)
+    /// Where this session's downloads can be read: a local dir, the Grid's managed downloads,
+    /// or nowhere (a remote server that keeps them to itself).
+    pub fn downloads(&self) -> Downloads<'_> {
+        match (&self.download_dir, self.managed_downloads) {
+            (Some(d), _) => Downloads::Dir(d.path()),
+            (None, true) => Downloads::Grid,
+            (None, false) => Downloads::Nowhere,
+        }
     }
 
     /// Round trips made so far (a step takes the difference).
@@ -454,6 +490,9 @@ impl BrowserSession {
             None => {
                 let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
             }
+        }
+        if let Some(mut own) = self.own_driver.lock().await.take() {
+            own.stop(false).await;
         }
     }
 }

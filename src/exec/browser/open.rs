@@ -12,6 +12,10 @@ pub(super) struct Connected {
     pub(super) ws_url: Option<String>,
     pub(super) browser_name: String,
     pub(super) browser_version: String,
+    /// The Grid keeps the session's downloads (it accepted `se:downloadsEnabled`).
+    pub(super) managed_downloads: bool,
+    /// The driver started for this session alone (a second local geckodriver).
+    pub(super) own_driver: Option<Driver>,
 }
 
 /// A fresh temporary dir, named for what it holds.
@@ -30,7 +34,8 @@ pub(super) async fn connect(
     downloads: bool,
 ) -> Result<Connected, BrowserError> {
     let local = cfg.webdriver_url.is_none();
-    let profile_dir = if local {
+    // geckodriver makes a fresh profile per session itself.
+    let profile_dir = if local && cfg.name == BrowserName::Chromium {
         Some(temp_dir("flows-profile-", "browser profile dir")?)
     } else {
         None
@@ -40,17 +45,24 @@ pub(super) async fn connect(
     } else {
         None
     };
-    let caps = capabilities(
+    let mut caps = capabilities(
         cfg,
         local,
         profile_dir.as_ref().map(|d| d.path()),
         download_dir.as_ref().map(|d| d.path()),
     );
+    // A Grid node sets the download dir itself, and only a node started with managed downloads
+    // matches this capability: ask for it only where the Grid's /status offers it (a request no
+    // slot matches would wait in the Grid's queue).
+    if !local && driver.managed_downloads(w3c_name(cfg)) {
+        caps.insert("se:downloadsEnabled".into(), json!(true));
+    }
+    let (url, own_driver) = driver.for_session(cfg).await?;
     let connect = |caps: serde_json::Map<String, Value>| async {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         ClientBuilder::new(connector)
             .capabilities(caps)
-            .connect(&driver.url)
+            .connect(&url)
             .await
             .map_err(|e| BrowserError::Session(e.to_string()))
     };
@@ -84,6 +96,8 @@ pub(super) async fn connect(
             .map(str::to_owned),
         browser_name: text("browserName", "chrome"),
         browser_version: text("browserVersion", "unknown"),
+        managed_downloads: !local && returned.get("se:downloadsEnabled") == Some(&json!(true)),
+        own_driver,
         client,
         profile_dir,
         download_dir,
@@ -142,6 +156,8 @@ impl BrowserSession {
             ws_url,
             browser_name,
             browser_version,
+            managed_downloads,
+            own_driver,
         } = connect(driver, cfg, true).await?;
         let bidi = match ws_url {
             Some(url) => match Bidi::connect(&url).await {
@@ -164,6 +180,8 @@ impl BrowserSession {
             page_us: AtomicU64::new(0),
             _profile_dir: profile_dir,
             download_dir,
+            managed_downloads,
+            own_driver: tokio::sync::Mutex::new(own_driver),
             frame_offset: std::sync::Mutex::new((0.0, 0.0)),
             main_window: std::sync::Mutex::new(None),
             bidi,
@@ -252,9 +270,19 @@ impl BrowserSession {
                 Err(e) => tracing::debug!("cdp setDeviceMetricsOverride unavailable: {e}"),
             }
         }
+        if !self.chrome_cdp {
+            // Elsewhere (Firefox) the standard way: BiDi viewport emulation of the top context.
+            if let (Some(bidi), Some(context)) = (&self.bidi, self.top_context().await) {
+                let params = json!({ "context": context,
+                    "viewport": { "width": want.0, "height": want.1 } });
+                if let Err(e) = bidi.command("browsingContext.setViewport", params).await {
+                    tracing::debug!("browsingContext.setViewport unavailable: {e}");
+                }
+            }
+        }
         let got = self.inner_size().await?;
         if got == want {
-            tracing::debug!("viewport {viewport}: set by device-metrics emulation");
+            tracing::debug!("viewport {viewport}: set by emulation");
             Ok(())
         } else {
             Err(BrowserError::Session(format!(
@@ -335,6 +363,9 @@ fn capabilities(
     profile_dir: Option<&Path>,
     download_dir: Option<&Path>,
 ) -> serde_json::Map<String, Value> {
+    if cfg.name == BrowserName::Firefox {
+        return firefox_capabilities(cfg, local, download_dir);
+    }
     let mut args: Vec<String> = vec![
         "--no-sandbox".into(),
         "--disable-gpu".into(),
@@ -405,6 +436,78 @@ fn capabilities(
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert("goog:chromeOptions".into(), chrome_options);
+    caps.insert("pageLoadStrategy".into(), json!("normal"));
+    caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
+    if cfg.accept_insecure_certs {
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+    }
+    caps.insert(
+        "timeouts".into(),
+        json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
+    );
+    caps
+}
+
+/// The W3C capabilities of a Firefox session (`moz:firefoxOptions`): headless and window size
+/// as arguments, quiet and deterministic preferences, downloads saved without asking into the
+/// download dir (a local browser; PDFs too, not shown in the built-in viewer), locale, user
+/// agent, the binary, and the timeouts the runner relies on.
+fn firefox_capabilities(
+    cfg: &BrowserConfig,
+    local: bool,
+    download_dir: Option<&Path>,
+) -> serde_json::Map<String, Value> {
+    let mut args: Vec<String> = vec![
+        "-width".into(),
+        cfg.window.0.to_string(),
+        "-height".into(),
+        cfg.window.1.to_string(),
+    ];
+    if cfg.headless {
+        args.push("-headless".into());
+    }
+    args.extend(cfg.args.iter().cloned());
+    let mut prefs = json!({
+        "browser.shell.checkDefaultBrowser": false,
+        "app.update.auto": false,
+        "app.update.enabled": false,
+        "datareporting.policy.dataSubmissionEnabled": false,
+        "toolkit.telemetry.enabled": false,
+        "signon.rememberSignons": false,
+        "browser.download.manager.showWhenStarting": false,
+        "browser.download.always_ask_before_handling_new_types": false,
+        "browser.download.useDownloadDir": true,
+        "browser.helperApps.neverAsk.saveToDisk":
+            "text/csv,text/plain,application/pdf,application/octet-stream,application/zip,application/json",
+        "pdfjs.disabled": true,
+    });
+    if let Some(d) = download_dir {
+        prefs["browser.download.folderList"] = json!(2);
+        prefs["browser.download.dir"] = json!(d.display().to_string());
+    }
+    if let Some(locale) = &cfg.locale {
+        // Firefox takes navigator.language and the Accept-Language header from this one pref.
+        prefs["intl.accept_languages"] = json!(crate::config::accept_languages(locale));
+        prefs["intl.locale.requested"] = json!(locale);
+    }
+    if let Some(ua) = &cfg.user_agent {
+        prefs["general.useragent.override"] = json!(ua);
+    }
+    let mut options = json!({ "args": args, "prefs": prefs });
+    let binary = match &cfg.binary {
+        Some(b) => Some(b.clone()),
+        None if local => local_browser_binary(cfg)
+            .ok()
+            .flatten()
+            .map(|p| p.display().to_string()),
+        None => None,
+    };
+    if let Some(b) = binary {
+        options["binary"] = json!(b);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("firefox"));
+    caps.insert("moz:firefoxOptions".into(), options);
     caps.insert("pageLoadStrategy".into(), json!("normal"));
     caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
     if cfg.accept_insecure_certs {

@@ -32,6 +32,12 @@ pub struct SharedBrowser {
     /// exists (a browser closes when its last tab does), as nothing ever runs in it.
     first_tab: std::sync::Mutex<Option<String>>,
     local: bool,
+    /// Where the Grid node has the browser save downloads (`se:downloadsEnabled`), on the
+    /// node's machine: user contexts are told to save there too, and the files are fetched
+    /// through the session's `/se/files`.
+    grid_download_dir: Option<String>,
+    /// The driver started for this browser alone (a second local geckodriver).
+    _own_driver: Option<Driver>,
 }
 
 /// The settings a browser is started with; the rest is set per user context (viewport,
@@ -45,6 +51,38 @@ pub(super) fn browser_wide(cfg: &BrowserConfig) -> BrowserConfig {
         wide.window = BrowserConfig::default().window;
     }
     wide
+}
+
+/// The dir a Grid node set as Chrome's download dir (`download.default_directory`), read from
+/// Chrome's own preferences page in the session's first tab: a user context saves nothing
+/// unless told where, and the Grid does not say. `None` (said in the log: a download step in a
+/// user context then fails saying so) when the page is not there (not Chrome).
+async fn grid_download_dir(client: &Client) -> Option<String> {
+    let read = async {
+        client.goto("chrome://prefs-internals").await.ok()?;
+        let text = client
+            .execute("return document.body.innerText;", vec![])
+            .await
+            .ok()?;
+        let prefs: Value = serde_json::from_str(text.as_str()?).ok()?;
+        prefs
+            .pointer("/download/default_directory/value")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let dir = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .ok()
+        .flatten();
+    let _ = client.goto("about:blank").await;
+    match &dir {
+        Some(d) => tracing::debug!("the Grid node saves this browser's downloads in {d}"),
+        None => tracing::warn!(
+            "the Grid keeps downloads, but its download dir is unknown to the runner: download \
+             steps fail in user contexts; use isolation = \"process\" for them"
+        ),
+    }
+    dir
 }
 
 impl SharedBrowser {
@@ -63,11 +101,18 @@ impl SharedBrowser {
             ws_url,
             browser_name,
             browser_version,
+            managed_downloads,
+            own_driver,
         } = connect(driver, &settings, false).await?;
         let why_not = match ws_url {
             Some(url) => match Bidi::connect_quiet(&url, None).await {
                 Ok(bidi) => {
                     let first_tab = client.window().await.ok().map(String::from);
+                    let grid_download_dir = if managed_downloads {
+                        grid_download_dir(&client).await
+                    } else {
+                        None
+                    };
                     tracing::debug!(
                         ms = opening.elapsed().as_millis() as u64,
                         "shared browser started (isolation = \"context\")"
@@ -83,6 +128,8 @@ impl SharedBrowser {
                         _profile_dir: profile_dir,
                         current: tokio::sync::Mutex::new(None),
                         first_tab: std::sync::Mutex::new(first_tab),
+                        grid_download_dir,
+                        _own_driver: own_driver,
                     }));
                 }
                 Err(e) => format!("its BiDi connection failed: {e}"),
@@ -188,6 +235,16 @@ impl SharedBrowser {
             .await?;
             Some(dir)
         } else {
+            if let Some(dir) = &self.grid_download_dir {
+                self.command(
+                    "browser.setDownloadBehavior",
+                    json!({
+                        "downloadBehavior": { "type": "allowed", "destinationFolder": dir },
+                        "userContexts": only,
+                    }),
+                )
+                .await?;
+            }
             None
         };
         if let Some(v) = cfg.viewport {
@@ -246,6 +303,8 @@ impl SharedBrowser {
             page_us: AtomicU64::new(0),
             _profile_dir: None,
             download_dir,
+            managed_downloads: self.grid_download_dir.is_some(),
+            own_driver: tokio::sync::Mutex::new(None),
             frame_offset: std::sync::Mutex::new((0.0, 0.0)),
             main_window: std::sync::Mutex::new(None),
             bidi: Some(bidi),

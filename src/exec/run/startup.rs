@@ -365,7 +365,15 @@ pub(super) async fn start_browsers(
         let log = logs_dir.join("chromedriver.log");
         match unless_cancelled(cancel, Driver::start(&config.browser, &log)).await {
             None => return Err(RunEnd::Interrupted),
-            Some(Ok(driver)) => res.driver = Some(driver),
+            Some(Ok(driver)) => {
+                // A Grid must hold the run's sessions at once (see `sessions_at_once`).
+                let needed = sessions_at_once(config, suite, plan);
+                let browser = crate::exec::browser::w3c_name(&config.browser);
+                if let Err(e) = driver.check_capacity(browser, needed) {
+                    return Err(RunEnd::Infrastructure(res.redactor.redact(&e.to_string())));
+                }
+                res.driver = Some(driver);
+            }
             Some(Err(e)) => {
                 return Err(RunEnd::Infrastructure(res.redactor.redact(&e.to_string())));
             }
@@ -378,6 +386,20 @@ pub(super) async fn start_browsers(
         }
     }
     Ok(())
+}
+
+/// How many browser sessions the run holds at once: one shared browser with a user context per
+/// user (`isolation = "context"`), else a browser per user of the plan, all opened at start-up.
+fn sessions_at_once(config: &Config, suite: &Suite, plan: &Plan) -> usize {
+    if config.browser.isolation == crate::config::Isolation::Context && config.browser.bidi {
+        return 1;
+    }
+    let users: BTreeSet<String> = plan
+        .order
+        .iter()
+        .flat_map(|&i| saved_state::users_of(&suite.flows[i]))
+        .collect();
+    users.len().max(1)
 }
 
 /// Opens the browser session of every user the plan will need, all at once: a browser takes

@@ -10,6 +10,7 @@ use super::pointer::*;
 use crate::artifact;
 use crate::events::{Artifact, ArtifactKind, Evidence};
 use crate::exec::bidi::{EventWatch, Topic};
+use crate::exec::browser::Downloads;
 use crate::flowfile::ast::*;
 use crate::flowfile::template::Resolved;
 use crate::flowfile::text::TextPattern;
@@ -28,13 +29,18 @@ pub(super) async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> Ste
         }
         None => None,
     };
-    let dir = {
-        let session = ctx.browser(&Fail("download")).await?;
-        session.download_dir().map(Path::to_path_buf).ok_or_else(|| {
-            Fail("download").input("downloads are checked with a local browser only (a remote WebDriver server keeps its files)")
-        })?
+    let place = match ctx.browser(&Fail("download")).await?.downloads() {
+        Downloads::Dir(dir) => Place::Dir(dir.to_path_buf()),
+        Downloads::Grid => Place::Grid,
+        Downloads::Nowhere => {
+            return Err(Fail("download").input(
+                "the remote WebDriver server keeps this browser's downloads to itself: start \
+                 the Selenium Grid with --enable-managed-downloads true (the runner then asks \
+                 for se:downloadsEnabled and fetches the file), or run with a local browser",
+            ))
+        }
     };
-    let before: std::collections::BTreeSet<PathBuf> = list_dir(&dir);
+    let before = names_in(ctx, &place, &Fail("download")).await?;
     // Watching starts before the click, so a download that ends at once is not missed.
     let mut news = ctx.browser(&Fail("download")).await?.watch(Topic::Download);
     let (_, _, summary) = act_verified(
@@ -50,8 +56,9 @@ pub(super) async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> Ste
     .await?;
     let fail = Fail(&summary);
     let limit = ctx.timeout(s.timeout.as_ref());
-    let file = await_file(&dir, &before, &mut news, limit, &fail).await?;
-    let kept = keep(ctx, &file, &fail)?;
+    let file = await_file(ctx, &place, &before, &mut news, limit, &fail).await?;
+    let bytes = take(ctx, &place, &file, &fail).await?;
+    let kept = keep(ctx, &file, &bytes, &fail)?;
     let problems = problems_of(s, &kept, name_pattern.as_ref());
     let Kept {
         file_name,
@@ -89,29 +96,54 @@ pub(super) async fn download(ctx: &mut StepContext<'_>, s: &DownloadStep) -> Ste
     })
 }
 
-/// Waits for a new finished file in the browser's download dir. Chrome writes a hidden temp
-/// file, then `NAME.crdownload`, and renames that to NAME when done.
+/// Where the browser's downloads are read.
+enum Place {
+    /// A local dir.
+    Dir(PathBuf),
+    /// A Selenium Grid node's managed downloads.
+    Grid,
+}
+
+/// The file names in the download place now.
+async fn names_in(
+    ctx: &mut StepContext<'_>,
+    place: &Place,
+    fail: &Fail<'_>,
+) -> Result<std::collections::BTreeSet<String>, StepFailure> {
+    match place {
+        Place::Dir(dir) => Ok(list_dir(dir)
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()),
+        Place::Grid => ctx
+            .browser(fail)
+            .await?
+            .grid_download_names()
+            .await
+            .map_err(|e| fail.browser(e)),
+    }
+}
+
+/// Waits for a new finished file among the browser's downloads and returns its name. Chrome
+/// writes a hidden temp file, then `NAME.crdownload`, and renames that to NAME when done.
 async fn await_file(
-    dir: &Path,
-    before: &std::collections::BTreeSet<PathBuf>,
+    ctx: &mut StepContext<'_>,
+    place: &Place,
+    before: &std::collections::BTreeSet<String>,
     news: &mut EventWatch,
     limit: std::time::Duration,
     fail: &Fail<'_>,
-) -> Result<PathBuf, StepFailure> {
+) -> Result<String, StepFailure> {
     let deadline = Instant::now() + limit;
-    let in_progress = |p: &PathBuf| {
-        p.extension().is_some_and(|e| e == "crdownload")
-            || p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-    };
+    let in_progress = |n: &String| n.ends_with(".crdownload") || n.starts_with('.');
     let (mut ended, mut settle) = (false, EventWatch::polling());
     loop {
-        let now = list_dir(dir);
+        let now = names_in(ctx, place, fail).await?;
         let partial = now.iter().any(in_progress);
-        let fresh: Vec<&PathBuf> = now
+        let fresh: Vec<&String> = now
             .iter()
-            .filter(|p| !before.contains(*p) && !in_progress(p))
+            .filter(|n| !before.contains(*n) && !in_progress(n))
             .collect();
         if let (Some(f), false) = (fresh.first(), partial) {
             return Ok((*f).clone());
@@ -133,6 +165,36 @@ async fn await_file(
     }
 }
 
+/// The bytes of the download `name`, taken away from where the browser put it (so a later
+/// download of the same name is seen as new rather than renamed by the browser).
+async fn take(
+    ctx: &mut StepContext<'_>,
+    place: &Place,
+    name: &str,
+    fail: &Fail<'_>,
+) -> Result<Vec<u8>, StepFailure> {
+    match place {
+        Place::Dir(dir) => {
+            let file = dir.join(name);
+            let bytes = std::fs::read(&file)
+                .map_err(|e| fail.file(format!("cannot read the download: {e}")))?;
+            let _ = std::fs::remove_file(&file);
+            Ok(bytes)
+        }
+        Place::Grid => {
+            let session = ctx.browser(fail).await?;
+            let bytes = session
+                .grid_download(name)
+                .await
+                .map_err(|e| fail.browser(e))?;
+            if let Err(e) = session.grid_downloads_clear().await {
+                tracing::debug!("the Grid's downloads were not cleared: {e}");
+            }
+            Ok(bytes)
+        }
+    }
+}
+
 /// A download kept in the run directory, with what the step checks of it.
 struct Kept {
     file_name: String,
@@ -145,32 +207,30 @@ struct Kept {
     sha256: String,
 }
 
-/// Moves the file out of the browser's download dir (so a later download of the same name is
-/// seen as new) into the run directory.
-fn keep(ctx: &StepContext<'_>, file: &Path, fail: &Fail<'_>) -> Result<Kept, StepFailure> {
-    let bytes =
-        std::fs::read(file).map_err(|e| fail.file(format!("cannot read the download: {e}")))?;
-    let _ = std::fs::remove_file(file);
-    let file_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+/// Keeps the download `file_name` in the run directory.
+fn keep(
+    ctx: &StepContext<'_>,
+    file_name: &str,
+    bytes: &[u8],
+    fail: &Fail<'_>,
+) -> Result<Kept, StepFailure> {
+    let file_name = file_name.to_owned();
     let rel = PathBuf::from(ctx.flow_id())
         .join("downloads")
         .join(&file_name);
     let saved = ctx.output_dir.join(&rel);
-    artifact::write_atomic(&saved, &bytes)
+    artifact::write_atomic(&saved, bytes)
         .map_err(|e| fail.file(format!("cannot keep the download: {e}")))?;
     let sha256 = {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(&bytes);
+        let digest = sha2::Sha256::digest(bytes);
         digest
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
     Ok(Kept {
-        media_type: media_type_of(&bytes, &file_name),
+        media_type: media_type_of(bytes, &file_name),
         size: bytes.len() as u64,
         file_name,
         rel,
