@@ -247,7 +247,11 @@ steps:
 async fn ctrl_c_stops_every_worker_and_still_writes_the_report() {
     let app = helpdesk().await;
     let a = format!("id: waits-a\n{WAITS}");
-    let b = format!("id: waits-b\n{WAITS}");
+    // Another user: one user's flows never run side by side.
+    let b = format!(
+        "id: waits-b\n{}",
+        WAITS.replace("user: requester", "user: head")
+    );
     let suite = temp_suite(&[("a.yaml", a.as_str()), ("b.yaml", b.as_str())]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let marker = tmp.path().to_str().expect("utf-8").to_owned();
