@@ -673,8 +673,8 @@ mod tests {
         assert_eq!(log.text, "hi");
     }
 
-    #[tokio::test]
-    async fn a_screencast_frame_is_acknowledged_and_settles_its_films_marks() {
+    /// A connection whose page `ctx` is filmed over the CDP session `cdp-1`.
+    fn filmed() -> (Shared, Arc<Film>) {
         let shared = Shared::new();
         let film = Film::new();
         shared
@@ -682,6 +682,12 @@ mod tests {
             .lock()
             .expect("films")
             .insert("ctx".into(), Some(("cdp-1".into(), film.clone())));
+        (shared, film)
+    }
+
+    #[tokio::test]
+    async fn a_screencast_frame_is_acknowledged_and_settles_its_films_marks() {
+        let (shared, film) = filmed();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("01-after.jpg");
         let written = film.open(path.clone(), film::now() - 0.2);
@@ -708,13 +714,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_page_drops_its_film_and_settles_its_marks_with_its_last_frame() {
-        let shared = Shared::new();
-        let film = Film::new();
-        shared
-            .films
-            .lock()
-            .expect("films")
-            .insert("ctx".into(), Some(("cdp-1".into(), film.clone())));
+        let (shared, film) = filmed();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("01-after.jpg");
         use base64::Engine;

@@ -421,7 +421,20 @@ fn capabilities(
         // `--lang` sets navigator.language; this pref sets the Accept-Language header.
         prefs["intl.accept_languages"] = json!(crate::config::accept_languages(locale));
     }
-    let mut chrome_options = json!({ "args": args, "prefs": prefs });
+    let chrome_options = json!({ "args": args, "prefs": prefs });
+    w3c_capabilities(cfg, local, "chrome", "goog:chromeOptions", chrome_options)
+}
+
+/// What every session asks for beside its browser's own options (`options_key`, which get the
+/// binary: the configured one, else the local browser found): the page load strategy, prompts
+/// left for the runner, certificates, and the timeouts the runner relies on.
+fn w3c_capabilities(
+    cfg: &BrowserConfig,
+    local: bool,
+    browser_name: &str,
+    options_key: &str,
+    mut options: Value,
+) -> serde_json::Map<String, Value> {
     let binary = match &cfg.binary {
         Some(b) => Some(b.clone()),
         None if local => local_browser_binary(cfg)
@@ -431,11 +444,11 @@ fn capabilities(
         None => None,
     };
     if let Some(b) = binary {
-        chrome_options["binary"] = json!(b);
+        options["binary"] = json!(b);
     }
     let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("chrome"));
-    caps.insert("goog:chromeOptions".into(), chrome_options);
+    caps.insert("browserName".into(), json!(browser_name));
+    caps.insert(options_key.into(), options);
     caps.insert("pageLoadStrategy".into(), json!("normal"));
     caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
     if cfg.accept_insecure_certs {
@@ -493,29 +506,6 @@ fn firefox_capabilities(
     if let Some(ua) = &cfg.user_agent {
         prefs["general.useragent.override"] = json!(ua);
     }
-    let mut options = json!({ "args": args, "prefs": prefs });
-    let binary = match &cfg.binary {
-        Some(b) => Some(b.clone()),
-        None if local => local_browser_binary(cfg)
-            .ok()
-            .flatten()
-            .map(|p| p.display().to_string()),
-        None => None,
-    };
-    if let Some(b) = binary {
-        options["binary"] = json!(b);
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("firefox"));
-    caps.insert("moz:firefoxOptions".into(), options);
-    caps.insert("pageLoadStrategy".into(), json!("normal"));
-    caps.insert("unhandledPromptBehavior".into(), json!("ignore"));
-    if cfg.accept_insecure_certs {
-        caps.insert("acceptInsecureCerts".into(), json!(true));
-    }
-    caps.insert(
-        "timeouts".into(),
-        json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
-    );
-    caps
+    let options = json!({ "args": args, "prefs": prefs });
+    w3c_capabilities(cfg, local, "firefox", "moz:firefoxOptions", options)
 }
