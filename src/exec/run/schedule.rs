@@ -1,9 +1,10 @@
 //! Which flow runs next. A worker asks one question, [`Schedule::next`], whenever it is free,
 //! so how flows are spread over workers never touches how a flow or an attempt runs.
 //! [`PlanOrder`] is the serial answer: the plan's order, skipping a flow whose needs did not
-//! pass. [`ReadyOrder`] is the answer for several workers (`--workers`): the first flow in plan
-//! order whose needs have all finished (so the tie-break is the plan's order and a run is
-//! deterministic in what it hands out), handed out as skipped when one of them did not pass.
+//! pass. [`ReadyOrder`] is the answer for several workers (`--workers`): of the flows whose
+//! needs have all finished and whose users are free, the one whose users have the most work
+//! left (ties: plan order, so a run is deterministic in what it hands out); handed out as
+//! skipped when a need did not pass.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -67,7 +68,14 @@ impl Schedule for PlanOrder<'_> {
 /// its chain whichever worker ran it), and none of the users it acts as is acting in a flow
 /// still running: a user is one account with one session on the server (the workers share its
 /// cookies), so two of its flows at once would see each other's flash messages, carts and
-/// sign-outs. Among ready flows the plan's order wins.
+/// sign-outs.
+///
+/// So a user's flows form one line whatever their needs say, and the run lasts at least as long
+/// as its busiest user's line. Among ready flows the one whose users have the most steps left
+/// (in flows not handed out yet) goes first: the longest lines start early and the workers
+/// finish together, instead of a light user's flows filling the workers while the heaviest
+/// user's line waits for the end. Ties go to the plan's order; a flow to hand out as skipped
+/// goes before all (it takes no time).
 pub(super) struct ReadyOrder<'a> {
     suite: &'a Suite,
     plan: &'a Plan,
@@ -75,15 +83,47 @@ pub(super) struct ReadyOrder<'a> {
     pending: Vec<usize>,
     /// Handed out to run (not as skipped) and not finished when last asked.
     running: Vec<usize>,
+    /// The users each flow acts as (by index into `suite.flows`).
+    users: HashMap<usize, BTreeSet<String>>,
+    /// Steps of each user's flows not handed out yet.
+    work_left: HashMap<String, usize>,
+}
+
+/// What a flow weighs when choosing among ready ones: its steps (group steps expanded, each
+/// data-driven row its own flow), at least one.
+fn weight(suite: &Suite, flow: usize) -> usize {
+    suite.flows[flow].steps.len().max(1)
 }
 
 impl<'a> ReadyOrder<'a> {
     pub(super) fn new(suite: &'a Suite, plan: &'a Plan) -> ReadyOrder<'a> {
+        let users: HashMap<usize, BTreeSet<String>> = plan
+            .order
+            .iter()
+            .map(|&i| (i, users_of(&suite.flows[i])))
+            .collect();
+        let mut work_left: HashMap<String, usize> = HashMap::new();
+        for &i in &plan.order {
+            for u in &users[&i] {
+                *work_left.entry(u.clone()).or_default() += weight(suite, i);
+            }
+        }
         ReadyOrder {
             suite,
             plan,
             pending: plan.order.clone(),
             running: Vec::new(),
+            users,
+            work_left,
+        }
+    }
+
+    /// Steps left in the lines of `flow`'s users (its own when it acts as nobody).
+    fn work_left_of(&self, flow: usize) -> usize {
+        let users = &self.users[&flow];
+        match users.is_empty() {
+            true => weight(self.suite, flow),
+            false => users.iter().map(|u| self.work_left[u]).sum(),
         }
     }
 
@@ -108,24 +148,41 @@ impl Schedule for ReadyOrder<'_> {
         let suite = self.suite;
         self.running
             .retain(|&i| !done.contains_key(&suite.flows[i].ast.id.value));
-        let busy: BTreeSet<String> = self
+        let busy: BTreeSet<&String> = self
             .running
             .iter()
-            .flat_map(|&i| users_of(&suite.flows[i]))
+            .flat_map(|i| self.users[i].iter())
             .collect();
-        let ready = self.pending.iter().find_map(|&i| {
+        let mut best: Option<(usize, usize)> = None;
+        let mut chosen = None;
+        for &i in &self.pending {
             if !self.needs_settled(i, done) {
-                return None;
+                continue;
             }
-            // A flow handed out as skipped acts as nobody.
-            let blocked = blocked_by_needs(suite, self.plan, i, done);
-            (blocked.is_some() || users_of(&suite.flows[i]).is_disjoint(&busy))
-                .then_some((i, blocked))
-        });
-        let Some((flow, blocked)) = ready else {
+            // A flow handed out as skipped acts as nobody, and goes first.
+            if let Some(reason) = blocked_by_needs(suite, self.plan, i, done) {
+                chosen = Some((i, Some(reason)));
+                break;
+            }
+            if self.users[&i].iter().any(|u| busy.contains(u)) {
+                continue;
+            }
+            let left = self.work_left_of(i);
+            // Strictly more: among equals the first in plan order stays.
+            if best.is_none_or(|(_, most)| left > most) {
+                best = Some((i, left));
+            }
+        }
+        let Some((flow, blocked)) = chosen.or(best.map(|(i, _)| (i, None))) else {
             return Handout::Wait;
         };
         self.pending.retain(|&i| i != flow);
+        let w = weight(suite, flow);
+        for u in &self.users[&flow] {
+            if let Some(left) = self.work_left.get_mut(u) {
+                *left = left.saturating_sub(w);
+            }
+        }
         if blocked.is_none() {
             self.running.push(flow);
         }
@@ -361,19 +418,60 @@ mod tests {
     }
 
     #[test]
-    fn ready_order_breaks_ties_by_plan_order_not_by_file_order() {
+    fn ready_order_starts_the_user_with_most_steps_left_and_breaks_ties_by_plan_order() {
         let (_dir, suite) = chains();
+        // Plan order puts the loner and u2's chain first; u1 has the most steps left (a, b, c).
         let plan = plan(&suite, &["f", "d", "a", "e", "b", "c"]);
         let mut order = ReadyOrder::new(&suite, &plan);
         let done = HashMap::from([
             ("d".to_owned(), FlowStatus::Passed),
             ("a".to_owned(), FlowStatus::Passed),
         ]);
-        assert_eq!(take(&suite, &mut order, &done), "f");
+        assert_eq!(take(&suite, &mut order, &done), "a", "u1: 3 steps left");
+        // u1 2 left (b, c), u2 2 (d, e): a tie, and d comes first in the plan.
         assert_eq!(take(&suite, &mut order, &done), "d");
-        assert_eq!(take(&suite, &mut order, &done), "a");
+        assert_eq!(
+            take(&suite, &mut order, &done),
+            "b",
+            "u1: 2 left, u2 and u3: 1"
+        );
+        // f and e weigh 1 each: plan order (f before e), not file order.
+        assert_eq!(take(&suite, &mut order, &done), "f");
         assert_eq!(take(&suite, &mut order, &done), "e");
-        assert_eq!(take(&suite, &mut order, &done), "b");
+    }
+
+    #[test]
+    fn ready_order_gives_the_heaviest_line_a_worker_first_so_workers_finish_together() {
+        // light (1 step, 4 flows, user l) comes first in the plan; heavy (3 flows of 3 steps,
+        // user h) later. With two workers both lines must start at once.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let three = "steps:\n  - goto: /\n  - goto: /a\n  - goto: /b\n";
+        for (id, needs, user, steps) in [
+            ("l1", "[]", "l", "steps:\n  - goto: /\n"),
+            ("l2", "[l1]", "l", "steps:\n  - goto: /\n"),
+            ("h1", "[]", "h", three),
+            ("h2", "[h1]", "h", three),
+        ] {
+            let text = format!("id: {id}\ntitle: {id}\nuser: {user}\nneeds: {needs}\n{steps}");
+            std::fs::write(dir.path().join(format!("{id}.yaml")), text).expect("write");
+        }
+        let suite = load_suite(dir.path(), &CheckEnv::new(["l", "h"], Vec::<String>::new()))
+            .expect("suite checks");
+        let plan = plan(&suite, &["l1", "l2", "h1", "h2"]);
+        let mut order = ReadyOrder::new(&suite, &plan);
+        let mut done = HashMap::new();
+        assert_eq!(
+            take(&suite, &mut order, &done),
+            "h1",
+            "h has 6 steps left, l 2"
+        );
+        assert_eq!(take(&suite, &mut order, &done), "l1");
+        assert_eq!(order.next(&done), Handout::Wait);
+        done.insert("l1".to_owned(), FlowStatus::Passed);
+        assert_eq!(take(&suite, &mut order, &done), "l2", "h is busy in h1");
+        done.insert("h1".to_owned(), FlowStatus::Passed);
+        assert_eq!(take(&suite, &mut order, &done), "h2");
+        assert_eq!(order.next(&done), Handout::Done);
     }
 
     #[test]
