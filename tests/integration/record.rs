@@ -175,21 +175,34 @@ impl Recording {
     }
 
     /// SIGINT, as Ctrl-C; the exit code and everything printed.
-    async fn stop(mut self) -> (i32, String) {
+    async fn stop(self) -> (i32, String) {
         let pid = self.child.id().expect("pid");
         let sent = std::process::Command::new("kill")
             .args(["-INT", &pid.to_string()])
             .status()
             .expect("kill");
         assert!(sent.success());
+        self.exit().await
+    }
+
+    /// Closes the browser window (WebDriver Close Window), as a person would.
+    async fn close_window(self) -> (i32, String) {
+        let url = format!("{}/session/{}/window", self.webdriver, self.session);
+        let closed = self.http.delete(&url).send().await.expect("close window");
+        assert!(closed.status().is_success(), "{closed:?}");
+        self.exit().await
+    }
+
+    /// Waits for the recorder to end; its exit code and everything printed.
+    async fn exit(mut self) -> (i32, String) {
         let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
-            .expect("the recorder stops within 60s of SIGINT")
+            .expect("the recorder stops within 60s")
             .expect("wait");
         // The readers drain what was printed before the pipes closed.
         tokio::time::timeout(Duration::from_secs(5), async {
             while Arc::strong_count(&self.printed) > 1 {
-                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
         .await
@@ -280,6 +293,9 @@ async fn a_recorded_create_ticket_flow_is_check_clean_user_facing_and_replays() 
     assert_eq!(code, 0, "{printed}\n--- file\n{text}");
     assert!(printed.contains("started Xvfb on :"), "{printed}");
     assert!(printed.contains("is check-clean"), "{printed}");
+    // Nothing it started is left: chromedriver logs and Chromium's profile are under the suite.
+    let left = processes_mentioning(dir.to_str().expect("utf-8"));
+    assert!(left.is_empty(), "still running: {left:?}");
     // Each step was shown as it landed.
     assert!(
         printed.contains("  + click: { role: link, name: New ticket }"),
@@ -344,8 +360,14 @@ async fn a_typed_password_and_code_become_env_placeholders_never_text() {
     rec.click("xpath", "//button[normalize-space()='Sign in']")
         .await;
     let text = wait_for_steps(&file, 6, &rec.printed).await;
-    let (code, printed) = rec.stop().await;
+    // Closing the window ends the recording as Ctrl-C does.
+    let (code, printed) = rec.close_window().await;
     assert_eq!(code, 0, "{printed}\n--- file\n{text}");
+    assert!(
+        printed.contains("the window was closed") || printed.contains("the browser is gone"),
+        "{printed}"
+    );
+    assert!(printed.contains("is check-clean"), "{printed}");
     let text = std::fs::read_to_string(&file).expect("file");
     assert!(
         text.contains("fill: { role: textbox, name: Password, value: \"{{ env.PASSWORD }}\" }"),
