@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn the_order_is_role_label_placeholder_text_test_id_then_css() {
-        let all = vec![
+        let all = [
             json!({ "role": "textbox", "name": { "kind": "contains", "value": "Subject" } }),
             json!({ "label": { "kind": "contains", "value": "Subject" } }),
             json!({ "placeholder": { "kind": "contains", "value": "Short summary" } }),

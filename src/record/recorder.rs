@@ -147,7 +147,7 @@ impl Recorder {
     /// A URL on the base origin as its path (and query), as flows write them.
     fn relative(&self, url: &str) -> String {
         match url.strip_prefix(&self.base) {
-            Some(rest) if rest.is_empty() => "/".to_owned(),
+            Some("") => "/".to_owned(),
             Some(rest) if rest.starts_with('/') || rest.starts_with('?') => rest.to_owned(),
             _ => url.to_owned(),
         }
