@@ -37,8 +37,8 @@ pub struct RecordArgs {
     /// The flow's title (default: from its id).
     #[arg(long)]
     pub title: Option<String>,
-    /// Record against this running app instead of the configured target (the web server is
-    /// then not started).
+    /// Record against this app instead of the configured target (when it answers, the
+    /// configured web server is not started).
     #[arg(long)]
     pub base_url: Option<String>,
     #[command(flatten)]
@@ -116,7 +116,6 @@ fn prepare(args: &RecordArgs) -> Result<Plan, u8> {
         profile: args.suite.profile.clone(),
         base_url: args.base_url.clone(),
         headed: true,
-        skip_web_server: args.base_url.is_some(),
         ..Default::default()
     };
     let (config, suite) = load(&args.suite, &cli)?;
@@ -370,7 +369,8 @@ async fn record_in_browser(
         config.accept_invalid_certs,
     );
     let mut base = config.base_url.clone();
-    if let (Some(ws), None) = (&config.web_server, &args.base_url) {
+    // As `flows run`: a target that answers is used; else the web server is started for it.
+    if let Some(ws) = &config.web_server {
         let reuse = match &base {
             Some(u) => webserver::answers(&http, u).await,
             None => false,
