@@ -178,7 +178,7 @@ fn prepare(args: &RecordArgs) -> Result<Plan, u8> {
         )));
     }
     let (saved, user_email, needs, user) = match &args.user {
-        // Browser steps run as a user: the suite's first, signed out (no saved state).
+        // Browser steps run as a user: the first by name, signed out (no saved state).
         None => {
             let Some(first) = config.users.keys().next().cloned() else {
                 return Err(usage(format!(
@@ -186,7 +186,7 @@ fn prepare(args: &RecordArgs) -> Result<Plan, u8> {
                     args.suite.config.display()
                 )));
             };
-            eprintln!("note: no --user: the flow acts as `{first}` (the suite's first user), starting signed out");
+            eprintln!("note: no --user: the flow acts as `{first}` (the first of [users] by name), starting signed out");
             (None, None, vec![], first)
         }
         Some(user) => {

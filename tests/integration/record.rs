@@ -475,3 +475,70 @@ async fn refusals_come_before_anything_starts() {
     );
     assert!(!dir.join("flows/x.yaml").exists());
 }
+
+/// The demo helpdesk binary, built beside the test binary (target/<profile>/helpdesk).
+fn helpdesk_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("helpdesk"))
+        .expect("a target dir");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the workspace first",
+        bin.display()
+    );
+    bin
+}
+
+/// With a `[web_server]` and no running target, the recorder starts the app as `flows run`
+/// does, records against it, and stops it with everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_starts_the_configured_web_server_and_stops_it() {
+    let suite = suite();
+    let dir = suite.path();
+    add_config(
+        dir,
+        &format!(
+            "\n[web_server]\ncommand = \"{} --listen 127.0.0.1:{{port}} --staging\"\nready_path = \"/up\"\nstartup_timeout = \"20s\"\nenv = {{ STAGING_E2E_ENABLED = \"true\", STAGING_E2E_SECRET = \"{{secret}}\" }}\n",
+            helpdesk_binary().display()
+        ),
+    );
+    let file = dir.join("flows/keyboard-page.yaml");
+    let rec = Recording::start(
+        dir,
+        &["/lab/sign-in-form", "--out", "flows/keyboard-page.yaml"],
+        &[],
+    )
+    .await;
+    let printed = rec.printed.lock().unwrap().clone();
+    let url = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("started the web server at "))
+        .unwrap_or_else(|| panic!("no web server started: {printed}"))
+        .to_owned();
+    let listen = url.trim_start_matches("http://").to_owned();
+    // The positive control: the app the recorder started is running now.
+    assert!(
+        !processes_mentioning(&listen).is_empty(),
+        "no process listens on {listen}"
+    );
+    wait_for_steps(&file, 1, &rec.printed).await;
+    rec.click("xpath", "//button[normalize-space()='Sign in']")
+        .await;
+    let text = wait_for_steps(&file, 2, &rec.printed).await;
+    let (code, printed) = rec.stop().await;
+    assert_eq!(code, 0, "{printed}\n--- file\n{text}");
+    assert!(
+        text.contains("  - click: { role: button, name: Sign in }"),
+        "{text}"
+    );
+    // The first user by name (head, requester), signed out: check-clean without --user.
+    assert!(
+        text.contains("user: head\n") && !text.contains("needs:"),
+        "{text}"
+    );
+    let left = processes_mentioning(&listen);
+    assert!(left.is_empty(), "the web server is still running: {left:?}");
+}
