@@ -22,6 +22,7 @@ pub mod mail;
 pub mod net;
 pub mod plan;
 pub mod realtime;
+pub mod record;
 pub mod redact;
 pub mod report;
 pub mod state;

@@ -19,6 +19,7 @@ mod health;
 mod init;
 mod install_deps;
 mod merge_reports;
+mod record;
 mod shard;
 mod show_trace;
 
@@ -57,6 +58,11 @@ pub struct Cli {
 pub enum Command {
     /// Run flows (with the flows they need) and write the reports.
     Run(RunArgs),
+    /// Write a flow while you use the app: opens a headed browser at URL (under Xvfb when there
+    /// is no display), records clicks, fills, selects, checks, uploads and navigations as
+    /// steps with the locators the runner resolves; Alt+Shift+A turns the next click into an
+    /// `expect`. Ctrl-C or closing the window stops; the file is then checked.
+    Record(record::RecordArgs),
     /// List the flows: id, title, user, needs, tags.
     List(SuiteArgs),
     /// Parse and check every flow and the config; start nothing.
@@ -289,6 +295,7 @@ pub fn main() -> u8 {
         }
         Command::ShowTrace { path } => show_trace::show_trace(&path),
         Command::Check(args) => check(&args),
+        Command::Record(args) => record::record(&args),
         Command::Doctor(args) => doctor::doctor(&args),
         Command::Init(args) => init::init(&args),
         Command::InstallDeps(args) => install_deps::install_deps(&args),

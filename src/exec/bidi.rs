@@ -88,6 +88,9 @@ struct Shared {
     /// Screencasts for `--trace on` frames, per browsing context: its CDP session and film
     /// (`None`: the browser could not start one; not tried again).
     films: Mutex<Films>,
+    /// Where `script.message` events and top-level `contextDestroyed` go, once asked for
+    /// ([`Bidi::forward_script_messages`], the recorder); dropped when the socket closes.
+    forward: Mutex<Option<mpsc::UnboundedSender<(String, Value)>>>,
 }
 
 #[derive(Default)]
@@ -108,6 +111,19 @@ impl Shared {
             next_id: AtomicU64::new(1),
             page_events: Mutex::new(PageEvents::default()),
             films: Mutex::new(HashMap::new()),
+            forward: Mutex::new(None),
+        }
+    }
+
+    /// Hands `script.message` and the closing of a top-level window to the forward channel.
+    fn forward(&self, method: &str, params: &Value) {
+        let top_closed = method == "browsingContext.contextDestroyed" && params["parent"].is_null();
+        if method != "script.message" && !top_closed {
+            return;
+        }
+        let forward = self.forward.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = forward.as_ref() {
+            let _ = tx.send((method.to_owned(), params.clone()));
         }
     }
 
@@ -134,6 +150,7 @@ impl Shared {
     }
 
     fn dispatch(&self, method: &str, params: &Value) {
+        self.forward(method, params);
         match method {
             "browsingContext.userPromptOpened" | "browsingContext.userPromptClosed" => {
                 self.bump(Topic::Dialog)
@@ -206,6 +223,11 @@ impl Shared {
     /// The socket is gone: fail pending commands and wake every waiter (they poll from now).
     fn closed(&self) {
         self.alive.store(false, Ordering::SeqCst);
+        // The forward channel's receiver sees its end: the browser is gone.
+        self.forward
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let pending: Vec<_> = self
             .pending
             .lock()
@@ -291,6 +313,22 @@ impl Bidi {
             params["userContexts"] = json!([scope]);
         }
         self.command("session.subscribe", params).await.map(|_| ())
+    }
+
+    /// Subscribes to `script.message` (what a preload script sends over a `channel` argument)
+    /// and returns where those messages arrive, with `browsingContext.contextDestroyed` of
+    /// top-level windows; the channel ends when the BiDi connection closes. For `flows record`.
+    pub async fn forward_script_messages(
+        &self,
+    ) -> Result<mpsc::UnboundedReceiver<(String, Value)>, String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self
+            .shared
+            .forward
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        self.subscribe(&["script.message"]).await?;
+        Ok(rx)
     }
 
     /// One BiDi command and its `result` (10 s at most).

@@ -21,6 +21,7 @@ mod mail_sources;
 mod npm_clients;
 mod realtime;
 mod realtime_clients;
+mod record;
 mod report;
 mod secrets;
 mod shards;

@@ -28,6 +28,7 @@ mod driver;
 pub mod grid;
 mod input;
 mod open;
+pub mod recording;
 mod shared;
 mod storage;
 mod windows;

@@ -18,6 +18,9 @@
 //   op: "frame"   -> the <iframe> to switch into: {element, dx, dy} (its viewport's offset)
 //   act + request.target -> a drag: also {tx, ty}, the centre of the drop target
 //   request.arm   -> arm the hit-target check for the act that follows: {hit: token}
+//   op: "naming"  -> role, accessible name and labels of request.element (an element, not a
+//                    reference: `flows record` calls this script inside the page)
+//   op: "resolves"-> whether the locator resolves to request.element ({same}) (`flows record`)
 //   op: "verify"  -> the hit-target verdict on request.token; with request.then (the next
 //                    step's first request), that request's answer too: {hit, ..., then}
 (function (request, done) {
@@ -804,6 +807,18 @@
       if (op === "snapshot") return { ok: true };
       if (op === "expect") return evalExpect(request.assert, loc);
       if (op === "wait") return evalWait(request.state, loc);
+      if (op === "naming") {
+        // `flows record`: request.element's role, accessible name and label text, as this
+        // script computes them, for the recorder's locator candidates.
+        const el = request.element;
+        const labels = labelsOf(el).map((l) => norm(textAlternative(l, new Set([el]), true))).filter(Boolean);
+        return { ok: true, role: role(el) || null, name: accName(el), labels: labels, control: isControl(el) };
+      }
+      if (op === "resolves") {
+        // `flows record`: whether the locator resolves, as an action's would, to request.element.
+        const one = resolveOne(loc);
+        return { ok: true, same: !!one.el && one.el === request.element };
+      }
       if (op === "probe") {
         // What a locator matches right now (the debugger's `l`): never waits, never acts.
         const all = resolveAll(loc);
