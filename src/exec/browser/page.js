@@ -894,8 +894,15 @@
       const running = settling(el);
       if (running.length) { lastBox = null; return { ok: false, reason: "not stable yet: waiting for " + running.length + " running animation(s) to finish (" + running.slice(0, 3).join("; ") + "): " + describe(el), unstable: true }; }
       const r = el.getBoundingClientRect();
-      const box = r.left + "," + r.top + "," + r.width + "," + r.height;
-      if (lastBox !== box) { lastBox = box; return { ok: false, reason: "not stable yet (moving): " + describe(el), unstable: true }; }
+      const box = [r.left, r.top, r.width, r.height];
+      // Under a pixel apart is the same place: Firefox can land the centring scroll above half a
+      // pixel apart on each attempt, which no click would notice.
+      const same = lastBox && box.every((v, i) => Math.abs(v - lastBox[i]) < 1);
+      if (!same) {
+        const was = lastBox ? " (" + lastBox.map(Math.round).join(",") + " → " + box.map(Math.round).join(",") + ")" : "";
+        lastBox = box;
+        return { ok: false, reason: "not stable yet (moving" + was + "): " + describe(el), unstable: true };
+      }
       const hit = hitTarget(el);
       if (!hit.ok) return { ok: false, reason: "found but it does not receive pointer events: " + hit.reason + "; target " + describe(el) };
       if (request.target) {
@@ -990,8 +997,13 @@
     if (finished) return;
     const r = thenNext(attempt());
     if (r.ok || r.fatal || performance.now() >= deadline) { finish(r); return; }
-    // Wait for the next frame, or a DOM change, whichever comes first.
-    requestAnimationFrame(() => setTimeout(tick, 0));
+    // Wait for the next frame, or a DOM change, whichever comes first. A page the browser does
+    // not paint gets no frames (Firefox: a window or tab it treats as not shown): a timer then
+    // ticks instead, and stability is the same box on two consecutive attempts.
+    let woke = false;
+    const wake = () => { if (!woke) { woke = true; setTimeout(tick, 0); } };
+    requestAnimationFrame(wake);
+    setTimeout(wake, 250);
   }
   if (slice > 0 && typeof MutationObserver !== "undefined") {
     observer = new MutationObserver(() => { /* wakes the frame loop; tick runs on rAF */ });
