@@ -16,7 +16,8 @@ use crate::support::*;
 fn firefox_available() -> bool {
     let missing: Vec<&str> = ["firefox-esr", "geckodriver"]
         .into_iter()
-        .filter(|p| !on_path(p) && !(*p == "firefox-esr" && on_path("firefox")))
+        // Debian's ESR, or a Firefox under its own name.
+        .filter(|p| !(on_path(p) || *p == "firefox-esr" && on_path("firefox")))
         .collect();
     if missing.is_empty() {
         return true;
