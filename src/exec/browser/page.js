@@ -769,7 +769,8 @@
   // The trace's DOM snapshot, taken here when the step's own round trip can bring it (expect,
   // wait_for, the hit-target verdict after an act, the executor's after-step snapshot).
   function withSnapshot(v) {
-    if (request.snapshot && v.ok && window === window.top) {
+    // A document being replaced can have no root yet (Firefox, mid-navigation): no snapshot.
+    if (request.snapshot && v.ok && window === window.top && document.documentElement) {
       const styles = pageStyles();
       v.snapshot = [location.href, document.title, document.documentElement.outerHTML, styles.css, styles.left_out];
     }
