@@ -66,7 +66,7 @@ pub enum Command {
     /// List the flows: id, title, user, needs, tags.
     List(SuiteArgs),
     /// Parse and check every flow and the config; start nothing.
-    Check(SuiteArgs),
+    Check(CheckArgs),
     /// List flows that flipped between pass and fail (or passed only on a retry) in recent runs.
     Flaky(FlakyArgs),
     /// Check the set-up, one line per check with the fix: browser, chromedriver (and that its
@@ -141,6 +141,15 @@ pub struct RoutesArgs {
     /// Which flows to run, as `flows run` takes them; none: every flow with a `routes` step.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Warn about steps that may not work on this browser (default: `[browser] name`).
+    #[arg(long)]
+    pub browser: Option<crate::config::BrowserName>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -436,15 +445,32 @@ fn overrides_for(args: &SuiteArgs) -> CliOverrides {
     }
 }
 
-fn check(args: &SuiteArgs) -> u8 {
+fn check(check_args: &CheckArgs) -> u8 {
     let started = Instant::now();
+    let args = &check_args.suite;
     let mut cli = overrides_for(args);
     cli.base_url = Some("http://checking.invalid".into());
+    cli.browser = check_args.browser;
     match load(args, &cli) {
         Ok((config, suite)) => {
+            // Steps that may not work on the chosen browser: said, never a reason to stop.
+            let warnings = crate::flowfile::check::browsers::browser_warnings(
+                &suite,
+                config.browser.name.as_str(),
+            );
+            let color = color_stderr();
+            for w in &warnings {
+                let read = |p: &Path| std::fs::read_to_string(p).ok().map(std::sync::Arc::from);
+                eprint!("{}", w.render_with(&read, color));
+            }
             let steps: usize = suite.flows.iter().map(|f| f.steps.len()).sum();
+            let warned = match warnings.len() {
+                0 => String::new(),
+                1 => format!("; 1 warning for {}", config.browser.name.as_str()),
+                n => format!("; {n} warnings for {}", config.browser.name.as_str()),
+            };
             say!(
-                "ok: {} flows, {} steps, {} users checked in {} ms ({})",
+                "ok: {} flows, {} steps, {} users checked in {} ms ({}){warned}",
                 suite.flows.len(),
                 steps,
                 config.users.len(),

@@ -31,6 +31,8 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// A related place, e.g. `(other.yaml, 1:5, "first defined here")`.
     pub note: Option<(PathBuf, Loc, String)>,
+    /// A warning (the step may not work), not an error: said, never a reason to stop.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -44,7 +46,15 @@ impl Diagnostic {
             label: None,
             hint: None,
             note: None,
+            warning: false,
         }
+    }
+
+    /// Makes this a warning: rendered as `warning:`, never a reason to stop.
+    #[must_use]
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 
     /// Points at `len` characters from `loc`.
@@ -106,7 +116,12 @@ impl Diagnostic {
         // One line per message, whatever the values quoted in it contain.
         let message = self.message.replace('\r', "").replace('\n', "⏎");
         let mut out = String::new();
-        let _ = writeln!(out, "{}: {}", style.error("error"), style.bold(&message));
+        let severity = if self.warning {
+            style.warning("warning")
+        } else {
+            style.error("error")
+        };
+        let _ = writeln!(out, "{severity}: {}", style.bold(&message));
         let _ = writeln!(
             out,
             "{pad}{} {}",
@@ -442,6 +457,9 @@ impl Style {
     }
     fn error(&self, t: &str) -> String {
         self.paint("1;31", t)
+    }
+    fn warning(&self, t: &str) -> String {
+        self.paint("1;33", t)
     }
     fn bold(&self, t: &str) -> String {
         self.paint("1", t)

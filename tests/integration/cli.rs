@@ -221,3 +221,50 @@ pub(crate) async fn run_without_health_check(
         .output()
         .await
 }
+
+/// `flows check --browser firefox` warns, at the step, about a `drag` (HTML5 drag and drop
+/// does not start on Firefox) and still exits 0; on Chromium (the lab's default) the same suite
+/// checks clean, and `[browser] name = "firefox"` warns as the flag does.
+#[tokio::test]
+async fn check_warns_about_steps_a_browser_cannot_do() {
+    let lab = ["check", "--config", "tests/lab/flows.toml"];
+    let firefox = FlowsCmd::new()
+        .args(lab)
+        .args(["--browser", "firefox"])
+        .output()
+        .await;
+    assert_eq!(firefox.code, 0, "{}", firefox.all());
+    assert!(
+        firefox.stdout.contains("; 2 warnings for firefox"),
+        "{}",
+        firefox.all()
+    );
+    insta::assert_snapshot!("check_warns_firefox_drag", firefox.stderr);
+
+    let chromium = FlowsCmd::new().args(lab).output().await;
+    assert_eq!(chromium.code, 0, "{}", chromium.all());
+    assert!(!chromium.stderr.contains("warning"), "{}", chromium.all());
+    assert!(!chromium.stdout.contains("warning"), "{}", chromium.all());
+
+    let suite = temp_suite(&[(
+        "drag.yaml",
+        "id: drag\ntitle: drag\nuser: requester\nsteps:\n  - goto: /lab/drag-drop\n  \
+         - drag: { text: Card A, to: { role: heading, name: Done } }\n",
+    )]);
+    let config = suite.path().join("flows/flows.toml");
+    let toml = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, format!("{toml}\n[browser]\nname = \"firefox\"\n")).expect("write");
+    let named = FlowsCmd::new()
+        .args(["check", "--config", config.to_str().expect("utf-8")])
+        .output()
+        .await;
+    assert_eq!(named.code, 0, "{}", named.all());
+    assert!(
+        named
+            .stderr
+            .contains("warning: `drag` may not work on firefox")
+            && named.stderr.contains("drag.yaml:6:5"),
+        "{}",
+        named.all()
+    );
+}

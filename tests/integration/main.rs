@@ -8,6 +8,7 @@ mod contract;
 mod debug;
 mod e2e;
 mod faults;
+mod firefox;
 mod first_hour;
 mod flowfile_check;
 mod gate;

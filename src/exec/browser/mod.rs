@@ -444,7 +444,10 @@ impl BrowserSession {
                         ok: false,
                         fatal: false,
                         reason: Some("the page was navigating".to_owned()),
-                        value: Value::Null,
+                        // A lost answer (Firefox, document unloaded as the script answered)
+                        // took the whole script timeout: a caller near its deadline may try
+                        // once more.
+                        value: json!({ "script_timeout": e.is_script_timeout() }),
                     });
                 }
                 return Err(e);

@@ -425,6 +425,12 @@ fn capabilities(
     w3c_capabilities(cfg, local, "chrome", "goog:chromeOptions", chrome_options)
 }
 
+/// How long one script may run. The page script waits at most 5 s per round trip (a slice),
+/// so this only bounds a script whose answer is lost: Firefox drops it when the document
+/// unloads at the moment the script answers (a click that navigates, then the verdict's round
+/// trip), and the command would otherwise hang for the whole timeout.
+pub(super) const SCRIPT_TIMEOUT_MS: u64 = 15_000;
+
 /// What every session asks for beside its browser's own options (`options_key`, which get the
 /// binary: the configured one, else the local browser found): the page load strategy, prompts
 /// left for the runner, certificates, and the timeouts the runner relies on.
@@ -456,7 +462,7 @@ fn w3c_capabilities(
     }
     caps.insert(
         "timeouts".into(),
-        json!({ "script": 60_000, "pageLoad": 60_000, "implicit": 0 }),
+        json!({ "script": SCRIPT_TIMEOUT_MS, "pageLoad": 60_000, "implicit": 0 }),
     );
     caps
 }

@@ -10,6 +10,13 @@ impl BrowserSession {
         self.frame_offset.lock().map(|o| *o).unwrap_or((0.0, 0.0))
     }
 
+    /// Whether pointer actions take coordinates in the current frame's viewport (Firefox:
+    /// geckodriver dispatches them in the frame the session is switched to) rather than in the
+    /// top-level one (Chrome).
+    pub fn pointer_in_frame_coordinates(&self) -> bool {
+        self.browser_name.eq_ignore_ascii_case("firefox")
+    }
+
     /// Enters the frame `element` (an element reference from the page script) whose viewport
     /// starts at (`dx`, `dy`) in the current frame's viewport.
     pub async fn enter_frame(&self, element: &Value, dx: f64, dy: f64) -> Result<(), BrowserError> {

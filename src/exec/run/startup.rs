@@ -362,7 +362,7 @@ pub(super) async fn start_browsers(
         .any(|&i| !saved_state::users_of(&suite.flows[i]).is_empty());
     let logs_dir = res.logs_dir.clone();
     if needs_browser && res.driver.is_none() {
-        let log = logs_dir.join("chromedriver.log");
+        let log = logs_dir.join(format!("{}.log", config.browser.name.driver()));
         match unless_cancelled(cancel, Driver::start(&config.browser, &log)).await {
             None => return Err(RunEnd::Interrupted),
             Some(Ok(driver)) => {
@@ -433,7 +433,12 @@ async fn prestart_sessions(
         return;
     }
     if res.driver.is_none() {
-        match Driver::start(&config.browser, &logs_dir.join("chromedriver.log")).await {
+        match Driver::start(
+            &config.browser,
+            &logs_dir.join(format!("{}.log", config.browser.name.driver())),
+        )
+        .await
+        {
             Ok(d) => res.driver = Some(d),
             Err(_) => return,
         }

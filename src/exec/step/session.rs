@@ -116,7 +116,9 @@ impl StepContext<'_> {
                 *self.driver = Some(
                     Driver::start(
                         &self.config.browser,
-                        &self.logs_dir.join("chromedriver.log"),
+                        &self
+                            .logs_dir
+                            .join(format!("{}.log", self.config.browser.name.driver())),
                     )
                     .await?,
                 );

@@ -16,6 +16,7 @@
 //! - `vars.rs` (which `{{ names }}` a step may use), `groups.rs` (step groups: loading, checking,
 //!   expanding `use`), `rows.rs` (`each:` rows).
 
+pub mod browsers;
 mod cycles;
 mod env;
 mod facts;
