@@ -267,14 +267,33 @@ fn sign_in_flow<'a>(suite: &'a Suite, user: &str) -> Option<&'a str> {
         .map(|f| f.id())
 }
 
-/// A display number no X server holds (no lock file, no socket).
+/// A display number no X server holds (no lock file, no socket), starting from a number of its
+/// own (process id and clock): two recorders starting at once (parallel tests, two terminals)
+/// would otherwise both pick the lowest free one. The Xvfb start then checks that the display
+/// really is its own.
 fn free_display() -> u32 {
-    (99..1000)
+    const FIRST: u32 = 1000;
+    const SPAN: u32 = 29_000;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let start = std::process::id().wrapping_mul(7919).wrapping_add(nanos) % SPAN;
+    (0..SPAN)
+        .map(|i| FIRST + (start + i) % SPAN)
         .find(|n| {
             !Path::new(&format!("/tmp/.X{n}-lock")).exists()
                 && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
         })
-        .unwrap_or(99)
+        .unwrap_or(FIRST)
+}
+
+/// Whether display `n` is held by the X server with process id `pid` (its lock file says so).
+fn display_held_by(n: u32, pid: Option<u32>) -> bool {
+    let Some(pid) = pid else { return false };
+    std::fs::read_to_string(format!("/tmp/.X{n}-lock"))
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        == Some(pid)
 }
 
 async fn run(plan: Plan, args: &RecordArgs, display: Option<(PathBuf, u32)>) -> u8 {
@@ -339,7 +358,8 @@ async fn record_in_browser(
         let ready = or_interrupted!(async {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
             loop {
-                if socket.exists() {
+                let ours = started.xvfb.as_ref().and_then(|x| x.pid());
+                if socket.exists() && display_held_by(n, ours) {
                     return true;
                 }
                 if started.xvfb.as_ref().is_some_and(|x| x.exited().is_some())
@@ -351,7 +371,11 @@ async fn record_in_browser(
             }
         });
         if !ready {
-            return infra(format!("Xvfb did not open display :{n} within 10s"));
+            // Another X server took the display first: never share it (it would go away
+            // with its owner, taking this recording's browser with it).
+            return infra(format!(
+                "Xvfb did not open display :{n} within 10s (another X server may hold it; run again)"
+            ));
         }
         eprintln!(
             "note: no display (DISPLAY and WAYLAND_DISPLAY are unset): started Xvfb on :{n}. Nobody can see that screen; it is useful only when something else drives the browser (a test). To record by hand, run this where you have a display."
