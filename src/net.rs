@@ -69,6 +69,20 @@ pub fn basic_authorization(auth: &BasicAuth) -> Option<HeaderValue> {
 }
 
 impl Http {
+    /// The client for a suite's target: its origins (base and API URL) get its basic auth,
+    /// and its certificate setting.
+    pub fn for_target(user_agent: &str, config: &crate::config::Config) -> Http {
+        Http::new(
+            user_agent,
+            &[config.base_url.as_deref(), config.api_url.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            config.basic_auth.as_ref(),
+            config.accept_invalid_certs,
+        )
+    }
+
     /// A client for a run: `user_agent` on every request, invalid certificates accepted when
     /// `accept_invalid_certs`, and `basic_auth` sent to `origins` (URLs; their origins count).
     pub fn new(

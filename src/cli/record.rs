@@ -383,15 +383,7 @@ async fn record_in_browser(
     }
 
     let config = &plan.config;
-    let http = crate::net::Http::new(
-        concat!("flows/", env!("CARGO_PKG_VERSION")),
-        &[config.base_url.as_deref(), config.api_url.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        config.basic_auth.as_ref(),
-        config.accept_invalid_certs,
-    );
+    let http = crate::net::Http::for_target(concat!("flows/", env!("CARGO_PKG_VERSION")), config);
     let mut base = config.base_url.clone();
     // As `flows run`: a target that answers is used; else the web server is started for it.
     if let Some(ws) = &config.web_server {
@@ -464,8 +456,6 @@ async fn record_in_browser(
         .ok()
         .flatten()
         .unwrap_or_default();
-    // A test (or a tool) drives the recording browser through this session.
-    eprintln!("recording: webdriver {driver_url} session {sid}");
     let full = if args.url.starts_with('/') {
         format!("{base}{}", args.url)
     } else {
@@ -479,6 +469,10 @@ async fn record_in_browser(
     if let Err(e) = or_interrupted!(session.goto(&full)) {
         return infra(format!("could not open {full}: {e}"));
     }
+    // A test (or a tool) drives the recording browser through this session: said only once
+    // the first page is open, since a command sent earlier (a find that waits) would queue the
+    // recorder's own navigation behind it.
+    eprintln!("recording: webdriver {driver_url} session {sid}");
     eprintln!(
         "recording to {}: use the page; Alt+Shift+A toggles assert mode (the next click becomes an `expect`); Ctrl-C or closing the window stops",
         plan.out.display()

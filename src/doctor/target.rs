@@ -12,15 +12,7 @@ use crate::net::Http;
 /// The target lines, in order: web server (when configured), target, health, secret, mail.
 pub(super) async fn check(config: &Config, needs_target: bool) -> Vec<CheckLine> {
     let mut lines = Vec::new();
-    let mut http = Http::new(
-        concat!("flows-doctor/", env!("CARGO_PKG_VERSION")),
-        &[config.base_url.as_deref(), config.api_url.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        config.basic_auth.as_ref(),
-        config.accept_invalid_certs,
-    );
+    let mut http = Http::for_target(concat!("flows-doctor/", env!("CARGO_PKG_VERSION")), config);
     // Kept alive until the checks are done; dropping it stops the app's process group.
     let mut server = None;
     let logs = tempfile::Builder::new().prefix("flows-doctor-").tempdir();

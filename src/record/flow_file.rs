@@ -219,7 +219,8 @@ fn regex(source: &str) -> String {
     format!("'/{}/'", template_safe(source).replace('\'', "''"))
 }
 
-fn regex_escape(s: &str) -> String {
+/// `s` as literal text inside a flow file's `/…/` regex.
+pub(super) fn regex_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if "\\.+*?()|[]{}^$/".contains(c) {

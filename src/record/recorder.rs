@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
-use super::flow_file::{RecordedFlow, RecordedStep, Step, UrlMatch, Value};
+use super::flow_file::{regex_escape as escape, RecordedFlow, RecordedStep, Step, UrlMatch, Value};
 use super::locator::{candidates_from_json, choose, Locator, Text};
 
 pub struct Recorder {
@@ -232,17 +232,6 @@ fn open_id(seg: &str, any: &mut bool) -> String {
     } else {
         escape(seg)
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$/".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -41,21 +41,6 @@ fn flows_run(suite: &Path, app: &helpdesk::RunningHelpdesk, args: &[&str]) -> Fl
         .args(["--base-url", &app.url()])
 }
 
-/// `(id, status)` of every flow in a run report.
-fn statuses(report: &serde_json::Value) -> Vec<(String, String)> {
-    report["flows"]
-        .as_array()
-        .expect("flows array")
-        .iter()
-        .map(|f| {
-            (
-                f["id"].as_str().unwrap_or("").to_owned(),
-                f["status"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// The newest run directory under the suite's artifacts.
 fn last_run(suite: &Path) -> PathBuf {
     run_dir(&suite.join("artifacts"))
@@ -185,7 +170,7 @@ async fn no_deps_reuses_a_saved_session_and_logs_in_again_when_it_is_signed_out(
     assert_eq!(out.code, 0, "{}", out.all());
     let report = read_json(&last_run(dir).join("staging-run-report.json"));
     assert_eq!(
-        statuses(&report),
+        flow_statuses(&report),
         vec![("department-portal-open".to_owned(), "passed".to_owned())],
         "{}",
         out.all()
@@ -223,7 +208,7 @@ async fn no_deps_reuses_a_saved_session_and_logs_in_again_when_it_is_signed_out(
     );
     let report = read_json(&last_run(dir).join("staging-run-report.json"));
     assert_eq!(
-        statuses(&report),
+        flow_statuses(&report),
         vec![
             ("otp-login".to_owned(), "passed".to_owned()),
             ("department-portal-open".to_owned(), "passed".to_owned())
@@ -291,7 +276,7 @@ async fn retries_make_flaky_flows_and_the_history_remembers_them() {
     assert_eq!(out.code, 1, "{}", out.all());
     let report = read_json(&last_run(dir).join("staging-run-report.json"));
     assert_eq!(
-        statuses(&report),
+        flow_statuses(&report),
         vec![
             ("sign-in-page".to_owned(), "failed".to_owned()),
             ("app-up".to_owned(), "passed".to_owned())
@@ -303,7 +288,7 @@ async fn retries_make_flaky_flows_and_the_history_remembers_them() {
     assert_eq!(out.code, 0, "{}", out.all());
     let report = read_json(&last_run(dir).join("staging-run-report.json"));
     assert_eq!(
-        statuses(&report),
+        flow_statuses(&report),
         vec![("sign-in-page".to_owned(), "passed".to_owned())]
     );
 

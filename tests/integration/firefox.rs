@@ -5,10 +5,6 @@
 //! under an overlay fails on Firefox as it does on Chromium; the report names the browser and
 //! its version per session.
 
-use std::path::Path;
-
-use serde_json::Value;
-
 use crate::support::*;
 
 /// Firefox and geckodriver are there; under CI=true a missing one fails the test, elsewhere
@@ -36,24 +32,6 @@ fn firefox_available() -> bool {
     false
 }
 
-fn statuses(report: &Value) -> Vec<(String, String)> {
-    report["flows"]
-        .as_array()
-        .expect("flows")
-        .iter()
-        .map(|f| {
-            (
-                f["id"].as_str().unwrap_or_default().to_owned(),
-                f["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn path_arg(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 /// The 14 flows pass on Firefox. Each user has a Firefox (and a geckodriver) of its own, and
 /// the JSON report and the HTML report's header name the browser and its version per session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +50,7 @@ async fn the_fourteen_flows_pass_on_firefox() {
     assert_eq!(run.code, 0, "{}", run.all());
     let dir = run_dir(out.path());
     let report = read_json(&dir.join("staging-run-report.json"));
-    let flows = statuses(&report);
+    let flows = flow_statuses(&report);
     assert_eq!(flows.len(), 14, "{flows:?}");
     assert!(flows.iter().all(|(_, s)| s == "passed"), "{flows:?}");
 
@@ -134,7 +112,7 @@ async fn the_lab_suite_passes_on_firefox_except_html5_drag_and_drop() {
         .output()
         .await;
     let report = read_json(&run_dir(out.path()).join("staging-run-report.json"));
-    let flows = statuses(&report);
+    let flows = flow_statuses(&report);
     assert!(flows.len() >= 30, "{flows:?}");
     let not_passed: Vec<&(String, String)> = flows.iter().filter(|(_, s)| s != "passed").collect();
     assert_eq!(
@@ -182,7 +160,10 @@ async fn a_click_under_an_overlay_fails_on_firefox_as_on_chromium() {
         assert_eq!(run.code, 1, "{browser}: {}", run.all());
         let dir = run_dir(out.path());
         let report = read_json(&dir.join("staging-run-report.json"));
-        assert_eq!(statuses(&report), [("covered".into(), "failed".into())]);
+        assert_eq!(
+            flow_statuses(&report),
+            [("covered".into(), "failed".into())]
+        );
         let failed = report["flows"][0]["reason"].to_string();
         assert!(
             failed.contains("does not receive pointer events") && failed.contains("overlay"),

@@ -3,7 +3,7 @@
 //! `download` step works through the Grid's managed downloads, and a Grid that is down, not
 //! ready or too small is refused before any flow starts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -123,24 +123,6 @@ impl Drop for Grid {
     }
 }
 
-fn flow_status(report: &serde_json::Value) -> Vec<(String, String)> {
-    report["flows"]
-        .as_array()
-        .expect("flows")
-        .iter()
-        .map(|f| {
-            (
-                f["id"].as_str().unwrap_or_default().to_owned(),
-                f["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn out_arg(dir: &Path) -> &str {
-    dir.to_str().expect("utf-8 path")
-}
-
 /// The 14 flows of the repository pass with every browser session opened by the Grid (its log
 /// says it created them), and the run starts no chromedriver of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +142,7 @@ async fn the_fourteen_flows_pass_through_a_selenium_grid() {
             "--webdriver-url",
             &grid.url,
             "--output",
-            out_arg(out.path()),
+            path_arg(out.path()),
         ])
         .output()
         .await;
@@ -173,7 +155,7 @@ async fn the_fourteen_flows_pass_through_a_selenium_grid() {
     );
     let dir = run_dir(out.path());
     let report = read_json(&dir.join("staging-run-report.json"));
-    let statuses = flow_status(&report);
+    let statuses = flow_statuses(&report);
     assert_eq!(statuses.len(), 14, "{statuses:?}");
     assert!(
         statuses.iter().all(|(_, s)| s == "passed"),
@@ -216,7 +198,7 @@ async fn download_steps_fetch_files_from_the_grids_managed_downloads() {
             ])
             .args(["--config", "tests/lab/flows.toml", "--base-url", &app.url()])
             .args(["--webdriver-url", &grid.url, "--isolation", isolation])
-            .args(["--output", out_arg(out.path())])
+            .args(["--output", path_arg(out.path())])
             .output()
             .await;
         assert_eq!(run.code, 0, "isolation {isolation}: {}", run.all());
@@ -245,14 +227,14 @@ async fn a_grid_that_cannot_run_the_flows_is_refused_before_any_flow() {
             let out = tempfile::tempdir().expect("tempdir");
             let run = FlowsCmd::new()
                 .args(["run", "--all", "--skip-web-server", "--base-url", &base])
-                .args(["--webdriver-url", &url, "--output", out_arg(out.path())])
+                .args(["--webdriver-url", &url, "--output", path_arg(out.path())])
                 .args(extra)
                 .output()
                 .await;
             assert_eq!(run.code, 4, "{}", run.all());
             let report = read_json(&run_dir(out.path()).join("staging-run-report.json"));
             assert!(
-                flow_status(&report).iter().all(|(_, s)| s == "not_run"),
+                flow_statuses(&report).iter().all(|(_, s)| s == "not_run"),
                 "{}",
                 run.all()
             );

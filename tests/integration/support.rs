@@ -483,3 +483,23 @@ pub fn healthy() -> axum::response::Response {
     )
         .into_response()
 }
+
+/// Each flow of a `staging-run-report.json` as (id, status), in report order.
+pub fn flow_statuses(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or_default().to_owned(),
+                f["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A path as a command-line argument.
+pub fn path_arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

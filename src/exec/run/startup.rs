@@ -75,15 +75,7 @@ pub(super) async fn start_app(
     cancel: &mut watch::Receiver<bool>,
     res: &mut Resources,
 ) -> App {
-    let mut http = Http::new(
-        concat!("flows/", env!("CARGO_PKG_VERSION")),
-        &[config.base_url.as_deref(), config.api_url.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
-        config.basic_auth.as_ref(),
-        config.accept_invalid_certs,
-    );
+    let mut http = Http::for_target(concat!("flows/", env!("CARGO_PKG_VERSION")), config);
     let mut base_url = config.base_url.clone();
     let mut startup_error = None;
     if let Some(ws) = &config.web_server {
