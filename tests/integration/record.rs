@@ -476,22 +476,6 @@ async fn refusals_come_before_anything_starts() {
     assert!(!dir.join("flows/x.yaml").exists());
 }
 
-/// The demo helpdesk binary, built beside the test binary (target/<profile>/helpdesk).
-fn helpdesk_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("helpdesk"))
-        .expect("a target dir");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build the workspace first",
-        bin.display()
-    );
-    bin
-}
-
 /// With a `[web_server]` and no running target, the recorder starts the app as `flows run`
 /// does, records against it, and stops it with everything else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

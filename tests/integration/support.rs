@@ -503,3 +503,21 @@ pub fn flow_statuses(report: &serde_json::Value) -> Vec<(String, String)> {
 pub fn path_arg(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// The demo helpdesk binary, built beside the test binary (`cargo build --release --workspace`,
+/// which the tests' own build does too: the helpdesk crate has tests of its own).
+pub fn helpdesk_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/integration-HASH → target/<profile>/helpdesk
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("helpdesk"))
+        .expect("a target dir");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the workspace first (cargo build --release --workspace)",
+        bin.display()
+    );
+    bin
+}

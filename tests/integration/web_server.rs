@@ -11,7 +11,6 @@
 //! Chromium must be found there, or "none left" would prove nothing) and the helpdesk's
 //! environment, where the runner put the secret.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,24 +19,6 @@ use axum::Router;
 use tokio::sync::watch;
 
 use crate::support::*;
-
-/// The demo helpdesk binary, built beside the test binary (`cargo build --release --workspace`,
-/// which the tests' own build does too: the helpdesk crate has tests of its own).
-fn helpdesk_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/integration-HASH → target/<profile>/helpdesk
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("helpdesk"))
-        .expect("a target dir");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build the workspace first (cargo build --release --workspace)",
-        bin.display()
-    );
-    bin
-}
 
 /// A test-side gate: `GET /hold` answers 200 once the test opens it (never, if it does not).
 struct Hold {
