@@ -645,7 +645,21 @@ fn free_port() -> u16 {
 }
 
 /// Starts MailDev on free ports and returns once it says both servers are listening.
+///
+/// A port found free can be taken by a parallel test before MailDev binds it; MailDev then
+/// exits at once. That is retried on fresh ports; any other failure names what MailDev said.
 pub(crate) async fn start_maildev() -> MailDev {
+    let mut said = String::new();
+    for _ in 0..5 {
+        match try_start_maildev().await {
+            Ok(maildev) => return maildev,
+            Err(output) => said = output,
+        }
+    }
+    panic!("maildev did not report ready after 5 tries; it said:\n{said}");
+}
+
+async fn try_start_maildev() -> Result<MailDev, String> {
     use tokio::io::AsyncBufReadExt;
 
     let bin = crate::npm_clients::installed("maildev").join("node_modules/.bin/maildev");
@@ -654,22 +668,31 @@ pub(crate) async fn start_maildev() -> MailDev {
         "MailDev is not in tests/maildev after `npm ci` ({} is missing)",
         bin.display()
     );
-    let (smtp, web) = (free_port(), free_port());
+    // Both probes held at once, so the two ports differ.
+    let (smtp, web) = {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let b = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = |l: &std::net::TcpListener| l.local_addr().expect("bound").port();
+        (port(&a), port(&b))
+    };
     let mut child = tokio::process::Command::new(&bin)
         .args(["--smtp", &smtp.to_string(), "--web", &web.to_string()])
         .args(["--ip", "127.0.0.1", "--web-ip", "127.0.0.1"])
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("maildev starts");
     let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
     let ready = async {
         let (mut smtp_up, mut web_up) = (false, false);
         while let Ok(Some(line)) = lines.next_line().await {
             smtp_up |= line.contains("SMTP Server running at");
             web_up |= line.contains("webapp running at");
+            seen.push(line);
             if smtp_up && web_up {
                 return true;
             }
@@ -677,17 +700,31 @@ pub(crate) async fn start_maildev() -> MailDev {
         false
     };
     let up = tokio::time::timeout(Duration::from_secs(30), ready).await;
-    assert!(
-        matches!(up, Ok(true)),
-        "maildev did not report ready: {up:?}"
-    );
-    // Keep draining its output so the pipe never fills.
+    if !matches!(up, Ok(true)) {
+        let _ = child.kill().await;
+        let mut err = String::new();
+        let mut stderr = tokio::io::BufReader::new(stderr);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err),
+        )
+        .await;
+        return Err(format!(
+            "ports {smtp}/{web}, {up:?}\nstdout:\n{}\nstderr:\n{err}",
+            seen.join("\n")
+        ));
+    }
+    // Keep draining its output so the pipes never fill.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    MailDev {
+    tokio::spawn(async move {
+        let mut stderr = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(_)) = stderr.next_line().await {}
+    });
+    Ok(MailDev {
         _child: child,
         smtp,
         web,
-    }
+    })
 }
 
 /// Sends raw RFC 5322 bytes, as they are, to `to` over SMTP.
