@@ -448,6 +448,35 @@ impl Bidi {
         }
     }
 
+    /// The page of `context` no longer shows a secret: its screencast (stopped by
+    /// [`Self::stop_films`]) starts again, one command. `false` when it could not. A page
+    /// with no screencast yet has nothing to resume: its film starts on first use.
+    pub async fn resume_film(&self, context: &str, quality: u8) -> bool {
+        let known = self.films().get(context).cloned().flatten();
+        let Some((session, film)) = known else {
+            return true;
+        };
+        if film.usable() {
+            return true;
+        }
+        let now = film::now();
+        let params = json!({
+            "method": "Page.startScreencast",
+            "params": { "format": "jpeg", "quality": quality },
+            "session": session,
+        });
+        // Resumed before the command: its first frame may arrive before the answer.
+        film.resume(now);
+        match self.command("goog:cdp.sendCommand", params).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::debug!("screencast not resumed ({e}): frames stay captured");
+                film::write(film.stop(film::now(), None));
+                false
+            }
+        }
+    }
+
     pub fn watch(&self, topic: Topic) -> EventWatch {
         EventWatch::events(self.shared.topic(topic).subscribe(), self.shared.clone())
     }

@@ -45,6 +45,8 @@ struct Reel {
     lag: f64,
     /// Frames painted from this time on are dropped (a secret may be on the page).
     stopped_at: Option<f64>,
+    /// Frames painted before this time are dropped (the screencast was resumed then).
+    resumed_at: Option<f64>,
     /// The browser's clock disagrees with ours: marks cannot be placed.
     skewed: bool,
     frames: u64,
@@ -122,6 +124,15 @@ impl Film {
         settled
     }
 
+    /// The screencast runs again from `now` (the page no longer shows a secret): frames
+    /// painted before are dropped, and the last frame, from before the stop, serves no mark.
+    pub fn resume(&self, now: f64) {
+        let mut r = self.reel();
+        r.stopped_at = None;
+        r.resumed_at = Some(now);
+        r.latest = None;
+    }
+
     /// A frame painted at `painted` arrived at `arrived`: settles every mark stamped at or
     /// before its paint time with the frame before it.
     pub fn frame(&self, painted: f64, arrived: f64, jpeg_base64: Arc<str>) -> Vec<Settled> {
@@ -133,6 +144,9 @@ impl Film {
         }
         if r.stopped_at.is_some_and(|t| painted >= t) {
             return r.settle_all();
+        }
+        if r.resumed_at.is_some_and(|t| painted < t) {
+            return Vec::new();
         }
         r.frames += 1;
         // A lag decays slowly: one slow frame under load keeps the wait long for a while.
@@ -316,6 +330,33 @@ mod tests {
             .expire()
             .iter()
             .all(|s| &*s.jpeg_base64 != "secret typed"));
+    }
+
+    #[test]
+    fn a_resumed_film_drops_frames_from_before_and_serves_marks_with_new_ones() {
+        let film = Film::default();
+        film.frame(1.0, 1.01, shot("login form"));
+        film.stop(2.0, None);
+        // In transit from before the stop or painted while stopped: never kept.
+        assert!(film.frame(2.1, 2.11, shot("secret typed")).is_empty());
+        film.resume(3.0);
+        assert!(film.usable());
+        let _rx = film.open("05-before".into(), 3.0);
+        film.stamp_open(3.01);
+        assert!(
+            film.frame(2.5, 3.02, shot("painted before the resume"))
+                .is_empty(),
+            "dropped, and it settles nothing"
+        );
+        // The first frame after the resume is the page's first: no frame from before serves.
+        let settled = film.frame(3.03, 3.04, shot("dashboard"));
+        assert_eq!(names(&settled), [("05-before".into(), "dashboard".into())]);
+        let _rx = film.open("05-after".into(), 3.1);
+        film.close(3.1);
+        assert_eq!(
+            names(&film.expire()),
+            [("05-after".into(), "dashboard".into())]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Frames come from Chrome's screencast where it runs (`exec::film`: no capture on a step's
 //! path; a boundary between steps is a mark that the next page-changing command stamps).
-//! Elsewhere, or once a secret must be masked, a frame costs one capture in the browser
+//! Elsewhere, or while a typed secret may be on the page, a frame costs one capture in the browser
 //! (~40–60 ms; see docs/performance.md), so each is taken once and shown as often as it is
 //! true: a step's "after" is the next step's "before" when that step follows in the same page,
 //! and a step that only looks at an unchanged DOM shows the frame before it. Chrome encodes the
@@ -170,6 +170,16 @@ impl TraceCapture {
                 return Some(m.rel.clone());
             }
             self.close_film_after();
+            // The step before was captured (the screencast resumed after it): its frame is
+            // this step's "before", as without a screencast.
+            if let Some(shown) = self
+                .current
+                .take()
+                .filter(|c| adjacent && c.user == session.user && c.index + 1 == index)
+            {
+                self.reused += 1;
+                return Some(shown.rel);
+            }
             self.mark(&film, output_dir, &rel);
             return Some(rel);
         }
@@ -215,6 +225,9 @@ impl TraceCapture {
         if let Some(film) = session.film().await {
             // What this step did not stamp (it changed nothing) shows the page as it is now.
             film.stamp_open(film::now());
+            // Frames taken before the screencast resumed are no step's after this one.
+            self.current = None;
+            self.deferred = None;
             self.close_film_after();
             self.mark(&film, output_dir, &rel);
             self.film_after = Some(FilmMark {

@@ -184,3 +184,99 @@ steps:
         "{summaries:?}"
     );
 }
+
+/// A token field, a button that empties it, and a plain field: the token is typed, taken off
+/// the page, typed again.
+const CLEARED_PAGE: &str = r#"<!doctype html><title>clear</title>
+<style>
+  body { margin: 0; background: #fff; }
+  input { position: absolute; left: 40px; width: 600px; height: 80px; padding: 0 10px;
+          font: bold 48px monospace; color: #000; background: #fff; border: 0; outline: 0; }
+  label { position: absolute; left: 700px; }
+  button { position: absolute; left: 700px; top: 400px; }
+  #token { top: 160px; } #plain { top: 280px; }
+</style>
+<label for="token" style="top:160px">Token</label><input id="token" type="text">
+<label for="plain" style="top:280px">Plain</label><input id="plain" type="text">
+<button onclick="document.getElementById('token').value = ''">Clear</button>
+"#;
+
+/// Once a typed secret is no longer on the page, trace frames come from the screencast again
+/// (a capture per step for the rest of the run was the cost of typing an OTP), and typing it
+/// again masks again: no frame ever shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_frames_come_from_the_screencast_again_once_the_secret_is_off_the_page() {
+    let base = serve(axum::Router::new().route("/", get(|| async { Html(CLEARED_PAGE) }))).await;
+    let suite = temp_suite(&[(
+        "cleared.yaml",
+        r##"id: cleared
+title: A secret typed, taken off the page, typed again
+user: requester
+steps:
+  - goto: /
+  - fill: { label: Token, value: "{{ env.FLOWS_TEST_API_TOKEN }}" }
+  - expect: { label: Token, visible: true }
+  - click: { role: button, name: Clear }
+  - fill: { label: Plain, value: "HELLO WORLD" }
+  - expect: { label: Plain, visible: true }
+  - fill: { label: Token, value: "{{ env.FLOWS_TEST_API_TOKEN }}" }
+  - expect: { label: Token, visible: true }
+"##,
+    )]);
+    add_config(
+        suite.path(),
+        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n",
+    );
+    let out = FlowsCmd::new()
+        .env("FLOWS_TEST_API_TOKEN", API_TOKEN)
+        .env("RUST_LOG", "flows::exec=debug")
+        .cwd(suite.path())
+        .args([
+            "run",
+            "--all",
+            "--skip-web-server",
+            "--skip-health-check",
+            "--trace",
+            "on",
+        ])
+        .args(["--base-url", &base])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let resumed = out.stderr.matches("screencast resumed").count();
+    assert_eq!(
+        resumed,
+        1,
+        "resumed once, after Clear (not while the token is on the page):\n{}",
+        out.all()
+    );
+
+    let run = run_dir(&suite.path().join("artifacts"));
+    let frames = trace_frames(&run.join("cleared/trace.html"));
+    assert!(frames.len() >= 4, "frames in the trace: {}", frames.len());
+    let (mut masked, mut plain_shown) = (0, 0);
+    for (i, f) in frames.iter().enumerate() {
+        let share = dark_share(f, TOKEN_BOX);
+        assert!(
+            !(0.02..=0.9).contains(&share),
+            "frame {i} shows text in the token field (dark share {share})"
+        );
+        masked += usize::from(share > 0.9);
+        let plain = dark_share(f, PLAIN_BOX);
+        plain_shown += usize::from(plain > 0.03 && plain < 0.6);
+    }
+    assert!(masked >= 2, "the masked token appears in frames: {masked}");
+    assert!(
+        plain_shown >= 1,
+        "frames after the resume show the page (the plain text)"
+    );
+    for file in files_under(&run) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).expect("read")).into_owned();
+        assert!(
+            !text.contains(API_TOKEN),
+            "{} holds the token",
+            file.display()
+        );
+    }
+    assert!(!out.all().contains(API_TOKEN), "the output holds the token");
+}

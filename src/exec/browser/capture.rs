@@ -15,8 +15,11 @@ impl BrowserSession {
     pub async fn mask_secrets_in_screenshots(&self, redactor: &crate::redact::Redactor) {
         let _ = self.secret_mask.set(redactor.clone());
         // A screencast cannot mask: its frames stop here, trace frames are captured masked
-        // from now on. A mark no frame has served yet gets a frame taken now, while the page
-        // does not show the secret (one capture, only in a traced flow that types a secret).
+        // until a capture finds no secret on the page (`trace_frame`). A mark no frame has
+        // served yet gets a frame taken now, while the page does not show the secret (one
+        // capture, only in a traced flow that types a secret).
+        self.frames_masked
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let Some(bidi) = &self.bidi else { return };
         let now = crate::exec::film::now();
         let look = match bidi.films_waiting() {
@@ -31,10 +34,11 @@ impl BrowserSession {
     }
 
     /// The screencast of the current page that `--trace on` takes its frames from (Chrome
-    /// over BiDi, started on first use), while no secret has to be masked in this session.
+    /// over BiDi, started on first use), while the page shows no secret typed in this session.
     /// `FLOWS_TRACE_SCREENCAST=0` turns it off (frames are then captured per step).
     pub(crate) async fn film(&self) -> Option<std::sync::Arc<crate::exec::film::Film>> {
-        if !self.chrome_cdp || self.secret_mask.get().is_some() || !screencast_allowed() {
+        let masked = self.frames_masked.load(std::sync::atomic::Ordering::SeqCst);
+        if !self.chrome_cdp || masked || !screencast_allowed() {
             return None;
         }
         let bidi = self.bidi.as_ref()?;
@@ -43,18 +47,39 @@ impl BrowserSession {
         film.usable().then_some(film)
     }
 
+    /// The page no longer shows the secret typed into it: the screencast, stopped when it was
+    /// typed, takes the trace frames again (saves a capture per step for the rest of the run).
+    async fn resume_film(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.frames_masked.load(Ordering::SeqCst) || !screencast_allowed() {
+            return;
+        }
+        let (Some(bidi), Some(context)) = (&self.bidi, self.top_context().await) else {
+            return;
+        };
+        if bidi.resume_film(&context, TRACE_JPEG_QUALITY).await {
+            tracing::debug!(user = %self.user, "no secret on the page: screencast resumed");
+            self.frames_masked.store(false, Ordering::SeqCst);
+        }
+    }
+
     /// Masks the secrets the page shows; `true` when something was masked (then call
     /// [`Self::unmask_secrets`] after the screenshot). A failure masks nothing.
     pub(super) async fn mask_secrets(&self) -> bool {
+        self.mask_secrets_counted().await.is_some_and(|n| n > 0)
+    }
+
+    /// How many things showing a secret were masked (`Some(0)`: the page shows none, or no
+    /// secret was typed); `None` when the page could not be asked.
+    async fn mask_secrets_counted(&self) -> Option<u64> {
         let Some(redactor) = self.secret_mask.get() else {
-            return false;
+            return Some(0);
         };
         let secrets = redactor.secrets();
         self.execute_value(SECRET_MASK_JS, vec![json!("mask"), json!(secrets)])
             .await
             .ok()
             .and_then(|v| v.as_u64())
-            .is_some_and(|n| n > 0)
     }
 
     pub(super) async fn unmask_secrets(&self) {
@@ -78,10 +103,14 @@ impl BrowserSession {
     /// (one round trip, no PNG encoded or decoded anywhere), else WebDriver's PNG for the
     /// caller to re-encode.
     pub async fn trace_frame(&self) -> Result<Frame, BrowserError> {
-        let masked = self.mask_secrets().await;
-        if !masked {
-            // Nothing on the page shows a secret: the capture need not be awaited.
-            if let Some(capture) = self.start_trace_frame().await {
+        let counted = self.mask_secrets_counted().await;
+        let masked = counted.is_some_and(|n| n > 0);
+        if counted == Some(0) {
+            // Nothing on the page shows a secret: the capture need not be awaited, and the
+            // next frames can come from the screencast again.
+            let capture = self.start_trace_frame().await;
+            self.resume_film().await;
+            if let Some(capture) = capture {
                 return Ok(Frame::InFlight(capture));
             }
         }

@@ -178,6 +178,9 @@ pub struct BrowserSession {
     /// Set once a secret was typed into this session's pages: from then on every screenshot
     /// first masks the fields (and page text) that show a secret, and unmasks them after.
     secret_mask: std::sync::OnceLock<crate::redact::Redactor>,
+    /// A secret was typed and the page may still show it: trace frames are captured, masked,
+    /// instead of coming from the screencast (cleared once a capture finds none on the page).
+    frames_masked: std::sync::atomic::AtomicBool,
     /// The next step's first page request and its answer, brought back by an act's hit-target
     /// verdict (`exec::step::prefetch_request`). Any other command to the browser drops it: the answer is
     /// used only when nothing came between.

@@ -186,6 +186,7 @@ impl BrowserSession {
             main_window: std::sync::Mutex::new(None),
             bidi,
             secret_mask: std::sync::OnceLock::new(),
+            frames_masked: std::sync::atomic::AtomicBool::new(false),
             prefetched: std::sync::Mutex::new(None),
             frame_in_flight: std::sync::Mutex::new(None),
             top_context: std::sync::Mutex::new(None),

@@ -309,6 +309,7 @@ impl SharedBrowser {
             main_window: std::sync::Mutex::new(None),
             bidi: Some(bidi),
             secret_mask: std::sync::OnceLock::new(),
+            frames_masked: std::sync::atomic::AtomicBool::new(false),
             prefetched: std::sync::Mutex::new(None),
             frame_in_flight: std::sync::Mutex::new(None),
             top_context: std::sync::Mutex::new(None),
