@@ -94,6 +94,15 @@ pub enum RunEventKind {
         duration_ms: u64,
         /// Why it was skipped or not run; the failing step's error when failed.
         reason: Option<String>,
+        /// Trace frames of the flow are still being written: its trace is complete at its
+        /// `TraceSettled` (or at the run's end).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        trace_pending: bool,
+    },
+    /// Every trace part of a flow whose `FlowFinished` said `trace_pending` is on disk.
+    TraceSettled {
+        flow: String,
+        attempt: u32,
     },
     /// Something the person running should know that is not a flow result (a fixed OTP was
     /// used, a retry happened, the web server was started).

@@ -871,6 +871,7 @@ fn merged_events(
                 attempt: 0,
                 duration_ms: 0,
                 reason: Some(missing_reason.clone()),
+                trace_pending: false,
             },
         });
     }

@@ -188,6 +188,19 @@ impl Film {
         self.reel().settle_all()
     }
 
+    /// Settles the marks stamped at or before `t` with the last frame; marks stamped later
+    /// (the next flow's, on the same page) wait for their own frame.
+    pub fn expire_stamped_by(&self, t: f64) -> Vec<Settled> {
+        let mut r = self.reel();
+        let (due, later): (Vec<Mark>, Vec<Mark>) = std::mem::take(&mut r.marks)
+            .into_iter()
+            .partition(|m| m.stamp.is_some_and(|s| s <= t));
+        r.marks = due;
+        let settled = r.settle_all();
+        r.marks.extend(later);
+        settled
+    }
+
     /// Whether any mark still waits for a frame.
     pub fn waiting(&self) -> bool {
         !self.reel().marks.is_empty()
@@ -367,6 +380,29 @@ mod tests {
         film.stamp_open(1.6);
         let settled = film.stop(2.0, Some(shot("login form")));
         assert_eq!(names(&settled), [("03-before".into(), "dashboard".into())]);
+    }
+
+    #[test]
+    fn expiring_one_flows_marks_leaves_the_next_flows_waiting() {
+        let film = Film::default();
+        film.frame(1.0, 1.01, shot("end of flow 1"));
+        let _rx = film.open("flow-1/05-after".into(), 2.0);
+        film.close(2.0);
+        // The next flow starts on the same page before flow 1's marks are expired.
+        let _rx = film.open("flow-2/01-before".into(), 2.1);
+        film.stamp_open(2.2);
+        assert_eq!(
+            names(&film.expire_stamped_by(2.0)),
+            [("flow-1/05-after".into(), "end of flow 1".into())]
+        );
+        assert!(film.waiting(), "flow 2's mark waits for a frame of its own");
+        let settled = film.frame(2.15, 2.16, shot("flow 2 before its act"));
+        assert!(settled.is_empty(), "painted before its stamp: not yet");
+        let settled = film.frame(2.3, 2.31, shot("after the act"));
+        assert_eq!(
+            names(&settled),
+            [("flow-2/01-before".into(), "flow 2 before its act".into())]
+        );
     }
 
     #[test]

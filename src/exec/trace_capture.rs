@@ -105,46 +105,24 @@ impl TraceCapture {
         }
     }
 
-    /// Waits until every mark has its frame on disk: frames painted before a mark's stamp may
-    /// still be in transit (their measured lag); after that the page did not repaint, and the
-    /// last frame is the mark's.
-    async fn flush_films(&mut self) {
+    /// Ends the attempt's capture: the last marks are stamped now, and what is still on its
+    /// way to disk (frames painted before a stamp may be in transit, parts being written) is
+    /// handed over, to be waited for while the run goes on ([`PendingParts::settle`]).
+    pub fn close(&mut self) -> PendingParts {
         self.close_film_after();
-        let now = film::now();
-        let mut by = now;
+        let closed_at = film::now();
+        let mut by = closed_at;
         for f in &self.films {
-            f.close(now);
+            f.close(closed_at);
             by = f.settle_by().map_or(by, |s| by.max(s));
         }
-        let until = tokio::time::Instant::now() + Duration::from_secs_f64((by - now).max(0.0));
-        if tokio::time::timeout_at(until, wait_all(&mut self.marks))
-            .await
-            .is_err()
-        {
-            for f in &self.films {
-                film::write(f.expire());
-            }
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), wait_all(&mut self.marks)).await;
-        if self.screenshots {
-            let frames: u64 = self.films.iter().map(|f| f.frames()).sum();
-            tracing::debug!(frames, "screencast frames received (all pages so far)");
-        }
-        self.films.clear();
-    }
-
-    /// Waits until every part of this attempt is on disk.
-    pub async fn flush(&mut self) {
-        self.flush_films().await;
-        for handle in self.pending.drain(..) {
-            let _ = handle.await;
-        }
-        if self.screenshots {
-            tracing::debug!(
-                taken = self.taken,
-                reused = self.reused,
-                "trace frames of the attempt"
-            );
+        PendingParts {
+            films: std::mem::take(&mut self.films),
+            marks: std::mem::take(&mut self.marks),
+            writes: std::mem::take(&mut self.pending),
+            closed_at,
+            settle_by: by,
+            counts: self.screenshots.then_some((self.taken, self.reused)),
         }
     }
 
@@ -402,6 +380,59 @@ impl TraceCapture {
                 let _ = artifact::write_transient(&path, html.as_bytes());
             }));
             trace.dom_snapshot = Some(rel);
+        }
+    }
+}
+
+/// What an ended attempt still waits for: frames of its last marks and parts being written.
+/// The trace writer folds the flow's trace once they are on disk.
+pub struct PendingParts {
+    films: Vec<Arc<Film>>,
+    marks: Vec<tokio::sync::oneshot::Receiver<()>>,
+    writes: Vec<tokio::task::JoinHandle<()>>,
+    /// When the attempt's marks were last stamped.
+    closed_at: f64,
+    /// When every frame painted before a stamp must have arrived.
+    settle_by: f64,
+    /// Frames taken and reused (`--trace on`), for the debug log.
+    counts: Option<(u32, u32)>,
+}
+
+impl PendingParts {
+    /// Nothing is on its way: the trace can be folded at once.
+    pub fn is_empty(&self) -> bool {
+        self.marks.is_empty() && self.writes.iter().all(|w| w.is_finished())
+    }
+
+    /// Waits until every mark has its frame on disk: frames painted before a mark's stamp may
+    /// still be in transit (their measured lag); after that the page did not repaint, and the
+    /// last frame is the mark's. Then waits for the parts being written.
+    pub async fn settle(mut self) {
+        let started = std::time::Instant::now();
+        let wait = (self.settle_by - film::now()).max(0.0);
+        let until = tokio::time::Instant::now() + Duration::from_secs_f64(wait);
+        if tokio::time::timeout_at(until, wait_all(&mut self.marks))
+            .await
+            .is_err()
+        {
+            for f in &self.films {
+                film::write(f.expire_stamped_by(self.closed_at));
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), wait_all(&mut self.marks)).await;
+        for handle in self.writes.drain(..) {
+            let _ = handle.await;
+        }
+        if let Some((taken, reused)) = self.counts {
+            let frames: u64 = self.films.iter().map(|f| f.frames()).sum();
+            let waited_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(
+                taken,
+                reused,
+                frames,
+                waited_ms,
+                "trace frames of the attempt; screencast frames received (all pages so far)"
+            );
         }
     }
 }

@@ -188,6 +188,7 @@ mod tests {
         assert_eq!(bar.message(), "login › step 3 click");
         for attempt in [1, 2] {
             p.on_event(&event(RunEventKind::FlowFinished {
+                trace_pending: false,
                 flow: "login".into(),
                 status: FlowStatus::Failed,
                 attempt,

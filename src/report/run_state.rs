@@ -340,6 +340,7 @@ impl RunState {
                 attempt,
                 duration_ms,
                 reason,
+                ..
             } => {
                 let f = self.flow_mut(flow);
                 f.attempt = f.attempt.max(*attempt);
@@ -370,6 +371,8 @@ impl RunState {
                     reason: reason.clone(),
                 });
             }
+            // The trace writer's business: a flow's result does not change.
+            RunEventKind::TraceSettled { .. } => {}
         }
     }
 
@@ -493,6 +496,7 @@ mod tests {
             step: step(0, StepStatus::Passed, None),
         }));
         s.apply(&ev(RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "a".into(),
             status: FlowStatus::Flaky,
             attempt: 2,

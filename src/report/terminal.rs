@@ -189,7 +189,8 @@ impl TerminalReporter {
             | RunEventKind::StepStarted { .. }
             | RunEventKind::StepFinished { .. }
             | RunEventKind::CriterionRecorded { .. }
-            | RunEventKind::ArtifactWritten { .. } => {}
+            | RunEventKind::ArtifactWritten { .. }
+            | RunEventKind::TraceSettled { .. } => {}
         }
     }
 
@@ -286,12 +287,13 @@ impl TerminalReporter {
                 && f.artifacts.iter().any(|a| a.path == trace.path);
             if !already_listed {
                 let path = self.output_dir.join(&trace.path);
-                let _ = writeln!(
-                    out,
-                    "    trace: {} ({})",
-                    self.paint(Style::new().dimmed(), &path.display().to_string()),
-                    human::size(trace.bytes)
-                );
+                let path = self.paint(Style::new().dimmed(), &path.display().to_string());
+                // Written once the flow's last frames are on disk: its size is not known yet.
+                if self.traces.pending(f.id()) {
+                    let _ = writeln!(out, "    trace: {path}");
+                } else {
+                    let _ = writeln!(out, "    trace: {path} ({})", human::size(trace.bytes));
+                }
             }
         }
     }
@@ -626,6 +628,7 @@ mod tests {
         .expect("event");
         assert!(buf.text().ends_with("  RUN   a"), "{:?}", buf.text());
         r.on_event(&ev(RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "a".into(),
             status: FlowStatus::Passed,
             attempt: 1,
@@ -648,6 +651,7 @@ mod tests {
             let mut r = reporter(&buf, color, false);
             r.on_event(&started()).expect("event");
             r.on_event(&ev(RunEventKind::FlowFinished {
+                trace_pending: false,
                 flow: "a".into(),
                 status: FlowStatus::Failed,
                 attempt: 1,

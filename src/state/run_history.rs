@@ -321,6 +321,7 @@ mod tests {
         for (f, s) in statuses {
             writer
                 .on_event(&event(RunEventKind::FlowFinished {
+                    trace_pending: false,
                     flow: (*f).into(),
                     status: *s,
                     attempt: 1,

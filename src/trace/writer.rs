@@ -5,7 +5,9 @@
 //! snapshot per browser step, JPEG frames in `--trace on` mode) and names them in each step's
 //! [`StepTrace`](crate::events::StepTrace). The writer reads a step's parts when its
 //! `StepFinished` arrives (a retry reuses the same file names), and at the flow's
-//! `FlowFinished`:
+//! `FlowFinished` (or, when that says `trace_pending`, at the flow's `TraceSettled`: its last
+//! frames were still being written while the next flow started; until then the index lists
+//! the trace as pending):
 //!
 //! - writes `trace.html` if the run's trace mode keeps this flow: `on` every flow,
 //!   `retain-on-failure` a flow that did not pass (failed, flaky, or cut short by the end of the
@@ -89,6 +91,15 @@ pub struct TraceWriter {
     run: RunMeta,
     plans: HashMap<String, PlannedFlow>,
     recordings: HashMap<String, Recording>,
+    /// Flows finished with `trace_pending`: folded at their `TraceSettled` (or at the end).
+    settling: HashMap<String, FlowEnd>,
+}
+
+/// How a flow ended, kept for a fold that comes later.
+struct FlowEnd {
+    status: Option<FlowStatus>,
+    duration_ms: Option<u64>,
+    reason: Option<String>,
 }
 
 impl TraceWriter {
@@ -102,6 +113,7 @@ impl TraceWriter {
             run: RunMeta::default(),
             plans: HashMap::new(),
             recordings: HashMap::new(),
+            settling: HashMap::new(),
         }
     }
 
@@ -360,9 +372,46 @@ impl EventSink for TraceWriter {
                 status,
                 duration_ms,
                 reason,
+                trace_pending: true,
+                ..
+            } => {
+                // Its last frames are still being written: the trace is folded at its
+                // `TraceSettled`; where it will be is known now.
+                let keeps =
+                    self.recordings.get(flow).is_some_and(|r| {
+                        r.recorded || r.unread.iter().any(|(s, _)| s.trace.is_some())
+                    }) && self.policy.keeps(
+                        Some(*status),
+                        self.recordings
+                            .get(flow)
+                            .map_or(&[][..], |r| &r.attempts[..]),
+                    );
+                if keeps {
+                    self.index
+                        .record_pending(flow, PathBuf::from(flow).join(TRACE_FILE));
+                }
+                self.settling.insert(
+                    flow.clone(),
+                    FlowEnd {
+                        status: Some(*status),
+                        duration_ms: Some(*duration_ms),
+                        reason: reason.clone(),
+                    },
+                );
+            }
+            RunEventKind::FlowFinished {
+                flow,
+                status,
+                duration_ms,
+                reason,
                 ..
             } => {
                 self.fold(flow, Some(*status), Some(*duration_ms), reason.clone())?;
+            }
+            RunEventKind::TraceSettled { flow, .. } => {
+                if let Some(end) = self.settling.remove(flow) {
+                    self.fold(flow, end.status, end.duration_ms, end.reason)?;
+                }
             }
             _ => {}
         }
@@ -372,9 +421,16 @@ impl EventSink for TraceWriter {
     /// Folds the flows the run never finished (an interrupt, a crash): their traces are kept
     /// unless the mode is `off` or `on-first-retry` without a retry.
     fn finish(&mut self) -> anyhow::Result<()> {
+        let mut first = None;
+        let mut settling: Vec<(String, FlowEnd)> = self.settling.drain().collect();
+        settling.sort_by(|a, b| a.0.cmp(&b.0));
+        for (flow, end) in settling {
+            if let Err(e) = self.fold(&flow, end.status, end.duration_ms, end.reason) {
+                first.get_or_insert(e);
+            }
+        }
         let mut pending: Vec<String> = self.recordings.keys().cloned().collect();
         pending.sort();
-        let mut first = None;
         for flow in pending {
             if let Err(e) = self.fold(&flow, None, None, None) {
                 first.get_or_insert(e);
@@ -551,6 +607,7 @@ mod tests {
 
         fn finished(&mut self, flow: &str, status: FlowStatus, attempt: u32) {
             self.feed(RunEventKind::FlowFinished {
+                trace_pending: false,
                 flow: flow.into(),
                 status,
                 attempt,
@@ -605,6 +662,87 @@ mod tests {
         let kept = run.writer.index().trace_of("a").expect("indexed");
         assert_eq!(kept.path, PathBuf::from("a/trace.html"));
         assert_eq!(kept.bytes, html.len() as u64);
+    }
+
+    /// A flow whose last frame is still being written when it finishes: its trace is folded
+    /// at its `TraceSettled`, with the frame; the index says where it will be meanwhile.
+    #[test]
+    fn a_pending_trace_is_folded_once_its_frames_settled_with_the_late_frame() {
+        let mut run = Run::new("on", &["a", "b"]);
+        run.started("a", 1);
+        run.step("a", 0, StepStatus::Passed, "<p>a</p>", None);
+        // The step names its "after" frame; the file is not on disk yet.
+        run.feed(RunEventKind::StepFinished {
+            flow: "a".into(),
+            step: StepRecord {
+                file: None,
+                index: 1,
+                kind: "click".into(),
+                line: 4,
+                summary: "click late".into(),
+                status: StepStatus::Passed,
+                duration_ms: 5,
+                error: None,
+                artifacts: vec![],
+                evidence: vec![],
+                round_trips: 2,
+                time: None,
+                trace: Some(StepTrace {
+                    screenshot_after: Some("a/trace/02-after.jpg".into()),
+                    ..Default::default()
+                }),
+                slow: None,
+            },
+        });
+        run.feed(RunEventKind::FlowFinished {
+            trace_pending: true,
+            flow: "a".into(),
+            status: FlowStatus::Passed,
+            attempt: 1,
+            duration_ms: 10,
+            reason: None,
+        });
+        assert!(
+            run.trace("a").is_none(),
+            "not folded while frames are pending"
+        );
+        assert!(run.writer.index().pending("a") && !run.writer.index().folded("a"));
+        assert_eq!(
+            run.writer.index().trace_of("a").map(|t| t.path),
+            Some(PathBuf::from("a/trace.html"))
+        );
+        // The next flow runs meanwhile; then the frame lands and the flow settles.
+        run.started("b", 1);
+        run.part("a/trace/02-after.jpg", b"late-frame");
+        run.feed(RunEventKind::TraceSettled {
+            flow: "a".into(),
+            attempt: 1,
+        });
+        let html = run.trace("a").expect("folded at TraceSettled");
+        let late =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"late-frame");
+        assert!(html.contains(&late), "the late frame is in the trace");
+        assert!(run.writer.index().folded("a") && !run.writer.index().pending("a"));
+        assert!(!run.raw_parts_left("a"));
+    }
+
+    #[test]
+    fn a_pending_trace_never_settled_is_folded_at_the_end_with_its_result() {
+        let mut run = Run::new("on", &["a"]);
+        run.started("a", 1);
+        run.step("a", 0, StepStatus::Passed, "<p>a</p>", Some(b"frame"));
+        run.feed(RunEventKind::FlowFinished {
+            trace_pending: true,
+            flow: "a".into(),
+            status: FlowStatus::Passed,
+            attempt: 1,
+            duration_ms: 10,
+            reason: None,
+        });
+        assert!(run.trace("a").is_none());
+        run.writer.finish().expect("finish");
+        let html = run.trace("a").expect("folded at the end");
+        assert!(html.contains(r#"data-status="passed""#), "with its result");
     }
 
     #[test]

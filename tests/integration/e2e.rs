@@ -400,6 +400,47 @@ steps:
         }
     }
 
+    // A passed flow's last frames settle while the next flow runs: its trace is written at its
+    // `trace_settled`, before the run ends, with every part it recorded.
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(run.join("events.jsonl"))
+        .expect("events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    let position = |kind: &str, flow: &str| {
+        events
+            .iter()
+            .position(|e| e["kind"]["type"] == kind && e["kind"]["flow"] == flow)
+    };
+    let run_finished = events
+        .iter()
+        .position(|e| e["kind"]["type"] == "run_finished")
+        .expect("run_finished");
+    let mut deferred = 0;
+    for e in events.iter().filter(|e| e["kind"]["trace_pending"] == true) {
+        let flow = e["kind"]["flow"].as_str().expect("flow");
+        let settled = position("trace_settled", flow).expect("a trace_settled per pending flow");
+        assert!(position("flow_finished", flow) < Some(settled) && settled < run_finished);
+        deferred += 1;
+    }
+    assert!(
+        deferred >= 10,
+        "passed flows' traces settle in the background: {deferred}"
+    );
+    for flow in report["flows"].as_array().expect("flows") {
+        let id = flow["id"].as_str().expect("id");
+        let trace = std::fs::read_to_string(run.join(id).join("trace.html")).expect("trace.html");
+        assert!(
+            !trace.contains("missing when the trace was written"),
+            "{id}: a part was missing"
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("{}", run.join(id).join("trace.html").display())),
+            "{id}: the terminal names its trace"
+        );
+    }
+
     // The CSRF token flow 13 captures is sent as `X-CSRF-TOKEN` later, so it is secret from
     // its capture on: the capturing step already shows it redacted.
     let realtime_config = &crate::support::flow(&report, "notification-received")["steps"][1];

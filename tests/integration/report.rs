@@ -237,6 +237,7 @@ fn run_events() -> Vec<RunEvent> {
     e.push(ev(
         2_572,
         RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "otp-login".into(),
             status: FlowStatus::Passed,
             attempt: 1,
@@ -312,6 +313,7 @@ fn run_events() -> Vec<RunEvent> {
     e.push(ev(
         5_102,
         RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "magic-link-login".into(),
             status: FlowStatus::Passed,
             attempt: 1,
@@ -373,6 +375,7 @@ fn run_events() -> Vec<RunEvent> {
     e.push(ev(
         6_021,
         RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "department-portal-open".into(),
             status: FlowStatus::Flaky,
             attempt: 2,
@@ -472,6 +475,7 @@ fn run_events() -> Vec<RunEvent> {
     e.push(ev(
         17_401,
         RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "create-ticket".into(),
             status: FlowStatus::Failed,
             attempt: 1,
@@ -484,6 +488,7 @@ fn run_events() -> Vec<RunEvent> {
     e.push(ev(
         17_402,
         RunEventKind::FlowFinished {
+            trace_pending: false,
             flow: "assign-ticket".into(),
             status: FlowStatus::Skipped,
             attempt: 0,

@@ -112,22 +112,32 @@ async fn two_workers_respect_needs_share_captures_and_sessions_and_report_in_pla
     let app = helpdesk().await;
     let suite = suite();
     let artifacts = suite.path().join("artifacts");
-    let out = FlowsCmd::new()
-        .cwd(suite.path())
-        .run_all(&app.url())
-        .args(["--workers", "2", "--reporter", "list,junit"])
-        .output()
-        .await;
-    assert_eq!(out.code, 1, "r-fails fails: {}", out.all());
-    let run = run_dir(&artifacts);
-    let ev = events(&run);
-    // Both workers ran flows, and the two needs of q ran on different ones.
-    assert_ne!(
-        worker_of(&ev, "p1-requester-ticket"),
-        worker_of(&ev, "p2-head-signs-in"),
-        "{}",
-        out.all()
-    );
+    // The two needs of q must run on different workers for this test to prove anything. Which
+    // worker takes a flow depends on when each is ready: a worker whose browser starts late
+    // (a loaded machine) may find both taken by the other. Up to three runs.
+    let mut tries = 0;
+    let (out, run, ev) = loop {
+        tries += 1;
+        let _ = std::fs::remove_dir_all(&artifacts);
+        let out = FlowsCmd::new()
+            .cwd(suite.path())
+            .run_all(&app.url())
+            .args(["--workers", "2", "--reporter", "list,junit"])
+            .output()
+            .await;
+        assert_eq!(out.code, 1, "r-fails fails: {}", out.all());
+        let run = run_dir(&artifacts);
+        let ev = events(&run);
+        let apart = worker_of(&ev, "p1-requester-ticket") != worker_of(&ev, "p2-head-signs-in");
+        if apart {
+            break (out, run, ev);
+        }
+        assert!(
+            tries < 3,
+            "three runs, and the needs of q ran on one worker each time:\n{}",
+            out.all()
+        );
+    };
     for need in ["p1-requester-ticket", "p2-head-signs-in"] {
         assert!(
             at(&ev, "flow_finished", need) < at(&ev, "flow_started", "q-head-opens-the-ticket"),

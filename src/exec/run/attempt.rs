@@ -21,7 +21,7 @@ use crate::exec::browser::BrowserSession;
 use crate::exec::claims;
 use crate::exec::process::ChildExit;
 use crate::exec::saved_state;
-use crate::exec::trace_capture::TraceCapture;
+use crate::exec::trace_capture::{PendingParts, TraceCapture};
 use crate::exec::webserver;
 use crate::flowfile::check::CheckedFlow;
 use crate::flowfile::duration::format_duration;
@@ -51,6 +51,8 @@ struct Attempt {
     criteria: Vec<Criterion>,
     /// A step failed because of the browser or driver.
     infra: bool,
+    /// Trace parts still on their way to disk (see [`Flows::settle_traces`]).
+    parts: Option<PendingParts>,
 }
 
 impl Flows<'_, '_> {
@@ -95,14 +97,32 @@ impl Flows<'_, '_> {
                 .as_ref()
                 .and_then(|u| self.res.sessions.remove(u).map(|s| (u.clone(), s)));
             let started = Instant::now();
-            let a = self.attempt(flow, attempt).await;
+            let mut a = self.attempt(flow, attempt).await;
             self.infra_failure |= a.infra;
             let infra_stop = matches!(a.end, Some(RunEnd::Infrastructure(_)));
-            if a.status == FlowStatus::Failed
+            let retry = a.status == FlowStatus::Failed
                 && attempt <= self.opts.retries
                 && !*self.opts.cancel.borrow()
-                && !infra_stop
-            {
+                && !infra_stop;
+            // The last frames of a passed flow settle while the next flow runs (a wait of about
+            // a frame's lag per flow otherwise). A failure's trace is written before its
+            // result is shown (the terminal names it with its size); a page closed after the
+            // attempt (a flow with its own session) or a retry on the same pages waits here.
+            let mut trace_pending = false;
+            if let Some(parts) = a.parts.take().filter(|p| !p.is_empty()) {
+                let defer = a.status == FlowStatus::Passed
+                    && !retry
+                    && own_session_user.is_none()
+                    && a.end.is_none();
+                if defer {
+                    self.traces_settling
+                        .push((id.clone(), attempt, tokio::spawn(parts.settle())));
+                    trace_pending = true;
+                } else {
+                    parts.settle().await;
+                }
+            }
+            if retry {
                 put_back_shared_session(
                     &mut self.res.sessions,
                     own_session_user.as_deref(),
@@ -128,6 +148,7 @@ impl Flows<'_, '_> {
                 attempt,
                 duration_ms: started.elapsed().as_millis() as u64,
                 reason: a.reason.clone().map(|r| self.redactor.redact(&r)),
+                trace_pending,
             });
             if a.status == FlowStatus::Failed && self.opts.pause_on_failure {
                 self.pause_on_failure(flow, a.failed_step, a.reason.as_deref())
@@ -229,9 +250,7 @@ impl Flows<'_, '_> {
         )
         .await;
         let infra = runner.infra_failure;
-        if let Some(cap) = runner.capture.as_mut() {
-            cap.flush().await;
-        }
+        let parts = runner.capture.as_mut().map(TraceCapture::close);
         let (status, reason, end) = judge(
             result,
             attempt,
@@ -257,6 +276,7 @@ impl Flows<'_, '_> {
             failed_step,
             criteria,
             infra,
+            parts,
         }
     }
 }

@@ -59,6 +59,8 @@ pub(super) struct Flows<'a, 'e> {
     pub(super) failures: u32,
     /// Which worker these flows run on (`--workers` above 1), for the events.
     pub(super) worker: Option<u32>,
+    /// Finished flows whose last trace frames are still settling: flow, attempt, the wait.
+    pub(super) traces_settling: Vec<(String, u32, tokio::task::JoinHandle<()>)>,
 }
 
 impl<'a, 'e> Flows<'a, 'e> {
@@ -133,13 +135,35 @@ impl<'a, 'e> Flows<'a, 'e> {
             infra_failure: false,
             failures: 0,
             worker: None,
+            traces_settling: Vec::new(),
+        }
+    }
+
+    /// Says `TraceSettled` for each finished flow whose trace parts are on disk; with
+    /// `wait_all` (the end of the run), waits for the rest first.
+    pub(super) async fn settle_traces(&mut self, wait_all: bool) {
+        let settling = std::mem::take(&mut self.traces_settling);
+        for (flow, attempt, wait) in settling {
+            if !wait_all && !wait.is_finished() {
+                self.traces_settling.push((flow, attempt, wait));
+                continue;
+            }
+            let _ = wait.await;
+            self.em.emit(RunEventKind::TraceSettled { flow, attempt });
         }
     }
 
     /// Runs flows one at a time until the schedule has none left or the run must end.
     pub(super) async fn run_all(&mut self, schedule: &mut dyn Schedule) -> RunEnd {
+        let end = self.run_each(schedule).await;
+        self.settle_traces(true).await;
+        end
+    }
+
+    async fn run_each(&mut self, schedule: &mut dyn Schedule) -> RunEnd {
         // One worker: every need of the next flow has finished, so the schedule never waits.
         while let Handout::Run(next) = schedule.next(&self.done) {
+            self.settle_traces(false).await;
             if let Some(end) = self.must_end() {
                 return end;
             }
@@ -171,6 +195,7 @@ impl<'a, 'e> Flows<'a, 'e> {
                 attempt: 0,
                 duration_ms: 0,
                 reason: Some(reason),
+                trace_pending: false,
             });
             self.tally(id, FlowStatus::Skipped);
             return (FlowStatus::Skipped, None);

@@ -113,6 +113,7 @@ pub(super) async fn finish(
             } else {
                 why.to_owned()
             }),
+            trace_pending: false,
         });
         totals.add(FlowStatus::NotRun);
     }

@@ -298,6 +298,7 @@ async fn work(
             take_over(&mut flows, board, flow, &mut live).await;
         }
         let ran = next.blocked.is_none();
+        flows.settle_traces(false).await;
         let (status, end) = flows.run_scheduled(next).await;
         let mut left = HashMap::new();
         if ran {
@@ -338,6 +339,7 @@ async fn work(
         }
         wake.send_modify(|g| *g += 1);
     }
+    flows.settle_traces(true).await;
     Tally {
         totals: flows.totals,
         finished: std::mem::take(&mut flows.finished),
