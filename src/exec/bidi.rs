@@ -398,7 +398,7 @@ impl Bidi {
             .insert(context.to_owned(), Some((session.clone(), film.clone())));
         let params = json!({
             "method": "Page.startScreencast",
-            "params": { "format": "jpeg", "quality": quality },
+            "params": screencast_params(quality),
             "session": session,
         });
         if let Err(e) = self.command("goog:cdp.sendCommand", params).await {
@@ -462,7 +462,7 @@ impl Bidi {
         let now = film::now();
         let params = json!({
             "method": "Page.startScreencast",
-            "params": { "format": "jpeg", "quality": quality },
+            "params": screencast_params(quality),
             "session": session,
         });
         // Resumed before the command: its first frame may arrive before the answer.
@@ -696,6 +696,20 @@ fn cut(text: &str, max: usize) -> String {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
     }
+}
+
+/// Screencast frames fit in this many pixels each way, as Playwright's trace frames do: the
+/// trace viewer shows two side by side at about that size, and Chrome's scaling and encoding
+/// of each frame costs less (docs/performance.md). Failure screenshots stay full size.
+const SCREENCAST_MAX_SIZE: u32 = 800;
+
+fn screencast_params(quality: u8) -> Value {
+    json!({
+        "format": "jpeg",
+        "quality": quality,
+        "maxWidth": SCREENCAST_MAX_SIZE,
+        "maxHeight": SCREENCAST_MAX_SIZE,
+    })
 }
 
 #[cfg(test)]

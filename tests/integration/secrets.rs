@@ -48,6 +48,20 @@ fn dark_share(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 
     f64::from(dark) / f64::from(w * h)
 }
 
+/// A box of the 1000 px wide window in `img`: screencast frames are scaled down to fit
+/// 800 px, captured frames are not.
+fn scaled(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> (u32, u32, u32, u32) {
+    let k = f64::from(img.width()) / 1000.0;
+    let s = |v: u32| (f64::from(v) * k).round() as u32;
+    // Inset by a pixel more, so scaled edges stay inside the field.
+    (
+        s(x) + 1,
+        s(y) + 1,
+        s(w).saturating_sub(2),
+        s(h).saturating_sub(2),
+    )
+}
+
 fn decode(bytes: &[u8]) -> image::RgbImage {
     image::load_from_memory(bytes).expect("an image").to_rgb8()
 }
@@ -145,7 +159,7 @@ steps:
     let mut masked_frames = 0;
     for (i, f) in frames.iter().enumerate() {
         for (name, b) in [("password", PASSWORD_BOX), ("token", TOKEN_BOX)] {
-            let share = dark_share(f, b);
+            let share = dark_share(f, scaled(f, b));
             assert!(
                 !(0.02..=0.9).contains(&share),
                 "frame {i} shows text in the {name} field (dark share {share})"
@@ -256,13 +270,13 @@ steps:
     assert!(frames.len() >= 4, "frames in the trace: {}", frames.len());
     let (mut masked, mut plain_shown) = (0, 0);
     for (i, f) in frames.iter().enumerate() {
-        let share = dark_share(f, TOKEN_BOX);
+        let share = dark_share(f, scaled(f, TOKEN_BOX));
         assert!(
             !(0.02..=0.9).contains(&share),
             "frame {i} shows text in the token field (dark share {share})"
         );
         masked += usize::from(share > 0.9);
-        let plain = dark_share(f, PLAIN_BOX);
+        let plain = dark_share(f, scaled(f, PLAIN_BOX));
         plain_shown += usize::from(plain > 0.03 && plain < 0.6);
     }
     assert!(masked >= 2, "the masked token appears in frames: {masked}");
