@@ -616,6 +616,41 @@ mod tests {
             });
         }
 
+        /// A passed step `index` of `flow` whose trace names the parts in `trace`.
+        fn traced_step(&mut self, flow: &str, index: usize, trace: StepTrace) {
+            self.feed(RunEventKind::StepFinished {
+                flow: flow.into(),
+                step: StepRecord {
+                    file: None,
+                    index,
+                    kind: "goto".into(),
+                    line: 4,
+                    summary: format!("step {index}"),
+                    status: StepStatus::Passed,
+                    duration_ms: 1,
+                    error: None,
+                    artifacts: vec![],
+                    evidence: vec![],
+                    round_trips: 1,
+                    time: None,
+                    trace: Some(trace),
+                    slow: None,
+                },
+            });
+        }
+
+        /// `flow` passed, its last frames still on their way.
+        fn finished_pending(&mut self, flow: &str) {
+            self.feed(RunEventKind::FlowFinished {
+                trace_pending: true,
+                flow: flow.into(),
+                status: FlowStatus::Passed,
+                attempt: 1,
+                duration_ms: 10,
+                reason: None,
+            });
+        }
+
         fn trace(&self, flow: &str) -> Option<String> {
             std::fs::read_to_string(self.dir.path().join(flow).join(TRACE_FILE)).ok()
         }
@@ -672,36 +707,15 @@ mod tests {
         run.started("a", 1);
         run.step("a", 0, StepStatus::Passed, "<p>a</p>", None);
         // The step names its "after" frame; the file is not on disk yet.
-        run.feed(RunEventKind::StepFinished {
-            flow: "a".into(),
-            step: StepRecord {
-                file: None,
-                index: 1,
-                kind: "click".into(),
-                line: 4,
-                summary: "click late".into(),
-                status: StepStatus::Passed,
-                duration_ms: 5,
-                error: None,
-                artifacts: vec![],
-                evidence: vec![],
-                round_trips: 2,
-                time: None,
-                trace: Some(StepTrace {
-                    screenshot_after: Some("a/trace/02-after.jpg".into()),
-                    ..Default::default()
-                }),
-                slow: None,
+        run.traced_step(
+            "a",
+            1,
+            StepTrace {
+                screenshot_after: Some("a/trace/02-after.jpg".into()),
+                ..Default::default()
             },
-        });
-        run.feed(RunEventKind::FlowFinished {
-            trace_pending: true,
-            flow: "a".into(),
-            status: FlowStatus::Passed,
-            attempt: 1,
-            duration_ms: 10,
-            reason: None,
-        });
+        );
+        run.finished_pending("a");
         assert!(
             run.trace("a").is_none(),
             "not folded while frames are pending"
@@ -731,14 +745,7 @@ mod tests {
         let mut run = Run::new("on", &["a"]);
         run.started("a", 1);
         run.step("a", 0, StepStatus::Passed, "<p>a</p>", Some(b"frame"));
-        run.feed(RunEventKind::FlowFinished {
-            trace_pending: true,
-            flow: "a".into(),
-            status: FlowStatus::Passed,
-            attempt: 1,
-            duration_ms: 10,
-            reason: None,
-        });
+        run.finished_pending("a");
         assert!(run.trace("a").is_none());
         run.writer.finish().expect("finish");
         let html = run.trace("a").expect("folded at the end");
@@ -823,28 +830,14 @@ mod tests {
         run.step("m", 0, StepStatus::Passed, "<p>x</p>", None);
         std::fs::remove_file(run.dir.path().join("m/trace/01-dom.html")).expect("rm");
         // The step's parts were read when it finished; a second step names a file that is gone.
-        run.feed(RunEventKind::StepFinished {
-            flow: "m".into(),
-            step: StepRecord {
-                file: None,
-                index: 1,
-                kind: "goto".into(),
-                line: 4,
-                summary: "goto /".into(),
-                status: StepStatus::Passed,
-                duration_ms: 1,
-                error: None,
-                artifacts: vec![],
-                evidence: vec![],
-                round_trips: 1,
-                time: None,
-                trace: Some(StepTrace {
-                    dom_snapshot: Some("m/trace/02-dom.html".into()),
-                    ..Default::default()
-                }),
-                slow: None,
+        run.traced_step(
+            "m",
+            1,
+            StepTrace {
+                dom_snapshot: Some("m/trace/02-dom.html".into()),
+                ..Default::default()
             },
-        });
+        );
         run.finished("m", FlowStatus::Passed, 1);
         let html = run.trace("m").expect("kept");
         assert!(html.contains("missing when the trace was written"));

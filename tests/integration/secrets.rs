@@ -7,7 +7,9 @@ use axum::response::Html;
 use axum::routing::get;
 use base64::Engine as _;
 
-use crate::support::{add_config, files_under, read_json, run_dir, serve, temp_suite, FlowsCmd};
+use crate::support::{
+    add_config, files_under, read_json, run_dir, serve, temp_suite, FlowsCmd, Output,
+};
 
 const PASSWORD: &str = "Pw-7tQx2LmZ9vR4k";
 const API_TOKEN: &str = "tok4Kp9ZxW2mQ7vN";
@@ -27,10 +29,28 @@ const PAGE: &str = r#"<!doctype html><title>mask</title>
 <label for="plain" style="top:280px">Plain</label><input id="plain" type="text">
 "#;
 
+/// The API token is a declared secret; the window is 1000 px wide (boxes below are in it).
+const TOKEN_IS_SECRET: &str = "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n";
+
 /// (left, top, width, height) of each field, inset so borders and anti-aliasing stay out.
 const PASSWORD_BOX: (u32, u32, u32, u32) = (48, 48, 584, 64);
 const TOKEN_BOX: (u32, u32, u32, u32) = (48, 168, 584, 64);
 const PLAIN_BOX: (u32, u32, u32, u32) = (48, 288, 584, 64);
+
+/// `flows run --all --trace on` of the suite at `root` against `base`, with `env`; it passes.
+async fn run_traced(root: &Path, base: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = FlowsCmd::new().cwd(root);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["run", "--all", "--skip-web-server", "--skip-health-check"])
+        .args(["--trace", "on", "--base-url", base])
+        .output()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    out
+}
 
 /// Share of dark pixels (luma < 80) in a box of an image.
 fn dark_share(img: &image::RgbImage, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
@@ -108,26 +128,16 @@ steps:
     );
     assert!(config.contains("password_env"), "{config}");
     std::fs::write(&config_path, config).expect("config");
-    add_config(
+    add_config(suite.path(), TOKEN_IS_SECRET);
+    let out = run_traced(
         suite.path(),
-        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n",
-    );
-    let out = FlowsCmd::new()
-        .env("FLOWS_TEST_PASSWORD", PASSWORD)
-        .env("FLOWS_TEST_API_TOKEN", API_TOKEN)
-        .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-web-server",
-            "--skip-health-check",
-            "--trace",
-            "on",
-        ])
-        .args(["--base-url", &base])
-        .output()
-        .await;
-    assert_eq!(out.code, 0, "{}", out.all());
+        &base,
+        &[
+            ("FLOWS_TEST_PASSWORD", PASSWORD),
+            ("FLOWS_TEST_API_TOKEN", API_TOKEN),
+        ],
+    )
+    .await;
     let run = run_dir(&suite.path().join("artifacts"));
 
     // The screenshot step's PNG: both secret fields are solid boxes, the plain one shows text.
@@ -237,26 +247,16 @@ steps:
   - expect: { label: Token, visible: true }
 "##,
     )]);
-    add_config(
+    add_config(suite.path(), TOKEN_IS_SECRET);
+    let out = run_traced(
         suite.path(),
-        "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n",
-    );
-    let out = FlowsCmd::new()
-        .env("FLOWS_TEST_API_TOKEN", API_TOKEN)
-        .env("RUST_LOG", "flows::exec=debug")
-        .cwd(suite.path())
-        .args([
-            "run",
-            "--all",
-            "--skip-web-server",
-            "--skip-health-check",
-            "--trace",
-            "on",
-        ])
-        .args(["--base-url", &base])
-        .output()
-        .await;
-    assert_eq!(out.code, 0, "{}", out.all());
+        &base,
+        &[
+            ("FLOWS_TEST_API_TOKEN", API_TOKEN),
+            ("RUST_LOG", "flows::exec=debug"),
+        ],
+    )
+    .await;
     let resumed = out.stderr.matches("screencast resumed").count();
     assert_eq!(
         resumed,
