@@ -71,7 +71,7 @@ impl Grid {
             "chromedriver",
             "apt-get install -y chromium chromium-driver",
         );
-        let grid = Grid::spawn(
+        Grid::start(
             "standalone",
             &[
                 "--selenium-manager",
@@ -83,22 +83,43 @@ impl Grid {
                 "--enable-managed-downloads",
                 "true",
             ],
-        );
-        grid.until_status(|v| v["value"]["ready"] == true).await;
-        grid
+            |v| v["value"]["ready"] == true,
+        )
+        .await
     }
 
-    /// Polls `/status` until `ok` holds for its body (a JVM takes seconds to start).
-    async fn until_status(&self, ok: impl Fn(&serde_json::Value) -> bool) {
+    /// Spawns a Grid and waits until `ok` holds for its `/status`. A port found free can be
+    /// taken by a parallel test before the JVM binds it (it then exits): up to three tries.
+    async fn start(role: &str, args: &[&str], ok: impl Fn(&serde_json::Value) -> bool) -> Grid {
+        let mut log = String::new();
+        for _ in 0..3 {
+            let mut grid = Grid::spawn(role, args);
+            match grid.until_status(&ok).await {
+                Ok(()) => return grid,
+                Err(exited) => log = exited,
+            }
+        }
+        panic!("the Grid exited before it answered, three times; its last log:\n{log}");
+    }
+
+    /// Polls `/status` until `ok` holds for its body (a JVM takes seconds to start); `Err`
+    /// with its log when the Grid exited first.
+    async fn until_status(
+        &mut self,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<(), String> {
         let started = Instant::now();
         let http = reqwest::Client::new();
         loop {
             if let Ok(r) = http.get(format!("{}/status", self.url)).send().await {
                 if let Ok(v) = r.json::<serde_json::Value>().await {
                     if ok(&v) {
-                        return;
+                        return Ok(());
                     }
                 }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("({status})\n{}", self.log_text()));
             }
             assert!(
                 started.elapsed() < Duration::from_secs(90),
@@ -251,7 +272,7 @@ async fn a_grid_that_cannot_run_the_flows_is_refused_before_any_flow() {
 
     // A hub alone has no node to run a browser on: its /status says not ready.
     let (publish, subscribe) = (free_port(), free_port());
-    let hub = Grid::spawn(
+    let hub = Grid::start(
         "hub",
         &[
             "--publish-events",
@@ -259,8 +280,9 @@ async fn a_grid_that_cannot_run_the_flows_is_refused_before_any_flow() {
             "--subscribe-events",
             &format!("tcp://127.0.0.1:{subscribe}"),
         ],
-    );
-    hub.until_status(|v| v["value"]["ready"] == false).await;
+        |v| v["value"]["ready"] == false,
+    )
+    .await;
     let said = refused(hub.url.clone(), vec![]).await;
     assert!(
         said.contains(&format!("the WebDriver server at {} is not ready", hub.url))
