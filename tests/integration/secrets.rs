@@ -14,20 +14,31 @@ use crate::support::{
 const PASSWORD: &str = "Pw-7tQx2LmZ9vR4k";
 const API_TOKEN: &str = "tok4Kp9ZxW2mQ7vN";
 
-/// Three big text fields at known places (device pixel ratio 1): the user's password shown in
-/// clear (a "show password" field), an API token, and a plain value as the control.
-const PAGE: &str = r#"<!doctype html><title>mask</title>
-<style>
+/// Where the fields of both test pages are: the boxes below measure inside them.
+macro_rules! field_style {
+    () => {
+        r#"<style>
   body { margin: 0; background: #fff; }
   input { position: absolute; left: 40px; width: 600px; height: 80px; padding: 0 10px;
           font: bold 48px monospace; color: #000; background: #fff; border: 0; outline: 0; }
   label { position: absolute; left: 700px; }
+  button { position: absolute; left: 700px; top: 400px; }
   #password { top: 40px; } #token { top: 160px; } #plain { top: 280px; }
 </style>
-<label for="password" style="top:40px">Password</label><input id="password" type="text">
+"#
+    };
+}
+
+/// Three big text fields at known places (device pixel ratio 1): the user's password shown in
+/// clear (a "show password" field), an API token, and a plain value as the control.
+const PAGE: &str = concat!(
+    "<!doctype html><title>mask</title>\n",
+    field_style!(),
+    r#"<label for="password" style="top:40px">Password</label><input id="password" type="text">
 <label for="token" style="top:160px">Token</label><input id="token" type="text">
 <label for="plain" style="top:280px">Plain</label><input id="plain" type="text">
-"#;
+"#
+);
 
 /// The API token is a declared secret; the window is 1000 px wide (boxes below are in it).
 const TOKEN_IS_SECRET: &str = "\n[secrets]\nenv = [\"FLOWS_TEST_API_TOKEN\"]\n[browser]\nwindow_width = 1000\nwindow_height = 800\n";
@@ -211,19 +222,14 @@ steps:
 
 /// A token field, a button that empties it, and a plain field: the token is typed, taken off
 /// the page, typed again.
-const CLEARED_PAGE: &str = r#"<!doctype html><title>clear</title>
-<style>
-  body { margin: 0; background: #fff; }
-  input { position: absolute; left: 40px; width: 600px; height: 80px; padding: 0 10px;
-          font: bold 48px monospace; color: #000; background: #fff; border: 0; outline: 0; }
-  label { position: absolute; left: 700px; }
-  button { position: absolute; left: 700px; top: 400px; }
-  #token { top: 160px; } #plain { top: 280px; }
-</style>
-<label for="token" style="top:160px">Token</label><input id="token" type="text">
+const CLEARED_PAGE: &str = concat!(
+    "<!doctype html><title>clear</title>\n",
+    field_style!(),
+    r#"<label for="token" style="top:160px">Token</label><input id="token" type="text">
 <label for="plain" style="top:280px">Plain</label><input id="plain" type="text">
 <button onclick="document.getElementById('token').value = ''">Clear</button>
-"#;
+"#
+);
 
 /// Once a typed secret is no longer on the page, trace frames come from the screencast again
 /// (a capture per step for the rest of the run was the cost of typing an OTP), and typing it
